@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Runs a single-node Apache Kafka broker (KRaft) on the local JDK, no Docker needed.
+#
+#   deploy/kafka/kafka.sh install   fetch the broker jars pinned in pom.xml (Maven Central)
+#   deploy/kafka/kafka.sh start     install if needed, format storage once, start, wait until ready
+#   deploy/kafka/kafka.sh stop      stop the broker started here (pid file), wait for it to exit
+#   deploy/kafka/kafka.sh status    say whether it runs and where
+#   deploy/kafka/kafka.sh reset     stop and delete its data
+#
+# Environment: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
+# MLC_STATE_DIR (.state/ at the repository root): data, pid file and broker.log live there.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+port=${KAFKA_PORT:-19092}
+cport=${KAFKA_CONTROLLER_PORT:-19093}
+state=${MLC_STATE_DIR:-$root/.state}/kafka
+pidfile=$state/broker.pid
+logdir=$state/logs
+data=$state/data
+lib=$here/lib
+
+say() { echo "kafka: $*" >&2; }
+
+installed() { [ -f "$lib/.complete" ] && [ "$lib/.complete" -nt "$here/pom.xml" ]; }
+
+install() {
+  installed && return 0
+  command -v java >/dev/null || { say "java not found: install a JDK 17 or newer"; exit 1; }
+  command -v mvn >/dev/null || { say "mvn not found: install Maven"; exit 1; }
+  say "fetching broker jars pinned in deploy/kafka/pom.xml (first run only)"
+  rm -rf "$lib"
+  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$lib" -DincludeScope=runtime
+  touch "$lib/.complete"
+}
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
+# Called in the background as well: `exec` keeps the java process on the pid that $! reports.
+run_java() {
+  exec java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$logdir" \
+    -cp "$lib/*" "$@"
+}
+
+start() {
+  if running; then say "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return 0; fi
+  if port_open; then say "port $port is taken by another process: set KAFKA_PORT"; exit 1; fi
+  install
+  mkdir -p "$logdir" "$data"
+  sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$data#g" \
+    "$here/server.properties.template" > "$state/server.properties"
+  if [ ! -f "$data/meta.properties" ]; then
+    say "formatting storage in $data"
+    (run_java kafka.tools.StorageTool format --standalone \
+      --cluster-id "$(run_java kafka.tools.StorageTool random-uuid)" \
+      --config "$state/server.properties") >"$logdir/format.log" 2>&1 \
+      || { say "storage format failed, see $logdir/format.log"; exit 1; }
+  fi
+  say "starting on 127.0.0.1:$port (log: $logdir/broker.log)"
+  run_java kafka.Kafka "$state/server.properties" </dev/null >"$logdir/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
+  for _ in $(seq 1 120); do
+    if ! running; then say "broker exited at start, see $logdir/stdout.log"; tail -20 "$logdir/stdout.log" >&2; exit 1; fi
+    if port_open && grep -q "Kafka Server started\|KafkaRaftServer.*started" "$logdir/stdout.log" "$logdir/broker.log" 2>/dev/null; then
+      say "ready"; return 0
+    fi
+    sleep 0.5
+  done
+  say "not ready after 60 s, see $logdir/broker.log"; exit 1
+}
+
+stop() {
+  if ! running; then say "not running"; rm -f "$pidfile"; return 0; fi
+  local pid; pid=$(cat "$pidfile")
+  kill "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$pidfile"; say "stopped"; return 0; }; sleep 0.5; done
+  say "did not stop in 30 s, killing"; kill -9 "$pid" 2>/dev/null || true; rm -f "$pidfile"
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo "running pid $(cat "$pidfile") on 127.0.0.1:$port"; else echo "not running"; exit 3; fi ;;
+  reset) stop; rm -rf "$state"; say "data removed" ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac
