@@ -1,0 +1,77 @@
+"""Topics are declared once in code and created idempotently at start-up.
+
+A declaration names the topic, its partitions, its retention and whether it is compacted.
+Creating a topic that exists is not an error; an existing topic with fewer partitions than
+declared is reported, never silently repartitioned (that would break per-key ordering).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+log = logging.getLogger(__name__)
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    retention_ms: int = 30 * DAY_MS
+    compacted: bool = False
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact", "min.compaction.lag.ms": "60000"}
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_ms)}
+
+
+def dead_letter_topic(group: str) -> TopicSpec:
+    """Each consumer group has its own DLQ, so a redrive goes back to exactly that group."""
+    return TopicSpec(f"dlq.{group}.v1", partitions=1, retention_ms=90 * DAY_MS)
+
+
+class TopicError(Exception):
+    """A topic could not be created or does not match its declaration."""
+
+
+def ensure_topics(
+    admin: AdminClient,
+    specs: Iterable[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    timeout: float = 30.0,
+) -> None:
+    wanted = {spec.name: spec for spec in specs}
+    existing = admin.list_topics(timeout=timeout).topics
+    for name, spec in wanted.items():
+        if name in existing and len(existing[name].partitions) < spec.partitions:
+            raise TopicError(
+                f"topic {name} has {len(existing[name].partitions)} partitions, "
+                f"declared {spec.partitions}"
+            )
+    missing = [
+        NewTopic(
+            s.name,
+            num_partitions=s.partitions,
+            replication_factor=replication_factor,
+            config=s.config(),
+        )
+        for name, s in wanted.items()
+        if name not in existing
+    ]
+    if not missing:
+        return
+    for name, future in admin.create_topics(missing, request_timeout=timeout).items():
+        try:
+            future.result()
+            log.info("topic created", extra={"topic": name})
+        except KafkaException as exc:
+            if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
+                raise TopicError(f"cannot create topic {name}: {exc}") from exc
