@@ -1,0 +1,214 @@
+"""A typed async client for the few Slack Web API methods the connector uses.
+
+Slack reports most failures as HTTP 200 with `{"ok": false, "error": ...}`; this module
+turns them, and HTTP-level failures, into `SlackError` subclasses that say whether a
+retry can help. Pacing is the caller's job: the sink builds its `httpx.AsyncClient`
+without 429 retries so it sees `SlackRateLimited` and can reschedule itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import SecretStr, ValidationError
+
+from chassis.http import parse_retry_after
+from slack_client.errors import (
+    SlackChannelError,
+    SlackCredentialError,
+    SlackError,
+    SlackRateLimited,
+    SlackRequestError,
+    SlackUnavailable,
+)
+from slack_client.models import HistoryPage, MessageMetadata, PostedMessage, SlackUser
+
+__all__ = ["DEFAULT_BASE_URL", "SlackClient"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://slack.com/api"
+
+_CHANNEL_ERRORS = frozenset({"channel_not_found", "not_in_channel", "is_archived"})
+_CREDENTIAL_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "not_authed",
+        "token_expired",
+        "missing_scope",
+    }
+)
+_RATE_ERRORS = frozenset({"ratelimited", "rate_limited"})
+_UNAVAILABLE_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+_ModelT = TypeVar("_ModelT", PostedMessage, SlackUser, HistoryPage)
+
+_USER_NOT_FOUND = frozenset({"users_not_found", "user_not_found"})
+
+
+def classify(method: str, error: str) -> SlackError:
+    """The typed exception for an `ok: false` answer from `method`."""
+    message = f"Slack {method} failed: {error}"
+    if error in _RATE_ERRORS:
+        return SlackRateLimited(message, error=error)
+    if error in _CHANNEL_ERRORS:
+        return SlackChannelError(message, error=error)
+    if error in _CREDENTIAL_ERRORS:
+        return SlackCredentialError(message, error=error)
+    if error in _UNAVAILABLE_ERRORS:
+        return SlackUnavailable(message, error=error)
+    return SlackRequestError(message, error=error)
+
+
+class SlackClient:
+    """Slack Web API calls over an injected `httpx.AsyncClient` based at `.../api`."""
+
+    def __init__(self, http: httpx.AsyncClient, *, token: SecretStr) -> None:
+        self._http = http
+        self._token = token
+
+    def __repr__(self) -> str:
+        return f"SlackClient(base_url={str(self._http.base_url)!r})"
+
+    async def post_message(
+        self,
+        *,
+        channel: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: MessageMetadata | None = None,
+        thread_ts: str | None = None,
+    ) -> PostedMessage:
+        """chat.postMessage; `text` is the notification fallback when `blocks` are given."""
+        body: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks is not None:
+            body["blocks"] = blocks
+        if metadata is not None:
+            body["metadata"] = metadata.model_dump(mode="json")
+        if thread_ts is not None:
+            body["thread_ts"] = thread_ts
+        data = await self._call("POST", "chat.postMessage", json=body)
+        return _parse(PostedMessage, data, "chat.postMessage")
+
+    async def find_message_by_metadata(
+        self,
+        *,
+        channel: str,
+        event_type: str,
+        key: str,
+        value: str,
+        oldest: str | None = None,
+        max_pages: int = 20,
+    ) -> PostedMessage | None:
+        """The newest message in `channel` whose metadata has `event_payload[key] == value`.
+
+        The sink asks this when it cannot tell whether an earlier post went through
+        (a timeout after sending), so it never posts the same thing twice.
+        """
+        params: dict[str, str] = {
+            "channel": channel,
+            "include_all_metadata": "true",
+            "limit": "200",
+        }
+        if oldest is not None:
+            params["oldest"] = oldest
+        for _ in range(max_pages):
+            data = await self._call("GET", "conversations.history", params=params)
+            page = _parse(HistoryPage, data, "conversations.history")
+            for message in page.messages:
+                meta = message.metadata
+                if meta is not None and meta.event_type == event_type:
+                    found = meta.event_payload.get(key)
+                    if found is not None and str(found) == value:
+                        return PostedMessage(channel=channel, ts=message.ts)
+            cursor = page.next_cursor
+            if cursor is None:
+                return None
+            params["cursor"] = cursor
+        logger.warning(
+            "metadata search stopped at the page limit",
+            extra={"channel": channel, "max_pages": max_pages},
+        )
+        return None
+
+    async def lookup_user_by_email(self, email: str) -> SlackUser | None:
+        """users.lookupByEmail; None when no user has that address."""
+        try:
+            data = await self._call("GET", "users.lookupByEmail", params={"email": email})
+        except SlackRequestError as exc:
+            if exc.error in _USER_NOT_FOUND:
+                return None
+            raise
+        return _parse(SlackUser, data.get("user"), "users.lookupByEmail")
+
+    async def _call(
+        self,
+        http_method: str,
+        method: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
+        try:
+            response = await self._http.request(
+                http_method, f"/{method}", json=json, params=params, headers=headers
+            )
+        except httpx.TransportError as exc:
+            raise SlackUnavailable(
+                f"Slack {method} unreachable: {type(exc).__name__}", error="transport_error"
+            ) from exc
+        _raise_for_http_status(method, response)
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise SlackUnavailable(
+                f"Slack {method} sent a non-JSON reply", error="invalid_response"
+            ) from exc
+        if not isinstance(data, dict):
+            raise SlackUnavailable(
+                f"Slack {method} sent a non-object reply", error="invalid_response"
+            )
+        if data.get("ok") is not True:
+            error = classify(method, str(data.get("error") or "unknown_error"))
+            if isinstance(error, SlackRateLimited):
+                error.retry_after = parse_retry_after(response.headers.get("retry-after"))
+            raise error
+        return data
+
+
+def _raise_for_http_status(method: str, response: httpx.Response) -> None:
+    status = response.status_code
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise SlackRateLimited(
+            f"Slack {method} rate limited (retry after {retry_after}s)", retry_after=retry_after
+        )
+    if status >= 500:
+        raise SlackUnavailable(f"Slack {method} answered HTTP {status}", error=f"http_{status}")
+    if status >= 400:
+        # Slack normally says ok:false with 200; a bare 4xx usually means a wrong URL.
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and body.get("error"):
+            raise classify(method, str(body["error"]))
+        raise SlackRequestError(f"Slack {method} answered HTTP {status}", error=f"http_{status}")
+
+
+def _parse(model: type[_ModelT], data: Any, method: str) -> _ModelT:
+    # ok:true with a shape we cannot read is a contract break, not a transient fault:
+    # retrying a post here would duplicate the message.
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise SlackRequestError(
+            f"Slack {method} reply has an unexpected shape: {exc.error_count()} errors",
+            error="invalid_response",
+        ) from exc

@@ -1,0 +1,107 @@
+"""OAuth client-credentials tokens for Visma Connect, fetched once and shared.
+
+Every API call needs a bearer token; asking Visma Connect for one per call would
+spend rate budget and add latency. The provider caches the token until shortly before
+`expires_in`, and a lock makes concurrent callers wait for a single refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
+
+from visma_client.config import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, VismaCredentials
+from visma_client.errors import VismaAuthError, VismaUnavailable
+
+__all__ = ["TokenProvider"]
+
+logger = logging.getLogger(__name__)
+
+
+class _TokenResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: SecretStr
+    expires_in: float = 3600.0
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type
+
+
+class TokenProvider:
+    """Hands out a valid access token, refreshing it when it is about to expire."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        credentials: VismaCredentials,
+        token_url: str = DEFAULT_TOKEN_URL,
+        scope: str = DEFAULT_SCOPE,
+        skew_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._http = http
+        self._credentials = credentials
+        self._token_url = token_url
+        self._scope = scope
+        self._skew = skew_seconds
+        self._clock = clock
+        self._token: SecretStr | None = None
+        self._expires_at = 0.0
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenProvider(token_url={self._token_url!r}, "
+            f"client_id={self._credentials.client_id!r})"
+        )
+
+    async def token(self) -> str:
+        """A bearer token valid for at least `skew_seconds` more."""
+        async with self._lock:
+            if self._token is None or self._clock() >= self._expires_at:
+                await self._refresh()
+            assert self._token is not None
+            return self._token.get_secret_value()
+
+    def invalidate(self, stale: str | None = None) -> None:
+        """Forget the cached token (only if it is still `stale`, when that is given).
+
+        Passing the token that was refused stops several concurrent 401s from each
+        throwing away the fresh token another caller has just fetched.
+        """
+        if stale is None or (self._token is not None and self._token.get_secret_value() == stale):
+            self._token = None
+            self._expires_at = 0.0
+
+    async def _refresh(self) -> None:
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self._credentials.client_id,
+            "client_secret": self._credentials.client_secret.get_secret_value(),
+            "tenant_id": self._credentials.tenant_id,
+            "scope": self._scope,
+        }
+        try:
+            response = await self._http.post(self._token_url, data=form)
+        except httpx.TransportError as exc:
+            raise VismaUnavailable(f"Visma Connect unreachable: {type(exc).__name__}") from exc
+        if response.status_code >= 500 or response.status_code == 429:
+            raise VismaUnavailable(f"Visma Connect answered {response.status_code}")
+        if response.status_code != 200:
+            # The body names the OAuth error (invalid_client, ...) and never echoes the secret.
+            raise VismaAuthError(
+                f"Visma Connect refused the token request ({response.status_code}): "
+                f"{response.text[:300]}"
+            )
+        try:
+            parsed = _TokenResponse.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise VismaUnavailable("Visma Connect sent an unreadable token response") from exc
+        self._token = parsed.access_token
+        self._expires_at = self._clock() + max(0.0, parsed.expires_in - self._skew)
+        logger.info("visma token refreshed", extra={"expires_in": parsed.expires_in})

@@ -1,0 +1,295 @@
+"""A typed async client for the Visma.net ERP API.
+
+It knows Visma's conventions (bearer token, optional `ipp-company-id`, the
+`lastModifiedDateTime` change filter, `pageNumber`/`pageSize` paging, X-RateLimit-*
+headers, the legacy error body) and turns every failure into a `VismaError` that says
+whether a retry can help. Transport-level retries live in `chassis.http.RetryTransport`;
+this client only decides what the final response means.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import ValidationError
+
+from chassis.http import parse_retry_after
+from chassis.ratelimit import HourlyBudget
+from visma_client.auth import TokenProvider
+from visma_client.errors import (
+    VismaAuthError,
+    VismaContractError,
+    VismaPreconditionFailed,
+    VismaRateLimited,
+    VismaRequestRejected,
+    VismaUnavailable,
+)
+from visma_client.models import ModelT, Page, SupplierInvoiceDto, SupplierInvoicePage
+
+__all__ = ["VismaClient", "format_visma_datetime"]
+
+logger = logging.getLogger(__name__)
+
+_SUPPLIER_INVOICE = "/v1/supplierInvoice"
+_CONDITIONS = frozenset({">", "<", ">=", "<="})
+# X-RateLimit-Reset above this is an epoch timestamp (legacy VNI), not a delta.
+_EPOCH_THRESHOLD = 1_000_000_000
+
+
+def format_visma_datetime(value: datetime) -> str:
+    """`yyyy-MM-ddTHH:mm:ss.fff` in UTC, the filter format Visma accepts."""
+    if value.tzinfo is None:
+        raise ValueError("a timezone-aware datetime is required")
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}"
+
+
+class VismaClient:
+    """Visma.net ERP calls over an injected `httpx.AsyncClient` whose base URL is the API."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        tokens: TokenProvider,
+        company_id: str | None = None,
+        budget: HourlyBudget | None = None,
+        send_company_header: bool = True,
+    ) -> None:
+        self._http = http
+        self._tokens = tokens
+        self._company_id = company_id
+        self._budget = budget
+        self._send_company_header = send_company_header
+
+    def __repr__(self) -> str:
+        return (
+            f"VismaClient(base_url={str(self._http.base_url)!r}, company_id={self._company_id!r})"
+        )
+
+    async def iter_supplier_invoice_pages(
+        self,
+        *,
+        modified_since: datetime,
+        condition: str = ">=",
+        page_size: int = 100,
+        first_page: int = 1,
+    ) -> AsyncIterator[SupplierInvoicePage]:
+        """Supplier invoices changed since `modified_since`, one page at a time.
+
+        `first_page` > 1 resumes an interrupted read with the same filter.
+        """
+        async for page in self._iter_pages(
+            _SUPPLIER_INVOICE,
+            SupplierInvoiceDto,
+            modified_since=modified_since,
+            condition=condition,
+            page_size=page_size,
+            first_page=first_page,
+        ):
+            yield page
+
+    async def get_supplier_invoice(
+        self, invoice_number: str
+    ) -> tuple[SupplierInvoiceDto, str | None]:
+        """One supplier invoice and its ETag (for a later If-Match write)."""
+        response = await self._request(
+            "GET", f"{_SUPPLIER_INVOICE}/{quote(invoice_number, safe='')}"
+        )
+        dto = _parse(SupplierInvoiceDto, _json(response))
+        return dto, response.headers.get("etag")
+
+    async def _iter_pages(
+        self,
+        path: str,
+        model: type[ModelT],
+        *,
+        modified_since: datetime,
+        condition: str,
+        page_size: int,
+        first_page: int = 1,
+    ) -> AsyncIterator[Page[ModelT]]:
+        """Generic paging shared by every Visma list endpoint.
+
+        Stops on an empty page or once `metadata.totalCount` items are read. A short page
+        is not the end: Visma silently clamps `pageSize` to its `maxPageSize`. A read that
+        starts at `first_page` counts the pages before it as full pages of the clamped size.
+        """
+        if condition not in _CONDITIONS:
+            raise ValueError(f"condition must be one of {sorted(_CONDITIONS)}")
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        base_params = {
+            "lastModifiedDateTime": format_visma_datetime(modified_since),
+            "lastModifiedDateTimeCondition": condition,
+            "pageSize": str(page_size),
+        }
+        if first_page < 1:
+            raise ValueError("first_page must be positive")
+        read = 0
+        page_number = first_page
+        while True:
+            params = {**base_params, "pageNumber": str(page_number)}
+            response = await self._request("GET", path, params=params)
+            body = _json(response)
+            if not isinstance(body, list):
+                raise VismaContractError(f"Visma list {path} did not return a JSON array")
+            items = [_parse(model, item) for item in body]
+            if not items:
+                return
+            total = _total_count(items)
+            if read == 0 and page_number > 1:
+                read = (page_number - 1) * _effective_page_size(items, page_size)
+            read += len(items)
+            yield Page(
+                items=items,
+                page_number=page_number,
+                total_count=total,
+                server_date=_server_date(response),
+            )
+            if total is not None and read >= total:
+                return
+            page_number += 1
+
+    async def _request(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        token = await self._tokens.token()
+        response = await self._send(method, path, token=token, params=params)
+        if response.status_code == 401:
+            logger.info("visma refused the token; renewing once", extra={"path": path})
+            self._tokens.invalidate(token)
+            token = await self._tokens.token()
+            response = await self._send(method, path, token=token, params=params)
+            if response.status_code == 401:
+                raise VismaAuthError(_describe(response, "token refused twice"))
+        self._observe_rate_limit(response)
+        _raise_for_status(response)
+        return response
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str,
+        params: Mapping[str, str] | None,
+    ) -> httpx.Response:
+        if self._budget is not None:
+            await self._budget.acquire()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if self._company_id is not None and self._send_company_header:
+            headers["ipp-company-id"] = self._company_id
+        try:
+            return await self._http.request(method, path, params=params, headers=headers)
+        except httpx.TransportError as exc:
+            raise VismaUnavailable(f"Visma unreachable on {method} {path}: {exc!r}") from exc
+
+    def _observe_rate_limit(self, response: httpx.Response) -> None:
+        if self._budget is None:
+            return
+        limit = _int_header(response, "x-ratelimit-limit")
+        remaining = _int_header(response, "x-ratelimit-remaining")
+        reset = _int_header(response, "x-ratelimit-reset")
+        reset_seconds = None if reset is None else float(reset)
+        if reset_seconds is not None and reset_seconds > _EPOCH_THRESHOLD:
+            reset_seconds = max(0.0, reset_seconds - time.time())
+        if response.status_code == 429:
+            remaining = 0
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            reset_seconds = retry_after if retry_after is not None else reset_seconds
+        if limit is None and remaining is None:
+            return
+        self._budget.observe(limit=limit, remaining=remaining, reset_seconds=reset_seconds)
+
+
+def _raise_for_status(response: httpx.Response) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status == 429:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise VismaRateLimited(_describe(response, "rate limited"), retry_after=retry_after)
+    if status >= 500:
+        raise VismaUnavailable(_describe(response, "server error"))
+    if status == 412:
+        raise VismaPreconditionFailed(_describe(response, "ETag is stale"))
+    if status == 403:
+        raise VismaAuthError(_describe(response, "forbidden"))
+    raise VismaRequestRejected(_describe(response, "request rejected"), status_code=status)
+
+
+def _describe(response: httpx.Response, what: str) -> str:
+    """A one-line message carrying Visma's own explanation (legacy IPPException body)."""
+    request = response.request
+    prefix = f"Visma {response.status_code} {what} on {request.method} {request.url.path}"
+    detail = response.text[:500]
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        parts = [
+            str(body[key])
+            for key in ("ExceptionMessage", "ExceptionFaultCode", "ExceptionMessageID", "message")
+            if body.get(key)
+        ]
+        detail = "; ".join(parts) or detail
+    return f"{prefix}: {detail}" if detail else prefix
+
+
+def _json(response: httpx.Response) -> Any:
+    # parse_float=Decimal keeps 1234.10 exactly; float would not.
+    try:
+        return json.loads(response.content, parse_float=Decimal)
+    except ValueError as exc:
+        raise VismaUnavailable(f"Visma sent invalid JSON for {response.request.url.path}") from exc
+
+
+def _parse(model: type[ModelT], data: Any) -> ModelT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise VismaContractError(f"Visma payload does not match {model.__name__}: {exc}") from exc
+
+
+def _total_count(items: list[ModelT]) -> int | None:
+    metadata = getattr(items[0], "metadata", None)
+    total = getattr(metadata, "total_count", None)
+    return total if isinstance(total, int) else None
+
+
+def _effective_page_size(items: list[ModelT], requested: int) -> int:
+    metadata = items[0].metadata if items and hasattr(items[0], "metadata") else None
+    max_page = getattr(metadata, "max_page_size", None)
+    return min(requested, max_page) if isinstance(max_page, int) and max_page > 0 else requested
+
+
+def _server_date(response: httpx.Response) -> datetime | None:
+    value = response.headers.get("date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None

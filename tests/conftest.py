@@ -1,0 +1,55 @@
+"""One real Kafka broker per test session, shared by every integration and end-to-end test.
+
+Order of preference: a broker named by KAFKA_BOOTSTRAP_SERVERS; testcontainers' Kafka when a
+Docker engine answers; else the project's own KRaft broker on the JDK (deploy/kafka/kafka.sh),
+started here if it is not running. Tests isolate themselves by topic and group names.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _docker_engine_available() -> bool:
+    docker = shutil.which("docker")
+    if docker is None:
+        return False
+    result = subprocess.run(
+        [docker, "info", "--format", "{{.ServerVersion}}"], capture_output=True, timeout=20
+    )
+    return result.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if _docker_engine_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.1").with_kraft() as container:
+            bootstrap = container.get_bootstrap_server()
+            os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+            yield bootstrap
+        return
+    subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "start"], check=True, timeout=300)
+    bootstrap = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '19092')}"
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
+    yield bootstrap
+
+
+@pytest.fixture
+def unique() -> str:
+    """A suffix for topic and group names that no other test uses."""
+    return uuid.uuid4().hex[:10]

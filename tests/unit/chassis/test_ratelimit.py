@@ -1,0 +1,104 @@
+"""TokenBucket and HourlyBudget pacing, on a fake clock that the fake sleep advances."""
+
+from __future__ import annotations
+
+import pytest
+
+from chassis.ratelimit import BudgetSnapshot, HourlyBudget, TokenBucket
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.mark.anyio
+async def test_bucket_allows_burst_then_paces_at_rate() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(2.0, burst=2, clock=t.clock, sleep=t.sleep)
+    for _ in range(4):
+        await bucket.acquire()
+    assert t.sleeps == [0.5, 0.5]
+    assert t.now == pytest.approx(1001.0)
+
+
+@pytest.mark.anyio
+async def test_bucket_refills_while_idle() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    await bucket.acquire()
+    t.now += 5
+    await bucket.acquire()
+    assert t.sleeps == []
+
+
+@pytest.mark.anyio
+async def test_penalize_pushes_next_slot_out_and_resets_burst() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=5, clock=t.clock, sleep=t.sleep)
+    await bucket.acquire()
+    bucket.penalize(30)
+    await bucket.acquire()
+    assert t.sleeps == [30.0]
+    await bucket.acquire()
+    assert t.sleeps == [30.0, 1.0]
+
+
+def test_bucket_rejects_bad_rate() -> None:
+    with pytest.raises(ValueError, match="rate"):
+        TokenBucket(0)
+
+
+@pytest.mark.anyio
+async def test_budget_waits_for_next_window_when_spent() -> None:
+    t = FakeTime()
+    budget = HourlyBudget(2, 10.0, clock=t.clock, sleep=t.sleep)
+    await budget.acquire()
+    t.now += 4
+    await budget.acquire()
+    assert budget.snapshot() == BudgetSnapshot(limit=2, remaining=0, resets_in_seconds=6.0)
+    await budget.acquire()
+    assert t.sleeps == [6.0]
+    assert budget.snapshot().remaining == 1
+
+
+@pytest.mark.anyio
+async def test_budget_adopts_tighter_server_view() -> None:
+    t = FakeTime()
+    budget = HourlyBudget(500, 3600.0, clock=t.clock, sleep=t.sleep)
+    budget.observe(limit=1000, remaining=0, reset_seconds=42)
+    assert budget.snapshot() == BudgetSnapshot(limit=500, remaining=0, resets_in_seconds=42.0)
+    await budget.acquire()
+    assert t.sleeps == [42.0]
+
+
+def test_budget_ignores_looser_server_view() -> None:
+    t = FakeTime()
+    budget = HourlyBudget(10, 100.0, clock=t.clock, sleep=t.sleep)
+    budget.observe(limit=50, remaining=40, reset_seconds=5)
+    assert budget.snapshot() == BudgetSnapshot(limit=10, remaining=10, resets_in_seconds=100.0)
+
+
+def test_budget_adopts_lower_server_limit() -> None:
+    t = FakeTime()
+    budget = HourlyBudget(500, 3600.0, clock=t.clock, sleep=t.sleep)
+    budget.observe(limit=100, remaining=None, reset_seconds=None)
+    snap = budget.snapshot()
+    assert (snap.limit, snap.remaining) == (100, 100)
+    t.now += 3600
+    assert budget.snapshot().remaining == 100
