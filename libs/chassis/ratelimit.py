@@ -9,6 +9,8 @@ Both take an injectable clock and sleep so tests run instantly and deterministic
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -62,6 +64,20 @@ class TokenBucket:
                     self._tokens -= 1.0
                     return
                 await self._sleep((1.0 - self._tokens) / self._rate)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """One token for one call, with the refill counted from when the call *ends*.
+
+        A server counts a call when it handles it, somewhere between our send and its
+        answer; counting from the answer keeps a slow call (a cold connection) from
+        squeezing the gap before the next one below the limit.
+        """
+        await self.acquire()
+        try:
+            yield
+        finally:
+            self._updated = max(self._updated, self._clock())
 
     def penalize(self, seconds: float) -> None:
         """Push the next slot at least `seconds` out (after a 429 with Retry-After)."""

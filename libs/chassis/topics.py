@@ -8,6 +8,7 @@ declared is reported, never silently repartitioned (that would break per-key ord
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -75,3 +76,21 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise TopicError(f"cannot create topic {name}: {exc}") from exc
+    _wait_for_leaders(admin, [t.topic for t in missing], timeout)
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
+    """A created topic is usable once every partition has a leader; until then reads fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(
+            name in topics
+            and topics[name].partitions
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name in names
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise TopicError(f"topics {names} have no leader after {timeout}s")
+        time.sleep(0.1)

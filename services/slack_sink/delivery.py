@@ -61,14 +61,16 @@ class SlackDelivery:
                 return
         else:
             await self._ledger.pending(command.command_id, destination)
-        posted = await client.post_message(
-            channel=command.channel,
-            text=command.text,
-            blocks=_blocks(command.blocks_json),
-            metadata=MessageMetadata(
-                event_type=METADATA_EVENT_TYPE, event_payload={"command_id": command.command_id}
-            ),
-        )
+        async with record.paced():
+            posted = await client.post_message(
+                channel=command.channel,
+                text=command.text,
+                blocks=_blocks(command.blocks_json),
+                metadata=MessageMetadata(
+                    event_type=METADATA_EVENT_TYPE,
+                    event_payload={"command_id": command.command_id},
+                ),
+            )
         await self._ledger.done(command.command_id, destination, posted.ts)
         self._sent(command, posted.ts)
 

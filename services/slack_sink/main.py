@@ -39,8 +39,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--seconds-per-message",
         type=float,
-        default=1.05,
-        help="pause between posts to one channel; Slack allows about 1 per second (default 1.05)",
+        default=1.02,
+        help="pause between posts to one channel; Slack allows about 1 per second (default 1.02)",
     )
     p.add_argument("--group-id", default="mlc-slack-sink", help="consumer group (one per sink)")
     p.add_argument("--commands-topic", help="override the commands topic (tests)")

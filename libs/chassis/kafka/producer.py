@@ -39,6 +39,7 @@ def producer_config(
     if transactional_id:
         config["transactional.id"] = transactional_id
         config["transaction.timeout.ms"] = 60_000
+        config["delivery.timeout.ms"] = 60_000
     return config
 
 

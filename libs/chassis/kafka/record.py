@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+
+@asynccontextmanager
+async def _unpaced() -> AsyncIterator[None]:
+    yield
 
 
 @dataclass
@@ -17,6 +24,9 @@ class Record:
     schema: str = ""
     value: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    paced: Callable[[], AbstractAsyncContextManager[None]] = _unpaced
+    """`async with record.paced():` around the rate-limited call waits for this key's turn;
+    the handler's own work before the call (a ledger write) does not eat the spacing."""
 
     @property
     def position(self) -> str:

@@ -4,7 +4,8 @@ It owns the poll loop, decoding, dispatch, retries, the DLQ, commits and shutdow
 service writes its own `while True: consumer.poll()`. Within a partition, records of
 different keys run concurrently while each key keeps its order (the idea of Confluent's
 parallel consumer); each key may have a token bucket, so one slow Slack channel never holds
-back another. Offsets are committed only below the oldest unfinished record.
+back another (the handler wraps the limited call in `record.paced()`). Offsets are
+committed only below the oldest unfinished record.
 
 Handler outcomes:
 - returns: done.
@@ -221,7 +222,7 @@ class ConsumerRunner:
         group = self._config.group_id
         record.attempts += 1
         if bucket is not None:
-            await bucket.acquire()
+            record.paced = bucket.slot
         started = time.monotonic()
         try:
             await self._handler(record)

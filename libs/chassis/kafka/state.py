@@ -1,4 +1,4 @@
-"""Reading a compacted state topic to its end: the newest value of every key.
+"""Reading a topic to its end: every record, or the newest value of every key.
 
 Sources keep cursors and sinks keep delivery ledgers in compacted topics; at start-up (and
 after a rebalance) they read the whole topic, committed records only, to rebuild their view.
@@ -7,8 +7,9 @@ after a rebalance) they read the whole topic, committed records only, to rebuild
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from chassis.settings import KafkaSettings
 
@@ -19,7 +20,30 @@ class StateLoadError(Exception):
     """The state topic could not be read to its end; going on without it would repeat work."""
 
 
+def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
+    """Low and high offsets; a partition that was just created may need a moment to load."""
+    deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=10)
+            return int(low), int(high)
+        except KafkaException as exc:
+            if not exc.args[0].retriable() or time.monotonic() > deadline:
+                raise StateLoadError(f"cannot read offsets of {tp.topic}: {exc}") from exc
+            time.sleep(0.2)
+
+
 def read_to_end(settings: KafkaSettings, topic: str, *, client: str) -> dict[str, bytes]:
+    """The newest value of every key (what a compacted topic means)."""
+    return {
+        key: value for key, value in iter_to_end(settings, topic, client=client) if key is not None
+    }
+
+
+def iter_to_end(
+    settings: KafkaSettings, topic: str, *, client: str
+) -> Iterator[tuple[str | None, bytes]]:
+    """Every committed record of the topic as it is now, in order within each partition."""
     consumer = Consumer(
         settings.client_config(client)
         | {
@@ -36,12 +60,11 @@ def read_to_end(settings: KafkaSettings, topic: str, *, client: str) -> dict[str
         assignment = []
         for partition in metadata.partitions:
             tp = TopicPartition(topic, partition)
-            low, high = consumer.get_watermark_offsets(tp, timeout=30)
+            low, high = _watermarks(consumer, tp)
             if high > low:
                 ends[partition] = high
                 assignment.append(TopicPartition(topic, partition, low))
         consumer.assign(assignment)
-        values: dict[str, bytes] = {}
         deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
         while ends:
             if time.monotonic() > deadline:
@@ -49,12 +72,11 @@ def read_to_end(settings: KafkaSettings, topic: str, *, client: str) -> dict[str
             message = consumer.poll(0.2)
             if message is not None and not message.error():
                 key, value = message.key(), message.value()
-                if key is not None and isinstance(value, bytes):
-                    values[key.decode() if isinstance(key, bytes) else key] = value
+                if isinstance(value, bytes):
+                    yield (key.decode() if isinstance(key, bytes) else key), value
             # Positions move past transaction markers too, which messages never show.
             for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
                 if tp.offset >= ends[tp.partition]:
                     ends.pop(tp.partition)
-        return values
     finally:
         consumer.close()

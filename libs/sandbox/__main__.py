@@ -1,0 +1,75 @@
+"""Command line entry: ``python -m sandbox --host 127.0.0.1 --port 18080``.
+
+Prints one line once the server is really listening (with the bound port, so ``--port 0``
+works for scripts) and serves until interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import uvicorn
+import yaml
+
+from sandbox.app import create_app
+from sandbox.config import SandboxConfig
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--config", type=Path, help="YAML file shaped like SandboxConfig")
+    parser.add_argument("--seed", type=int, help="dataset seed (default 42)")
+    parser.add_argument("--invoices", type=int, help="Visma invoices per company")
+    parser.add_argument("--clock-speed", type=float, help="simulated seconds per real second")
+    parser.add_argument("--token-ttl", type=int, help="Visma token lifetime in seconds")
+    parser.add_argument("--hourly-budget", type=int, help="Visma calls per hour per company")
+    parser.add_argument("--max-page-size", type=int, help="Visma maxPageSize")
+    parser.add_argument("--log-level", default="warning")
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace) -> SandboxConfig:
+    raw: dict[str, object] = {}
+    if args.config is not None:
+        raw = yaml.safe_load(args.config.read_text()) or {}
+    config = SandboxConfig.model_validate(raw)
+    if args.seed is not None:
+        config.seed = args.seed
+    if args.clock_speed is not None:
+        config.clock_speed = args.clock_speed
+    visma_overrides = {
+        "invoices_per_company": args.invoices,
+        "token_ttl_seconds": args.token_ttl,
+        "hourly_budget": args.hourly_budget,
+        "max_page_size": args.max_page_size,
+    }
+    updates = {k: v for k, v in visma_overrides.items() if v is not None}
+    visma = config.visma.model_validate({**config.visma.model_dump(), **updates})
+    return config.model_copy(update={"visma": visma})
+
+
+async def serve(args: argparse.Namespace) -> None:
+    app = create_app(build_config(args))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
+    )
+    task = asyncio.create_task(server.serve())
+    # uvicorn exposes readiness only as a flag, so poll it briefly.
+    while not server.started and not task.done():  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    if server.started:
+        host, port = server.servers[0].sockets[0].getsockname()[:2]
+        print(f"sandbox listening on http://{host}:{port}", flush=True)
+    await task
+
+
+def main(argv: list[str] | None = None) -> None:
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

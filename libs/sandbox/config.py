@@ -1,0 +1,83 @@
+"""Configuration of one sandbox run, with the demo defaults.
+
+Everything a simulator needs (registered clients, budgets, channels, seed) is here so the
+CLI, a YAML file and tests all build the same object. Defaults follow the seed documents
+where the public facts leave a number open (500 Visma calls per hour, 1 Slack message per
+second per channel).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEMO_CLIENT_ID = "mlc-demo"
+DEMO_TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
+DEMO_BOT_TOKEN = "xoxb-mlc-demo-token"  # noqa: S105 - published demo credential
+DEMO_CHANNELS = ("ap-approvals", "ap-large", "finance-nordic")
+
+
+class VismaClientRegistration(BaseModel):
+    """One Visma Connect client allowed to obtain tokens for one company tenant."""
+
+    model_config = ConfigDict(frozen=True)
+
+    client_id: str
+    client_secret: SecretStr
+    tenant_id: str
+
+
+def _demo_clients() -> list[VismaClientRegistration]:
+    secret = SecretStr("mlc-demo-secret")
+    return [
+        VismaClientRegistration(client_id=DEMO_CLIENT_ID, client_secret=secret, tenant_id=t)
+        for t in DEMO_TENANTS
+    ]
+
+
+class VismaConfig(BaseModel):
+    clients: list[VismaClientRegistration] = Field(default_factory=_demo_clients)
+    token_ttl_seconds: int = Field(default=3600, gt=0)
+    max_page_size: int = Field(default=100, gt=0)
+    hourly_budget: int = Field(default=500, gt=0)
+    budget_window_seconds: int = Field(default=3600, gt=0)
+    # UNCONFIRMED live behaviour: whether a mismatching ipp-company-id header is rejected.
+    # False (default) ignores the header; True answers 401 when it names another company.
+    strict_company_header: bool = False
+    invoices_per_company: int = Field(default=25, ge=0)
+
+    @property
+    def tenants(self) -> list[str]:
+        """Company tenants in registration order; one Visma company per tenant."""
+        return list(dict.fromkeys(c.tenant_id for c in self.clients))
+
+
+class SlackUserSeed(BaseModel):
+    email: str
+    name: str
+
+
+def _demo_users() -> list[SlackUserSeed]:
+    return [
+        SlackUserSeed(email="ap.clerk@nordic-demo.example", name="ap.clerk"),
+        SlackUserSeed(email="cfo@nordic-demo.example", name="cfo"),
+    ]
+
+
+class SlackConfig(BaseModel):
+    bot_tokens: list[str] = Field(default_factory=lambda: [DEMO_BOT_TOKEN])
+    channels: list[str] = Field(default_factory=lambda: list(DEMO_CHANNELS))
+    extra_channels: list[str] = Field(default_factory=list)
+    users: list[SlackUserSeed] = Field(default_factory=_demo_users)
+    rate_per_second: float = Field(default=1.0, gt=0)
+    burst: int = Field(default=1, ge=1)
+    team_id: str = "T0MLCDEMO"
+
+
+class SandboxConfig(BaseModel):
+    seed: int = 42
+    clock_speed: float = Field(default=1.0, ge=0)
+    clock_start: datetime | None = None
+    visma: VismaConfig = Field(default_factory=VismaConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)

@@ -1,0 +1,1 @@
+"""Slack Web API simulator: chat.postMessage, conversations.history, users.lookupByEmail."""

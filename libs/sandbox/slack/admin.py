@@ -1,0 +1,140 @@
+"""The Slack sandbox admin API (``/slack/_sandbox``): workspace set-up and inspection.
+
+Tests and the demo create channels, take the bot out of a channel, archive one, revoke a
+token, register users, read what was posted and the per-channel statistics.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel
+
+from sandbox.faults import FaultRule
+from sandbox.slack.state import Channel, SlackState
+
+
+class ChannelCreate(BaseModel):
+    name: str
+    id: str | None = None
+    is_member: bool = True
+    is_archived: bool = False
+
+
+class ChannelChange(BaseModel):
+    is_member: bool | None = None
+    is_archived: bool | None = None
+
+
+class TokenCreate(BaseModel):
+    token: str
+
+
+class UserCreate(BaseModel):
+    email: str
+    name: str
+
+
+def _channel_view(channel: Channel) -> dict[str, object]:
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "is_member": channel.is_member,
+        "is_archived": channel.is_archived,
+    }
+
+
+def _channel_routes(router: APIRouter, state: SlackState) -> None:
+    @router.get("/channels")
+    async def list_channels() -> list[dict[str, object]]:
+        return [_channel_view(c) for c in state.channels.values()]
+
+    @router.post("/channels", status_code=201)
+    async def create_channel(body: ChannelCreate) -> dict[str, object]:
+        try:
+            channel = state.add_channel(body.name, channel_id=body.id, is_member=body.is_member)
+        except ValueError as exc:
+            raise HTTPException(409, str(exc)) from exc
+        channel.is_archived = body.is_archived
+        return _channel_view(channel)
+
+    @router.patch("/channels/{channel}")
+    async def change_channel(channel: str, body: ChannelChange) -> dict[str, object]:
+        found = state.find_channel(channel)
+        if found is None:
+            raise HTTPException(404, f"no channel {channel}")
+        if body.is_member is not None:
+            found.is_member = body.is_member
+        if body.is_archived is not None:
+            found.is_archived = body.is_archived
+        return _channel_view(found)
+
+
+def _identity_routes(router: APIRouter, state: SlackState) -> None:
+    @router.post("/tokens", status_code=201)
+    async def add_token(body: TokenCreate) -> dict[str, object]:
+        state.tokens[body.token] = False
+        return {"token": body.token, "revoked": False}
+
+    @router.post("/tokens/{token}/{action}")
+    async def revoke_or_restore(token: str, action: str) -> dict[str, object]:
+        if token not in state.tokens or action not in {"revoke", "restore"}:
+            raise HTTPException(404, "unknown token or action")
+        state.tokens[token] = action == "revoke"
+        return {"token": token, "revoked": state.tokens[token]}
+
+    @router.post("/users", status_code=201)
+    async def add_user(body: UserCreate) -> dict[str, object]:
+        user = state.add_user(body.email, body.name)
+        return {"id": user.id, "name": user.name, "email": user.email}
+
+
+def _inspection_routes(router: APIRouter, state: SlackState) -> None:
+    @router.get("/messages")
+    async def list_messages(channel: str | None = None) -> list[dict[str, object]]:
+        found = state.find_channel(channel) if channel else None
+        if channel and found is None:
+            raise HTTPException(404, f"no channel {channel}")
+        return [
+            {
+                "channel": m.channel,
+                "channel_name": m.channel_name,
+                "ts": m.ts,
+                "thread_ts": m.thread_ts,
+                "text": m.text,
+                "blocks": m.blocks,
+                "metadata": m.metadata,
+                "posted_at": m.posted_at,
+            }
+            for m in state.messages
+            if found is None or m.channel == found.id
+        ]
+
+    @router.get("/stats")
+    async def stats() -> dict[str, object]:
+        return state.stats.as_dict()
+
+    @router.post("/reset")
+    async def reset() -> dict[str, object]:
+        state.reset()
+        return {"ok": True}
+
+    @router.get("/faults")
+    async def list_faults() -> list[dict[str, object]]:
+        return [f.describe() for f in state.faults.active()]
+
+    @router.post("/faults", status_code=201)
+    async def add_fault(rule: FaultRule) -> dict[str, object]:
+        return state.faults.add(rule).describe()
+
+    @router.delete("/faults")
+    async def clear_faults() -> dict[str, object]:
+        state.faults.clear()
+        return {"ok": True}
+
+
+def build_admin_router(state: SlackState) -> APIRouter:
+    router = APIRouter(prefix="/_sandbox")
+    _channel_routes(router, state)
+    _identity_routes(router, state)
+    _inspection_routes(router, state)
+    return router

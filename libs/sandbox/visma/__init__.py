@@ -1,0 +1,1 @@
+"""Visma.net ERP simulator: Visma Connect tokens and the supplier-invoice API."""

@@ -1,0 +1,105 @@
+"""The public Visma routes: the Visma Connect token endpoint and supplier invoices.
+
+Only translation between HTTP and :class:`VismaState` happens here. Errors use Visma's
+IPPException body (OAuth errors on the token endpoint use the OAuth shape).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from sandbox.visma.datefilter import DateFilterError, build_filter
+from sandbox.visma.records import invoice_dto
+from sandbox.visma.state import VismaApiError, VismaState
+
+
+def _oauth_error(error: str, description: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=400)
+
+
+def _positive_int(raw: str | None, name: str, default: int) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise VismaApiError(400, f"{name} must be a positive integer.", "invalid_parameter")
+    return value
+
+
+def build_api_router(state: VismaState) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/connect/token")
+    async def issue_token(request: Request) -> JSONResponse:
+        form = {k: v[0] for k, v in parse_qs((await request.body()).decode()).items()}
+        if form.get("grant_type") != "client_credentials":
+            return _oauth_error("unsupported_grant_type", "Only client_credentials is supported.")
+        client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+        known = [c for c in state.config.clients if c.client_id == client_id]
+        if not known or all(c.client_secret.get_secret_value() != secret for c in known):
+            return _oauth_error("invalid_client", "Unknown client or wrong secret.")
+        tenant = form.get("tenant_id", "")
+        if tenant not in {c.tenant_id for c in known}:
+            return _oauth_error("invalid_request", "Unknown tenant_id for this client.")
+        scope = form.get("scope", "")
+        grant = state.tokens.issue(
+            client_id=client_id, tenant_id=tenant, scope=scope, now=state.clock.time()
+        )
+        state.stats.tokens_issued += 1
+        return JSONResponse(
+            {
+                "access_token": grant.token,
+                "token_type": "Bearer",
+                "expires_in": state.tokens.ttl_seconds,
+                "scope": scope,
+            },
+            headers={"Cache-Control": "no-store"},
+        )
+
+    @router.get("/v1/supplierInvoice")
+    async def list_supplier_invoices(request: Request) -> JSONResponse:
+        access = state.authorize(
+            request.headers.get("authorization"), request.headers.get("ipp-company-id")
+        )
+        query = request.query_params
+        try:
+            keep = build_filter(
+                query.get("lastModifiedDateTime"), query.get("lastModifiedDateTimeCondition")
+            )
+        except DateFilterError as exc:
+            raise VismaApiError(400, str(exc), "invalid_parameter", access.headers) from exc
+        max_size = state.config.max_page_size
+        try:
+            page = _positive_int(query.get("pageNumber"), "pageNumber", 1)
+            size = min(_positive_int(query.get("pageSize"), "pageSize", max_size), max_size)
+        except VismaApiError as exc:
+            exc.headers = access.headers
+            raise
+        matching = [
+            inv
+            for inv in state.store.list(access.company)
+            if keep is None or keep(inv.last_modified)
+        ]
+        chunk = matching[(page - 1) * size : page * size]
+        body = [invoice_dto(i, total_count=len(matching), max_page_size=max_size) for i in chunk]
+        return JSONResponse(body, headers=access.headers)
+
+    @router.get("/v1/supplierInvoice/{invoice_number}")
+    async def get_supplier_invoice(invoice_number: str, request: Request) -> JSONResponse:
+        access = state.authorize(
+            request.headers.get("authorization"), request.headers.get("ipp-company-id")
+        )
+        invoice = state.store.get(access.company, invoice_number)
+        if invoice is None:
+            message = f"SupplierInvoice {invoice_number} not found."
+            raise VismaApiError(404, message, "not_found", access.headers)
+        body = invoice_dto(invoice, total_count=1, max_page_size=state.config.max_page_size)
+        return JSONResponse(body, headers=access.headers | {"ETag": f'"{invoice.timestamp}"'})
+
+    return router

@@ -1,0 +1,129 @@
+"""The composition root: builds the faust app that feeds Kafka records to the InvoiceHandler.
+
+Nothing here runs at import time. `build_app` wires one agent over the input topic, a
+changelog-backed table that remembers each entity's last processed version (so the poller's
+overlap window does not re-post an invoice), and the three output topics. The agent only
+translates faust events into `Record`s; every decision lives in `processor.handler`.
+
+Guarantee: at-least-once. faust's exactly_once has known duplicate issues (faust-streaming
+#517, #602) and the Slack sink dedupes by command id anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faust
+from confluent_kafka.admin import AdminClient
+
+from chassis.audit import AuditTrail
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.topics import ensure_topics
+from processor.config import ProcessorSettings
+from processor.handler import Headers, InvoiceHandler, Record, Send
+from processor.rules import RuleSet, load_rules
+
+SERVICE = "processor"
+TABLE_NAME = "invoice-last-modified"
+
+
+def declare_topics(settings: ProcessorSettings, *, admin: AdminClient | None = None) -> None:
+    """Creates the processor's topics if missing, before faust starts consuming."""
+    admin = admin or AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    ensure_topics(admin, settings.topic_specs(), replication_factor=settings.replication_factor)
+
+
+def build_app(
+    settings: ProcessorSettings,
+    rules_path: Path | str | None = None,
+    *,
+    rules: RuleSet | None = None,
+    serde: AvroSerde | None = None,
+) -> faust.App:
+    """The faust app of the processor; give either a rules file or an already loaded RuleSet."""
+    if rules is None:
+        if rules_path is None:
+            raise ValueError("build_app needs rules_path or rules")
+        rules = load_rules(rules_path)
+    serde = serde or AvroSerde(SchemaCatalog.load())
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store="memory://",
+        processing_guarantee="at_least_once",
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_replication_factor=settings.replication_factor,
+        topic_partitions=settings.input_partitions,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=settings.web_enabled,
+        web_port=settings.web_port,
+        autodiscover=False,
+    )
+    source = _raw_topic(app, settings.input_topic)
+    seen = app.Table(
+        TABLE_NAME,
+        partitions=settings.input_partitions,
+        schema=faust.Schema(key_serializer="json", value_serializer="json"),
+        help="entity key -> last processed last_modified (epoch millis)",
+    )
+    commands = _raw_topic(app, settings.output_topic)
+    dead_letters = _raw_topic(app, settings.dlq_spec().name)
+    audit_topic = _raw_topic(app, settings.audit_topic)
+
+    async def publish_audit(key: str, value: bytes) -> None:
+        await _sender(audit_topic)(key.encode(), value, [])
+
+    handler = InvoiceHandler(
+        rules=rules,
+        serde=serde,
+        seen=seen,
+        send_command=_sender(commands),
+        send_dead_letter=_sender(dead_letters),
+        audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
+    )
+
+    async def route_invoices(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            message = event.message
+            record = Record(
+                key=event.key,
+                value=event.value,
+                headers=event.headers,
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+            )
+            try:
+                await handler.handle(record)
+            except Exception as exc:
+                # Poison is handled inside; anything else (broker unreachable, a bug) must
+                # not be skipped past: crash the worker so the record is read again on restart.
+                await app.crash(exc)
+                raise
+
+    app.agent(source, name="route-invoices")(route_invoices)
+    return app
+
+
+def _raw_topic(app: faust.App, name: str) -> Any:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def _sender(topic: Any) -> Send:
+    """A send that returns only when the broker has acknowledged the record.
+
+    `force=True` bypasses faust's attachments, which would otherwise hold the message until
+    the input event is acked: the handler needs delivery *before* it updates the table.
+    """
+
+    async def send(key: bytes, value: bytes, headers: Headers) -> object:
+        pending = await topic.send(key=key, value=value, headers=headers, force=True)
+        return await pending
+
+    return send

@@ -1,0 +1,32 @@
+"""Helpers shared by the sandbox tests: a frozen demo config and a Visma token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+
+from sandbox import SandboxConfig
+
+START = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
+DEMO_FORM = {
+    "grant_type": "client_credentials",
+    "client_id": "mlc-demo",
+    "client_secret": "mlc-demo-secret",
+    "tenant_id": "tenant-se-1",
+    "scope": "vismanet_erp_service_api:read",
+}
+SLACK_AUTH = {"Authorization": "Bearer xoxb-mlc-demo-token"}
+
+
+def frozen_config(**visma: object) -> SandboxConfig:
+    """The demo config on a clock stopped at START, with Visma overrides."""
+    return SandboxConfig.model_validate(
+        {"clock_speed": 0, "clock_start": START, "visma": {"invoices_per_company": 7, **visma}}
+    )
+
+
+async def visma_token(client: httpx.AsyncClient, tenant: str = "tenant-se-1") -> dict[str, str]:
+    response = await client.post("/visma/connect/token", data={**DEMO_FORM, "tenant_id": tenant})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}

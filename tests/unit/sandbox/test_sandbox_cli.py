@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.__main__ import build_config, parse_args
+
+pytestmark = pytest.mark.unit
+
+
+def test_flags_override_defaults() -> None:
+    args = parse_args(["--port", "0", "--seed", "7", "--invoices", "12", "--hourly-budget", "9"])
+    config = build_config(args)
+    assert args.port == 0
+    assert config.seed == 7
+    assert config.visma.invoices_per_company == 12
+    assert config.visma.hourly_budget == 9
+    assert config.visma.clients[0].client_secret.get_secret_value() == "mlc-demo-secret"
+
+
+def test_yaml_config_then_flags(tmp_path: Path) -> None:
+    path = tmp_path / "sandbox.yaml"
+    path.write_text(
+        "clock_speed: 60\n"
+        "visma: {max_page_size: 10, strict_company_header: true}\n"
+        "slack: {extra_channels: [ap-dk]}\n"
+    )
+    config = build_config(parse_args(["--config", str(path), "--max-page-size", "20"]))
+    assert config.clock_speed == 60
+    assert config.visma.max_page_size == 20
+    assert config.visma.strict_company_header is True
+    assert config.slack.extra_channels == ["ap-dk"]

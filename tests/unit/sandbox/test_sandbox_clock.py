@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from sandbox import SandboxClock
+
+pytestmark = pytest.mark.unit
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def test_real_time_by_default_follows_the_source() -> None:
+    source = FakeTime()
+    clock = SandboxClock(source=source)
+    source.value += 5
+    assert clock.time() == pytest.approx(1005.0)
+
+
+def test_start_and_advance_move_simulated_time() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    clock = SandboxClock(speed=0, start=start, source=FakeTime())
+    clock.advance(3600)
+    assert clock.now() == datetime(2026, 1, 1, 1, tzinfo=UTC)
+
+
+def test_speed_accelerates_from_the_moment_it_is_set() -> None:
+    source = FakeTime()
+    clock = SandboxClock(source=source)
+    source.value += 10
+    clock.set_speed(60)
+    source.value += 1
+    assert clock.time() == pytest.approx(1000 + 10 + 60)
+
+
+def test_the_clock_never_goes_backwards() -> None:
+    clock = SandboxClock(source=FakeTime())
+    with pytest.raises(ValueError, match="backwards"):
+        clock.advance(-1)
+    with pytest.raises(ValueError, match="speed"):
+        clock.set_speed(-2)
