@@ -1,0 +1,44 @@
+# The commands anyone runs, here and in CI. Each one installs what it needs first.
+.PHONY: help bootstrap kafka-start kafka-stop test lint unit integration e2e demo bench clean
+
+UV := python3 -m uv run --frozen
+
+help:
+	@echo "make demo    run the first flow end to end on a local Kafka and the sandbox"
+	@echo "make test    lint, type checks, import contracts and every test (starts Kafka)"
+	@echo "make bench   processor vs bare consume-produce throughput, as a ratio"
+	@echo "make kafka-start / kafka-stop   the local KRaft broker"
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+kafka-start: bootstrap
+	@deploy/kafka/kafka.sh start
+
+kafka-stop:
+	@deploy/kafka/kafka.sh stop
+
+lint: bootstrap
+	$(UV) ruff check .
+	$(UV) ruff format --check .
+	$(UV) mypy libs services
+	$(UV) lint-imports
+
+test: lint kafka-start
+	$(UV) pytest -q
+
+unit: bootstrap
+	$(UV) pytest -q -m unit
+
+integration: kafka-start
+	$(UV) pytest -q -m "integration or e2e"
+
+demo: kafka-start
+	$(UV) mlc demo $(DEMO_ARGS)
+
+bench: kafka-start
+	$(UV) python -m benchmarks.throughput $(BENCH_ARGS)
+
+clean:
+	deploy/kafka/kafka.sh reset
+	rm -rf .state
