@@ -130,6 +130,9 @@ class ConsumerRunner:
             _, pending = await asyncio.wait(workers, timeout=self._config.shutdown_timeout)
             for task in pending:
                 task.cancel()
+            # What was cancelled is unfinished and will be redelivered; forget it, or the revoke
+            # on close would wait another shutdown_timeout for records nothing is handling.
+            self._queues.clear()
         await self._on_kafka(self._commit)
         await self._on_kafka(self._consumer.close)
         self._kafka_thread.shutdown(wait=True)
@@ -309,6 +312,7 @@ class ConsumerRunner:
             try:
                 waiting.result(timeout=self._config.shutdown_timeout)
             except TimeoutError:
+                waiting.cancel()
                 log.warning("revoked partitions still busy; unfinished records will be redelivered")
         self._commit()
         for key in revoked:

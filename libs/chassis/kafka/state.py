@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 from chassis.settings import KafkaSettings
 
 LOAD_TIMEOUT_SECONDS = 120.0
+LEADER_WAIT_SECONDS = 30.0
 
 
 class StateLoadError(Exception):
@@ -21,14 +22,15 @@ class StateLoadError(Exception):
 
 
 def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
-    """Low and high offsets; a partition that was just created may need a moment to load."""
-    deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
+    """Low and high offsets; a partition that was just created may need a moment to load
+    (the broker answers NOT_LEADER until then, which librdkafka does not flag retriable)."""
+    deadline = time.monotonic() + LEADER_WAIT_SECONDS
     while True:
         try:
             low, high = consumer.get_watermark_offsets(tp, timeout=10)
             return int(low), int(high)
         except KafkaException as exc:
-            if not exc.args[0].retriable() or time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise StateLoadError(f"cannot read offsets of {tp.topic}: {exc}") from exc
             time.sleep(0.2)
 
