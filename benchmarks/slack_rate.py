@@ -1,0 +1,123 @@
+"""How close the Slack sink gets to Slack's ceiling of one post per second per channel.
+
+The sandbox (a subprocess) plays Slack with its real per-channel rate limit; the sink (a
+subprocess, as deployed) drains a fresh commands topic with `channels` channels of
+`per_channel` messages each. The rate counts the last post of each channel as a full slot
+(`posts / (last - first + 1 s)`), so a perfect 1/s per channel reads exactly as the ceiling.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from benchmarks.broker import BenchmarkError, Progress, create_topics, produce
+from benchmarks.processes import Child
+from benchmarks.workload import encode_commands, slack_commands
+from chassis.serde import AvroSerde
+
+BOT_TOKEN = "xoxb-mlc-demo-token"  # noqa: S105 - the sandbox's published demo credential
+COMMAND_PARTITIONS = 6
+"""As many as the real commands topic, so channels share partitions as in production."""
+LISTENING = r"sandbox listening on (http://\S+)"
+
+
+@dataclass(frozen=True)
+class SlackResult:
+    posted: int
+    channels: int
+    rate_limited: int
+    span_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.posted / (self.span_seconds + 1.0)
+
+    @property
+    def ceiling(self) -> float:
+        return float(self.channels)
+
+
+def run_slack(
+    bootstrap: str,
+    *,
+    run_id: str,
+    channels: int,
+    per_channel: int,
+    timeout: float,
+    workdir: Path,
+    serde: AvroSerde,
+    progress: Progress,
+) -> SlackResult:
+    sandbox = Child("sandbox", ["--port", "0"], log_path=workdir / "sandbox.log", cwd=workdir)
+    with sandbox:
+        base = sandbox.wait_for_line(LISTENING, timeout=30).group(1)
+        progress(f"sandbox listening on {base}")
+        with httpx.Client(base_url=f"{base}/slack/_sandbox", timeout=10) as admin:
+            names = [f"bench-{n:02d}" for n in range(1, channels + 1)]
+            for name in names:
+                admin.post("/channels", json={"name": name}).raise_for_status()
+            commands_topic = f"{run_id}-slack-commands"
+            create_topics(bootstrap, [commands_topic], partitions=COMMAND_PARTITIONS)
+            records = encode_commands(serde, slack_commands(names, per_channel=per_channel))
+            produce(bootstrap, commands_topic, records)
+            progress(f"produced {len(records)} commands for {channels} channels")
+            sink = _sink(bootstrap, run_id, base, commands_topic, workdir)
+            with sink:
+                progress(f"slack sink started (pid {sink.process.pid}, log {sink.log_path})")
+                messages = _wait_for_posts(admin, len(records), timeout, sink, progress)
+                stats = admin.get("/stats").raise_for_status().json()
+            progress("all messages posted; slack sink stopped")
+    posted = sorted(datetime.fromisoformat(m["posted_at"]) for m in messages)
+    return SlackResult(
+        posted=len(posted),
+        channels=channels,
+        rate_limited=sum(stats["rate_limited"].values()),
+        span_seconds=(posted[-1] - posted[0]).total_seconds(),
+    )
+
+
+def _sink(bootstrap: str, run_id: str, base: str, commands_topic: str, workdir: Path) -> Child:
+    return Child(
+        "slack_sink",
+        [
+            "--api-base",
+            f"{base}/slack/api",
+            "--group-id",
+            f"{run_id}-slack-sink",
+            "--commands-topic",
+            commands_topic,
+            "--ledger-topic",
+            f"{run_id}-slack-ledger",
+        ],
+        log_path=workdir / "slack_sink.log",
+        env={
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "MLC_LOG_LEVEL": "WARNING",
+        },
+        cwd=workdir,
+    )
+
+
+def _wait_for_posts(
+    admin: httpx.Client, expected: int, timeout: float, sink: Child, progress: Progress
+) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    next_report = time.monotonic() + 2
+    while True:
+        messages: list[dict[str, Any]] = admin.get("/messages").raise_for_status().json()
+        if len(messages) >= expected:
+            return messages
+        sink.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchmarkError(f"only {len(messages)} of {expected} posted in {timeout}s")
+        if time.monotonic() >= next_report:
+            progress(f"slack: {len(messages)} / {expected} posted")
+            next_report = time.monotonic() + 2
+        time.sleep(0.2)

@@ -1,0 +1,475 @@
+"""The chassis ConsumerRunner on the real broker: ordering, commits, retries, DLQ, pacing.
+
+Every test has its own topic and consumer group. The runner runs as an asyncio task and is
+stopped with `runner.stop()`; every wait polls a condition until a deadline, never a fixed
+sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from chassis.errors import PermanentError, RetryableError
+from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.producer import EventProducer
+from chassis.kafka.record import Record
+from chassis.kafka.runner import ConsumerRunner, RunnerConfig
+from chassis.logcontext import current_correlation_id
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from events import PostSlackMessage
+
+pytestmark = pytest.mark.integration
+
+WAIT = 30.0
+Handler = Callable[[Record], Awaitable[None]]
+
+
+@dataclass
+class Produced:
+    key: str
+    partition: int
+    offset: int
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+@dataclass
+class Bench:
+    """One topic, one group, and what was written to the topic."""
+
+    bootstrap: str
+    topic: str
+    group: str
+    serde: AvroSerde
+    produced: list[Produced] = field(default_factory=list)
+
+    @property
+    def settings(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap_servers=self.bootstrap)
+
+    @property
+    def dlq_topic(self) -> str:
+        return dead_letter_topic(self.group).name
+
+    def command(self, key: str, seq: int) -> bytes:
+        message = PostSlackMessage(
+            command_id=f"{key}-{seq}",
+            tenant_id="t1",
+            workspace="acme",
+            channel=key,
+            text=f"message {seq} for {key}",
+            rule="it",
+            source_event_id=f"event-{seq}",
+            entity_type="supplierInvoice",
+            entity_id=f"Bill:{seq:06d}",
+            created_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+        )
+        return self.serde.encode(PostSlackMessage.SCHEMA, message.to_record())
+
+    def produce(self, items: list[tuple[str, bytes, int, list[tuple[str, bytes]]]]) -> None:
+        """Writes (key, value, partition, headers) in order and remembers where each landed."""
+        producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
+        landed: list[Produced] = []
+
+        def delivered(err: Any, msg: Any) -> None:
+            assert err is None, err
+            landed.append(
+                Produced(
+                    msg.key().decode(), msg.partition(), msg.offset(), msg.value(), msg.headers()
+                )
+            )
+
+        for key, value, partition, headers in items:
+            producer.produce(
+                self.topic,
+                key=key,
+                value=value,
+                partition=partition,
+                headers=headers,
+                on_delivery=delivered,
+            )
+        assert producer.flush(WAIT) == 0
+        assert len(landed) == len(items)
+        self.produced.extend(sorted(landed, key=lambda p: (p.partition, p.offset)))
+
+    def runner(self, handler: Handler, **config: Any) -> ConsumerRunner:
+        defaults: dict[str, Any] = {
+            "commit_interval": 0.1,
+            "backoff_base": 0.01,
+            "shutdown_timeout": 5.0,
+        }
+        return ConsumerRunner(
+            settings=self.settings,
+            config=RunnerConfig(group_id=self.group, topics=(self.topic,), **defaults | config),
+            handler=handler,
+            serde=self.serde,
+            dead_letters=DeadLetters(EventProducer(self.settings, f"dlq-{self.group}"), self.group),
+        )
+
+    async def committed_now(self, partition: int = 0) -> int:
+        return await asyncio.to_thread(self.committed, partition)
+
+    async def committed_is(self, offset: int, partition: int = 0) -> bool:
+        return await self.committed_now(partition) == offset
+
+    def committed(self, partition: int = 0) -> int:
+        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group})
+        try:
+            (tp,) = consumer.committed([TopicPartition(self.topic, partition)], timeout=10)
+            return int(tp.offset)
+        finally:
+            consumer.close()
+
+    def dead_letters(self) -> list[Any]:
+        """Every record on the group's DLQ (read once the runner has stopped)."""
+        consumer = Consumer(
+            {"bootstrap.servers": self.bootstrap, "group.id": f"{self.group}-reader"}
+        )
+        try:
+            tp = TopicPartition(self.dlq_topic, 0)
+            _, high = consumer.get_watermark_offsets(tp, timeout=10)
+            consumer.assign([TopicPartition(self.dlq_topic, 0, OFFSET_BEGINNING)])
+            messages: list[Any] = []
+            deadline = time.monotonic() + WAIT
+            while len(messages) < high and time.monotonic() < deadline:
+                message = consumer.poll(0.5)
+                if message is not None:
+                    assert message.error() is None, message.error()
+                    messages.append(message)
+            assert len(messages) == high
+            return messages
+        finally:
+            consumer.close()
+
+
+@pytest.fixture
+def bench(kafka_bootstrap: str, unique: str) -> Bench:
+    return Bench(
+        bootstrap=kafka_bootstrap,
+        topic=f"it.runner.{unique}.v1",
+        group=f"it-runner-{unique}",
+        serde=AvroSerde(SchemaCatalog.load()),
+    )
+
+
+def _create(bench: Bench, partitions: int) -> None:
+    ensure_topics(
+        AdminClient({"bootstrap.servers": bench.bootstrap}),
+        [TopicSpec(bench.topic, partitions=partitions), dead_letter_topic(bench.group)],
+    )
+
+
+@asynccontextmanager
+async def running(runner: ConsumerRunner) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(runner.run())
+    try:
+        yield task
+    finally:
+        runner.stop()
+        await asyncio.wait_for(task, timeout=60)
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]],
+    task: asyncio.Task[None],
+    what: str,
+    within: float = WAIT,
+) -> None:
+    """Polls `condition` (a plain or async callable) until it holds; fails at the deadline."""
+    deadline = time.monotonic() + within
+    while True:
+        holds = condition()
+        if not isinstance(holds, bool):
+            holds = await holds
+        if holds:
+            return
+        if task.done():
+            task.result()  # the runner crashed: raise its error here
+            raise AssertionError(f"runner ended before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def _header(message: Any, name: str) -> str:
+    values = [v for k, v in message.headers() if k == name]
+    assert len(values) == 1, (name, message.headers())
+    return str(values[0].decode())
+
+
+# ---- ordering and concurrency ----------------------------------------------------------------
+
+
+def test_each_key_keeps_its_order_while_keys_run_concurrently(bench: Bench) -> None:
+    _create(bench, partitions=2)
+    keys = {"key-a": 0, "key-b": 1, "key-c": 0}
+    bench.produce([(k, bench.command(k, i), p, []) for i in range(50) for k, p in keys.items()])
+    handled: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    intervals: list[tuple[str, float, float]] = []
+    active: dict[str, int] = defaultdict(int)
+    peak_per_key = 0
+
+    async def handler(record: Record) -> None:
+        nonlocal peak_per_key
+        assert record.key is not None
+        active[record.key] += 1
+        peak_per_key = max(peak_per_key, active[record.key])
+        started = time.monotonic()
+        await asyncio.sleep(random.uniform(0.001, 0.006))
+        intervals.append((record.key, started, time.monotonic()))
+        handled[record.key].append((record.offset, record.value["text"]))
+        active[record.key] -= 1
+
+    async def scenario() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: len(intervals) == 150, task, "150 records handled")
+
+    asyncio.run(scenario())
+
+    for key, partition in keys.items():
+        expected = [p.offset for p in bench.produced if p.key == key]
+        assert handled[key] == [(o, f"message {i} for {key}") for i, o in enumerate(expected)]
+        assert all(p.partition == partition for p in bench.produced if p.key == key)
+    assert peak_per_key == 1
+    overlaps = sum(
+        1
+        for i, (k1, s1, e1) in enumerate(intervals)
+        for k2, s2, e2 in intervals[i + 1 :]
+        if k1 != k2 and s1 < e2 and s2 < e1
+    )
+    assert overlaps > 0, "no two keys were ever handled at the same time"
+    assert bench.committed(0) == 100
+    assert bench.committed(1) == 50
+
+
+# ---- commits stay below the oldest unfinished record -----------------------------------------
+
+
+def test_commit_stops_below_a_stuck_record_which_is_redelivered(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([(f"key-{i % 4}", bench.command(f"key-{i % 4}", i), 0, []) for i in range(20)])
+    blocked = 5  # key-1; later key-1 records wait behind it, other keys go on
+    expected_first = {o for o in range(20) if o % 4 != 1 or o < blocked}
+    first: list[int] = []
+    never = asyncio.Event()
+
+    async def stuck_handler(record: Record) -> None:
+        if record.offset == blocked:
+            await never.wait()
+        first.append(record.offset)
+
+    async def first_run() -> None:
+        runner = bench.runner(stuck_handler, shutdown_timeout=grace)
+        async with running(runner) as task:
+            await eventually(lambda: set(first) == expected_first, task, "other keys handled")
+            # The committed offset reaches the stuck record and goes no further.
+            committed: list[int] = []
+
+            async def reached() -> bool:
+                committed.append(await bench.committed_now(0))
+                return committed[-1] >= blocked
+
+            await eventually(reached, task, "a commit up to the stuck record")
+            assert committed[-1] == blocked
+            stopping = time.monotonic()
+            runner.stop()
+            await asyncio.wait_for(task, timeout=60)
+            stopped_after.append(time.monotonic() - stopping)
+
+    grace = 2.0
+    stopped_after: list[float] = []
+    asyncio.run(first_run())
+
+    # The stuck handler is cancelled after one grace period, not waited for twice (once by
+    # the shutdown, again by the revoke on close).
+    assert grace <= stopped_after[0] < 1.75 * grace
+
+    assert len(first) == len(expected_first)
+    assert bench.committed(0) == blocked
+
+    again: list[int] = []
+
+    async def handler(record: Record) -> None:
+        again.append(record.offset)
+
+    async def second_run() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: len(again) >= 20 - blocked, task, "redelivery")
+
+    asyncio.run(second_run())
+
+    assert sorted(again) == list(range(blocked, 20))
+    assert bench.committed(0) == 20
+
+
+# ---- retries and dead letters ----------------------------------------------------------------
+
+
+def test_a_retryable_error_is_retried_until_it_succeeds(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([("key-a", bench.command("key-a", 0), 0, [])])
+    attempts: list[tuple[int, float]] = []
+    succeeded: list[int] = []
+
+    async def handler(record: Record) -> None:
+        attempts.append((record.attempts, time.monotonic()))
+        if len(attempts) <= 2:
+            raise RetryableError("slack answered 429", retry_after=0.2)
+        succeeded.append(record.offset)
+
+    async def scenario() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: bool(succeeded), task, "the third attempt")
+            await eventually(lambda: bench.committed_is(1), task, "the commit")
+
+    asyncio.run(scenario())
+
+    assert [n for n, _ in attempts] == [1, 2, 3]
+    assert succeeded == [0]
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(attempts)]
+    assert all(gap >= 0.19 for gap in gaps), gaps
+    assert bench.dead_letters() == []
+
+
+def test_a_permanent_error_dead_letters_the_record_byte_for_byte(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce(
+        [
+            (
+                f"key-{i}",
+                bench.command(f"key-{i}", i),
+                0,
+                [("correlation-id", f"corr-{i}".encode())],
+            )
+            for i in range(5)
+        ]
+    )
+    poison = bench.produced[2]
+    handled: list[int] = []
+    correlation: dict[int, str | None] = {}
+
+    async def handler(record: Record) -> None:
+        correlation[record.offset] = current_correlation_id()
+        if record.offset == poison.offset:
+            raise PermanentError("channel_not_found")
+        handled.append(record.offset)
+
+    async def scenario() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: bench.committed_is(5), task, "all five finished")
+
+    asyncio.run(scenario())
+
+    assert handled == [0, 1, 3, 4]
+    assert correlation == {i: f"corr-{i}" for i in range(5)}
+    (dead,) = bench.dead_letters()
+    assert dead.key() == poison.key.encode()
+    assert dead.value() == poison.value
+    assert dead.headers()[0] == ("correlation-id", b"corr-2")
+    assert "PermanentError: channel_not_found" in _header(dead, "dlq-reason")
+    assert _header(dead, "dlq-topic") == bench.topic
+    assert _header(dead, "dlq-partition") == "0"
+    assert _header(dead, "dlq-offset") == str(poison.offset)
+    assert _header(dead, "dlq-group") == bench.group
+
+
+def test_an_undecodable_value_is_dead_lettered_without_calling_the_handler(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    garbage = b"this is not avro"
+    bench.produce(
+        [
+            ("key-a", garbage, 0, []),
+            ("key-a", b"\x00\x00", 0, []),
+            ("key-a", bench.command("key-a", 2), 0, []),
+        ]
+    )
+    handled: list[int] = []
+
+    async def handler(record: Record) -> None:
+        handled.append(record.offset)
+
+    async def scenario() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: bench.committed_is(3), task, "all three finished")
+
+    asyncio.run(scenario())
+
+    assert handled == [2]
+    bad_magic, too_short = bench.dead_letters()
+    assert bad_magic.value() == garbage
+    assert _header(bad_magic, "dlq-reason") == "undecodable value: unknown magic byte 116"
+    assert _header(bad_magic, "dlq-offset") == "0"
+    assert too_short.value() == b"\x00\x00"
+    assert _header(too_short, "dlq-reason").startswith("undecodable value: value of 2 bytes")
+    assert _header(too_short, "dlq-offset") == "1"
+
+
+def test_an_error_that_keeps_coming_is_dead_lettered_after_max_attempts(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([("key-a", bench.command("key-a", 0), 0, [])])
+    attempts: list[int] = []
+
+    async def handler(record: Record) -> None:
+        attempts.append(record.attempts)
+        raise RuntimeError("a bug")
+
+    async def scenario() -> None:
+        runner = bench.runner(handler, max_attempts=3)
+        async with running(runner) as task:
+            await eventually(lambda: bench.committed_is(1), task, "the record finished")
+
+    asyncio.run(scenario())
+
+    assert attempts == [1, 2, 3]
+    (dead,) = bench.dead_letters()
+    assert _header(dead, "dlq-reason") == "gave up after 3 attempts: RuntimeError: a bug"
+
+
+# ---- per-key pacing --------------------------------------------------------------------------
+
+
+def test_each_key_is_paced_by_its_own_token_bucket(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([(k, bench.command(k, i), 0, []) for i in range(4) for k in ("chan-a", "chan-b")])
+    calls: dict[str, list[float]] = defaultdict(list)
+
+    async def handler(record: Record) -> None:
+        assert record.key is not None
+        async with record.paced():
+            calls[record.key].append(time.monotonic())
+
+    async def scenario() -> None:
+        runner = bench.runner(handler, rate_per_key=5)
+        async with running(runner) as task:
+            await eventually(lambda: sum(map(len, calls.values())) == 8, task, "eight calls")
+
+    asyncio.run(scenario())
+
+    assert sorted(calls) == ["chan-a", "chan-b"]
+    for key, stamps in calls.items():
+        assert len(stamps) == 4, key
+        gaps = [b - a for a, b in itertools.pairwise(stamps)]
+        assert all(gap >= 0.19 for gap in gaps), (key, gaps)
+    a, b = calls["chan-a"], calls["chan-b"]
+    assert a[0] < b[-1]
+    assert b[0] < a[-1], "one key waited for the other instead of interleaving"

@@ -1,0 +1,276 @@
+"""AvroSerde: Confluent wire format, exact decimals, poison values, and registry-assigned ids."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chassis.registry import SchemaRegistryIds
+from chassis.serde import DEFAULT_SCHEMAS_DIR, AvroSerde, SchemaCatalog, SerdeError
+
+pytestmark = pytest.mark.unit
+
+MANIFEST = json.loads((DEFAULT_SCHEMAS_DIR / "manifest.json").read_text())
+MANIFEST_IDS = {entry["name"]: entry["id"] for entry in MANIFEST["schemas"]}
+AT = datetime(2026, 3, 1, 8, 15, 30, 123000, tzinfo=UTC)
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "io.mlconnector.visma.SupplierInvoiceChanged": {
+        "event_id": "t1/1234567/supplierInvoice/Bill:000123@2026-03-01T08:15:30.123Z",
+        "tenant_id": "t1",
+        "company_id": "1234567",
+        "entity_type": "supplierInvoice",
+        "entity_id": "Bill:000123",
+        "change_type": "UPDATED",
+        "last_modified": AT,
+        "etag": 'W/"42"',
+        "observed_at": datetime(2026, 3, 1, 8, 16, tzinfo=UTC),
+        "invoice": {
+            "document_type": "Bill",
+            "reference_number": "000123",
+            "status": "Open",
+            "approval_status": "PendingApproval",
+            "supplier_number": "70001",
+            "supplier_name": "Nordisk Kontorsmaterial AB",
+            "invoice_date": date(2026, 2, 27),
+            "due_date": date(2026, 3, 29),
+            "currency": "SEK",
+            "amount": Decimal("125000.1234"),
+            "vat_amount": Decimal("25000.0247"),
+            "balance": Decimal("-0.0001"),
+            "po_reference": "PO-2026-0042",
+            "supplier_reference": "INV-88812",
+            "description": "Kontorsstolar, 12 st",
+        },
+    },
+    "io.mlconnector.sink.PostSlackMessage": {
+        "command_id": "9f2c" * 16,
+        "tenant_id": "t1",
+        "workspace": "acme",
+        "channel": "#ap-approvals",
+        "text": "Invoice 000123 from Nordisk Kontorsmaterial AB: 125 000,12 SEK",
+        "blocks_json": '[{"type":"section","text":{"type":"mrkdwn","text":"*000123*"}}]',
+        "rule": "large-invoices",
+        "source_event_id": "t1/1234567/supplierInvoice/Bill:000123@2026-03-01T08:15:30.123Z",
+        "entity_type": "supplierInvoice",
+        "entity_id": "Bill:000123",
+        "created_at": AT,
+    },
+    "io.mlconnector.audit.AuditEvent": {
+        "audit_id": "0b7e1f9c2d3a4b5c8e9f0a1b2c3d4e5f",
+        "at": AT,
+        "service": "slack-sink",
+        "stage": "sent",
+        "entity_id": "Bill:000123",
+        "event_id": None,
+        "command_id": "9f2c" * 16,
+        "external_id": "1772352930.000100",
+        "detail": None,
+        "correlation_id": "c0ffee",
+    },
+    "io.mlconnector.state.PollCursor": {
+        "source": "visma",
+        "tenant_id": "t1",
+        "company_id": "1234567",
+        "entity_type": "supplierInvoice",
+        "since": AT,
+        "seen": ["Bill:000123@1772352930123", "Bill:000124@1772352930123"],
+        "resume": {
+            "since": datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
+            "started_at": AT,
+            "next_page": 3,
+        },
+        "updated_at": AT,
+    },
+    "io.mlconnector.state.SinkDelivery": {
+        "command_id": "9f2c" * 16,
+        "sink": "slack",
+        "status": "DONE",
+        "destination": "acme/#ap-approvals",
+        "external_id": "1772352930.000100",
+        "at": AT,
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def serde() -> AvroSerde:
+    return AvroSerde(SchemaCatalog.load())
+
+
+def test_every_manifest_schema_has_a_sample() -> None:
+    assert set(SAMPLES) == set(MANIFEST_IDS)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_round_trip(serde: AvroSerde, name: str) -> None:
+    data = serde.encode(name, SAMPLES[name])
+
+    assert serde.decode(data) == (name, SAMPLES[name])
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_wire_format_header_is_magic_zero_and_the_manifest_id(serde: AvroSerde, name: str) -> None:
+    data = serde.encode(name, SAMPLES[name])
+
+    assert data[0] == 0
+    assert struct.unpack(">I", data[1:5])[0] == MANIFEST_IDS[name]
+
+
+def test_decimal_amounts_stay_exact(serde: AvroSerde) -> None:
+    name = "io.mlconnector.visma.SupplierInvoiceChanged"
+    invoice = SAMPLES[name]["invoice"] | {
+        "amount": Decimal("999999999999999.9999"),  # 19 digits, the schema's precision
+        "vat_amount": Decimal("0.1000"),
+        "balance": None,
+    }
+    record = SAMPLES[name] | {"invoice": invoice}
+
+    _, decoded = serde.decode(serde.encode(name, record))
+
+    assert decoded["invoice"]["amount"] == Decimal("999999999999999.9999")
+    assert str(decoded["invoice"]["amount"]) == "999999999999999.9999"
+    assert str(decoded["invoice"]["vat_amount"]) == "0.1000"
+    assert decoded["invoice"]["balance"] is None
+
+
+def test_a_decimal_with_more_places_than_the_schema_scale_is_refused(serde: AvroSerde) -> None:
+    name = "io.mlconnector.visma.SupplierInvoiceChanged"
+    record = SAMPLES[name] | {"invoice": SAMPLES[name]["invoice"] | {"amount": Decimal("1.23456")}}
+
+    with pytest.raises(SerdeError, match=re.escape("cannot encode io.mlconnector.visma")):
+        serde.encode(name, record)
+
+
+def test_a_record_missing_a_required_field_is_refused(serde: AvroSerde) -> None:
+    name = "io.mlconnector.sink.PostSlackMessage"
+    record = {k: v for k, v in SAMPLES[name].items() if k != "channel"}
+
+    with pytest.raises(SerdeError, match="cannot encode"):
+        serde.encode(name, record)
+
+
+def test_an_unknown_schema_name_is_refused(serde: AvroSerde) -> None:
+    with pytest.raises(SerdeError, match=re.escape("no schema named io.mlconnector.Nope")):
+        serde.encode("io.mlconnector.Nope", {})
+
+
+def test_an_unknown_schema_id_is_refused(serde: AvroSerde) -> None:
+    body = serde.encode(
+        "io.mlconnector.audit.AuditEvent", SAMPLES["io.mlconnector.audit.AuditEvent"]
+    )
+    data = struct.pack(">bI", 0, 999_999) + body[5:]
+
+    with pytest.raises(SerdeError, match="unknown schema id 999999"):
+        serde.decode(data)
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00", b"\x00\x00\x00\x00"])
+def test_a_value_shorter_than_the_header_is_refused(serde: AvroSerde, data: bytes) -> None:
+    with pytest.raises(SerdeError, match=f"value of {len(data)} bytes is too short"):
+        serde.decode(data)
+
+
+def test_a_bad_magic_byte_is_refused(serde: AvroSerde) -> None:
+    good = serde.encode(
+        "io.mlconnector.audit.AuditEvent", SAMPLES["io.mlconnector.audit.AuditEvent"]
+    )
+
+    with pytest.raises(SerdeError, match="unknown magic byte 1"):
+        serde.decode(b"\x01" + good[1:])
+
+
+def test_a_truncated_body_is_refused(serde: AvroSerde) -> None:
+    good = serde.encode(
+        "io.mlconnector.sink.PostSlackMessage", SAMPLES["io.mlconnector.sink.PostSlackMessage"]
+    )
+
+    with pytest.raises(SerdeError, match="cannot decode schema id 2"):
+        serde.decode(good[:20])
+
+
+def test_a_manifest_entry_naming_the_wrong_schema_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.avsc").write_text(
+        json.dumps({"type": "record", "name": "A", "namespace": "x", "fields": []})
+    )
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"schemas": [{"id": 1, "name": "x.B", "version": 1, "file": "a.avsc"}]})
+    )
+
+    with pytest.raises(SerdeError, match=re.escape("declares x.A, manifest says x.B")):
+        SchemaCatalog.load(tmp_path)
+
+
+class FakeRegistry:
+    """Assigns ids like a Schema Registry: a new (subject, schema) gets the next id."""
+
+    def __init__(self, first_id: int = 100, refuse: str | None = None) -> None:
+        self.next_id = first_id
+        self.refuse = refuse
+        self.ids: dict[tuple[str, str], int] = {}
+        self.requests: list[tuple[str, str, str]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        subject = request.url.path.removeprefix("/subjects/").removesuffix("/versions")
+        self.requests.append((request.method, request.url.path, request.headers["content-type"]))
+        if subject == self.refuse:
+            return httpx.Response(409, json={"error_code": 409, "message": "incompatible"})
+        schema = json.loads(request.content)["schema"]
+        key = (subject, schema)
+        if key not in self.ids:
+            self.ids[key] = self.next_id
+            self.next_id += 1
+        return httpx.Response(200, json={"id": self.ids[key]})
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(
+            base_url="http://registry.test", transport=httpx.MockTransport(self.handle)
+        )
+
+
+def test_a_registry_backed_catalog_writes_the_registry_ids() -> None:
+    registry = FakeRegistry(first_id=100)
+    with registry.client() as http:
+        serde = AvroSerde(SchemaCatalog.load(ids=SchemaRegistryIds(http)))
+
+    assigned = {subject: schema_id for (subject, _), schema_id in registry.ids.items()}
+    assert sorted(assigned) == sorted(MANIFEST_IDS)
+    assert sorted(assigned.values()) == list(range(100, 100 + len(MANIFEST_IDS)))
+    assert all(method == "POST" for method, _, _ in registry.requests)
+    assert {ct for _, _, ct in registry.requests} == {"application/vnd.schemaregistry.v1+json"}
+    for name, record in SAMPLES.items():
+        data = serde.encode(name, record)
+        assert struct.unpack(">bI", data[:5]) == (0, assigned[name])
+        assert serde.decode(data) == (name, record)
+    manifest_id = struct.pack(">bI", 0, MANIFEST_IDS["io.mlconnector.audit.AuditEvent"])
+    with pytest.raises(SerdeError, match="unknown schema id"):
+        serde.decode(manifest_id + b"\x00")
+
+
+def test_loading_twice_against_a_registry_gets_the_same_ids() -> None:
+    registry = FakeRegistry(first_id=7)
+    with registry.client() as http:
+        first = SchemaCatalog.load(ids=SchemaRegistryIds(http))
+        second = SchemaCatalog.load(ids=SchemaRegistryIds(http))
+
+    assert {s.name: s.schema_id for s in first.all()} == {s.name: s.schema_id for s in second.all()}
+    assert len(registry.requests) == 2 * len(MANIFEST_IDS)
+
+
+def test_a_registry_refusal_is_a_serde_error() -> None:
+    registry = FakeRegistry(refuse="io.mlconnector.sink.PostSlackMessage")
+    with (
+        registry.client() as http,
+        pytest.raises(
+            SerdeError, match=r"refused io.mlconnector.sink.PostSlackMessage v1: HTTP 409"
+        ),
+    ):
+        SchemaCatalog.load(ids=SchemaRegistryIds(http))
