@@ -59,6 +59,8 @@ def build_app(
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 5,
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         autodiscover=False,

@@ -30,6 +30,9 @@ class ProcessorSettings(BaseSettings):
     audit_topic: str = AUDIT_TOPIC.name
     dlq_topic: str | None = Field(default=None, description="default dlq.<app_id>.v1")
     replication_factor: int = Field(default=1, ge=1)
+    session_timeout_s: float = Field(
+        default=10.0, ge=6.0, description="how soon a crashed worker's partitions move on"
+    )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from events import PostSlackMessage, SupplierInvoiceChanged
 from processor.rules import Rule, RuleSet
 
+CENTS = Decimal("0.01")
 DEFAULT_TEMPLATE = (
     "New supplier invoice from {vendor}: {amount}, invoice {invoice_number}, "
     "PO {po_reference}, due {due_date}"
@@ -53,13 +55,18 @@ def command_for(event: SupplierInvoiceChanged, rule: Rule) -> PostSlackMessage:
         source_event_id=event.event_id,
         entity_type=event.entity_type,
         entity_id=event.entity_id,
-        created_at=event.observed_at,
+        created_at=_to_millis(event.observed_at),
     )
 
 
 def format_amount(currency: str, amount: Decimal) -> str:
-    """`SEK 125,000.00`: the way AP teams read amounts, whatever the stored scale."""
-    return f"{currency} {amount:,.2f}"
+    """`SEK 125,000.00`: the way AP teams read amounts, rounded half up like an invoice."""
+    return f"{currency} {amount.quantize(CENTS, rounding=ROUND_HALF_UP):,.2f}"
+
+
+def _to_millis(instant: datetime) -> datetime:
+    """Kafka carries timestamp-millis: truncating here makes the command equal its decoding."""
+    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
 
 
 def message_fields(event: SupplierInvoiceChanged, rule: Rule) -> dict[str, str]:

@@ -121,7 +121,7 @@ def invoice_event(n: int, *, version: int = 0) -> SupplierInvoiceChanged:
     )
 
 
-def produce(env: Env, events: list[SupplierInvoiceChanged], *, raw: list[bytes] = ()) -> None:  # type: ignore[assignment]
+def produce(env: Env, events: list[SupplierInvoiceChanged], *, raw: tuple[bytes, ...] = ()) -> None:
     producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
     for event in events:
         producer.produce(
@@ -166,11 +166,11 @@ def test_routes_each_change_once_and_dead_letters_poison(env: Env, start: object
     events = [invoice_event(n) for n in range(21)]
     updated = invoice_event(3, version=1)
     stale = invoice_event(4, version=-1)  # older than what was processed: overlap re-read
-    produce(env, [*events, updated], raw=[b"not avro at all"])
+    produce(env, [*events, updated], raw=(b"not avro at all",))
     produce(env, [*events[:10], stale])  # the poller's overlap window re-reads these
     expected = expected_commands([*events, updated])
     assert len({c.channel for c in expected.values()}) == 2
-    start()  # type: ignore[operator]
+    proc = start()  # type: ignore[operator]
 
     unmatched = sum(1 for e in [*events, updated] if not route(e, load_rules(RULES)))
     total_audit = len(expected) + unmatched + 11 + 1  # routed, no match, duplicates, poison
@@ -193,6 +193,9 @@ def test_routes_each_change_once_and_dead_letters_poison(env: Env, start: object
     assert dlq[0].value() == b"not avro at all"  # type: ignore[attr-defined]
     assert headers["dlq-topic"] == env.settings.input_topic.encode()
     assert {"dlq-reason", "dlq-partition", "dlq-offset"} <= headers.keys()
+
+    proc.send_signal(signal.SIGTERM)  # a clean stop, as Kubernetes asks for one
+    assert proc.wait(timeout=30) == 0
 
 
 def test_sigkill_and_restart_loses_no_command(env: Env, start: object) -> None:
