@@ -1,4 +1,4 @@
-"""What the processor does with one input record: decode, dedupe, route, send, remember.
+"""What the processor does with input records: decode, dedupe, route, send, remember.
 
 Kept apart from faust so the ordering that makes it safe is plain code with fakes in tests:
 every command is durably delivered *before* the dedupe table moves forward, so a crash can
@@ -8,10 +8,12 @@ to the dead-letter topic once and are never retried.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -25,8 +27,12 @@ from processor.rules import RuleSet
 log = logging.getLogger(__name__)
 
 Headers = list[tuple[str, bytes]]
-Send = Callable[[bytes, bytes, Headers], Awaitable[object]]
-"""Send key, value and headers to a topic and return only once the broker has it."""
+Send = Callable[[bytes, bytes, Headers], Awaitable[Awaitable[object]]]
+"""Send key, value and headers to a topic; the returned awaitable completes once the broker
+has acknowledged the record (so a batch can await all its deliveries together)."""
+
+Remember = Callable[["Record", str, int], None]
+"""Stores key -> version in the dedupe table, in the context of the record it came from."""
 
 CORRELATION_HEADER = "correlation-id"
 
@@ -48,6 +54,8 @@ class Record:
     topic: str
     partition: int
     offset: int
+    origin: Any = None
+    """The framework's own event object, for writes that must happen in its context."""
 
 
 class PoisonRecordError(Exception):
@@ -59,7 +67,11 @@ def epoch_millis(event: SupplierInvoiceChanged) -> int:
 
 
 class InvoiceHandler:
-    """Handles one record at a time; `seen` maps entity key to last processed epoch millis."""
+    """Handles a batch of records; `seen` maps entity key to last processed epoch millis.
+
+    All commands of a batch are sent first and their acknowledgements awaited together (one
+    broker round trip per batch instead of one per event); only then does the table move.
+    """
 
     def __init__(
         self,
@@ -70,7 +82,9 @@ class InvoiceHandler:
         send_command: Send,
         send_dead_letter: Send,
         audit: AuditTrail,
+        remember: Remember | None = None,
     ) -> None:
+        self._remember = remember or (lambda record, key, version: seen.__setitem__(key, version))
         self._rules = rules
         self._serde = serde
         self._seen = seen
@@ -79,14 +93,80 @@ class InvoiceHandler:
         self._audit = audit
 
     async def handle(self, record: Record) -> Outcome:
-        cid = _header(record.headers, CORRELATION_HEADER)
-        with correlated(cid):
-            try:
-                event = self.decode(record.value)
-            except PoisonRecordError as exc:
-                await self._dead_letter(record, str(exc))
-                return Outcome.DEAD_LETTERED
-            return await self._process(event, cid)
+        return (await self.handle_batch([record]))[0]
+
+    async def handle_batch(self, records: Sequence[Record]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        accepted: dict[str, int] = {}
+        accepted_from: dict[str, Record] = {}
+        planned: list[tuple[SupplierInvoiceChanged, list[PostSlackMessage], str | None]] = []
+        audits: list[Awaitable[object]] = []
+        for record in records:
+            cid = _header(record.headers, CORRELATION_HEADER)
+            with correlated(cid):
+                try:
+                    event = self.decode(record.value)
+                except PoisonRecordError as exc:
+                    await self._dead_letter(record, str(exc))
+                    outcomes.append(Outcome.DEAD_LETTERED)
+                    continue
+                version = epoch_millis(event)
+                previous = accepted.get(event.key, self._seen.get(event.key))
+                if previous is not None and version <= previous:
+                    audits.append(
+                        self._audit.record(
+                            Stage.SKIPPED,
+                            entity_id=event.key,
+                            event_id=event.event_id,
+                            detail=f"duplicate: last_modified {version} <= processed {previous}",
+                        )
+                    )
+                    outcomes.append(Outcome.DUPLICATE)
+                    continue
+                accepted[event.key] = version
+                accepted_from[event.key] = record
+                commands = route(event, self._rules)
+                planned.append((event, commands, cid))
+                outcomes.append(Outcome.ROUTED if commands else Outcome.UNMATCHED)
+        deliveries = []
+        for _, commands, cid in planned:
+            headers = [(CORRELATION_HEADER, cid.encode())] if cid else []
+            for command in commands:
+                deliveries.append(
+                    await self._send_command(command.key.encode(), self._encode(command), headers)
+                )
+        await asyncio.gather(*deliveries)
+        # Only now: every command is on the broker, so moving the table on cannot lose one.
+        for key, version in accepted.items():
+            self._remember(accepted_from[key], key, version)
+        for event, commands, cid in planned:
+            with correlated(cid):
+                audits.extend(self._routed_audits(event, commands))
+        await asyncio.gather(*audits)
+        return outcomes
+
+    def _routed_audits(
+        self, event: SupplierInvoiceChanged, commands: list[PostSlackMessage]
+    ) -> list[Awaitable[object]]:
+        if not commands:
+            return [
+                self._audit.record(
+                    Stage.SKIPPED,
+                    entity_id=event.key,
+                    event_id=event.event_id,
+                    detail="no rule matched",
+                )
+            ]
+        return [
+            self._audit.record(
+                Stage.ROUTED,
+                entity_id=event.key,
+                event_id=event.event_id,
+                command_id=command.command_id,
+                detail=f"rule {command.rule} -> {command.key}",
+            )
+            for command in commands
+        ]
 
     def decode(self, value: bytes) -> SupplierInvoiceChanged:
         try:
@@ -96,41 +176,6 @@ class InvoiceHandler:
             return SupplierInvoiceChanged.from_record(data)
         except (SerdeError, ValidationError) as exc:
             raise PoisonRecordError(str(exc).splitlines()[0]) from exc
-
-    async def _process(self, event: SupplierInvoiceChanged, cid: str | None) -> Outcome:
-        version = epoch_millis(event)
-        previous = self._seen.get(event.key)
-        if previous is not None and version <= previous:
-            await self._audit.record(
-                Stage.SKIPPED,
-                entity_id=event.entity_id,
-                event_id=event.event_id,
-                detail=f"duplicate: last_modified {version} <= processed {previous}",
-            )
-            return Outcome.DUPLICATE
-        commands = route(event, self._rules)
-        headers = [(CORRELATION_HEADER, cid.encode())] if cid else []
-        for command in commands:
-            await self._send_command(command.key.encode(), self._encode(command), headers)
-        # Only now: every command is on the broker, so moving the table on cannot lose one.
-        self._seen[event.key] = version
-        for command in commands:
-            await self._audit.record(
-                Stage.ROUTED,
-                entity_id=event.entity_id,
-                event_id=event.event_id,
-                command_id=command.command_id,
-                detail=f"rule {command.rule} -> {command.key}",
-            )
-        if not commands:
-            await self._audit.record(
-                Stage.SKIPPED,
-                entity_id=event.entity_id,
-                event_id=event.event_id,
-                detail="no rule matched",
-            )
-            return Outcome.UNMATCHED
-        return Outcome.ROUTED
 
     def _encode(self, command: PostSlackMessage) -> bytes:
         return self._serde.encode(PostSlackMessage.SCHEMA, command.to_record())
@@ -152,7 +197,7 @@ class InvoiceHandler:
             ("dlq-partition", str(record.partition).encode()),
             ("dlq-offset", str(record.offset).encode()),
         ]
-        await self._send_dead_letter(record.key or b"", record.value, headers)
+        await (await self._send_dead_letter(record.key or b"", record.value, headers))
         await self._audit.record(
             Stage.DEAD_LETTERED,
             entity_id=f"{record.topic}/{record.partition}/{record.offset}",

@@ -54,7 +54,7 @@ def command_for(event: SupplierInvoiceChanged, rule: Rule) -> PostSlackMessage:
         rule=rule.name,
         source_event_id=event.event_id,
         entity_type=event.entity_type,
-        entity_id=event.entity_id,
+        entity_id=event.key,
         created_at=_to_millis(event.observed_at),
     )
 

@@ -109,7 +109,10 @@ class CompanyPoller:
                 # Without a change time the record cannot be tracked; say so loudly, go on.
                 log.error("unusable record", extra={"company": self.company_id, "error": str(exc)})
                 key, value = self._audit.event(
-                    Stage.FAILED, entity_id=f"{ENTITY_TYPE}:{dto.reference_number}", detail=str(exc)
+                    Stage.FAILED,
+                    entity_id=f"{self.tenant_id}/{self.company_id}/{ENTITY_TYPE}/"
+                    f"?:{dto.reference_number}",
+                    detail=str(exc),
                 )
                 records.append((self._topics.audit, key, value, []))
                 continue

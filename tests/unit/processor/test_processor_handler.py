@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -22,19 +22,26 @@ MakeEvent = Callable[..., SupplierInvoiceChanged]
 
 
 class FakeTopic:
-    """Records what was sent; can be told to fail like an unreachable broker."""
+    """Records what was sent; sending and the broker's acknowledgement are two steps, as in
+    faust, and the acknowledgement can be told to fail like an unreachable broker."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.sent: list[tuple[bytes, bytes, Headers]] = []
+        self.acked = 0
         self.fail = fail
-        self.on_send: Callable[[], None] = lambda: None
+        self.on_ack: Callable[[], None] = lambda: None
 
-    async def send(self, key: bytes, value: bytes, headers: Headers) -> object:
-        self.on_send()
-        if self.fail:
-            raise ConnectionError("broker unreachable")
+    async def send(self, key: bytes, value: bytes, headers: Headers) -> Awaitable[object]:
         self.sent.append((key, value, headers))
-        return None
+
+        async def delivered() -> object:
+            self.on_ack()
+            if self.fail:
+                raise ConnectionError("broker unreachable")
+            self.acked += 1
+            return None
+
+        return delivered()
 
 
 class Harness:
@@ -43,8 +50,8 @@ class Harness:
         self.seen: dict[str, int] = {}
         self.commands, self.dlq, self.audit_topic = FakeTopic(), FakeTopic(), FakeTopic()
 
-        async def publish(key: str, value: bytes) -> None:
-            await self.audit_topic.send(key.encode(), value, [])
+        async def publish(key: str, value: bytes) -> object:
+            return await (await self.audit_topic.send(key.encode(), value, []))
 
         self.handler = InvoiceHandler(
             rules=rules, serde=serde, seen=self.seen,
@@ -85,7 +92,7 @@ def test_routes_sends_and_remembers(h: Harness, make: MakeEvent) -> None:
     assert [a["stage"] for a in audit] == ["routed", "routed"]
     assert [a["command_id"] for a in audit] == [c.command_id for c in commands]
     assert {(a["entity_id"], a["event_id"], a["correlation_id"]) for a in audit} == {
-        (event.entity_id, event.event_id, "cid-1")
+        (event.key, event.event_id, "cid-1")
     }
 
 
@@ -103,10 +110,11 @@ def test_same_or_older_version_is_a_skipped_duplicate(h: Harness, make: MakeEven
 
 
 def test_table_moves_only_after_every_send(h: Harness, make: MakeEvent) -> None:
-    seen_at_send: list[dict[str, int]] = []
-    h.commands.on_send = lambda: seen_at_send.append(dict(h.seen))
+    seen_at_ack: list[dict[str, int]] = []
+    h.commands.on_ack = lambda: seen_at_ack.append(dict(h.seen))
     h.handle(h.encode(make()))
-    assert seen_at_send == [{}, {}]
+    assert seen_at_ack == [{}, {}]
+    assert h.commands.acked == 2
 
 
 def test_failed_send_leaves_table_untouched_and_raises(h: Harness, make: MakeEvent) -> None:
@@ -114,7 +122,7 @@ def test_failed_send_leaves_table_untouched_and_raises(h: Harness, make: MakeEve
     with pytest.raises(ConnectionError):
         h.handle(h.encode(make()))
     assert h.seen == {}
-    assert h.audit() == []
+    assert h.audit_topic.sent == []
 
 
 def test_unmatched_event_is_remembered_and_audited(h: Harness, make: MakeEvent) -> None:
@@ -150,3 +158,21 @@ def test_a_command_on_the_input_topic_is_poison(
     value = h.serde.encode(PostSlackMessage.SCHEMA, command.to_record())
     assert h.handle(value) is Outcome.DEAD_LETTERED
     assert b"unexpected schema" in dict(h.dlq.sent[0][2])["dlq-reason"]
+
+
+def test_a_batch_sends_everything_before_the_table_moves_and_drops_in_batch_repeats(
+    h: Harness, make: MakeEvent
+) -> None:
+    first = make()
+    newer = make(last_modified=first.last_modified + timedelta(seconds=5))
+    records = [
+        Record(key=b"k", value=h.encode(e), headers={}, topic="in", partition=0, offset=n)
+        for n, e in enumerate([first, first, newer])
+    ]
+    seen_at_ack: list[dict[str, int]] = []
+    h.commands.on_ack = lambda: seen_at_ack.append(dict(h.seen))
+    outcomes = asyncio.run(h.handler.handle_batch(records))
+    assert outcomes == [Outcome.ROUTED, Outcome.DUPLICATE, Outcome.ROUTED]
+    assert len(h.commands.sent) == 4  # two rules match each of the two versions
+    assert seen_at_ack == [{}] * 4
+    assert h.seen == {first.key: int(newer.last_modified.timestamp() * 1000)}

@@ -77,7 +77,7 @@ def test_command_fields_and_text(rules: RuleSet, make: MakeEvent) -> None:
     assert large.key == "default/ap-large"
     assert (large.tenant_id, large.rule, large.source_event_id) == ("t1", "large-invoices",
                                                                    event.event_id)  # fmt: skip
-    assert (large.entity_type, large.entity_id) == ("supplierInvoice", "Invoice:10042")
+    assert (large.entity_type, large.entity_id) == ("supplierInvoice", event.key)
     assert large.created_at == event.observed_at
     for text in ("Acme AB", "SEK 125,000.00", "10042", "PO-7", "2026-03-31"):
         assert text in large.text
