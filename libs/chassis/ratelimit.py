@@ -9,11 +9,10 @@ Both take an injectable clock and sleep so tests run instantly and deterministic
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 __all__ = ["BudgetSnapshot", "Clock", "HourlyBudget", "Sleep", "TokenBucket"]
