@@ -22,8 +22,10 @@ MASK = "***"
 _PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    # `key=value` and `"key": "value"`, also inside JSON escaped again within a log line.
     re.compile(
-        r"(?i)((?:client_secret|password|secret|token|api_key)[\"']?\s*[=:]\s*[\"']?)[^\s&\"',}]+"
+        r"(?i)((?:client_secret|password|secret|token|api_key)\\?[\"']?\s*[=:]\s*\\?[\"']?)"
+        r"[^\s&\"'\\,}]+"
     ),
 ]
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}

@@ -1,8 +1,8 @@
 """`mlc audit ID`: the chain of state transitions of one record, across services.
 
-Reads the audit topic from the start and keeps events whose entity, event, command or
-external id matches; when the id is an external one (a Slack ts), the chain of the entity it
-belongs to is shown whole.
+Reads the audit topic from the start. Given an entity key it shows every change of that
+entity; given an event id, command id or external id (a Slack ts) it shows the whole chain of
+the change it belongs to: read from Visma, routed by a rule, sent to Slack.
 """
 
 from __future__ import annotations
@@ -27,10 +27,19 @@ def read_audit(settings: KafkaSettings) -> list[dict[str, Any]]:
 
 
 def chain_for(events: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]:
-    direct = [e for e in events if any(e.get(f) == wanted for f in _ID_FIELDS)]
-    entities = {e["entity_id"] for e in direct}
-    events_ids = {e["event_id"] for e in direct if e.get("event_id")}
-    chain = [e for e in events if e["entity_id"] in entities or e.get("event_id") in events_ids]
+    """An entity key gives every version's chain; any other id gives the chain of the
+    change(s) it belongs to, found through their event ids."""
+    if any(e["entity_id"] == wanted for e in events):
+        chain = [e for e in events if e["entity_id"] == wanted]
+    else:
+        direct = [e for e in events if any(e.get(f) == wanted for f in _ID_FIELDS)]
+        event_ids = {e["event_id"] for e in direct if e.get("event_id")}
+        command_ids = {e["command_id"] for e in direct if e.get("command_id")}
+        chain = [
+            e
+            for e in events
+            if e.get("event_id") in event_ids or e.get("command_id") in command_ids or e in direct
+        ]
     return sorted(chain, key=lambda e: e["at"])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import faust
 from confluent_kafka.admin import AdminClient
 from faust.streams import _current_event  # the context faust's table writes depend on
+from prometheus_client import Counter
 
 from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
@@ -28,6 +29,7 @@ from processor.handler import Headers, InvoiceHandler, Record, Send
 from processor.rules import RuleSet, load_rules
 
 SERVICE = "processor"
+EVENTS = Counter("mlc_processor_events_total", "Input events handled, by outcome", ["outcome"])
 TABLE_NAME = "invoice-last-modified"
 # One broker round trip per batch instead of per event; `within` bounds the added latency.
 BATCH_SIZE = 500
@@ -124,7 +126,8 @@ def build_app(
                 for event in events
             ]
             try:
-                await handler.handle_batch(records)
+                for outcome in await handler.handle_batch(records):
+                    EVENTS.labels(outcome.value).inc()
             except Exception as exc:
                 # Poison is handled inside; anything else (broker unreachable, a bug) must
                 # not be skipped past: crash the worker so the record is read again on restart.

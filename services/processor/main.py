@@ -14,6 +14,8 @@ from pathlib import Path
 
 import faust
 
+from chassis.health import HealthServer
+from chassis.settings import ServiceSettings
 from processor.app import build_app, declare_topics
 from processor.config import ProcessorSettings
 from processor.rules import RulesFileError, load_rules
@@ -46,6 +48,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _assigned(app: faust.App) -> bool:
+    """Ready once the worker owns partitions of its input."""
+    try:
+        return bool(app.consumer.assignment())
+    except (AttributeError, RuntimeError):  # not started yet
+        return False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -61,6 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.model_copy(update={"app_id": args.app_id})
     declare_topics(settings)
     app = build_app(settings, rules=rules)
+    HealthServer(port=ServiceSettings().health_port, ready=lambda: _assigned(app)).start()
     worker = faust.Worker(app, loglevel=args.loglevel)
     worker.execute_from_commandline()  # returns only by SystemExit, after a clean stop
     return 0  # pragma: no cover

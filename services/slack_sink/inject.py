@@ -42,7 +42,6 @@ class SinkApp:
     runner: ConsumerRunner
     http: httpx.AsyncClient
     producer: EventProducer
-    ledger_size: int
 
     async def run(self) -> None:
         try:
@@ -67,7 +66,6 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         publish=lambda key, value: producer.send(AUDIT_TOPIC.name, key=key, value=value),
     )
     ledger = Ledger(sink=SERVICE, topic=options.ledger_topic.name, producer=producer, serde=serde)
-    ledger_size = ledger.load(settings)
     # Slack's 429 comes back to the runner, which slows that one channel: no HTTP retry here.
     http = httpx.AsyncClient(base_url=options.api_base, transport=options.transport, timeout=30.0)
     clients = {}
@@ -88,5 +86,6 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         dead_letters=DeadLetters(producer, options.group_id),
         audit=audit,
         entity_of=lambda r: str(r.value.get("entity_id") or r.key),
+        on_assigned=lambda: ledger.load(settings),
     )
-    return SinkApp(runner, http, producer, ledger_size)
+    return SinkApp(runner, http, producer)

@@ -9,6 +9,7 @@ it put in the message metadata, before it posts again.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +20,7 @@ from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
 
 SCHEMA = "io.mlconnector.state.SinkDelivery"
+log = logging.getLogger(__name__)
 
 
 class Status(StrEnum):

@@ -98,7 +98,7 @@ async def _run(options: SinkOptions, health_port: int) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, app.runner.stop)
-    log.info("started", extra={"ledger_entries": app.ledger_size, "health_port": health.port})
+    log.info("started", extra={"health_port": health.port})
     try:
         await app.run()
     finally:

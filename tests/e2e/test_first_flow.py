@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -47,6 +49,11 @@ def test_every_invoice_at_or_above_a_threshold_is_posted_once_and_none_below(
     assert sum(visma["rate_limited"].values()) == 0, "the poller never ran over its budget"
     slack = stack.get("/slack/_sandbox/stats")
     assert sum(slack["rate_limited"].values()) == 0, "the sink never ran over 1/s per channel"
+    # No service wrote a secret in clear in its log.
+    for child in stack.children.values():
+        log = child.log_path.read_text()
+        for secret in ("mlc-demo-secret", "xoxb-mlc-demo-token"):
+            assert secret not in log, f"{child.name} logged a secret"
 
 
 def test_message_carries_vendor_amount_invoice_po_and_due_date(
@@ -77,6 +84,34 @@ def test_message_carries_vendor_amount_invoice_po_and_due_date(
     assert "PO-2026-04242" in text
     assert "2026-12-31" in text
     assert Decimal(str(invoice["amount"])) == Decimal("125000.00")
+
+    # The audit trail, looked up by the Slack ts, shows the whole chain across services.
+    ts = str(posted[0]["ts"])
+    chain = _audit(ts)
+    assert [line.split()[1:3] for line in chain] == [
+        ["visma-poller", "read"],
+        *[["processor", "routed"]] * len(posted),
+        *[["slack-sink", "sent"]] * len(posted),
+    ]
+    assert ts in chain[-1] or any(ts in line for line in chain)
+
+
+def _audit(identifier: str) -> list[str]:
+    """`mlc audit ID`, as an operator runs it, waiting briefly for the sink's last event."""
+    deadline = time.monotonic() + 30
+    while True:
+        result = subprocess.run(
+            [sys.executable, "-m", "mlc.cli", "audit", identifier],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        lines = result.stdout.strip().splitlines()
+        if result.returncode == 0 and lines[-1].split()[1:3] == ["slack-sink", "sent"]:
+            return lines
+        assert time.monotonic() < deadline, result.stdout + result.stderr
+        time.sleep(0.5)
 
 
 def test_poller_killed_between_transactions_loses_and_repeats_nothing(

@@ -78,7 +78,9 @@ class ConsumerRunner:
         audit: AuditTrail | None = None,
         entity_of: Callable[[Record], str] = lambda r: r.key or r.position,
         ordering_key: Callable[[Record], str] = lambda r: r.key or "",
+        on_assigned: Callable[[], object] | None = None,
     ) -> None:
+        self._on_assigned = on_assigned
         self._config = config
         self._handler = handler
         self._serde = serde
@@ -299,6 +301,10 @@ class ConsumerRunner:
             tracker.mark_committed(tp.offset)
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        if partitions and self._on_assigned is not None:
+            # Before any record of the new partitions: e.g. a sink re-reads its ledger, which
+            # the previous owner of these partitions wrote to.
+            self._on_assigned()
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
         self.assigned = True
