@@ -13,7 +13,7 @@ import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from pydantic import BaseModel, Field
 
 ADMIN_PREFIX = "/_sandbox"
@@ -109,3 +109,20 @@ def install_fault_middleware(
         if rule.status is None:
             return await call_next(request)
         return render(rule)
+
+
+def add_fault_routes(router: APIRouter, faults: FaultInjector) -> None:
+    """`GET|POST|DELETE /faults` on a simulator's admin router."""
+
+    @router.get("/faults")
+    async def list_faults() -> list[dict[str, object]]:
+        return [f.describe() for f in faults.active()]
+
+    @router.post("/faults", status_code=201)
+    async def add_fault(rule: FaultRule) -> dict[str, object]:
+        return faults.add(rule).describe()
+
+    @router.delete("/faults")
+    async def clear_faults() -> dict[str, object]:
+        faults.clear()
+        return {"ok": True}

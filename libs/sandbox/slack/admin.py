@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from sandbox.faults import FaultRule
+from sandbox.faults import add_fault_routes
 from sandbox.slack.state import Channel, SlackState
 
 
@@ -118,23 +118,11 @@ def _inspection_routes(router: APIRouter, state: SlackState) -> None:
         state.reset()
         return {"ok": True}
 
-    @router.get("/faults")
-    async def list_faults() -> list[dict[str, object]]:
-        return [f.describe() for f in state.faults.active()]
-
-    @router.post("/faults", status_code=201)
-    async def add_fault(rule: FaultRule) -> dict[str, object]:
-        return state.faults.add(rule).describe()
-
-    @router.delete("/faults")
-    async def clear_faults() -> dict[str, object]:
-        state.faults.clear()
-        return {"ok": True}
-
 
 def build_admin_router(state: SlackState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
     _channel_routes(router, state)
     _identity_routes(router, state)
     _inspection_routes(router, state)
+    add_fault_routes(router, state.faults)
     return router

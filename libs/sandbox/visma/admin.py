@@ -12,7 +12,7 @@ from decimal import Decimal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from sandbox.faults import FaultRule
+from sandbox.faults import add_fault_routes
 from sandbox.visma.records import Invoice, InvoiceLine, invoice_dto, money
 from sandbox.visma.state import VismaState
 
@@ -139,22 +139,10 @@ def _control_routes(router: APIRouter, state: VismaState) -> None:
         state.reset_counters()
         return {"ok": True}
 
-    @router.get("/faults")
-    async def list_faults() -> list[dict[str, object]]:
-        return [f.describe() for f in state.faults.active()]
-
-    @router.post("/faults", status_code=201)
-    async def add_fault(rule: FaultRule) -> dict[str, object]:
-        return state.faults.add(rule).describe()
-
-    @router.delete("/faults")
-    async def clear_faults() -> dict[str, object]:
-        state.faults.clear()
-        return {"ok": True}
-
 
 def build_admin_router(state: VismaState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
     _invoice_routes(router, state)
     _control_routes(router, state)
+    add_fault_routes(router, state.faults)
     return router
