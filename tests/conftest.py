@@ -43,10 +43,22 @@ def kafka_bootstrap() -> Iterator[str]:
             os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
             yield bootstrap
         return
-    subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "start"], check=True, timeout=300)
     bootstrap = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '19092')}"
+    if not _broker_answers(bootstrap):
+        subprocess.run([str(ROOT / "deploy/kafka/kafka.sh"), "start"], check=True, timeout=300)
     os.environ["KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
     yield bootstrap
+
+
+def _broker_answers(bootstrap: str) -> bool:
+    """A broker already running there (another checkout's, say) is used as it is."""
+    from confluent_kafka.admin import AdminClient
+
+    try:
+        AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=3)
+    except Exception:  # noqa: BLE001 - any failure means "no broker to use"
+        return False
+    return True
 
 
 @pytest.fixture
