@@ -39,3 +39,8 @@ class ServiceSettings(BaseSettings):
 
     log_level: str = "INFO"
     health_port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="simulated seconds per real second, for a sandbox whose clock runs fast",
+    )

@@ -1,15 +1,55 @@
 """Every topic that carries a canonical event, command or piece of state.
 
 Names: `<system>.<entity>.<version>` for facts, `sink.<target>.<version>` for commands,
-`state.<name>.<version>` for compacted state.
+`state.<name>.<version>` for compacted state. Each Visma entity has its own topic
+(`visma.<kebab-entity>.v1`); reference entities are compacted, keyed by the entity key, so a
+processor can rebuild the latest version of each as a table.
 """
+
+import re
 
 from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
+from chassis.vault import CREDENTIALS_TOPIC
+from events.notifications import VISMA_NOTIFICATIONS
+from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
-VISMA_SUPPLIER_INVOICES = TopicSpec("visma.supplier-invoice.v1", partitions=6)
+VISMA_PARTITIONS = 6
+
+VISMA_SUPPLIER_INVOICES = TopicSpec("visma.supplier-invoice.v1", partitions=VISMA_PARTITIONS)
 SINK_SLACK = TopicSpec("sink.slack.v1", partitions=6)
 STATE_POLL_CURSORS = TopicSpec("state.poll-cursor.v1", partitions=3, compacted=True)
 STATE_SLACK_LEDGER = TopicSpec("state.slack-ledger.v1", partitions=3, compacted=True)
 
-ALL = (VISMA_SUPPLIER_INVOICES, SINK_SLACK, STATE_POLL_CURSORS, STATE_SLACK_LEDGER, AUDIT_TOPIC)
+
+def _kebab(entity_type: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", entity_type).lower()
+
+
+VISMA_TOPICS: dict[str, TopicSpec] = {
+    entity_type: TopicSpec(
+        f"visma.{_kebab(entity_type)}.v1",
+        partitions=VISMA_PARTITIONS,
+        compacted=entity_type in REFERENCE_ENTITIES,
+    )
+    for entity_type in VISMA_EVENTS
+}
+
+
+def visma_topic(entity_type: str) -> TopicSpec:
+    """The topic that carries the events of one canonical Visma entity type."""
+    try:
+        return VISMA_TOPICS[entity_type]
+    except KeyError:
+        raise ValueError(f"unknown Visma entity type {entity_type!r}") from None
+
+
+ALL = (
+    *VISMA_TOPICS.values(),
+    VISMA_NOTIFICATIONS,
+    SINK_SLACK,
+    STATE_POLL_CURSORS,
+    STATE_SLACK_LEDGER,
+    AUDIT_TOPIC,
+    CREDENTIALS_TOPIC,
+)

@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="YAML file shaped like SandboxConfig")
     parser.add_argument("--seed", type=int, help="dataset seed (default 42)")
     parser.add_argument("--invoices", type=int, help="Visma invoices per company")
+    parser.add_argument(
+        "--records", type=int, help="Visma records of each other entity per company (default 10)"
+    )
     parser.add_argument("--clock-speed", type=float, help="simulated seconds per real second")
     parser.add_argument("--token-ttl", type=int, help="Visma token lifetime in seconds")
     parser.add_argument("--hourly-budget", type=int, help="Visma calls per hour per company")
@@ -43,6 +46,7 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
         config.clock_speed = args.clock_speed
     visma_overrides = {
         "invoices_per_company": args.invoices,
+        "records_per_company": args.records,
         "token_ttl_seconds": args.token_ttl,
         "hourly_budget": args.hourly_budget,
         "max_page_size": args.max_page_size,

@@ -1,14 +1,19 @@
 """The composition root: one ASGI app with every simulator mounted under its prefix.
 
-``create_app`` builds all per-run state (clock, stores, limiters) so nothing exists at
-import time and each test gets a fresh, isolated sandbox. The built objects hang on
-``app.state.sandbox`` for tests that want to look inside.
+``create_app`` builds all per-run state (clock, stores, limiters, the webhook HTTP client)
+so nothing exists at import time and each test gets a fresh, isolated sandbox. The built
+objects hang on ``app.state.sandbox`` for tests that want to look inside. A test passes
+its own ``webhook_client`` (e.g. over ``httpx.MockTransport``) and keeps ownership of it;
+a client the app built itself is closed on shutdown.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import httpx
 from fastapi import FastAPI
 
 from sandbox.clock import SandboxClock
@@ -28,19 +33,32 @@ class Sandbox:
     slack: SlackState
 
 
-def build_sandbox(config: SandboxConfig) -> Sandbox:
+def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
     clock = SandboxClock(speed=config.clock_speed, start=config.clock_start)
     return Sandbox(
         config=config,
         clock=clock,
-        visma=VismaState(config.visma, clock, seed=config.seed),
+        visma=VismaState(config.visma, clock, seed=config.seed, webhook_client=webhook_client),
         slack=SlackState(config.slack, clock),
     )
 
 
-def create_app(config: SandboxConfig | None = None) -> FastAPI:
-    sandbox = build_sandbox(config or SandboxConfig())
-    app = FastAPI(title="ml-connector sandbox")
+def create_app(
+    config: SandboxConfig | None = None, *, webhook_client: httpx.AsyncClient | None = None
+) -> FastAPI:
+    config = config or SandboxConfig()
+    owned = webhook_client is None
+    client = webhook_client or httpx.AsyncClient(timeout=config.visma.webhook_timeout_seconds)
+    sandbox = build_sandbox(config, webhook_client=client)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await sandbox.visma.webhooks.cancel()
+        if owned:
+            await client.aclose()
+
+    app = FastAPI(title="ml-connector sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
     app.include_router(build_clock_router(sandbox.clock), prefix="/_sandbox")
 

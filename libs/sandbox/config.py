@@ -46,6 +46,20 @@ class VismaConfig(BaseModel):
     # False (default) ignores the header; True answers 401 when it names another company.
     strict_company_header: bool = False
     invoices_per_company: int = Field(default=25, ge=0)
+    # Seeded records of every other entity per company; ``entity_counts`` overrides one
+    # entity (keys are canonical names: "supplier", "purchaseOrder", ...). Suppliers are
+    # at least 12 unless set explicitly: the invoice ledger draws from that many.
+    records_per_company: int = Field(default=10, ge=0)
+    entity_counts: dict[str, int] = Field(default_factory=dict)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    def count_for(self, entity: str, *, records_per_company: int | None = None) -> int:
+        if entity == "supplierInvoice":
+            return self.invoices_per_company
+        if entity in self.entity_counts:
+            return self.entity_counts[entity]
+        records = self.records_per_company if records_per_company is None else records_per_company
+        return max(records, 12) if entity == "supplier" else records
 
     @property
     def tenants(self) -> list[str]:

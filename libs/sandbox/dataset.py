@@ -134,12 +134,17 @@ def make_suppliers(company: str, seed: int, count: int = 12) -> list[Supplier]:
     home = country_of(company)
     suppliers: list[Supplier] = []
     names: set[str] = set()
+    clashes = 0
     while len(suppliers) < count:
         # About one supplier in six is foreign and bills in its own currency.
         country = home if rng.random() < 0.83 else rng.choice(list(COUNTRIES.values()))
         trade, category = rng.choice(country.trades)
-        name = f"{rng.choice(country.stems)} {trade} {country.legal_form}"
+        stem = rng.choice(country.stems)
+        if clashes > 50:  # the name space is small; large ledgers get numbered branches
+            stem = f"{stem} {len(suppliers) + 1}"
+        name = f"{stem} {trade} {country.legal_form}"
         if name in names:
+            clashes += 1
             continue
         names.add(name)
         n = len(suppliers)
@@ -217,9 +222,16 @@ def make_invoice(
     )
 
 
-def make_invoices(company: str, count: int, *, seed: int, anchor: datetime) -> list[Invoice]:
+def make_invoices(
+    company: str,
+    count: int,
+    *,
+    seed: int,
+    anchor: datetime,
+    suppliers: list[Supplier] | None = None,
+) -> list[Invoice]:
     """``count`` invoices for one company, oldest created first (creation order)."""
-    suppliers = make_suppliers(company, seed)
+    suppliers = suppliers or make_suppliers(company, seed)
     rng = _rng(company, seed + 1)
     drafts = [
         make_invoice(

@@ -3,13 +3,18 @@
 Clients must cope with throttling, outages and slow answers that the live APIs produce
 rarely and at random. A rule here makes one happen on demand: a status (429, 500, 503,
 or 200 with a Slack error), an optional Retry-After, an optional delay, for the next
-``times`` matching calls (``None`` means until cleared). Admin paths are never faulted.
+``times`` matching calls (``None`` means until cleared). With ``probability`` below 1 a
+matching call is faulted only that often ("10% of calls fail"), drawn from a generator
+seeded from the configuration so a test run repeats exactly. A long ``delay_seconds`` with
+no status is the "timeout" fault: the answer comes, but after the client gave up.
+Admin paths are never faulted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -27,6 +32,7 @@ class FaultRule(BaseModel):
     method: str | None = None
     delay_seconds: float = Field(default=0.0, ge=0, le=120)
     error: str | None = None
+    probability: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 @dataclass
@@ -46,7 +52,8 @@ class ActiveFault:
 
 
 class FaultInjector:
-    def __init__(self) -> None:
+    def __init__(self, *, seed: int = 0) -> None:
+        self._rng = random.Random(seed)
         self._rules: list[ActiveFault] = []
         self._ids = itertools.count(1)
         self.injected = 0
@@ -69,6 +76,8 @@ class FaultInjector:
             if not path.startswith(rule.path_prefix):
                 continue
             if rule.method is not None and rule.method.upper() != method.upper():
+                continue
+            if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue
             fault.fired += 1
             if fault.remaining is not None:

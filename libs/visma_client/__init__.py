@@ -7,12 +7,14 @@ nothing here knows which one it talks to.
 from visma_client.auth import TokenProvider
 from visma_client.client import VismaClient, format_visma_datetime
 from visma_client.config import DEFAULT_SCOPE, VismaCredentials, VismaEndpoints
+from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import (
     VismaAuthError,
     VismaContractError,
     VismaError,
     VismaPreconditionFailed,
     VismaRateLimited,
+    VismaRecordIncomplete,
     VismaRequestRejected,
     VismaUnavailable,
 )
@@ -23,10 +25,13 @@ from visma_client.models import (
     SupplierInvoicePage,
     SupplierRefDto,
     VismaMetadataDto,
+    VismaRecordDto,
 )
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "VISMA_ENTITIES",
+    "EntitySpec",
     "Page",
     "SupplierInvoiceDto",
     "SupplierInvoiceLineDto",
@@ -42,6 +47,8 @@ __all__ = [
     "VismaMetadataDto",
     "VismaPreconditionFailed",
     "VismaRateLimited",
+    "VismaRecordDto",
+    "VismaRecordIncomplete",
     "VismaRequestRejected",
     "VismaUnavailable",
     "format_visma_datetime",

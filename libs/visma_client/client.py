@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from chassis.http import parse_retry_after
 from chassis.ratelimit import HourlyBudget
 from visma_client.auth import TokenProvider
+from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import (
     VismaAuthError,
     VismaContractError,
@@ -33,13 +34,19 @@ from visma_client.errors import (
     VismaRequestRejected,
     VismaUnavailable,
 )
-from visma_client.models import ModelT, Page, SupplierInvoiceDto, SupplierInvoicePage
+from visma_client.models import (
+    ModelT,
+    Page,
+    SupplierInvoiceDto,
+    SupplierInvoicePage,
+    VismaRecordDto,
+)
 
 __all__ = ["VismaClient", "format_visma_datetime"]
 
 logger = logging.getLogger(__name__)
 
-_SUPPLIER_INVOICE = "/v1/supplierInvoice"
+_SUPPLIER_INVOICE = VISMA_ENTITIES["supplierInvoice"]
 _CONDITIONS = frozenset({">", "<", ">=", "<="})
 # X-RateLimit-Reset above this is an epoch timestamp (legacy VNI), not a delta.
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -76,6 +83,37 @@ class VismaClient:
             f"VismaClient(base_url={str(self._http.base_url)!r}, company_id={self._company_id!r})"
         )
 
+    async def iter_entity_pages(
+        self,
+        entity: EntitySpec,
+        *,
+        modified_since: datetime,
+        condition: str = ">=",
+        page_size: int = 100,
+        first_page: int = 1,
+    ) -> AsyncIterator[Page[VismaRecordDto]]:
+        """Records of `entity` changed since `modified_since`, one page at a time.
+
+        `first_page` > 1 resumes an interrupted read with the same filter.
+        """
+        async for page in self._iter_pages(
+            entity.path,
+            entity.model,
+            modified_since=modified_since,
+            condition=condition,
+            page_size=page_size,
+            first_page=first_page,
+        ):
+            yield page
+
+    async def get_entity(
+        self, entity: EntitySpec, entity_id: str
+    ) -> tuple[VismaRecordDto, str | None]:
+        """One record, named by its canonical `entity_id`, and its ETag (for If-Match)."""
+        response = await self._request("GET", entity.item_path(entity_id))
+        dto = _parse(entity.model, _json(response))
+        return dto, response.headers.get("etag")
+
     async def iter_supplier_invoice_pages(
         self,
         *,
@@ -89,7 +127,7 @@ class VismaClient:
         `first_page` > 1 resumes an interrupted read with the same filter.
         """
         async for page in self._iter_pages(
-            _SUPPLIER_INVOICE,
+            _SUPPLIER_INVOICE.path,
             SupplierInvoiceDto,
             modified_since=modified_since,
             condition=condition,
@@ -103,7 +141,7 @@ class VismaClient:
     ) -> tuple[SupplierInvoiceDto, str | None]:
         """One supplier invoice and its ETag (for a later If-Match write)."""
         response = await self._request(
-            "GET", f"{_SUPPLIER_INVOICE}/{quote(invoice_number, safe='')}"
+            "GET", f"{_SUPPLIER_INVOICE.path}/{quote(invoice_number, safe='')}"
         )
         dto = _parse(SupplierInvoiceDto, _json(response))
         return dto, response.headers.get("etag")

@@ -8,6 +8,7 @@
     ├── VismaPreconditionFailed  RetryableError  412: re-read the entity, then retry
     ├── VismaAuthError           PermanentError  token refused, 401 twice, 403
     ├── VismaContractError       PermanentError  a reply that does not match our models
+    │   └── VismaRecordIncomplete                one record lacks the fields of its id
     └── VismaRequestRejected     PermanentError  400/404/other 4xx, with Visma's message
 """
 
@@ -21,6 +22,7 @@ __all__ = [
     "VismaError",
     "VismaPreconditionFailed",
     "VismaRateLimited",
+    "VismaRecordIncomplete",
     "VismaRequestRejected",
     "VismaUnavailable",
 ]
@@ -56,3 +58,7 @@ class VismaRequestRejected(VismaError, PermanentError):
 
 class VismaContractError(VismaError, PermanentError):
     """Visma answered, but not in the shape our models expect (an API change or a bug)."""
+
+
+class VismaRecordIncomplete(VismaContractError):
+    """One record lacks a field its id is made of; the rest of its page is still usable."""

@@ -16,13 +16,19 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "Amount",
+    "Code",
+    "ContactDto",
     "Page",
+    "PartyRefDto",
+    "PaymentMethodRefDto",
     "SupplierInvoiceDto",
     "SupplierInvoiceLineDto",
     "SupplierInvoicePage",
     "SupplierRefDto",
     "VismaMetadataDto",
     "VismaModel",
+    "VismaRecordDto",
 ]
 
 
@@ -48,7 +54,15 @@ def _date_part(value: Any) -> Any:
     return value
 
 
+def _code_text(value: Any) -> Any:
+    # Codes and numbers are strings, but some routes send numeric ones as JSON numbers.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 Amount = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+Code = Annotated[str, BeforeValidator(_code_text)]
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 VismaDate = Annotated[date, BeforeValidator(_date_part)]
 
@@ -70,10 +84,37 @@ class VismaMetadataDto(VismaModel):
     max_page_size: int | None = None
 
 
+class VismaRecordDto(VismaModel):
+    """Base for list items: what every Visma record carries besides its own fields."""
+
+    last_modified_date_time: UtcDateTime | None = None
+    created_date_time: UtcDateTime | None = None
+    time_stamp: str | None = None
+    metadata: VismaMetadataDto | None = None
+
+
 class SupplierRefDto(VismaModel):
     internal_id: int | None = None
     number: str | None = None
     name: str | None = None
+
+
+class PartyRefDto(VismaModel):
+    """A supplier or customer named on a document."""
+
+    internal_id: int | None = None
+    number: Code | None = None
+    name: str | None = None
+
+
+class ContactDto(VismaModel):
+    email: str | None = None
+    phone1: str | None = None
+
+
+class PaymentMethodRefDto(VismaModel):
+    id: Code | None = None
+    description: str | None = None
 
 
 class SupplierInvoiceLineDto(VismaModel):
@@ -86,7 +127,7 @@ class SupplierInvoiceLineDto(VismaModel):
     po_number: str | None = None
 
 
-class SupplierInvoiceDto(VismaModel):
+class SupplierInvoiceDto(VismaRecordDto):
     """`GET /v1/supplierInvoice` item."""
 
     document_type: str | None = None
@@ -103,10 +144,6 @@ class SupplierInvoiceDto(VismaModel):
     supplier_reference: str | None = None
     description: str | None = None
     invoice_lines: list[SupplierInvoiceLineDto] = []
-    last_modified_date_time: UtcDateTime | None = None
-    created_date_time: UtcDateTime | None = None
-    time_stamp: str | None = None
-    metadata: VismaMetadataDto | None = None
 
     @property
     def po_reference(self) -> str | None:

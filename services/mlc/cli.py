@@ -10,6 +10,7 @@ SERVICES: dict[str, str] = {
     "visma-poller": "visma_poller.main",
     "processor": "processor.main",
     "slack-sink": "slack_sink.main",
+    "ingress": "ingress.main",
 }
 
 
@@ -40,10 +41,22 @@ def _audit(args: argparse.Namespace) -> int:
     return print_audit(args)
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from visma_poller.backfill import run_backfill
+
+    return run_backfill(args)
+
+
 def _topics(args: argparse.Namespace) -> int:
     from mlc.topics import create_topics
 
     return create_topics()
+
+
+def _secrets(args: argparse.Namespace) -> int:
+    from mlc.secrets import run_secrets
+
+    return run_secrets(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -74,8 +87,25 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("id", help="entity key, entity id, event id, command id or external id")
     audit.set_defaults(func=_audit)
 
+    visma = sub.add_parser("visma", help="Visma operations").add_subparsers(
+        dest="visma_command", required=True, metavar="COMMAND"
+    )
+    backfill = visma.add_parser(
+        "backfill", help="replay one entity's history since a date into the live topics"
+    )
+    from visma_poller.backfill import add_arguments
+
+    add_arguments(backfill)
+    backfill.set_defaults(func=_backfill)
+
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
+
+    secrets = sub.add_parser("secrets", help="manage the encrypted credentials (never in argv)")
+    from mlc.secrets import add_secrets_arguments
+
+    add_secrets_arguments(secrets)
+    secrets.set_defaults(func=_secrets)
     return p
 
 

@@ -30,7 +30,7 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
     p.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rules file")
     p.add_argument("--port", type=int, default=18080, help="sandbox port (18080; 0 = any)")
-    p.add_argument("--poll-interval", type=float, default=5.0, help="seconds between polls (5)")
+    p.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls (10)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after (600 s)")
     p.add_argument(
         "--keep-running",

@@ -40,13 +40,17 @@ class FlowTopics:
     cursors: str
     ledger: str
 
+    prefix: str
+
     @classmethod
     def for_run(cls, run_id: str) -> FlowTopics:
+        prefix = f"run.{run_id}."
         return cls(
-            events=f"run.{run_id}.visma.supplier-invoice.v1",
-            commands=f"run.{run_id}.sink.slack.v1",
-            cursors=f"run.{run_id}.state.poll-cursor.v1",
-            ledger=f"run.{run_id}.state.slack-ledger.v1",
+            events=f"{prefix}visma.supplier-invoice.v1",
+            commands=f"{prefix}sink.slack.v1",
+            cursors=f"{prefix}state.poll-cursor.v1",
+            ledger=f"{prefix}state.slack-ledger.v1",
+            prefix=prefix,
         )
 
 
@@ -65,9 +69,10 @@ class FlowStack:
     invoices: int = 25
     seed: int = 42
     port: int = 0
-    poll_interval: float = 5.0
+    poll_interval: float = 10.0
     page_size: int = 100
     sandbox_args: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ("supplierInvoice",)
     children: dict[str, Child] = field(default_factory=dict)
     base_url: str = ""
 
@@ -128,10 +133,10 @@ class FlowStack:
                 str(config),
                 "--transactional-id",
                 f"run-{self.run_id}-poller",
-                "--events-topic",
-                t.events,
-                "--cursor-topic",
-                t.cursors,
+                "--topic-prefix",
+                self.topics.prefix,
+                "--entities",
+                ",".join(self.entities),
             )
         elif name == "processor":
             argv = python_module("processor", "--rules", str(self.rules))

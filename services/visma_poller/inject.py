@@ -1,62 +1,109 @@
 """Composition root: builds the poller's object graph from configuration.
 
-Tests and the demo pass overrides (topic names, an HTTP transport) instead of patching.
+Tests and the demo pass overrides (a topic prefix, an HTTP transport, a time scale) instead
+of patching anything.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
 from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail
+from chassis.errors import PermanentError
 from chassis.http import RetryPolicy, build_async_client
 from chassis.jsonlog import REDACTOR
-from chassis.kafka.producer import TransactionalProducer
+from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.producer import EventProducer, TransactionalProducer
+from chassis.kafka.record import Record
+from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.ratelimit import HourlyBudget
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec, ensure_topics
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from chassis.vault import vault_from_environment
 from events import topics
+from events.notifications import VISMA_NOTIFICATIONS, VismaNotificationReceived
 from visma_client.auth import TokenProvider
 from visma_client.client import VismaClient
 from visma_client.config import VismaCredentials
-from visma_poller.config import PollerConfig
+from visma_client.entities import VISMA_ENTITIES
+from visma_poller.company import CompanySchedule
+from visma_poller.config import CompanyConfig, PollerConfig
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
-from visma_poller.mapping import ENTITY_TYPE
-from visma_poller.poller import CompanyPoller, Topics
+from visma_poller.poller import EntityPoller, Topics
 
 SERVICE = "visma-poller"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class PollerOverrides:
-    events_topic: TopicSpec = topics.VISMA_SUPPLIER_INVOICES
-    cursor_topic: TopicSpec = topics.STATE_POLL_CURSORS
-    audit_topic: TopicSpec = AUDIT_TOPIC
+    topic_prefix: str = ""
     transactional_id: str = SERVICE
     transport: httpx.AsyncBaseTransport | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_attempts=5, retry_server_errors=True)
+    )
+    time_scale: float = 1.0
+    entities: tuple[str, ...] | None = None
+    """Poll only these entity types (default: every entity the schedule enables)."""
+
+    def topic(self, spec: TopicSpec) -> TopicSpec:
+        return replace(spec, name=self.topic_prefix + spec.name) if self.topic_prefix else spec
+
+
+class UnknownCompanyError(PermanentError):
+    """A notification names a company this poller does not poll."""
+
+
+class NotificationTrigger:
+    """A Visma webhook notification makes its company pull that entity now."""
+
+    def __init__(self, schedules: dict[tuple[str, str], CompanySchedule]) -> None:
+        self._schedules = schedules
+
+    async def __call__(self, record: Record) -> None:
+        note = VismaNotificationReceived.from_record(record.value)
+        schedule = self._schedules.get((note.tenant_id, note.company_id))
+        if schedule is None:
+            raise UnknownCompanyError(f"no company {note.tenant_id}/{note.company_id} here")
+        if not schedule.trigger(note.entity_type):
+            log.info("notification for an entity not polled", extra={"entity": note.entity_type})
 
 
 @dataclass
 class PollerApp:
-    pollers: list[tuple[CompanyPoller, float]]
+    schedules: dict[tuple[str, str], CompanySchedule]
+    notifications: ConsumerRunner
     http_clients: list[httpx.AsyncClient]
     producer: TransactionalProducer
+    side_producer: EventProducer
 
     async def run(self, stop: asyncio.Event) -> None:
+        async def stop_runner() -> None:
+            await stop.wait()
+            self.notifications.stop()
+
         try:
-            await asyncio.gather(*(p.run(interval, stop) for p, interval in self.pollers))
+            await asyncio.gather(
+                *(s.run(stop) for s in self.schedules.values()),
+                self.notifications.run(),
+                stop_runner(),
+            )
         finally:
             for client in self.http_clients:
                 await client.aclose()
             self.producer.close()
+            self.side_producer.close()
 
 
 def _inside_transactions_only(key: str, value: bytes) -> None:
@@ -64,55 +111,105 @@ def _inside_transactions_only(key: str, value: bytes) -> None:
 
 
 def build(
-    config: PollerConfig,
-    settings: KafkaSettings,
-    overrides: PollerOverrides | None = None,
+    config: PollerConfig, settings: KafkaSettings, overrides: PollerOverrides | None = None
 ) -> PollerApp:
     o = overrides or PollerOverrides()
     serde = AvroSerde(SchemaCatalog.load())
+    cursor_topic = o.topic(topics.STATE_POLL_CURSORS)
+    notification_topic = o.topic(VISMA_NOTIFICATIONS)
+    group = f"{o.transactional_id}-notifications"
+    entity_topics = {name: o.topic(topics.visma_topic(name)) for name in VISMA_ENTITIES}
     ensure_topics(
         AdminClient(settings.client_config(SERVICE)),
-        [o.events_topic, o.cursor_topic, o.audit_topic],
+        [*entity_topics.values(), cursor_topic, notification_topic, AUDIT_TOPIC,
+         dead_letter_topic(group)],
         replication_factor=settings.replication_factor,
-    )
-    cursors = load_cursors(settings, serde, o.cursor_topic.name)
+    )  # fmt: skip
+    cursors = load_cursors(settings, serde, cursor_topic.name)
     producer = TransactionalProducer(settings, client=SERVICE, transactional_id=o.transactional_id)
     lock = asyncio.Lock()
     audit = AuditTrail(service=SERVICE, serde=serde, publish=_inside_transactions_only)
-    pollers, clients = [], []
+    page_topics = Topics(
+        cursor_topic.name, AUDIT_TOPIC.name, {k: v.name for k, v in entity_topics.items()}
+    )
+    secrets = company_secrets(config.companies)
+    schedules, clients = {}, []
     for company in config.companies:
-        secret = company.client_secret()
+        client, http_clients = company_client(config, company, secrets[company.company_id], o)
+        clients += http_clients
+        schedule = company.schedule(set(VISMA_ENTITIES))
+        wanted = [e for e in schedule if o.entities is None or e in o.entities]
+        pollers = {
+            name: EntityPoller(
+                tenant_id=company.tenant_id,
+                company_id=company.company_id,
+                entity=VISMA_ENTITIES[name],
+                client=client,
+                producer=producer,
+                producer_lock=lock,
+                serde=serde,
+                audit=audit,
+                topics=page_topics,
+                cursor=cursors.get(
+                    cursor_key(company.tenant_id, company.company_id, name), Cursor(since=EPOCH)
+                ),
+                overlap=timedelta(seconds=config.overlap_seconds),
+                page_size=company.page_size,
+            )
+            for name in wanted
+        }
+        schedules[(company.tenant_id, company.company_id)] = CompanySchedule(
+            company_id=company.company_id, pollers=pollers, schedule=schedule,
+            budget_per_hour=company.hourly_budget, reserve=config.webhook_reserve,
+            time_scale=o.time_scale,
+        )  # fmt: skip
+    side_producer = EventProducer(settings, f"{SERVICE}-notifications")
+    notifications = ConsumerRunner(
+        settings=settings,
+        config=RunnerConfig(group_id=group, topics=(notification_topic.name,), max_attempts=3),
+        handler=NotificationTrigger(schedules), serde=serde,
+        dead_letters=DeadLetters(side_producer, group),
+    )  # fmt: skip
+    return PollerApp(schedules, notifications, clients, producer, side_producer)
+
+
+def company_client(
+    config: PollerConfig, company: CompanyConfig, secret: SecretStr, o: PollerOverrides
+) -> tuple[VismaClient, list[httpx.AsyncClient]]:
+    """One company's Visma client (token, budget, retries) and the HTTP clients to close."""
+    token_http = build_async_client(
+        config.token_url, transport=o.transport, retry=o.retry,
+        timeout=config.request_timeout_seconds,
+    )  # fmt: skip
+    api_http = build_async_client(
+        config.api_base, transport=o.transport, retry=o.retry,
+        timeout=config.request_timeout_seconds,
+    )  # fmt: skip
+    credentials = VismaCredentials(
+        client_id=company.client_id, client_secret=secret, tenant_id=company.tenant_id
+    )
+    client = VismaClient(
+        api_http,
+        tokens=TokenProvider(token_http, credentials=credentials, token_url=config.token_url),
+        company_id=company.company_id,
+        budget=HourlyBudget(company.hourly_budget, window_seconds=3600.0 / o.time_scale),
+        send_company_header=config.send_company_header,
+    )
+    return client, [token_http, api_http]
+
+
+def company_secrets(companies: list[CompanyConfig]) -> dict[str, SecretStr]:
+    """Each company's client secret: from the encrypted store, or (development) the env."""
+    secrets: dict[str, SecretStr] = {}
+    vault = None
+    for company in companies:
+        if company.credential is not None:
+            if vault is None:
+                vault = vault_from_environment()
+                vault.load()
+            secret = vault.get(company.credential)
+        else:
+            secret = company.env_secret()
         REDACTOR.register(secret)
-        token_http = build_async_client(config.token_url, transport=o.transport, retry=o.retry)
-        api_http = build_async_client(config.api_base, transport=o.transport, retry=o.retry)
-        clients += [token_http, api_http]
-        tokens = TokenProvider(
-            token_http,
-            credentials=VismaCredentials(
-                client_id=company.client_id, client_secret=secret, tenant_id=company.tenant_id
-            ),
-            token_url=config.token_url,
-        )
-        client = VismaClient(
-            api_http,
-            tokens=tokens,
-            company_id=company.company_id,
-            budget=HourlyBudget(company.hourly_budget),
-            send_company_header=config.send_company_header,
-        )
-        key = cursor_key(company.tenant_id, company.company_id, ENTITY_TYPE)
-        poller = CompanyPoller(
-            tenant_id=company.tenant_id,
-            company_id=company.company_id,
-            client=client,
-            producer=producer,
-            producer_lock=lock,
-            serde=serde,
-            audit=audit,
-            topics=Topics(o.events_topic.name, o.cursor_topic.name, o.audit_topic.name),
-            cursor=cursors.get(key, Cursor(since=EPOCH)),
-            overlap=timedelta(seconds=config.overlap_seconds),
-            page_size=company.page_size,
-        )
-        pollers.append((poller, company.poll_interval_seconds))
-    return PollerApp(pollers, clients, producer)
+        secrets[company.company_id] = secret
+    return secrets

@@ -6,14 +6,16 @@ import argparse
 import asyncio
 import logging
 import signal
-from dataclasses import replace
 from pathlib import Path
 
+from visma_client.entities import VISMA_ENTITIES
+
+from chassis.errors import ConnectorError
 from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings, ServiceSettings
 from visma_poller.config import ConfigError, PollerConfig, load_config
-from visma_poller.inject import SERVICE, PollerOverrides, build
+from visma_poller.inject import SERVICE, PollerApp, PollerOverrides, build
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +23,11 @@ log = logging.getLogger(__name__)
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run visma-poller",
-        description="Poll Visma.net ERP companies for changed supplier invoices and publish "
-        "them to Kafka, page by page in transactions with the poll cursor.",
+        description="Poll Visma.net ERP companies for changed records of every entity and "
+        "publish them to Kafka, page by page in transactions with the poll cursor. Each "
+        "company's hourly call budget is shared between entities by priority; the plan is "
+        "logged ('budget plan'). Visma webhook notifications (from the ingress) trigger an "
+        "immediate pull.",
     )
     p.add_argument("--config", type=Path, required=True, help="companies YAML (see README)")
     p.add_argument(
@@ -30,8 +35,10 @@ def parser() -> argparse.ArgumentParser:
         default=SERVICE,
         help="stable per replica; a restarted replica with the same id fences the old one",
     )
-    p.add_argument("--events-topic", help="override the events topic (tests)")
-    p.add_argument("--cursor-topic", help="override the cursor topic (tests)")
+    p.add_argument("--topic-prefix", default="", help="prefix every topic name (isolated runs)")
+    p.add_argument(
+        "--entities", help=f"comma-separated subset of: {', '.join(sorted(VISMA_ENTITIES))}"
+    )
     return p
 
 
@@ -39,25 +46,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     service = ServiceSettings()
     configure_logging(SERVICE, service.log_level)
+    entities = tuple(e.strip() for e in args.entities.split(",")) if args.entities else None
+    unknown = set(entities or ()) - set(VISMA_ENTITIES)
     try:
+        if unknown:
+            raise ConfigError(f"--entities: unknown {sorted(unknown)}")
         config = load_config(args.config)
-        for company in config.companies:
-            company.client_secret()
-    except ConfigError as exc:
-        log.error("bad configuration", extra={"error": str(exc)})
+        overrides = PollerOverrides(
+            topic_prefix=args.topic_prefix, transactional_id=args.transactional_id,
+            time_scale=service.time_scale, entities=entities,
+        )  # fmt: skip
+        app = build(config, KafkaSettings(), overrides)
+    except (ConfigError, ConnectorError) as exc:
+        log.error("cannot start", extra={"error": str(exc)})
         return 2
-    overrides = PollerOverrides(transactional_id=args.transactional_id)
-    if args.events_topic:
-        overrides.events_topic = replace(overrides.events_topic, name=args.events_topic)
-    if args.cursor_topic:
-        overrides.cursor_topic = replace(overrides.cursor_topic, name=args.cursor_topic)
-    asyncio.run(_run(config, overrides, service.health_port))
+    asyncio.run(_run(app, config, service.health_port))
     return 0
 
 
-async def _run(config: PollerConfig, overrides: PollerOverrides, health_port: int) -> None:
-    app = build(config, KafkaSettings(), overrides)
-    health = HealthServer(port=health_port).start()
+async def _run(app: PollerApp, config: PollerConfig, health_port: int) -> None:
+    health = HealthServer(port=health_port, ready=lambda: app.notifications.assigned).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,4 +1,4 @@
-"""Polls one Visma company: pages of changed supplier invoices become events.
+"""Polls one entity of one Visma company: pages of changed records become events.
 
 Every page is one Kafka transaction holding its events, their `read` audit events and the
 new cursor. A crash before the commit loses the page and its cursor together (the page is
@@ -8,29 +8,30 @@ read again); after it, the cursor says the page is done. Nothing is lost or repe
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail, Stage
-from chassis.errors import RetryableError
 from chassis.kafka.producer import TransactionalProducer
 from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
+from events.topics import visma_topic
 from visma_client.client import VismaClient
-from visma_client.models import SupplierInvoiceDto
+from visma_client.entities import EntitySpec
+from visma_client.models import VismaModel
 from visma_poller.cursor import Cursor, PollInProgress, version_of
 from visma_poller.cursor_store import cursor_key, encode_cursor
-from visma_poller.mapping import ENTITY_TYPE, UnusableRecordError, supplier_invoice_event
+from visma_poller.mapping import UnusableRecordError, entity_event
 
 log = logging.getLogger(__name__)
 
 EVENTS = Counter("mlc_visma_events_total", "Events published", ["company", "entity"])
 POLLS = Counter("mlc_visma_polls_total", "Polls finished", ["company", "entity", "outcome"])
+PAGES = Counter("mlc_visma_pages_total", "List pages read", ["company", "entity"])
 
 
 PendingRecord = tuple[str, str, bytes, list[tuple[str, str | bytes | None]]]
@@ -39,17 +40,28 @@ PendingRecord = tuple[str, str, bytes, list[tuple[str, str | bytes | None]]]
 
 @dataclass(frozen=True)
 class Topics:
-    events: str
     cursors: str
     audit: str = AUDIT_TOPIC.name
+    events: Mapping[str, str] = field(default_factory=dict)
+    """entity type -> events topic; entities not named use the catalogue's topic."""
+
+    def events_for(self, entity: str) -> str:
+        return self.events.get(entity) or visma_topic(entity).name
 
 
-class CompanyPoller:
+@dataclass(frozen=True)
+class PollResult:
+    events: int
+    pages: int
+
+
+class EntityPoller:
     def __init__(
         self,
         *,
         tenant_id: str,
         company_id: str,
+        entity: EntitySpec,
         client: VismaClient,
         producer: TransactionalProducer,
         producer_lock: asyncio.Lock,
@@ -60,9 +72,14 @@ class CompanyPoller:
         overlap: timedelta,
         page_size: int,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cursor_name: str | None = None,
+        on_page: Callable[[int, int], object] | None = None,
     ) -> None:
+        """`cursor_name` keeps a separate cursor (a backfill's); `on_page(page, events)`
+        reports progress after each committed page."""
         self.tenant_id = tenant_id
         self.company_id = company_id
+        self.entity = entity
         self._client = client
         self._producer = producer
         self._producer_lock = producer_lock
@@ -73,45 +90,56 @@ class CompanyPoller:
         self._overlap = overlap
         self._page_size = page_size
         self._now = now
-        self._cursor_key = cursor_key(tenant_id, company_id, ENTITY_TYPE)
+        self._cursor_key = cursor_name or cursor_key(tenant_id, company_id, entity.name)
+        self._on_page = on_page
 
-    async def poll_once(self) -> int:
-        """One complete poll (or the rest of an interrupted one); returns events published."""
+    async def poll_once(self) -> PollResult:
+        """One complete poll (or the rest of an interrupted one)."""
         poll = self.cursor.begin(self._now())
         published_total = 0
-        async for page in self._client.iter_supplier_invoice_pages(
-            modified_since=poll.since, page_size=self._page_size, first_page=poll.next_page
+        pages = 0
+        async for page in self._client.iter_entity_pages(
+            self.entity,
+            modified_since=poll.since,
+            page_size=self._page_size,
+            first_page=poll.next_page,
         ):
+            pages += 1
+            PAGES.labels(self.company_id, self.entity.name).inc()
             if poll.next_page == 1 and page.page_number == 1 and page.server_date is not None:
-                # The server's clock, not ours, bounds what this poll can have seen.
-                poll = PollInProgress(poll.since, min(poll.started_at, page.server_date), 1)
-            published_total += await self._publish_page(poll, page.items)
+                # Cursors live in the server's clock: its Date (whole seconds, so never late)
+                # bounds what this poll can have seen, whatever our own clock says.
+                poll = PollInProgress(poll.since, page.server_date, 1)
+            published = await self._publish_page(poll, page.items)
+            published_total += published
+            if self._on_page is not None:
+                self._on_page(page.page_number, published)
             poll = PollInProgress(poll.since, poll.started_at, page.page_number + 1)
         await self._commit(self.cursor.after_poll(poll, overlap=self._overlap), [])
-        EVENTS.labels(self.company_id, ENTITY_TYPE).inc(published_total)
-        POLLS.labels(self.company_id, ENTITY_TYPE, "ok").inc()
-        return published_total
+        EVENTS.labels(self.company_id, self.entity.name).inc(published_total)
+        POLLS.labels(self.company_id, self.entity.name, "ok").inc()
+        return PollResult(published_total, pages)
 
-    async def _publish_page(self, poll: PollInProgress, items: list[SupplierInvoiceDto]) -> int:
+    async def _publish_page(self, poll: PollInProgress, items: Sequence[VismaModel]) -> int:
         observed_at = self._now()
         records: list[PendingRecord] = []
         batch = []
         published: dict[str, datetime] = {}
         for dto in items:
             try:
-                event = supplier_invoice_event(
+                event = entity_event(
+                    self.entity.name,
                     dto,
                     tenant_id=self.tenant_id,
                     company_id=self.company_id,
                     observed_at=observed_at,
                 )
             except UnusableRecordError as exc:
-                # Without a change time the record cannot be tracked; say so loudly, go on.
+                # Without an id or a change time the record cannot be tracked: say so, go on.
                 log.error("unusable record", extra={"company": self.company_id, "error": str(exc)})
                 key, value = self._audit.event(
                     Stage.FAILED,
-                    entity_id=f"{self.tenant_id}/{self.company_id}/{ENTITY_TYPE}/"
-                    f"?:{dto.reference_number}",
+                    entity_id=f"{self.tenant_id}/{self.company_id}/{self.entity.name}/?",
                     detail=str(exc),
                 )
                 records.append((self._topics.audit, key, value, []))
@@ -127,7 +155,7 @@ class CompanyPoller:
                 *correlation_headers(new_correlation_id())
             ]
             value = self._serde.encode(event.SCHEMA, event.to_record())
-            records.append((self._topics.events, event.key, value, headers))
+            records.append((self._topics.events_for(self.entity.name), event.key, value, headers))
             key, value = self._audit.event(
                 Stage.READ,
                 entity_id=event.entity_id,
@@ -144,7 +172,7 @@ class CompanyPoller:
             cursor,
             tenant_id=self.tenant_id,
             company_id=self.company_id,
-            entity_type=ENTITY_TYPE,
+            entity_type=self.entity.name,
         )
 
         def write() -> None:
@@ -156,18 +184,3 @@ class CompanyPoller:
         async with self._producer_lock:
             await asyncio.to_thread(write)
         self.cursor = cursor
-
-    async def run(self, interval: float, stop: asyncio.Event) -> None:
-        """Polls every `interval` seconds until `stop` is set; transient failures wait a round."""
-        while not stop.is_set():
-            try:
-                count = await self.poll_once()
-                log.info("poll done", extra={"company": self.company_id, "events": count})
-            except RetryableError as exc:
-                POLLS.labels(self.company_id, ENTITY_TYPE, "retry").inc()
-                log.warning(
-                    "poll failed, will try again",
-                    extra={"company": self.company_id, "error": str(exc)},
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,7 +1,9 @@
 """The Visma sandbox admin API (``/visma/_sandbox``): the levers tests and demos pull.
 
-Create or change invoices (a change bumps ``lastModifiedDateTime`` to the clock's now and
-issues a new ``timeStamp``, as the live ERP does), reseed, read statistics, inject faults.
+Create or change records of any entity (a change bumps ``lastModifiedDateTime`` to the
+clock's now and issues a new ``timeStamp``, as the live ERP does), register webhooks,
+reseed, read statistics, inject faults. ``/invoices`` is the original supplier-invoice
+API, kept as an alias with its snake_case fields.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from sandbox.faults import add_fault_routes
-from sandbox.visma.records import Invoice, InvoiceLine, invoice_dto, money
+from sandbox.visma.admin_entities import add_entity_routes, add_webhook_routes, create_record
+from sandbox.visma.entities import SPECS_BY_NAME
+from sandbox.visma.records import Invoice, InvoiceLine, date_value, invoice_fields, money
 from sandbox.visma.state import VismaState
+from sandbox.visma.store import Record, record_dto
+
+INVOICE = SPECS_BY_NAME["supplierInvoice"]
 
 
 class InvoiceCreate(BaseModel):
@@ -45,15 +52,16 @@ class InvoiceChange(BaseModel):
 
 class SeedRequest(BaseModel):
     invoices_per_company: int = Field(default=25, ge=0, le=100_000)
+    records_per_company: int | None = Field(default=None, ge=0, le=100_000)
     seed: int = 42
 
 
-def _admin_view(state: VismaState, invoice: Invoice) -> dict[str, object]:
-    dto = invoice_dto(invoice, total_count=1, max_page_size=state.config.max_page_size)
-    return {"company": invoice.company, "internalId": invoice.internal_id, **dto}
+def _admin_view(state: VismaState, record: Record) -> dict[str, object]:
+    dto = record_dto(record, total_count=1, max_page_size=state.config.max_page_size)
+    return {"company": record.company, "internalId": record.internal_id, **dto}
 
 
-def _create(state: VismaState, body: InvoiceCreate) -> Invoice:
+def _create(state: VismaState, body: InvoiceCreate) -> Record:
     suppliers = state.suppliers.get(body.company)
     if not suppliers:
         raise HTTPException(404, f"unknown company {body.company}")
@@ -66,7 +74,7 @@ def _create(state: VismaState, body: InvoiceCreate) -> Invoice:
     line = InvoiceLine(1, body.description, Decimal(1), net, net, "6550", body.po_number)
     invoice = Invoice(
         company=body.company,
-        reference_number=state.store.next_reference(body.company),
+        reference_number="",
         status=body.status,
         approval_status=body.approval_status,
         supplier=supplier,
@@ -82,29 +90,42 @@ def _create(state: VismaState, body: InvoiceCreate) -> Invoice:
         created=now,
         last_modified=now,
     )
-    return state.store.add(invoice)
+    fields = invoice_fields(invoice)
+    del fields["referenceNumber"]  # the store hands out the next number
+    return create_record(state, INVOICE, body.company, fields)
 
 
-def _apply(invoice: Invoice, change: InvoiceChange) -> None:
+_CAMEL = {
+    "vat_amount": "vatAmount",
+    "balance": "balance",
+    "status": "status",
+    "approval_status": "approvalStatus",
+    "description": "description",
+    "supplier_reference": "supplierReference",
+}
+
+
+def _updates(change: InvoiceChange) -> dict[str, object]:
+    updates: dict[str, object] = {}
     if change.amount is not None:
-        invoice.amount = money(change.amount)
-        invoice.balance = invoice.amount
-    for name in ("vat_amount", "balance"):
+        updates["amount"] = updates["balance"] = float(money(change.amount))
+    for name, wire in _CAMEL.items():
         value = getattr(change, name)
-        if value is not None:
-            setattr(invoice, name, money(value))
-    for name in ("status", "approval_status", "due_date", "description", "supplier_reference"):
-        value = getattr(change, name)
-        if value is not None:
-            setattr(invoice, name, value)
+        if isinstance(value, Decimal):
+            updates[wire] = float(money(value))
+        elif value is not None:
+            updates[wire] = value
+    if change.due_date is not None:
+        updates["dueDate"] = date_value(change.due_date)
+    return updates
 
 
 def _invoice_routes(router: APIRouter, state: VismaState) -> None:
 
     @router.get("/invoices")
     async def list_invoices(company: str | None = None) -> list[dict[str, object]]:
-        companies = [company] if company else state.store.companies()
-        return [_admin_view(state, i) for c in companies for i in state.store.list(c)]
+        companies = [company] if company else state.store.companies(INVOICE.name)
+        return [_admin_view(state, r) for c in companies for r in state.store.list(INVOICE.name, c)]
 
     @router.post("/invoices", status_code=201)
     async def create_invoice(body: InvoiceCreate) -> dict[str, object]:
@@ -114,24 +135,29 @@ def _invoice_routes(router: APIRouter, state: VismaState) -> None:
     async def change_invoice(
         company: str, reference_number: str, body: InvoiceChange
     ) -> dict[str, object]:
-        invoice = state.store.get(company, reference_number)
-        if invoice is None:
+        record = state.store.get(INVOICE.name, company, reference_number)
+        if record is None:
             raise HTTPException(404, f"no invoice {reference_number} in {company}")
-        _apply(invoice, body)
-        state.store.touch(invoice, state.clock.now())
-        return _admin_view(state, invoice)
+        return _admin_view(state, state.change(record, _updates(body)))
 
     @router.post("/seed")
     async def reseed(body: SeedRequest) -> dict[str, object]:
-        state.seed(body.invoices_per_company, seed=body.seed)
-        counts = {c: len(state.store.list(c)) for c in state.store.companies()}
-        return {"invoices": counts}
+        state.seed(
+            body.invoices_per_company, seed=body.seed, records_per_company=body.records_per_company
+        )
+        entities = {
+            spec: {c: len(state.store.list(spec, c)) for c in state.store.companies(spec)}
+            for spec in SPECS_BY_NAME
+        }
+        return {"invoices": entities[INVOICE.name], "entities": entities}
 
 
 def _control_routes(router: APIRouter, state: VismaState) -> None:
     @router.get("/stats")
     async def stats() -> dict[str, object]:
-        return state.stats.as_dict(state.faults.injected)
+        return state.stats.as_dict(state.faults.injected) | {
+            "webhooks": state.webhooks.stats.as_dict()
+        }
 
     @router.post("/reset")
     async def reset() -> dict[str, object]:
@@ -143,6 +169,8 @@ def _control_routes(router: APIRouter, state: VismaState) -> None:
 def build_admin_router(state: VismaState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
     _invoice_routes(router, state)
+    add_entity_routes(router, state)
+    add_webhook_routes(router, state)
     _control_routes(router, state)
     add_fault_routes(router, state.faults)
     return router

@@ -1,4 +1,5 @@
-"""The public Visma routes: the Visma Connect token endpoint and supplier invoices.
+"""The public Visma routes: the Visma Connect token endpoint and every entity's list and
+single GET, all served alike (see docs/visma-entities.md).
 
 Only translation between HTTP and :class:`VismaState` happens here. Errors use Visma's
 IPPException body (OAuth errors on the token endpoint use the OAuth shape).
@@ -6,14 +7,18 @@ IPPException body (OAuth errors on the token endpoint use the OAuth shape).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.visma.datefilter import DateFilterError, build_filter
-from sandbox.visma.records import invoice_dto
-from sandbox.visma.state import VismaApiError, VismaState
+from sandbox.visma.entities import ENTITY_SPECS, EntitySpec
+from sandbox.visma.state import Access, VismaApiError, VismaState
+from sandbox.visma.store import record_dto
+
+Endpoint = Callable[[Request], Awaitable[JSONResponse]]
 
 
 def _oauth_error(error: str, description: str) -> JSONResponse:
@@ -62,11 +67,23 @@ def build_api_router(state: VismaState) -> APIRouter:
             headers={"Cache-Control": "no-store"},
         )
 
-    @router.get("/v1/supplierInvoice")
-    async def list_supplier_invoices(request: Request) -> JSONResponse:
-        access = state.authorize(
-            request.headers.get("authorization"), request.headers.get("ipp-company-id")
+    for spec in ENTITY_SPECS:
+        router.add_api_route(spec.route, _list_endpoint(state, spec), methods=["GET"])
+        router.add_api_route(
+            spec.route + "/{key:path}", _single_endpoint(state, spec), methods=["GET"]
         )
+    return router
+
+
+def _authorize(state: VismaState, request: Request, spec: EntitySpec) -> Access:
+    return state.authorize(
+        request.headers.get("authorization"), request.headers.get("ipp-company-id"), spec.route
+    )
+
+
+def _list_endpoint(state: VismaState, spec: EntitySpec) -> Endpoint:
+    async def list_records(request: Request) -> JSONResponse:
+        access = _authorize(state, request, spec)
         query = request.query_params
         try:
             keep = build_filter(
@@ -82,24 +99,28 @@ def build_api_router(state: VismaState) -> APIRouter:
             exc.headers = access.headers
             raise
         matching = [
-            inv
-            for inv in state.store.list(access.company)
-            if keep is None or keep(inv.last_modified)
+            r
+            for r in state.store.list(spec.name, access.company)
+            if keep is None or keep(r.last_modified)
         ]
         chunk = matching[(page - 1) * size : page * size]
-        body = [invoice_dto(i, total_count=len(matching), max_page_size=max_size) for i in chunk]
+        body = [record_dto(r, total_count=len(matching), max_page_size=max_size) for r in chunk]
         return JSONResponse(body, headers=access.headers)
 
-    @router.get("/v1/supplierInvoice/{invoice_number}")
-    async def get_supplier_invoice(invoice_number: str, request: Request) -> JSONResponse:
-        access = state.authorize(
-            request.headers.get("authorization"), request.headers.get("ipp-company-id")
-        )
-        invoice = state.store.get(access.company, invoice_number)
-        if invoice is None:
-            message = f"SupplierInvoice {invoice_number} not found."
-            raise VismaApiError(404, message, "not_found", access.headers)
-        body = invoice_dto(invoice, total_count=1, max_page_size=state.config.max_page_size)
-        return JSONResponse(body, headers=access.headers | {"ETag": f'"{invoice.timestamp}"'})
+    list_records.__name__ = f"list_{spec.name}"
+    return list_records
 
-    return router
+
+def _single_endpoint(state: VismaState, spec: EntitySpec) -> Endpoint:
+    async def get_record(request: Request) -> JSONResponse:
+        access = _authorize(state, request, spec)
+        key = str(request.path_params["key"])
+        record = state.store.get(spec.name, access.company, key)
+        if record is None:
+            message = f"{spec.name[0].upper()}{spec.name[1:]} {key} not found."
+            raise VismaApiError(404, message, "not_found", access.headers)
+        body = record_dto(record, total_count=1, max_page_size=state.config.max_page_size)
+        return JSONResponse(body, headers=access.headers | {"ETag": f'"{record.timestamp}"'})
+
+    get_record.__name__ = f"get_{spec.name}"
+    return get_record

@@ -1,18 +1,14 @@
-"""Supplier invoices as the simulator stores them, and their read DTO.
+"""Supplier invoices as the seed data builds them, and their read DTO fields.
 
-Records are kept in creation order (internal id) per company, so a paged read stays stable
-while records change underneath it: a change bumps ``lastModifiedDateTime`` and
-``timeStamp`` but never moves the record to another page. Amounts are Decimals rounded to
-cents and leave as JSON numbers. Times are UTC truncated to milliseconds, the precision
-the DTO shows, so a filter on a value a client has seen matches exactly.
+The store (``sandbox.visma.store``) keeps them as fields like every other entity. Amounts
+are Decimals rounded to cents and leave as JSON numbers. Times are UTC truncated to
+milliseconds, the precision the DTO shows, so a filter on a value a client has seen
+matches exactly.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -73,12 +69,6 @@ class Invoice:
     lines: list[InvoiceLine]
     created: datetime
     last_modified: datetime
-    internal_id: int = 0
-    timestamp: str = ""
-
-
-def _date_value(day: date) -> str:
-    return f"{day.isoformat()}T00:00:00"
 
 
 def _line_dto(line: InvoiceLine) -> dict[str, object]:
@@ -93,8 +83,13 @@ def _line_dto(line: InvoiceLine) -> dict[str, object]:
     }
 
 
-def invoice_dto(invoice: Invoice, *, total_count: int, max_page_size: int) -> dict[str, object]:
-    """The plain read DTO (SupplierInvoiceDto), metadata included as on every list element."""
+def date_value(day: date) -> str:
+    """A DTO date: midnight, no zone, as the ERP renders dates."""
+    return f"{day.isoformat()}T00:00:00"
+
+
+def invoice_fields(invoice: Invoice) -> dict[str, object]:
+    """The SupplierInvoiceDto fields, before the stamps every record carries."""
     supplier = invoice.supplier
     return {
         "documentType": "Invoice",
@@ -106,8 +101,8 @@ def invoice_dto(invoice: Invoice, *, total_count: int, max_page_size: int) -> di
             "number": supplier.number,
             "name": supplier.name,
         },
-        "date": _date_value(invoice.invoice_date),
-        "dueDate": _date_value(invoice.due_date),
+        "date": date_value(invoice.invoice_date),
+        "dueDate": date_value(invoice.due_date),
         "currencyId": invoice.currency_id,
         "amount": float(invoice.amount),
         "vatAmount": float(invoice.vat_amount),
@@ -115,55 +110,4 @@ def invoice_dto(invoice: Invoice, *, total_count: int, max_page_size: int) -> di
         "supplierReference": invoice.supplier_reference,
         "description": invoice.description,
         "invoiceLines": [_line_dto(line) for line in invoice.lines],
-        "lastModifiedDateTime": format_millis(invoice.last_modified),
-        "createdDateTime": format_millis(invoice.created),
-        "timeStamp": invoice.timestamp,
-        "metadata": {"totalCount": total_count, "maxPageSize": max_page_size},
     }
-
-
-@dataclass
-class InvoiceStore:
-    """Invoices per company in creation order, with a row-version style ETag counter."""
-
-    _by_company: dict[str, list[Invoice]] = field(default_factory=dict)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
-    _versions: Iterator[int] = field(default_factory=lambda: itertools.count(7001))
-
-    def clear(self) -> None:
-        self._by_company.clear()
-
-    def companies(self) -> list[str]:
-        return list(self._by_company)
-
-    def ensure_company(self, company: str) -> None:
-        self._by_company.setdefault(company, [])
-
-    def next_reference(self, company: str) -> str:
-        return str(100001 + len(self._by_company.get(company, [])))
-
-    def add(self, invoice: Invoice) -> Invoice:
-        invoice.internal_id = next(self._ids)
-        invoice.timestamp = self._next_version()
-        invoice.created = to_millis(invoice.created)
-        invoice.last_modified = to_millis(invoice.last_modified)
-        self._by_company.setdefault(invoice.company, []).append(invoice)
-        return invoice
-
-    def touch(self, invoice: Invoice, now: datetime) -> None:
-        """Record a change: new modification time and a new ETag."""
-        invoice.last_modified = to_millis(now)
-        invoice.timestamp = self._next_version()
-
-    def list(self, company: str) -> list[Invoice]:
-        return list(self._by_company.get(company, []))
-
-    def get(self, company: str, reference_number: str) -> Invoice | None:
-        for invoice in self._by_company.get(company, []):
-            if invoice.reference_number == reference_number:
-                return invoice
-        return None
-
-    def _next_version(self) -> str:
-        # Visma's timeStamp is a SQL rowversion rendered in base64; mimic that shape.
-        return base64.b64encode(next(self._versions).to_bytes(8, "big")).decode("ascii")

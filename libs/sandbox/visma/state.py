@@ -1,21 +1,29 @@
 """All per-run state of the Visma simulator, built once per app.
 
-Routes stay thin: authentication, budget accounting and statistics live here so the
-HTTP layer only translates. ``VismaApiError`` carries a ready Visma-style error answer.
+Routes stay thin: authentication, budget accounting, statistics and the record changes
+that feed webhooks live here so the HTTP layer only translates. ``VismaApiError``
+carries a ready Visma-style error answer.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import random
+from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import Any, NoReturn
+
+import httpx
 
 from sandbox.clock import SandboxClock
 from sandbox.config import VismaConfig
-from sandbox.dataset import make_invoices, make_suppliers
 from sandbox.faults import FaultInjector
 from sandbox.visma.access import FixedWindowBudget, TokenGrant, TokenIssuer
-from sandbox.visma.records import InvoiceStore, Supplier
+from sandbox.visma.entities import ENTITY_SPECS, EntitySpec
+from sandbox.visma.records import Supplier
+from sandbox.visma.seeding import new_record_fields, seed_company
+from sandbox.visma.store import EntityStore, Record
+from sandbox.visma.webhooks import WebhookDispatcher
 
 
 def ipp_error(message: str, fault_code: str) -> dict[str, object]:
@@ -42,12 +50,16 @@ class VismaApiError(Exception):
 class VismaStats:
     calls: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)
+    calls_by_route: defaultdict[str, Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
     tokens_issued: int = 0
     unauthorized: int = 0
 
     def as_dict(self, faults_injected: int) -> dict[str, object]:
         return {
             "calls": dict(self.calls),
+            "calls_by_route": {c: dict(routes) for c, routes in self.calls_by_route.items()},
             "rate_limited": dict(self.rate_limited),
             "tokens_issued": self.tokens_issued,
             "unauthorized": self.unauthorized,
@@ -66,34 +78,86 @@ class Access:
 
 
 class VismaState:
-    def __init__(self, config: VismaConfig, clock: SandboxClock, *, seed: int) -> None:
+    def __init__(
+        self,
+        config: VismaConfig,
+        clock: SandboxClock,
+        *,
+        seed: int,
+        webhook_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
-        self.store = InvoiceStore()
+        self.store = EntityStore()
         self.tokens = TokenIssuer(ttl_seconds=config.token_ttl_seconds)
         self.budget = FixedWindowBudget(
             limit=config.hourly_budget, window_seconds=config.budget_window_seconds
         )
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(seed=seed)
+        self.webhooks = WebhookDispatcher(client=webhook_client, seed=seed)
         self.stats = VismaStats()
         self.suppliers: dict[str, list[Supplier]] = {}
+        self._rng = random.Random(seed)
         self.seed(config.invoices_per_company, seed=seed)
 
-    def seed(self, invoices_per_company: int, *, seed: int) -> None:
-        """Replace every company's invoices with a fresh deterministic dataset."""
+    def seed(
+        self, invoices_per_company: int, *, seed: int, records_per_company: int | None = None
+    ) -> None:
+        """Replace every company's records with a fresh deterministic dataset."""
         self.store.clear()
         anchor = self.clock.now()
+        counts = {
+            spec.name: self.config.count_for(spec.name, records_per_company=records_per_company)
+            for spec in ENTITY_SPECS
+        }
+        counts["supplierInvoice"] = invoices_per_company
         for company in self.config.tenants:
-            self.suppliers[company] = make_suppliers(company, seed)
-            self.store.ensure_company(company)
-            for invoice in make_invoices(company, invoices_per_company, seed=seed, anchor=anchor):
-                self.store.add(invoice)
+            self.suppliers[company] = seed_company(
+                self.store, company, counts=counts, seed=seed, anchor=anchor
+            )
 
     def reset_counters(self) -> None:
         self.stats = VismaStats()
+        self.webhooks.stats = type(self.webhooks.stats)()
         self.budget.reset()
 
-    def authorize(self, authorization: str | None, company_header: str | None) -> Access:
+    # ---- changes: each one is stored first, then announced to webhook subscribers ----
+
+    def create(self, spec: EntitySpec, company: str, overrides: Mapping[str, Any]) -> Record:
+        """May raise ``CannotCreate`` (duplicate id, or missing related records)."""
+        now = self.clock.now()
+        fields = new_record_fields(
+            self.store,
+            spec,
+            company,
+            overrides=overrides,
+            rng=self._rng,
+            now=now,
+            suppliers=self.suppliers.get(company, []),
+        )
+        record = self.store.add(spec, company, fields, created=now, last_modified=now)
+        self.webhooks.notify(record, "Created")
+        return record
+
+    def change(self, record: Record, updates: Mapping[str, Any]) -> Record:
+        record.fields.update(updates)
+        self.store.touch(record, self.clock.now())
+        self.webhooks.notify(record, "Changed")
+        return record
+
+    def touch_random(self, spec: EntitySpec, company: str, count: int) -> list[Record]:
+        """Change ``count`` random records, moving each to a status its kind already uses."""
+        records = self.store.list(spec.name, company)
+        chosen = self._rng.sample(records, min(count, len(records)))
+        statuses = sorted({str(r.fields["status"]) for r in records if "status" in r.fields})
+        for record in chosen:
+            updates = {"status": self._rng.choice(statuses)} if statuses else {}
+            self.change(record, updates)
+        return chosen
+
+    def authorize(
+        self, authorization: str | None, company_header: str | None, route: str = ""
+    ) -> Access:
         """Check the bearer token, then charge one call to the company+client budget."""
         scheme, _, token = (authorization or "").partition(" ")
         grant = self.tokens.lookup(token.strip()) if scheme.lower() == "bearer" else None
@@ -114,6 +178,8 @@ class VismaState:
             headers = decision.headers() | {"Retry-After": str(decision.reset_seconds)}
             raise VismaApiError(429, "Rate limit exceeded.", "rate_limited", headers)
         self.stats.calls[grant.tenant_id] += 1
+        if route:
+            self.stats.calls_by_route[grant.tenant_id][route] += 1
         return Access(grant=grant, headers=decision.headers())
 
     def _deny(self, message: str, fault_code: str) -> NoReturn:

@@ -255,7 +255,9 @@ def _event_models() -> list[type[AvroModel]]:
     for module_info in pkgutil.iter_modules(events.__path__, f"{events.__name__}."):
         module = importlib.import_module(module_info.name)
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, AvroModel) and value is not AvroModel:
+            # A shared base (an envelope without a schema of its own) is not an event.
+            is_model = isinstance(value, type) and issubclass(value, AvroModel)
+            if is_model and hasattr(value, "SCHEMA"):
                 models.add(value)
     return sorted(models, key=lambda m: m.__name__)
 
@@ -275,6 +277,15 @@ def _avro_nullable(schema: Any) -> tuple[Any, bool]:
     return schema, False
 
 
+def _array_items(avro_type: Any, py_type: Any) -> tuple[Any, Any] | None:
+    """The item types when both sides are arrays (lists); None when only one side is."""
+    avro_array = isinstance(avro_type, dict) and avro_type["type"] == "array"
+    py_list = get_origin(py_type) is list
+    if avro_array and py_list:
+        return avro_type["items"], get_args(py_type)[0]
+    return None if avro_array or py_list else (avro_type, py_type)
+
+
 def _mismatches(model: type[BaseModel], record: Schema, path: str) -> list[str]:
     """Field names, nullability and nested records that differ between a model and a record."""
     avro_fields = {f["name"]: f for f in record["fields"]}
@@ -286,6 +297,11 @@ def _mismatches(model: type[BaseModel], record: Schema, path: str) -> list[str]:
         py_type, py_null = _strip_optional(model_fields[name].annotation)
         if avro_null != py_null:
             problems.append(f"{path}.{name}: nullable in Avro {avro_null}, in model {py_null}")
+        items = _array_items(avro_type, py_type)
+        if items is None:
+            problems.append(f"{path}.{name}: an array on one side only")
+            continue
+        avro_type, py_type = items
         nested_avro = isinstance(avro_type, dict) and avro_type["type"] == "record"
         nested_model = isinstance(py_type, type) and issubclass(py_type, BaseModel)
         if nested_avro and nested_model:
@@ -297,7 +313,17 @@ def _mismatches(model: type[BaseModel], record: Schema, path: str) -> list[str]:
 
 def test_the_models_found_are_the_known_ones() -> None:
     names = {m.__name__ for m in _event_models()}
-    assert {"SupplierInvoiceChanged", "PostSlackMessage"} <= names
+    assert {"SupplierInvoiceChanged", "PostSlackMessage", "PurchaseOrderChanged"} <= names
+    assert "VismaEntityChanged" not in names
+
+
+def test_every_visma_event_is_found_and_has_a_schema() -> None:
+    found = set(_event_models())
+    definitions = _newest_definitions(DEFAULT_SCHEMAS_DIR)
+    for entity_type, model in events.VISMA_EVENTS.items():
+        assert model in found
+        fields = {f["name"]: f for f in definitions[model.SCHEMA]["fields"]}
+        assert fields["entity_type"]["default"] == entity_type
 
 
 @pytest.mark.parametrize("model", _event_models(), ids=lambda m: m.__name__)
@@ -344,6 +370,36 @@ def test_self_check_a_drifted_model_is_detected() -> None:
         "Drifted.invoice.amount: nullable in Avro False, in model True",
         "Drifted.invoice.currency: only in the Avro schema",
         "Drifted.missing: only in the Avro schema",
+    ]
+
+
+def test_self_check_drift_inside_array_items_is_detected() -> None:
+    class Line(BaseModel):
+        number: int | None = None
+        extra: str
+
+    class Order(BaseModel):
+        lines: list[Line]
+        tags: list[Line]
+
+    line: Schema = {
+        "type": "record",
+        "name": "Line",
+        "fields": [{"name": "number", "type": "int"}],
+    }
+    schema: Schema = {
+        "type": "record",
+        "name": "Order",
+        "fields": [
+            {"name": "lines", "type": {"type": "array", "items": line}},
+            {"name": "tags", "type": "Line"},
+        ],
+    }
+
+    assert sorted(_mismatches(Order, schema, "Order")) == [
+        "Order.lines.extra: only in the model",
+        "Order.lines.number: nullable in Avro False, in model True",
+        "Order.tags: an array on one side only",
     ]
 
 

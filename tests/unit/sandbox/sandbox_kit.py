@@ -30,3 +30,10 @@ async def visma_token(client: httpx.AsyncClient, tenant: str = "tenant-se-1") ->
     response = await client.post("/visma/connect/token", data={**DEMO_FORM, "tenant_id": tenant})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def entity_key(entity: str, item: dict[str, object]) -> str:
+    """The entity_id (docs/visma-entities.md) of a DTO, e.g. ``Invoice:100001``."""
+    from sandbox.visma.entities import SPECS_BY_NAME
+
+    return SPECS_BY_NAME[entity].entity_id(item)

@@ -16,6 +16,14 @@ def test_flags_override_defaults() -> None:
     assert config.seed == 7
     assert config.visma.invoices_per_company == 12
     assert config.visma.hourly_budget == 9
+    assert config.visma.records_per_company == 10
+
+
+def test_records_flag_sets_every_other_entity() -> None:
+    config = build_config(parse_args(["--records", "4"]))
+    assert config.visma.count_for("customer") == 4
+    assert config.visma.count_for("supplier") == 12
+    assert config.visma.count_for("supplierInvoice") == 25
     assert config.visma.clients[0].client_secret.get_secret_value() == "mlc-demo-secret"
 
 

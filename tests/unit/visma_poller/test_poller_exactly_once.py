@@ -19,10 +19,11 @@ import pytest
 
 from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
+from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.models import Page, SupplierInvoiceDto
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import decode_cursor
-from visma_poller.poller import CompanyPoller, Topics
+from visma_poller.poller import EntityPoller, Topics
 
 pytestmark = pytest.mark.unit
 
@@ -41,9 +42,16 @@ class FakeVisma:
     def change(self, number: str, at: datetime | None = None) -> None:
         self.rows[number] = at or self.now
 
-    async def iter_supplier_invoice_pages(
-        self, *, modified_since: datetime, page_size: int, first_page: int = 1, **_: Any
+    async def iter_entity_pages(
+        self,
+        entity: EntitySpec,
+        *,
+        modified_since: datetime,
+        page_size: int,
+        first_page: int = 1,
+        **_: Any,
     ) -> AsyncIterator[Page[SupplierInvoiceDto]]:
+        assert entity.name == "supplierInvoice"
         page = first_page
         while True:
             matching = [(n, m) for n, m in self.rows.items() if m >= modified_since]
@@ -104,12 +112,13 @@ class FakeProducer:
         return decode_cursor(SERDE, [v for t, _, v in self.committed if t == "cursors"][-1])
 
 
-def _poller(visma: FakeVisma, producer: FakeProducer, cursor: Cursor) -> CompanyPoller:
-    return CompanyPoller(
-        tenant_id="t", company_id="c", client=visma,  # type: ignore[arg-type]
+def _poller(visma: FakeVisma, producer: FakeProducer, cursor: Cursor) -> EntityPoller:
+    return EntityPoller(
+        tenant_id="t", company_id="c", entity=VISMA_ENTITIES["supplierInvoice"],
+        client=visma,  # type: ignore[arg-type]
         producer=producer, producer_lock=asyncio.Lock(), serde=SERDE,  # type: ignore[arg-type]
         audit=AuditTrail(service="test", serde=SERDE, publish=lambda k, v: None),
-        topics=Topics("events", "cursors", "audit"), cursor=cursor,
+        topics=Topics("cursors", "audit", {"supplierInvoice": "events"}), cursor=cursor,
         overlap=timedelta(seconds=60), page_size=2, now=lambda: visma.now,
     )  # fmt: skip
 

@@ -1,0 +1,110 @@
+"""Visma read DTOs for procurement: purchase orders and receipts, expense claims and
+supplier payments. Id fields are optional so one bad record cannot fail a whole page."""
+
+from __future__ import annotations
+
+from visma_client.models import (
+    Amount,
+    Code,
+    PartyRefDto,
+    PaymentMethodRefDto,
+    VismaDate,
+    VismaModel,
+    VismaRecordDto,
+)
+
+__all__ = [
+    "EmployeeRefDto",
+    "ExpenseClaimDto",
+    "ExpenseClaimLineDto",
+    "PurchaseOrderDto",
+    "PurchaseOrderLineDto",
+    "PurchaseReceiptDto",
+    "PurchaseReceiptLineDto",
+    "SupplierPaymentDto",
+]
+
+
+class PurchaseOrderLineDto(VismaModel):
+    line_nbr: int | None = None
+    inventory_number: Code | None = None
+    line_description: str | None = None
+    order_qty: Amount | None = None
+    unit_cost: Amount | None = None
+    amount: Amount | None = None
+
+
+class PurchaseOrderDto(VismaRecordDto):
+    """`GET /v1/purchaseorder` item."""
+
+    order_type: str | None = None
+    order_nbr: Code | None = None
+    status: str | None = None
+    date: VismaDate | None = None
+    promised_on: VismaDate | None = None
+    supplier: PartyRefDto | None = None
+    currency_id: str | None = None
+    order_total: Amount | None = None
+    lines: list[PurchaseOrderLineDto] = []
+
+
+class PurchaseReceiptLineDto(VismaModel):
+    line_nbr: int | None = None
+    po_order_nbr: Code | None = None
+    inventory_number: Code | None = None
+    receipt_qty: Amount | None = None
+
+
+class PurchaseReceiptDto(VismaRecordDto):
+    """`GET /v1/PurchaseReceipt` item."""
+
+    receipt_type: str | None = None
+    receipt_nbr: Code | None = None
+    status: str | None = None
+    date: VismaDate | None = None
+    supplier: PartyRefDto | None = None
+    currency_id: str | None = None
+    total_qty: Amount | None = None
+    total_amount: Amount | None = None
+    lines: list[PurchaseReceiptLineDto] = []
+
+
+class EmployeeRefDto(VismaModel):
+    """The employee on an expense claim: `id` is the employee number."""
+
+    id: Code | None = None
+    name: str | None = None
+
+
+class ExpenseClaimLineDto(VismaModel):
+    line_nbr: int | None = None
+    expense_item: Code | None = None
+    description: str | None = None
+    amount: Amount | None = None
+
+
+class ExpenseClaimDto(VismaRecordDto):
+    """`GET /v1/expenseClaim` item."""
+
+    ref_nbr: Code | None = None
+    status: str | None = None
+    approval_status: str | None = None
+    date: VismaDate | None = None
+    claimed_by: EmployeeRefDto | None = None
+    currency_id: str | None = None
+    claim_total: Amount | None = None
+    description: str | None = None
+    lines: list[ExpenseClaimLineDto] = []
+
+
+class SupplierPaymentDto(VismaRecordDto):
+    """`GET /v1/supplierPayment` item."""
+
+    type: str | None = None
+    ref_nbr: Code | None = None
+    status: str | None = None
+    supplier: PartyRefDto | None = None
+    payment_method: PaymentMethodRefDto | None = None
+    application_date: VismaDate | None = None
+    currency: str | None = None
+    payment_amount: Amount | None = None

@@ -1,0 +1,5 @@
+import sys
+
+from ingress.main import main
+
+sys.exit(main())

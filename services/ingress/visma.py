@@ -1,0 +1,68 @@
+"""Visma webhook notifications: signature check and parsing, no I/O.
+
+Visma signs with HMAC-SHA256 over the body, base64-encoded, in a header; the header name and
+the ERP payload are not publicly confirmed, so the name is configuration and the parser
+accepts the fields this project's sandbox sends (see docs/visma-entities.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from events.notifications import VismaNotificationReceived
+
+
+class RejectedNotificationError(Exception):
+    """The request is not a notification we may act on; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def expected_signature(secret: SecretStr, body: bytes) -> str:
+    digest = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def verify(secret: SecretStr, body: bytes, signature: str | None) -> None:
+    if not signature:
+        raise RejectedNotificationError(401, "missing signature")
+    if not hmac.compare_digest(expected_signature(secret, body), signature.strip()):
+        raise RejectedNotificationError(401, "bad signature")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    tenant_id: str = Field(alias="tenantId", min_length=1)
+    company_id: str = Field(alias="companyId", min_length=1)
+    entity: str = Field(min_length=1)
+    id: str | None = None
+    event: str | None = None
+    timestamp: str | None = None
+
+
+def parse(body: bytes, *, received_at: datetime | None = None) -> VismaNotificationReceived:
+    try:
+        parsed = _Body.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise RejectedNotificationError(400, f"{where}: {first['msg']}") from exc
+    return VismaNotificationReceived(
+        notification_id=hashlib.sha256(body).hexdigest(),
+        tenant_id=parsed.tenant_id,
+        company_id=parsed.company_id,
+        entity_type=parsed.entity,
+        entity_id=parsed.id,
+        event=parsed.event,
+        occurred_at=parsed.timestamp,
+        received_at=received_at or datetime.now(UTC),
+    )
