@@ -59,7 +59,9 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
 async def serve(args: argparse.Namespace) -> None:
     app = create_app(build_config(args))
     server = uvicorn.Server(
-        uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level)
+        uvicorn.Config(
+            app, host=args.host, port=args.port, log_level=args.log_level, date_header=False
+        )
     )
     task = asyncio.create_task(server.serve())
     # uvicorn exposes readiness only as a flag, so poll it briefly.

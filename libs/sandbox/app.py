@@ -9,12 +9,13 @@ a client the app built itself is closed on shutdown.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from email.utils import format_datetime
 
 import httpx
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from sandbox.clock import SandboxClock
 from sandbox.clock_routes import build_clock_router
@@ -61,6 +62,15 @@ def create_app(
     app = FastAPI(title="ml-connector sandbox", lifespan=lifespan)
     app.state.sandbox = sandbox
     app.include_router(build_clock_router(sandbox.clock), prefix="/_sandbox")
+
+    @app.middleware("http")
+    async def server_date(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # A server's Date is its own clock: the sandbox's, which may run fast for simulations.
+        response = await call_next(request)
+        response.headers["Date"] = format_datetime(sandbox.clock.now(), usegmt=True)
+        return response
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:

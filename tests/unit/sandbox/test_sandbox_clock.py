@@ -46,3 +46,19 @@ def test_the_clock_never_goes_backwards() -> None:
         clock.advance(-1)
     with pytest.raises(ValueError, match="speed"):
         clock.set_speed(-2)
+
+
+@pytest.mark.anyio
+async def test_the_date_header_is_the_sandbox_clock() -> None:
+    from email.utils import parsedate_to_datetime
+
+    import httpx
+
+    from sandbox.app import create_app
+    from sandbox.config import SandboxConfig
+
+    start = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    app = create_app(SandboxConfig(clock_start=start, clock_speed=0))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://s") as c:
+        response = await c.get("/healthz")
+    assert parsedate_to_datetime(response.headers["date"]) == start
