@@ -34,7 +34,9 @@ def expected_signature(secret: SecretStr, body: bytes) -> str:
 def verify(secret: SecretStr, body: bytes, signature: str | None) -> None:
     if not signature:
         raise RejectedNotificationError(401, "missing signature")
-    if not hmac.compare_digest(expected_signature(secret, body), signature.strip()):
+    # Bytes, not text: compare_digest raises on non-ASCII text, and a header can carry any.
+    given = signature.strip().encode()
+    if not hmac.compare_digest(expected_signature(secret, body).encode(), given):
         raise RejectedNotificationError(401, "bad signature")
 
 

@@ -51,13 +51,14 @@ class BudgetPlan:
 
     def describe(self) -> str:
         """For people: `supplierInvoice every 5 min, account every 1 h (wished 15 min)`."""
-        parts = []
-        for e in self.entities:
-            text = f"{e.entity} every {_duration(e.every_seconds)}"
-            if e.slowed:
-                text += f" (wished {_duration(e.wished_seconds)})"
-            parts.append(text)
-        return ", ".join(parts)
+        return ", ".join(self.describe_entity(e.entity) for e in self.entities)
+
+    def describe_entity(self, entity: str) -> str:
+        e = next(p for p in self.entities if p.entity == entity)
+        text = f"{e.entity} every {_duration(e.every_seconds)}"
+        if e.slowed:
+            text += f" (wished {_duration(e.wished_seconds)})"
+        return text
 
 
 def plan(wishes: list[EntityWish], *, budget_per_hour: int, reserve: float = 0.1) -> BudgetPlan:
@@ -79,9 +80,9 @@ def plan(wishes: list[EntityWish], *, budget_per_hour: int, reserve: float = 0.1
         wanted = sum(_per_hour(w.every_seconds, w.calls_per_poll) for w in rest)
         for w in rest:
             share = left * _per_hour(w.every_seconds, w.calls_per_poll) / wanted
-            every = (
-                max(w.every_seconds, 3600.0 * w.calls_per_poll / share) if share > 0 else math.inf
-            )
+            # A poll costs at least one call, as `_per_hour` counts it.
+            calls = max(1.0, w.calls_per_poll)
+            every = max(w.every_seconds, 3600.0 * calls / share) if share > 0 else math.inf
             planned.append(EntityPlan(w.entity, every, w.every_seconds, share))
         break
     order = {w.entity: i for i, w in enumerate(wishes)}

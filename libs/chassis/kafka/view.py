@@ -1,0 +1,112 @@
+"""A live, in-memory view of compacted topics: every key's newest value, kept up to date.
+
+Processors enrich events with reference data (vendor names, approver emails, account names)
+that arrives on compacted topics. Every replica needs every key, whatever partitions it owns
+of its own input, so the view reads all partitions of its topics from the start and then
+follows them, on a thread of its own. `wait_for` lets a caller wait, bounded, for a key that
+has not arrived yet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from confluent_kafka import Consumer, TopicPartition
+
+from chassis.settings import KafkaSettings
+
+V = TypeVar("V")
+
+
+class CompactedView(Generic[V]):
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        topics: list[str],
+        *,
+        decode: Callable[[bytes], V],
+        client: str,
+    ) -> None:
+        self._settings = settings
+        self._topics = topics
+        self._decode = decode
+        self._client = client
+        self._values: dict[str, V] = {}
+        self._changed = threading.Condition()
+        self._caught_up = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name=f"{client}-view", daemon=True)
+
+    def start(self) -> CompactedView[V]:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(10)
+
+    def get(self, key: str) -> V | None:
+        return self._values.get(key)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def wait_until_caught_up(self, timeout: float) -> bool:
+        """True once everything that was in the topics at start has been read."""
+        return self._caught_up.wait(timeout)
+
+    def wait_for(self, key: str, timeout: float) -> V | None:
+        """The key's value, waiting up to `timeout` seconds for it to arrive."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while key not in self._values:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            return self._values[key]
+
+    def _follow(self) -> None:
+        consumer = Consumer(
+            self._settings.client_config(self._client)
+            | {"group.id": f"{self._client}-view", "enable.auto.commit": False,
+               "isolation.level": "read_committed"}  # fmt: skip
+        )
+        try:
+            ends = self._assign_all(consumer)
+            while not self._stopping.is_set():
+                message = consumer.poll(0.2)
+                if message is not None and not message.error():
+                    key, value = message.key(), message.value()
+                    if key is not None:
+                        name = key.decode() if isinstance(key, bytes) else key
+                        with self._changed:
+                            if isinstance(value, bytes):
+                                self._values[name] = self._decode(value)
+                            else:  # a tombstone
+                                self._values.pop(name, None)
+                            self._changed.notify_all()
+                if not self._caught_up.is_set():
+                    wanted = [TopicPartition(t, p) for t, p in ends]
+                    positions = consumer.position(wanted) if wanted else []
+                    if all(tp.offset >= ends[(tp.topic, tp.partition)] for tp in positions):
+                        self._caught_up.set()
+        finally:
+            consumer.close()
+
+    def _assign_all(self, consumer: Consumer) -> dict[tuple[str, int], int]:
+        """Assigns every partition from its start; returns the end offsets to catch up to."""
+        assignment, ends = [], {}
+        metadata = consumer.list_topics(timeout=30).topics
+        for topic in self._topics:
+            for partition in metadata[topic].partitions if topic in metadata else {}:
+                tp = TopicPartition(topic, partition)
+                low, high = consumer.get_watermark_offsets(tp, timeout=30)
+                assignment.append(TopicPartition(topic, partition, low))
+                if high > low:
+                    ends[(topic, partition)] = high
+        consumer.assign(assignment)
+        return ends
