@@ -70,11 +70,12 @@ class CompactedView(Generic[V]):
             return self._values[key]
 
     def _follow(self) -> None:
-        consumer = Consumer(
-            self._settings.client_config(self._client)
-            | {"group.id": f"{self._client}-view", "enable.auto.commit": False,
-               "isolation.level": "read_committed"}  # fmt: skip
-        )
+        config = self._settings.client_config(self._client) | {
+            "group.id": f"{self._client}-view",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+        }
+        consumer = Consumer(config)
         try:
             ends = self._assign_all(consumer)
             while not self._stopping.is_set():
