@@ -46,6 +46,7 @@ def test_every_invoice_at_or_above_a_threshold_is_posted_once_and_none_below(
     for message in posted:
         assert message["channel_name"] == expected.commands[command_ids([message])[0]]
     visma = stack.get("/visma/_sandbox/stats")
+    assert visma["faults_injected"] == 1, "the forced 429 was served and waited out"
     assert sum(visma["rate_limited"].values()) == 0, "the poller never ran over its budget"
     slack = stack.get("/slack/_sandbox/stats")
     assert sum(slack["rate_limited"].values()) == 0, "the sink never ran over 1/s per channel"
