@@ -47,6 +47,12 @@ def _backfill(args: argparse.Namespace) -> int:
     return run_backfill(args)
 
 
+def _plan(args: argparse.Namespace) -> int:
+    from visma_poller.plan_cli import run_plan
+
+    return run_plan(args)
+
+
 def _topics(args: argparse.Namespace) -> int:
     from mlc.topics import create_topics
 
@@ -57,6 +63,12 @@ def _secrets(args: argparse.Namespace) -> int:
     from mlc.secrets import run_secrets
 
     return run_secrets(args)
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    from mlc.rules_cli import run
+
+    return run(args)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -97,6 +109,24 @@ def parser() -> argparse.ArgumentParser:
 
     add_arguments(backfill)
     backfill.set_defaults(func=_backfill)
+    plan = visma.add_parser(
+        "plan", help="show what polling cadence each company's hourly budget allows"
+    )
+    from visma_poller.plan_cli import add_arguments as add_plan_arguments
+
+    add_plan_arguments(plan)
+    plan.set_defaults(func=_plan)
+
+    rules = sub.add_parser("rules", help="work on routing rules files").add_subparsers(
+        dest="rules_command", required=True, metavar="COMMAND"
+    )
+    rules_test = rules.add_parser(
+        "test", help="show which rules match a sample event and the messages they would send"
+    )
+    from mlc.rules_cli import add_arguments as add_rules_test_arguments
+
+    add_rules_test_arguments(rules_test)
+    rules_test.set_defaults(func=_rules_test)
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)

@@ -1,108 +1,50 @@
-"""The routing rules file: which changes go to which Slack channel, validated at load time.
+"""The routing rules file: which Visma changes go to which targets, validated at load time.
 
 Finance teams edit this YAML by hand, so a mistake must point at the exact spot:
 `rules.yaml line 7: rules[1].when.min_amount.SEK: Input should be a valid decimal`. The file
 is composed into YAML nodes (which remember their line) and built into plain data ourselves,
 so every pydantic error location can be walked back to its node. Numbers are kept as their
-source text: an amount threshold becomes an exact `Decimal`, never a float.
+source text: an amount threshold becomes an exact `Decimal`, never a float. The models live
+in `processor.rules_schema`; `RulesWatcher` reloads a changed file without a restart.
 """
 
 from __future__ import annotations
 
-import string
-from datetime import date
-from decimal import Decimal
+import hashlib
+import logging
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from events import ChangeType
+from processor.rules_schema import (
+    TEMPLATE_FIELDS,
+    Rule,
+    RuleSet,
+    SlackTarget,
+    Target,
+    When,
+)
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+__all__ = [
+    "TEMPLATE_FIELDS",
+    "Rule",
+    "RuleSet",
+    "RulesFileError",
+    "RulesWatcher",
+    "SlackTarget",
+    "Target",
+    "When",
+    "load_rules",
+    "parse_rules",
+]
 
-TEMPLATE_FIELDS = {
-    "vendor": "Acme AB",
-    "amount": "SEK 125,000.00",
-    "currency": "SEK",
-    "invoice_number": "10042",
-    "po_reference": "PO-7",
-    "due_date": date(2026, 1, 31).isoformat(),
-    "status": "Open",
-    "description": "",
-    "company_id": "1234567",
-    "entity_id": "Invoice:10042",
-    "rule": "large-invoices",
-}
-"""The names a message template may use, with sample values used to check a template."""
+log = logging.getLogger(__name__)
 
 
 class RulesFileError(Exception):
     """The rules file cannot be used; the message names the file, the line and the field."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class When(_Strict):
-    """Conditions a change must meet; all of them must hold for the rule to match."""
-
-    entity_type: str = "supplierInvoice"
-    change_types: frozenset[ChangeType] = frozenset({ChangeType.CREATED, ChangeType.UPDATED})
-    min_amount: dict[Currency, Annotated[Decimal, Field(ge=0)]] | None = Field(
-        default=None,
-        description="amount >= threshold in that currency; unlisted currencies never match; "
-        "absent means any amount in any currency",
-    )
-
-
-class SlackTarget(_Strict):
-    workspace: str = Field(default="default", min_length=1)
-    channel: str = Field(min_length=1)
-
-    @property
-    def key(self) -> str:
-        return f"{self.workspace}/{self.channel}"
-
-
-class Rule(_Strict):
-    name: str = Field(min_length=1)
-    when: When = When()
-    slack: SlackTarget
-    template: str | None = Field(
-        default=None, description="str.format template over TEMPLATE_FIELDS"
-    )
-
-    @field_validator("template")
-    @classmethod
-    def _template_uses_known_fields(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        for _, field, _, _ in string.Formatter().parse(value):
-            if field is not None and field not in TEMPLATE_FIELDS:
-                known = ", ".join(sorted(TEMPLATE_FIELDS))
-                raise ValueError(f"unknown template field {{{field}}}; known: {known}")
-        try:
-            value.format_map(TEMPLATE_FIELDS)
-        except (ValueError, IndexError, KeyError) as exc:
-            raise ValueError(f"invalid template: {exc}") from exc
-        return value
-
-
-class RuleSet(_Strict):
-    rules: list[Rule]
-
-    @field_validator("rules")
-    @classmethod
-    def _names_are_unique(cls, rules: list[Rule]) -> list[Rule]:
-        seen: set[str] = set()
-        for rule in rules:
-            if rule.name in seen:
-                raise ValueError(f"rule name {rule.name!r} is used twice")
-            seen.add(rule.name)
-        return rules
 
 
 def load_rules(path: Path | str) -> RuleSet:
@@ -132,7 +74,8 @@ def parse_rules(text: str, *, source: str = "rules.yaml") -> RuleSet:
         line = _line_of(root, loc)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         where = _dotted(loc) or "top level"
-        raise RulesFileError(f"{source} line {line}: {where}: {error['msg']}{more}") from exc
+        named = _rule_name(root, loc)
+        raise RulesFileError(f"{source} line {line}: {where}: {error['msg']}{more}{named}") from exc
 
 
 def _to_data(node: yaml.Node) -> Any:
@@ -177,3 +120,74 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
+
+
+def _rule_name(root: yaml.Node, loc: tuple[Any, ...]) -> str:
+    """` (rule 'large-invoices')` when the error sits inside a named rule, else empty."""
+    if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
+        return ""
+    data = _to_data(root)
+    try:
+        name = data["rules"][loc[1]]["name"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    return f" (rule {name!r})" if isinstance(name, str) else ""
+
+
+class RulesWatcher:
+    """Reloads a rules file when it changes; an invalid new version leaves the old in force.
+
+    Pure and thread-free: the processor calls `check()` from its own loop (say once per
+    batch). The file is re-read only when its mtime or size moved, and re-parsed only when
+    its bytes differ, so touching the file costs nothing.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._stamp = self._stat()
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            raise RulesFileError(f"{self.path.name}: cannot read: {exc.strerror}") from exc
+        self.current: RuleSet = parse_rules(content.decode("utf-8"), source=self.path.name)
+        self.error: RulesFileError | None = None
+        self._digest = self._hash(content)
+
+    def check(self) -> bool:
+        """True when new rules were loaded; on an invalid file keeps `current`, sets `error`."""
+        stamp = self._stat()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            content = self.path.read_bytes()
+        except OSError as exc:
+            self.error = RulesFileError(f"{self.path.name}: cannot read: {exc.strerror}")
+            log.error(
+                "rules file unreadable, keeping previous rules", extra={"error": str(self.error)}
+            )
+            return False
+        digest = self._hash(content)
+        if digest == self._digest:
+            return False
+        self._digest = digest
+        try:
+            rules = parse_rules(content.decode("utf-8", errors="replace"), source=self.path.name)
+        except RulesFileError as exc:
+            self.error = exc
+            log.error("rules file invalid, keeping previous rules", extra={"error": str(exc)})
+            return False
+        self.current, self.error = rules, None
+        log.info("rules reloaded", extra={"rules": len(rules.rules)})
+        return True
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    @staticmethod
+    def _hash(content: bytes) -> str:
+        return hashlib.sha256(content).hexdigest()

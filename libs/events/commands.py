@@ -1,0 +1,92 @@
+"""Commands for the sinks other than Slack: SMS and email (Twilio), Monday, Airbase, Visma.
+
+The processor turns one Visma fact into one command per rule target; each sink consumes its
+own topic (`events.command_topics`) and drops a command whose id its ledger has seen. Every
+command carries the same provenance as `PostSlackMessage`: tenant, rule, source event and
+the entity key, so the audit trail can follow it from the fact to the delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from events._avro import AvroModel
+from events.slack import PostSlackMessage
+
+
+class _Command(AvroModel):
+    command_id: str
+    tenant_id: str
+    rule: str
+    source_event_id: str
+    entity_type: str
+    entity_id: str
+    created_at: datetime
+
+
+class SendSms(_Command):
+    SCHEMA = "io.mlconnector.sink.SendSms"
+
+    to: str
+    body: str
+
+    @property
+    def key(self) -> str:
+        """One recipient per command, so a retry never re-texts the others."""
+        return self.to
+
+
+class SendEmail(_Command):
+    SCHEMA = "io.mlconnector.sink.SendEmail"
+
+    to: list[str]
+    subject: str
+    body: str
+
+    @property
+    def key(self) -> str:
+        return self.tenant_id
+
+
+class CreateMondayItem(_Command):
+    SCHEMA = "io.mlconnector.sink.CreateMondayItem"
+
+    board_id: str
+    group_id: str | None = None
+    item_name: str
+    body: str
+
+    @property
+    def key(self) -> str:
+        """Monday rate-limits per account; one board's items stay in order."""
+        return f"{self.tenant_id}/{self.board_id}"
+
+
+class SyncToAirbase(_Command):
+    SCHEMA = "io.mlconnector.sink.SyncToAirbase"
+
+    note: str
+    payload_json: str
+
+    @property
+    def key(self) -> str:
+        return self.entity_id
+
+
+class ApplyVismaAction(_Command):
+    SCHEMA = "io.mlconnector.sink.ApplyVismaAction"
+
+    company_id: str
+    action: str
+    comment: str
+
+    @property
+    def key(self) -> str:
+        """Actions on one entity must apply in order: keyed like the fact itself."""
+        return self.entity_id
+
+
+Command = (
+    PostSlackMessage | SendSms | SendEmail | CreateMondayItem | SyncToAirbase | ApplyVismaAction
+)
+"""Everything the processor can ask a sink to do."""
