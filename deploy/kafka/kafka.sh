@@ -48,7 +48,11 @@ run_java() {
 
 start() {
   if running; then say "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return 0; fi
-  if port_open; then say "port $port is taken by another process: set KAFKA_PORT"; exit 1; fi
+  if port_open; then
+    # Another checkout's broker (or one started by hand): share it rather than fail.
+    say "something already listens on 127.0.0.1:$port; using it (set KAFKA_PORT for a broker of your own)"
+    return 0
+  fi
   install
   mkdir -p "$logdir" "$data"
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$data#g" \
