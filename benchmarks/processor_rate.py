@@ -46,6 +46,8 @@ def run_processor(
         "MLC_PROCESSOR_APP_ID": f"{run_id}-processor",
         "MLC_PROCESSOR_INPUT_TOPIC": source,
         "MLC_PROCESSOR_OUTPUT_TOPIC": target,
+        "MLC_PROCESSOR_TOPIC_PREFIX": f"{run_id}.",
+        "MLC_PROCESSOR_ENRICHMENT_WAIT_SECONDS": "0",
         "MLC_PROCESSOR_AUDIT_TOPIC": f"{run_id}-audit",
         "MLC_PROCESSOR_DLQ_TOPIC": f"{run_id}-dlq",
     }

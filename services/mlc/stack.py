@@ -72,7 +72,8 @@ class FlowStack:
     poll_interval: float = 10.0
     page_size: int = 100
     sandbox_args: tuple[str, ...] = ()
-    entities: tuple[str, ...] = ("supplierInvoice",)
+    entities: tuple[str, ...] = ("supplierInvoice", "supplier")
+    """Suppliers too: the processor enriches invoices with the vendor's name and category."""
     children: dict[str, Child] = field(default_factory=dict)
     base_url: str = ""
 
@@ -120,8 +121,7 @@ class FlowStack:
         t = self.topics
         env = SANDBOX_SECRETS | {
             "MLC_PROCESSOR_APP_ID": f"run-{self.run_id}-processor",
-            "MLC_PROCESSOR_INPUT_TOPIC": t.events,
-            "MLC_PROCESSOR_OUTPUT_TOPIC": t.commands,
+            "MLC_PROCESSOR_TOPIC_PREFIX": t.prefix,
         }
         log = self.state_dir / f"{name}.log"
         if name == "visma-poller":

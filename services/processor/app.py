@@ -1,8 +1,9 @@
 """The composition root: builds the faust app that feeds Kafka records to the InvoiceHandler.
 
-Nothing here runs at import time. `build_app` wires one agent over the input topic, a
-changelog-backed table that remembers each entity's last processed version (so the poller's
-overlap window does not re-post an invoice), and the three output topics. The agent only
+Nothing here runs at import time. `build_app` wires one agent over every Visma entity topic,
+a changelog-backed table that remembers each entity's last processed version (so the poller's
+overlap window does not re-post anything), reference data for enrichment, a timer that
+reloads the rules file when it changes, and the command topics of every sink. The agent only
 translates faust events into `Record`s; every decision lives in `processor.handler`.
 
 Guarantee: at-least-once. faust's exactly_once has known duplicate issues (faust-streaming
@@ -12,7 +13,7 @@ Guarantee: at-least-once. faust's exactly_once has known duplicate issues (faust
 from __future__ import annotations
 
 import weakref
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,13 @@ from prometheus_client import Counter
 from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.topics import ensure_topics
+from events.command_topics import COMMAND_TOPICS
+from events.commands import Command
+from events.visma import VismaEntityChanged
 from processor.config import ProcessorSettings
+from processor.enrichment import ReferenceData
 from processor.handler import Headers, InvoiceHandler, Record, Send
-from processor.rules import RuleSet, load_rules
+from processor.rules import RuleSet, RulesWatcher
 
 SERVICE = "processor"
 EVENTS = Counter("mlc_processor_events_total", "Input events handled, by outcome", ["outcome"])
@@ -48,14 +53,27 @@ def build_app(
     *,
     rules: RuleSet | None = None,
     serde: AvroSerde | None = None,
+    reference: ReferenceData | None = None,
 ) -> faust.App:
-    """The faust app of the processor; give either a rules file or an already loaded RuleSet."""
+    """The faust app of the processor; give either a rules file (watched and reloaded when it
+    changes) or an already loaded RuleSet."""
+    watcher = None
     if rules is None:
         if rules_path is None:
             raise ValueError("build_app needs rules_path or rules")
-        rules = load_rules(rules_path)
-    serde = serde or AvroSerde(SchemaCatalog.load())
-    app = faust.App(
+        watcher = RulesWatcher(rules_path)
+        rules = watcher.current
+    app = _faust_app(settings)
+    handler = _handler(app, settings, rules, serde or AvroSerde(SchemaCatalog.load()), reference)
+    source = _raw_topic(app, *settings.input_topics())
+    app.agent(source, name="route-events")(_agent(app, handler))
+    if watcher is not None:
+        app.timer(interval=settings.rules_check_seconds)(_reloader(watcher, handler))
+    return app
+
+
+def _faust_app(settings: ProcessorSettings) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store="memory://",
@@ -73,18 +91,29 @@ def build_app(
         web_port=settings.web_port,
         autodiscover=False,
     )
-    source = _raw_topic(app, settings.input_topic)
+
+
+def _handler(
+    app: faust.App,
+    settings: ProcessorSettings,
+    rules: RuleSet,
+    serde: AvroSerde,
+    reference: ReferenceData | None,
+) -> InvoiceHandler:
     seen = app.Table(
         TABLE_NAME,
         partitions=settings.input_partitions,
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         help="entity key -> last processed last_modified (epoch millis)",
     )
-    commands = _raw_topic(app, settings.output_topic)
-    dead_letters = _raw_topic(app, settings.dlq_spec().name)
-    audit_topic = _raw_topic(app, settings.audit_topic)
+    command_senders = {
+        kind: _sender(_raw_topic(app, settings.command_topic(kind))) for kind in COMMAND_TOPICS
+    }
 
-    send_audit = _sender(audit_topic)
+    async def send_command(command: Command, value: bytes, headers: Headers) -> Awaitable[object]:
+        return await command_senders[type(command)](command.key.encode(), value, headers)
+
+    send_audit = _sender(_raw_topic(app, settings.audit_topic))
 
     async def publish_audit(key: str, value: bytes) -> object:
         return await (await send_audit(key.encode(), value, []))
@@ -98,17 +127,20 @@ def build_app(
         finally:
             _current_event.reset(token)
 
-    handler = InvoiceHandler(
+    return InvoiceHandler(
         remember=remember,
         rules=rules,
         serde=serde,
         seen=seen,
-        send_command=_sender(commands),
-        send_dead_letter=_sender(dead_letters),
+        send_command=send_command,
+        send_dead_letter=_sender(_raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
+        enrich=reference.enrich if reference is not None else _nothing_known,
     )
 
-    async def route_invoices(stream: faust.StreamT[Any]) -> None:
+
+def _agent(app: faust.App, handler: InvoiceHandler) -> Callable[[Any], Awaitable[None]]:
+    async def route_events(stream: faust.StreamT[Any]) -> None:
         batches = stream.take_events(  # type: ignore[attr-defined]  # missing from faust's stubs
             BATCH_SIZE, within=BATCH_WITHIN_SECONDS
         )
@@ -134,14 +166,26 @@ def build_app(
                 await app.crash(exc)
                 raise
 
-    app.agent(source, name="route-invoices")(route_invoices)
-    return app
+    return route_events
 
 
-def _raw_topic(app: faust.App, name: str) -> Any:
+def _reloader(watcher: RulesWatcher, handler: InvoiceHandler) -> Callable[[], Awaitable[None]]:
+    async def reload_rules() -> None:
+        # An invalid file is logged by the watcher, and the running rules stay in force.
+        if watcher.check():
+            handler.rules = watcher.current
+
+    return reload_rules
+
+
+def _raw_topic(app: faust.App, *names: str) -> Any:
     return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
+
+
+async def _nothing_known(event: VismaEntityChanged) -> Mapping[str, str]:
+    return {}
 
 
 def _sender(topic: Any) -> Send:

@@ -11,7 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec, dead_letter_topic
-from events.topics import SINK_SLACK, VISMA_SUPPLIER_INVOICES
+from events import PostSlackMessage
+from events.command_topics import COMMAND_TOPICS
+from events.topics import SINK_SLACK, VISMA_SUPPLIER_INVOICES, visma_topic
+from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
 
 class ProcessorSettings(BaseSettings):
@@ -23,10 +26,19 @@ class ProcessorSettings(BaseSettings):
         default="127.0.0.1:19092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
     )
     app_id: str = Field(default="mlc-processor", min_length=1)
-    input_topic: str = VISMA_SUPPLIER_INVOICES.name
+    topic_prefix: str = Field(default="", description="prefixes every fact and command topic")
+    input_topic: str | None = Field(
+        default=None, description="read only this topic (default: every Visma entity topic)"
+    )
     input_partitions: int = Field(default=VISMA_SUPPLIER_INVOICES.partitions, ge=1)
-    output_topic: str = SINK_SLACK.name
+    output_topic: str | None = Field(
+        default=None, description="the Slack commands topic (default sink.slack.v1)"
+    )
     output_partitions: int = Field(default=SINK_SLACK.partitions, ge=1)
+    enrichment_wait_seconds: float = Field(
+        default=2.0, ge=0, description="longest wait for reference data not yet arrived"
+    )
+    rules_check_seconds: float = Field(default=2.0, gt=0, description="rules file reload check")
     audit_topic: str = AUDIT_TOPIC.name
     dlq_topic: str | None = Field(default=None, description="default dlq.<app_id>.v1")
     replication_factor: int = Field(default=1, ge=1)
@@ -36,14 +48,38 @@ class ProcessorSettings(BaseSettings):
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)
 
+    def input_topics(self) -> list[str]:
+        if self.input_topic:
+            return [self.input_topic]
+        return [
+            self.topic_prefix + visma_topic(entity).name
+            for entity in VISMA_EVENTS
+            if entity not in REFERENCE_ENTITIES
+        ]
+
+    def reference_topics(self) -> list[str]:
+        return [self.topic_prefix + visma_topic(entity).name for entity in REFERENCE_ENTITIES]
+
+    def command_topic(self, command_type: type) -> str:
+        if command_type is PostSlackMessage and self.output_topic:
+            return self.output_topic
+        return self.topic_prefix + COMMAND_TOPICS[command_type].name
+
     def topic_specs(self) -> list[TopicSpec]:
         """Every topic the processor reads or writes, as declared (faust makes its own)."""
+        inputs = [TopicSpec(name, self.input_partitions) for name in self.input_topics()]
+        references = [
+            TopicSpec(name, self.input_partitions, compacted=True)
+            for name in self.reference_topics()
+        ]
+        commands = [
+            TopicSpec(self.command_topic(kind), self.output_partitions) for kind in COMMAND_TOPICS
+        ]
         return [
-            TopicSpec(self.input_topic, self.input_partitions),
-            TopicSpec(self.output_topic, self.output_partitions),
+            *inputs, *references, *commands,
             TopicSpec(self.audit_topic, AUDIT_TOPIC.partitions, AUDIT_TOPIC.retention_ms),
             self.dlq_spec(),
-        ]
+        ]  # fmt: skip
 
     def dlq_spec(self) -> TopicSpec:
         default = dead_letter_topic(self.app_id)

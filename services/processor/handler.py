@@ -1,4 +1,4 @@
-"""What the processor does with input records: decode, dedupe, route, send, remember.
+"""What the processor does with input records: decode, dedupe, enrich, route, send, remember.
 
 Kept apart from faust so the ordering that makes it safe is plain code with fakes in tests:
 every command is durably delivered *before* the dedupe table moves forward, so a crash can
@@ -20,8 +20,10 @@ from pydantic import ValidationError
 from chassis.audit import AuditTrail, Stage
 from chassis.logcontext import correlated
 from chassis.serde import AvroSerde, SerdeError
-from events import PostSlackMessage, SupplierInvoiceChanged
-from processor.routing import route
+from events.commands import Command
+from events.visma import VismaEntityChanged
+from events.visma_entities import VISMA_EVENTS
+from processor.routing import route_all
 from processor.rules import RuleSet
 
 log = logging.getLogger(__name__)
@@ -59,15 +61,27 @@ class Record:
 
 
 class PoisonRecordError(Exception):
-    """The value is not a readable SupplierInvoiceChanged: a retry cannot help."""
+    """The value is not a readable Visma event: a retry cannot help."""
 
 
-def epoch_millis(event: SupplierInvoiceChanged) -> int:
+SendCommand = Callable[[Command, bytes, Headers], Awaitable[Awaitable[object]]]
+"""Send an encoded command to the topic of its kind; awaiting the result awaits the broker."""
+Enrich = Callable[[VismaEntityChanged], Awaitable[Mapping[str, str]]]
+"""Reference data for an event (vendor name and category, employee contact, ...)."""
+_BY_SCHEMA = {model.SCHEMA: model for model in VISMA_EVENTS.values()}
+
+
+async def _no_enrichment(event: VismaEntityChanged) -> Mapping[str, str]:
+    return {}
+
+
+def epoch_millis(event: VismaEntityChanged) -> int:
     return int(event.last_modified.timestamp() * 1000)
 
 
 class InvoiceHandler:
-    """Handles a batch of records; `seen` maps entity key to last processed epoch millis.
+    """Handles a batch of Visma events of any entity; `seen` maps entity key to the last
+    processed epoch millis.
 
     All commands of a batch are sent first and their acknowledgements awaited together (one
     broker round trip per batch instead of one per event); only then does the table move.
@@ -79,13 +93,16 @@ class InvoiceHandler:
         rules: RuleSet,
         serde: AvroSerde,
         seen: MutableMapping[str, int],
-        send_command: Send,
+        send_command: SendCommand,
         send_dead_letter: Send,
         audit: AuditTrail,
         remember: Remember | None = None,
+        enrich: Enrich = _no_enrichment,
     ) -> None:
         self._remember = remember or (lambda record, key, version: seen.__setitem__(key, version))
-        self._rules = rules
+        self._enrich = enrich
+        self.rules = rules
+        """Replaced in place when the rules file is reloaded."""
         self._serde = serde
         self._seen = seen
         self._send_command = send_command
@@ -99,7 +116,7 @@ class InvoiceHandler:
         outcomes: list[Outcome] = []
         accepted: dict[str, int] = {}
         accepted_from: dict[str, Record] = {}
-        planned: list[tuple[SupplierInvoiceChanged, list[PostSlackMessage], str | None]] = []
+        planned: list[tuple[VismaEntityChanged, list[Command], str | None]] = []
         audits: list[Awaitable[object]] = []
         for record in records:
             cid = _header(record.headers, CORRELATION_HEADER)
@@ -125,16 +142,14 @@ class InvoiceHandler:
                     continue
                 accepted[event.key] = version
                 accepted_from[event.key] = record
-                commands = route(event, self._rules)
+                commands = route_all(event, self.rules, enrichment=await self._enrich(event))
                 planned.append((event, commands, cid))
                 outcomes.append(Outcome.ROUTED if commands else Outcome.UNMATCHED)
         deliveries = []
         for _, commands, cid in planned:
             headers = [(CORRELATION_HEADER, cid.encode())] if cid else []
             for command in commands:
-                deliveries.append(
-                    await self._send_command(command.key.encode(), self._encode(command), headers)
-                )
+                deliveries.append(await self._send_command(command, self._encode(command), headers))
         await asyncio.gather(*deliveries)
         # Only now: every command is on the broker, so moving the table on cannot lose one.
         for key, version in accepted.items():
@@ -146,7 +161,7 @@ class InvoiceHandler:
         return outcomes
 
     def _routed_audits(
-        self, event: SupplierInvoiceChanged, commands: list[PostSlackMessage]
+        self, event: VismaEntityChanged, commands: list[Command]
     ) -> list[Awaitable[object]]:
         if not commands:
             return [
@@ -168,17 +183,18 @@ class InvoiceHandler:
             for command in commands
         ]
 
-    def decode(self, value: bytes) -> SupplierInvoiceChanged:
+    def decode(self, value: bytes) -> VismaEntityChanged:
         try:
             name, data = self._serde.decode(value)
-            if name != SupplierInvoiceChanged.SCHEMA:
+            model = _BY_SCHEMA.get(name)
+            if model is None:
                 raise PoisonRecordError(f"unexpected schema {name}")
-            return SupplierInvoiceChanged.from_record(data)
+            return model.from_record(data)
         except (SerdeError, ValidationError) as exc:
             raise PoisonRecordError(str(exc).splitlines()[0]) from exc
 
-    def _encode(self, command: PostSlackMessage) -> bytes:
-        return self._serde.encode(PostSlackMessage.SCHEMA, command.to_record())
+    def _encode(self, command: Command) -> bytes:
+        return self._serde.encode(command.SCHEMA, command.to_record())
 
     async def _dead_letter(self, record: Record, reason: str) -> None:
         log.warning(

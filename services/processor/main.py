@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import faust
 
 from chassis.health import HealthServer
-from chassis.settings import ServiceSettings
+from chassis.kafka.view import CompactedView
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings, ServiceSettings
 from processor.app import build_app, declare_topics
 from processor.config import ProcessorSettings
+from processor.enrichment import ReferenceData
 from processor.rules import RulesFileError, load_rules
 
 
@@ -48,6 +52,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _record_decoder() -> Callable[[bytes], dict[str, Any]]:
+    serde = AvroSerde(SchemaCatalog.load())
+
+    def decode(value: bytes) -> dict[str, Any]:
+        return serde.decode(value)[1]
+
+    return decode
+
+
 def _assigned(app: faust.App) -> bool:
     """Ready once the worker owns partitions of its input."""
     try:
@@ -70,7 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.app_id:
         settings = settings.model_copy(update={"app_id": args.app_id})
     declare_topics(settings)
-    app = build_app(settings, rules=rules)
+    view: CompactedView[dict[str, Any]] = CompactedView(
+        KafkaSettings(bootstrap_servers=settings.bootstrap_servers),
+        settings.reference_topics(),
+        decode=_record_decoder(),
+        client=f"{settings.app_id}-reference",
+    ).start()
+    reference = ReferenceData(view, wait_seconds=settings.enrichment_wait_seconds)
+    app = build_app(settings, args.rules, reference=reference)
     HealthServer(port=ServiceSettings().health_port, ready=lambda: _assigned(app)).start()
     worker = faust.Worker(app, loglevel=args.loglevel)
     worker.execute_from_commandline()  # returns only by SystemExit, after a clean stop

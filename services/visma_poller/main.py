@@ -8,12 +8,11 @@ import logging
 import signal
 from pathlib import Path
 
-from visma_client.entities import VISMA_ENTITIES
-
 from chassis.errors import ConnectorError
 from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings, ServiceSettings
+from visma_client.entities import VISMA_ENTITIES
 from visma_poller.config import ConfigError, PollerConfig, load_config
 from visma_poller.inject import SERVICE, PollerApp, PollerOverrides, build
 

@@ -52,8 +52,11 @@ class Env:
             "PYTHONUNBUFFERED": "1",
             "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
             "MLC_PROCESSOR_APP_ID": s.app_id,
-            "MLC_PROCESSOR_INPUT_TOPIC": s.input_topic,
-            "MLC_PROCESSOR_OUTPUT_TOPIC": s.output_topic,
+            "MLC_PROCESSOR_INPUT_TOPIC": s.input_topic or "",
+            "MLC_PROCESSOR_OUTPUT_TOPIC": s.output_topic or "",
+            "MLC_PROCESSOR_TOPIC_PREFIX": s.topic_prefix,
+            # No reference data in these tests: nothing to wait for.
+            "MLC_PROCESSOR_ENRICHMENT_WAIT_SECONDS": "0",
             "MLC_PROCESSOR_AUDIT_TOPIC": s.audit_topic,
             "MLC_PROCESSOR_DLQ_TOPIC": s.dlq_spec().name,
         }
@@ -64,6 +67,7 @@ def env(tmp_path: Path) -> Env:
     run = uuid.uuid4().hex[:10]
     settings = ProcessorSettings(
         app_id=f"it-processor-{run}",
+        topic_prefix=f"it.{run}.",
         input_topic=f"it.{run}.supplier-invoice.v1",
         output_topic=f"it.{run}.sink.slack.v1",
         audit_topic=f"it.{run}.audit.v1",

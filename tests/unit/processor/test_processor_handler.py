@@ -55,7 +55,9 @@ class Harness:
 
         self.handler = InvoiceHandler(
             rules=rules, serde=serde, seen=self.seen,
-            send_command=self.commands.send, send_dead_letter=self.dlq.send,
+            send_command=lambda command, value, headers: self.commands.send(
+                command.key.encode(), value, headers),
+            send_dead_letter=self.dlq.send,
             audit=AuditTrail(service="processor", serde=serde, publish=publish),
         )  # fmt: skip
 
