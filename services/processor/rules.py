@@ -163,9 +163,8 @@ class RulesWatcher:
             content = self.path.read_bytes()
         except OSError as exc:
             self.error = RulesFileError(f"{self.path.name}: cannot read: {exc.strerror}")
-            log.error(
-                "rules file unreadable, keeping previous rules", extra={"error": str(self.error)}
-            )
+            # The reason goes in the message: faust's log format drops `extra` fields.
+            log.error("rules file unreadable, keeping previous rules: %s", self.error)
             return False
         digest = self._hash(content)
         if digest == self._digest:
@@ -175,10 +174,10 @@ class RulesWatcher:
             rules = parse_rules(content.decode("utf-8", errors="replace"), source=self.path.name)
         except RulesFileError as exc:
             self.error = exc
-            log.error("rules file invalid, keeping previous rules", extra={"error": str(exc)})
+            log.error("rules file invalid, keeping previous rules: %s", exc)
             return False
         self.current, self.error = rules, None
-        log.info("rules reloaded", extra={"rules": len(rules.rules)})
+        log.info("rules reloaded: %d rules from %s", len(rules.rules), self.path.name)
         return True
 
     def _stat(self) -> tuple[int, int] | None:
