@@ -77,6 +77,9 @@ class VismaClient:
         self._company_id = company_id
         self._budget = budget
         self._send_company_header = send_company_header
+        self.last_server_date: datetime | None = None
+        """The server's clock (`Date`) on its last answer: a poll that found nothing has no
+        page to carry it, yet its cursor must still be in the server's time."""
 
     def __repr__(self) -> str:
         return (
@@ -211,6 +214,7 @@ class VismaClient:
             if response.status_code == 401:
                 raise VismaAuthError(_describe(response, "token refused twice"))
         self._observe_rate_limit(response)
+        self.last_server_date = _server_date(response) or self.last_server_date
         _raise_for_status(response)
         return response
 

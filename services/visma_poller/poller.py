@@ -115,6 +115,9 @@ class EntityPoller:
             if self._on_page is not None:
                 self._on_page(page.page_number, published)
             poll = PollInProgress(poll.since, poll.started_at, page.page_number + 1)
+        if pages == 0 and poll.next_page == 1 and self._client.last_server_date is not None:
+            # Nothing changed: the empty answer's Date, not our clock, is where we stand.
+            poll = PollInProgress(poll.since, self._client.last_server_date, 1)
         await self._commit(self.cursor.after_poll(poll, overlap=self._overlap), [])
         EVENTS.labels(self.company_id, self.entity.name).inc(published_total)
         POLLS.labels(self.company_id, self.entity.name, "ok").inc()

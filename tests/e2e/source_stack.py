@@ -82,11 +82,14 @@ class SourceStack:
             capture_output=True,
         )  # fmt: skip
 
-    def start_poller(self, companies: list[dict[str, Any]], **env: str) -> Child:
+    def start_poller(
+        self, companies: list[dict[str, Any]], *, overlap_seconds: float = 120, **env: str
+    ) -> Child:
         config = {
             "token_url": f"{self.base_url}/visma/connect/token",
             "api_base": f"{self.base_url}/visma",
             "request_timeout_seconds": 5,
+            "overlap_seconds": overlap_seconds,
             "companies": companies,
         }
         path = self.state_dir / "visma.yaml"

@@ -258,3 +258,43 @@ def test_ten_percent_faults_lose_nothing_and_keep_the_budget(stack: SourceStack)
           f"429s: {sum(stats['rate_limited'].values())}")  # fmt: skip
     assert stats["faults_injected"] >= 0.05 * calls
     assert sum(stats["rate_limited"].values()) == 0
+
+
+def test_changes_stamped_exactly_at_the_cursor_are_published_once(stack: SourceStack) -> None:
+    # A frozen sandbox clock on a whole second and no overlap: after a poll the cursor is
+    # exactly the server's time, and every change made then carries that very timestamp.
+    config = stack.state_dir / "sandbox.yaml"
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    config.write_text("clock_start: '2026-03-02T10:00:00Z'\nclock_speed: 0\n"
+                      "visma: {records_per_company: 2, invoices_per_company: 2}\n")  # fmt: skip
+    stack.start_sandbox("--config", str(config), "--hourly-budget", "1000000")
+    stack.store_client_secret()
+    stack.start_poller([company(t, hourly_budget=1_000_000, poll_interval_seconds="1s")
+                        for t in TENANTS], overlap_seconds=0)  # fmt: skip
+    expected = stack.versions_in_sandbox()
+    stack.wait_until_published(expected, timeout=120)
+    for _ in range(3):
+        stack.sandbox("POST", "/_sandbox/clock", json={"advance_seconds": 1})
+        _wait_for_a_full_round_of_polls(stack)  # the cursor now equals the frozen clock
+        for entity in ENTITIES:
+            for tenant in TENANTS:
+                _touch(stack, entity, tenant, 1)
+        expected |= stack.versions_in_sandbox()
+        stack.wait_until_published(expected, timeout=120)
+        _wait_for_a_full_round_of_polls(stack)  # re-reads them at the cursor: no repeat
+    published = stack.published()
+    _exactly_once(published)
+    assert set(published) == expected
+
+
+def _wait_for_a_full_round_of_polls(stack: SourceStack) -> None:
+    """Until every entity of every company has been polled at least once more."""
+
+    def calls() -> int:
+        return int(sum(stack.sandbox("GET", "/_sandbox/stats")["calls"].values()))
+
+    target = calls() + 2 * len(ENTITIES) * len(TENANTS)
+    deadline = time.monotonic() + 60
+    while calls() < target:
+        assert time.monotonic() < deadline, "the poller stopped polling"
+        time.sleep(0.2)

@@ -39,6 +39,10 @@ class FakeVisma:
     rows: dict[str, datetime] = field(default_factory=dict)
     on_page: Any = None
 
+    @property
+    def last_server_date(self) -> datetime:
+        return self.now
+
     def change(self, number: str, at: datetime | None = None) -> None:
         self.rows[number] = at or self.now
 
@@ -112,14 +116,21 @@ class FakeProducer:
         return decode_cursor(SERDE, [v for t, _, v in self.committed if t == "cursors"][-1])
 
 
-def _poller(visma: FakeVisma, producer: FakeProducer, cursor: Cursor) -> EntityPoller:
+def _poller(
+    visma: FakeVisma,
+    producer: FakeProducer,
+    cursor: Cursor,
+    *,
+    local_clock_ahead: timedelta = timedelta(0),
+) -> EntityPoller:
     return EntityPoller(
         tenant_id="t", company_id="c", entity=VISMA_ENTITIES["supplierInvoice"],
         client=visma,  # type: ignore[arg-type]
         producer=producer, producer_lock=asyncio.Lock(), serde=SERDE,  # type: ignore[arg-type]
         audit=AuditTrail(service="test", serde=SERDE, publish=lambda k, v: None),
         topics=Topics("cursors", "audit", {"supplierInvoice": "events"}), cursor=cursor,
-        overlap=timedelta(seconds=60), page_size=2, now=lambda: visma.now,
+        overlap=timedelta(seconds=60), page_size=2,
+        now=lambda: visma.now + local_clock_ahead,
     )  # fmt: skip
 
 
@@ -189,3 +200,16 @@ def test_amounts_stay_exact_decimals_on_the_event() -> None:
     asyncio.run(_poller(visma, producer, Cursor(since=T0 - timedelta(days=1))).poll_once())
     [(_, _, value)] = [r for r in producer.committed if r[0] == "events"]
     assert SERDE.decode(value)[1]["invoice"]["amount"] == Decimal("1000.5000")
+
+
+def test_an_empty_poll_keeps_the_cursor_in_the_servers_time() -> None:
+    # Our clock runs an hour ahead of Visma's: an empty poll must not move the cursor there.
+    visma, producer = FakeVisma(), FakeProducer()
+    poller = _poller(visma, producer, Cursor(since=T0 - timedelta(days=1)),
+                     local_clock_ahead=timedelta(hours=1))  # fmt: skip
+    asyncio.run(poller.poll_once())
+    assert poller.cursor.since <= visma.now
+    visma.now += timedelta(seconds=5)
+    visma.change("0001")
+    asyncio.run(poller.poll_once())
+    assert len(producer.events()) == 1
