@@ -45,3 +45,21 @@ def test_view_reads_existing_follows_new_and_waits_bounded(
         assert time.monotonic() - started < 20
     finally:
         view.stop()
+
+
+def test_an_unreadable_record_is_skipped_and_the_view_goes_on(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"test.view.bad.{unique}"
+    ensure_topics(AdminClient(settings.client_config("t")), [TopicSpec(topic, 1, compacted=True)])
+    producer = EventProducer(settings, "t")
+    producer.send(topic, key="bad", value=b"\xff\xfe")
+    producer.send(topic, key="good", value=b"fine")
+    producer.flush()
+    view = CompactedView(settings, [topic], decode=bytes.decode, client=f"t-{unique}").start()
+    try:
+        assert view.wait_for("good", timeout=30) == "fine"
+        assert view.get("bad") is None
+    finally:
+        view.stop()

@@ -21,7 +21,7 @@ class StateLoadError(Exception):
     """The state topic could not be read to its end; going on without it would repeat work."""
 
 
-def _watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
+def watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
     """Low and high offsets; a partition that was just created may need a moment to load
     (the broker answers NOT_LEADER until then, which librdkafka does not flag retriable)."""
     deadline = time.monotonic() + LEADER_WAIT_SECONDS
@@ -62,7 +62,7 @@ def iter_to_end(
         assignment = []
         for partition in metadata.partitions:
             tp = TopicPartition(topic, partition)
-            low, high = _watermarks(consumer, tp)
+            low, high = watermarks(consumer, tp)
             if high > low:
                 ends[partition] = high
                 assignment.append(TopicPartition(topic, partition, low))

@@ -9,6 +9,7 @@ has not arrived yet.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,9 +17,11 @@ from typing import Generic, TypeVar
 
 from confluent_kafka import Consumer, TopicPartition
 
+from chassis.kafka.state import watermarks
 from chassis.settings import KafkaSettings
 
 V = TypeVar("V")
+log = logging.getLogger(__name__)
 
 
 class CompactedView(Generic[V]):
@@ -84,12 +87,7 @@ class CompactedView(Generic[V]):
                     key, value = message.key(), message.value()
                     if key is not None:
                         name = key.decode() if isinstance(key, bytes) else key
-                        with self._changed:
-                            if isinstance(value, bytes):
-                                self._values[name] = self._decode(value)
-                            else:  # a tombstone
-                                self._values.pop(name, None)
-                            self._changed.notify_all()
+                        self._apply(name, value)
                 if not self._caught_up.is_set():
                     wanted = [TopicPartition(t, p) for t, p in ends]
                     positions = consumer.position(wanted) if wanted else []
@@ -98,14 +96,27 @@ class CompactedView(Generic[V]):
         finally:
             consumer.close()
 
+    def _apply(self, name: str, value: bytes | str | None) -> None:
+        try:
+            decoded = self._decode(value) if isinstance(value, bytes) else None
+        except Exception:  # decided: an unreadable reference is reported and left out,
+            # the view (and every enrichment after it) goes on with the rest.
+            log.exception("unreadable reference record skipped", extra={"key": name})
+            return
+        with self._changed:
+            if decoded is None:  # a tombstone
+                self._values.pop(name, None)
+            else:
+                self._values[name] = decoded
+            self._changed.notify_all()
+
     def _assign_all(self, consumer: Consumer) -> dict[tuple[str, int], int]:
         """Assigns every partition from its start; returns the end offsets to catch up to."""
         assignment, ends = [], {}
         metadata = consumer.list_topics(timeout=30).topics
         for topic in self._topics:
             for partition in metadata[topic].partitions if topic in metadata else {}:
-                tp = TopicPartition(topic, partition)
-                low, high = consumer.get_watermark_offsets(tp, timeout=30)
+                low, high = watermarks(consumer, TopicPartition(topic, partition))
                 assignment.append(TopicPartition(topic, partition, low))
                 if high > low:
                     ends[(topic, partition)] = high
