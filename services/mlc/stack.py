@@ -33,6 +33,18 @@ SANDBOX_SECRETS = {
 }
 
 
+def start_sandbox(state_dir: Path, *args: str) -> tuple[Child, str]:
+    """Starts `python -m sandbox ARGS`, logging to state_dir; returns it and its base URL."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    sandbox = Child("sandbox", python_module("sandbox", *args), state_dir / "sandbox.log").start()
+    sandbox.wait_for_log("sandbox listening", timeout=60)
+    found = re.search(r"sandbox listening on (http://\S+)", sandbox.log_path.read_text())
+    if found is None:
+        sandbox.stop()
+        raise ProcessError("the sandbox did not say where it listens")
+    return sandbox, found.group(1)
+
+
 @dataclass(frozen=True)
 class FlowTopics:
     events: str
@@ -82,27 +94,11 @@ class FlowStack:
         return FlowTopics.for_run(self.run_id)
 
     def start_sandbox(self) -> str:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        sandbox = Child(
-            "sandbox",
-            python_module(
-                "sandbox",
-                "--port",
-                str(self.port),
-                "--invoices",
-                str(self.invoices),
-                "--seed",
-                str(self.seed),
-                *self.sandbox_args,
-            ),
-            self.state_dir / "sandbox.log",
-        ).start()
+        sandbox, self.base_url = start_sandbox(
+            self.state_dir, "--port", str(self.port), "--invoices", str(self.invoices),
+            "--seed", str(self.seed), *self.sandbox_args,
+        )  # fmt: skip
         self.children["sandbox"] = sandbox
-        sandbox.wait_for_log("sandbox listening", timeout=60)
-        found = re.search(r"sandbox listening on (http://\S+)", sandbox.log_path.read_text())
-        if found is None:
-            raise ProcessError("the sandbox did not say where it listens")
-        self.base_url = found.group(1)
         return self.base_url
 
     def start_services(

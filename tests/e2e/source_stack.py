@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import secrets
 import socket
 import subprocess
@@ -28,6 +27,7 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.topics import visma_topic
 from mlc.processes import Child, python_module
+from mlc.stack import start_sandbox
 from visma_client.entities import VISMA_ENTITIES
 
 TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
@@ -65,14 +65,8 @@ class SourceStack:
         }
 
     def start_sandbox(self, *args: str) -> None:
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        child = Child("sandbox", python_module("sandbox", "--port", "0", *args),
-                      self.state_dir / "sandbox.log").start()  # fmt: skip
-        self.children["sandbox"] = child
-        child.wait_for_log("sandbox listening", timeout=60)
-        found = re.search(r"sandbox listening on (http://\S+)", child.log_path.read_text())
-        assert found is not None
-        self.base_url = found.group(1)
+        sandbox, self.base_url = start_sandbox(self.state_dir, "--port", "0", *args)
+        self.children["sandbox"] = sandbox
 
     def store_client_secret(self) -> None:
         """`mlc secrets set`, as an operator does it: the value on stdin, never in argv."""
