@@ -1,0 +1,1 @@
+"""Approvals: Slack reactions and thread replies become approval signals for Visma."""

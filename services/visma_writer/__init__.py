@@ -1,0 +1,1 @@
+"""visma-writer: applies approved actions to Visma with ETag If-Match, once."""
