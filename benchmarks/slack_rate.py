@@ -9,7 +9,8 @@ subprocess, as deployed) drains a fresh commands topic with `channels` channels 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from benchmarks.broker import BenchmarkError, Progress, create_topics, produce
 from benchmarks.processes import Child
 from benchmarks.workload import encode_commands, slack_commands
 from chassis.serde import AvroSerde
+from events import PostSlackMessage
 
 BOT_TOKEN = "xoxb-mlc-demo-token"  # noqa: S105 - the sandbox's published demo credential
 COMMAND_PARTITIONS = 6
@@ -33,6 +35,8 @@ class SlackResult:
     channels: int
     rate_limited: int
     span_seconds: float
+    messages: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    """What the sandbox received, in order (a digest message stands for several commands)."""
 
     @property
     def rate(self) -> float:
@@ -53,6 +57,9 @@ def run_slack(
     workdir: Path,
     serde: AvroSerde,
     progress: Progress,
+    partitions: int = COMMAND_PARTITIONS,
+    commands: Sequence[PostSlackMessage] | None = None,
+    sink_args: Sequence[str] = (),
 ) -> SlackResult:
     sandbox = Child("sandbox", ["--port", "0"], log_path=workdir / "sandbox.log", cwd=workdir)
     with sandbox:
@@ -63,11 +70,13 @@ def run_slack(
             for name in names:
                 admin.post("/channels", json={"name": name}).raise_for_status()
             commands_topic = f"{run_id}-slack-commands"
-            create_topics(bootstrap, [commands_topic], partitions=COMMAND_PARTITIONS)
-            records = encode_commands(serde, slack_commands(names, per_channel=per_channel))
+            create_topics(bootstrap, [commands_topic], partitions=partitions)
+            wanted = commands or list(slack_commands(names, per_channel=per_channel))
+            records = encode_commands(serde, iter(wanted))
             produce(bootstrap, commands_topic, records)
             progress(f"produced {len(records)} commands for {channels} channels")
-            sink = _sink(bootstrap, run_id, base, commands_topic, workdir)
+            sink_args = ["--commands-partitions", str(partitions), *sink_args]
+            sink = _sink(bootstrap, run_id, base, commands_topic, workdir, sink_args)
             with sink:
                 progress(f"slack sink started (pid {sink.process.pid}, log {sink.log_path})")
                 messages = _wait_for_posts(admin, len(records), timeout, sink, progress)
@@ -75,14 +84,30 @@ def run_slack(
             progress("all messages posted; slack sink stopped")
     posted = sorted(datetime.fromisoformat(m["posted_at"]) for m in messages)
     return SlackResult(
-        posted=len(posted),
+        posted=sum(len(command_ids(m)) for m in messages),
         channels=channels,
         rate_limited=sum(stats["rate_limited"].values()),
         span_seconds=(posted[-1] - posted[0]).total_seconds(),
+        messages=messages,
     )
 
 
-def _sink(bootstrap: str, run_id: str, base: str, commands_topic: str, workdir: Path) -> Child:
+def command_ids(message: dict[str, Any]) -> list[str]:
+    """The commands one posted message delivers: its own, or every one a digest lists."""
+    payload = (message.get("metadata") or {}).get("event_payload") or {}
+    if "command_ids" in payload:
+        return [str(i) for i in payload["command_ids"]]
+    return [str(payload["command_id"])] if "command_id" in payload else []
+
+
+def _sink(
+    bootstrap: str,
+    run_id: str,
+    base: str,
+    commands_topic: str,
+    workdir: Path,
+    sink_args: Sequence[str] = (),
+) -> Child:
     return Child(
         "slack_sink",
         [
@@ -94,6 +119,7 @@ def _sink(bootstrap: str, run_id: str, base: str, commands_topic: str, workdir: 
             commands_topic,
             "--ledger-topic",
             f"{run_id}-slack-ledger",
+            *sink_args,
         ],
         log_path=workdir / "slack_sink.log",
         env={
@@ -112,12 +138,13 @@ def _wait_for_posts(
     next_report = time.monotonic() + 2
     while True:
         messages: list[dict[str, Any]] = admin.get("/messages").raise_for_status().json()
-        if len(messages) >= expected:
+        delivered = sum(len(command_ids(m)) for m in messages)
+        if delivered >= expected:
             return messages
         sink.check_alive()
         if time.monotonic() > deadline:
-            raise BenchmarkError(f"only {len(messages)} of {expected} posted in {timeout}s")
+            raise BenchmarkError(f"only {delivered} of {expected} posted in {timeout}s")
         if time.monotonic() >= next_report:
-            progress(f"slack: {len(messages)} / {expected} posted")
+            progress(f"slack: {delivered} / {expected} posted")
             next_report = time.monotonic() + 2
         time.sleep(0.2)

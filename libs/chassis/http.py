@@ -178,6 +178,9 @@ def _safe_to_repeat(request: httpx.Request) -> bool:
     return request.method in _IDEMPOTENT_METHODS or bool(request.extensions.get(SAFE_TO_REPEAT))
 
 
+CONNECTION_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
+
 def build_async_client(
     base_url: str,
     *,
@@ -189,7 +192,9 @@ def build_async_client(
     headers: dict[str, str] | None = None,
 ) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` for `base_url`, with retries unless `retry` is None."""
-    inner = transport or httpx.AsyncHTTPTransport()
+    # Keep as many idle connections as may be open: a sink posting to 50 channels at once
+    # would otherwise close and reopen 30 connections every round (httpx keeps 20 by default).
+    inner = transport or httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS)
     if retry is not None:
         inner = RetryTransport(inner, policy=retry, sleep=sleep, on_retry=on_retry)
     return httpx.AsyncClient(base_url=base_url, transport=inner, timeout=timeout, headers=headers)

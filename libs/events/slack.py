@@ -21,6 +21,11 @@ class PostSlackMessage(AvroModel):
     entity_type: str
     entity_id: str
     created_at: datetime
+    company_id: str | None = None
+    mention_emails: list[str] = []
+    """Approvers to mention: the sink maps each email to a Slack user id (users.lookupByEmail)."""
+    thread_ts: str | None = None
+    """Post as a reply in this thread (approval confirmations); a reply is never digested."""
 
     @property
     def key(self) -> str:

@@ -11,7 +11,9 @@ import re
 from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
+from events.approvals import APPROVAL_SIGNALS
 from events.notifications import VISMA_NOTIFICATIONS
+from events.slack_events import SLACK_EVENTS
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
 VISMA_PARTITIONS = 6
@@ -20,6 +22,8 @@ VISMA_SUPPLIER_INVOICES = TopicSpec("visma.supplier-invoice.v1", partitions=VISM
 SINK_SLACK = TopicSpec("sink.slack.v1", partitions=6)
 STATE_POLL_CURSORS = TopicSpec("state.poll-cursor.v1", partitions=3, compacted=True)
 STATE_SLACK_LEDGER = TopicSpec("state.slack-ledger.v1", partitions=3, compacted=True)
+STATE_VISMA_WRITER_LEDGER = TopicSpec("state.visma-writer-ledger.v1", partitions=3, compacted=True)
+"""Compacted, key = command_id, value = SinkDelivery (external_id: the invoice's ETag)."""
 
 
 def _kebab(entity_type: str) -> str:
@@ -50,6 +54,9 @@ ALL = (
     SINK_SLACK,
     STATE_POLL_CURSORS,
     STATE_SLACK_LEDGER,
+    STATE_VISMA_WRITER_LEDGER,
     AUDIT_TOPIC,
     CREDENTIALS_TOPIC,
+    SLACK_EVENTS,
+    APPROVAL_SIGNALS,
 )

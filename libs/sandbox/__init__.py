@@ -9,13 +9,20 @@ clock control. All per-run state lives in objects built by :func:`create_app`.
 
 from sandbox.app import Sandbox, create_app
 from sandbox.clock import SandboxClock
-from sandbox.config import SandboxConfig, SlackConfig, VismaClientRegistration, VismaConfig
+from sandbox.config import (
+    SandboxConfig,
+    SlackConfig,
+    SlackEventsConfig,
+    VismaClientRegistration,
+    VismaConfig,
+)
 
 __all__ = [
     "Sandbox",
     "SandboxClock",
     "SandboxConfig",
     "SlackConfig",
+    "SlackEventsConfig",
     "VismaClientRegistration",
     "VismaConfig",
     "create_app",

@@ -1,5 +1,8 @@
 """Command line entry: ``python -m sandbox --host 127.0.0.1 --port 18080``.
 
+``--slack-events-url URL`` makes the Slack simulator deliver Events API callbacks there
+(reactions and thread replies made through ``/slack/_sandbox/reactions|replies``).
+
 Prints one line once the server is really listening (with the bound port, so ``--port 0``
 works for scripts) and serves until interrupted.
 """
@@ -31,6 +34,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--token-ttl", type=int, help="Visma token lifetime in seconds")
     parser.add_argument("--hourly-budget", type=int, help="Visma calls per hour per company")
     parser.add_argument("--max-page-size", type=int, help="Visma maxPageSize")
+    parser.add_argument(
+        "--slack-events-url",
+        help="where Slack Events API callbacks go (signing secret: --config or the admin API)",
+    )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -53,7 +60,11 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
     }
     updates = {k: v for k, v in visma_overrides.items() if v is not None}
     visma = config.visma.model_validate({**config.visma.model_dump(), **updates})
-    return config.model_copy(update={"visma": visma})
+    slack = config.slack
+    if args.slack_events_url is not None:
+        events = slack.events.model_copy(update={"url": args.slack_events_url})
+        slack = slack.model_copy(update={"events": events})
+    return config.model_copy(update={"visma": visma, "slack": slack})
 
 
 async def serve(args: argparse.Namespace) -> None:

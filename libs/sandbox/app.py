@@ -4,7 +4,9 @@
 so nothing exists at import time and each test gets a fresh, isolated sandbox. The built
 objects hang on ``app.state.sandbox`` for tests that want to look inside. A test passes
 its own ``webhook_client`` (e.g. over ``httpx.MockTransport``) and keeps ownership of it;
-a client the app built itself is closed on shutdown.
+a client the app built itself is closed on shutdown. The same client carries Visma
+webhooks and Slack Events API callbacks. Slack users are seeded from the Visma employees'
+emails so the two simulators describe one firm.
 """
 
 from __future__ import annotations
@@ -36,12 +38,23 @@ class Sandbox:
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
     clock = SandboxClock(speed=config.clock_speed, start=config.clock_start)
-    return Sandbox(
-        config=config,
-        clock=clock,
-        visma=VismaState(config.visma, clock, seed=config.seed, webhook_client=webhook_client),
-        slack=SlackState(config.slack, clock),
-    )
+    visma = VismaState(config.visma, clock, seed=config.seed, webhook_client=webhook_client)
+    slack = SlackState(config.slack, clock, events_client=webhook_client, seed=config.seed)
+    seed_slack_users(slack, visma)
+    return Sandbox(config=config, clock=clock, visma=visma, slack=slack)
+
+
+def seed_slack_users(slack: SlackState, visma: VismaState) -> None:
+    """Every Visma employee is a Slack member with the same email, as in a real firm.
+
+    Approver emails known on the Visma side then resolve with users.lookupByEmail.
+    """
+    for company in visma.config.tenants:
+        for employee in visma.store.list("employee", company):
+            email = (employee.fields.get("contact") or {}).get("email")
+            if email:
+                name = str(employee.fields.get("employeeName", ""))
+                slack.add_user(str(email), str(email).split("@")[0], real_name=name)
 
 
 def create_app(
@@ -56,6 +69,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         await sandbox.visma.webhooks.cancel()
+        await sandbox.slack.events.cancel()
         if owned:
             await client.aclose()
 

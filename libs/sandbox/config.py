@@ -9,6 +9,7 @@ second per channel).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -79,6 +80,29 @@ def _demo_users() -> list[SlackUserSeed]:
     ]
 
 
+class SlackEventsConfig(BaseModel):
+    """Where and how the workspace delivers Events API callbacks (``url`` None: nowhere).
+
+    ``retry_delays_seconds`` are sandbox-clock seconds before retry 1, 2, 3 (Slack: at
+    once, ~1 min, ~5 min); the real wait is divided by the clock speed when it runs, so a
+    fast clock makes retries come fast. ``duplicate_rate`` is the share of acknowledged
+    events sent once more as a retry (Slack did not see the ack in time), for dedupe tests.
+    """
+
+    url: str | None = None
+    signing_secret: SecretStr = SecretStr("mlc-demo-signing-secret")
+    verification_token: str = "mlc-demo-verification-token"  # noqa: S105 - deprecated field
+    api_app_id: str = "A0MLCDEMO"
+    ack_timeout_seconds: float = Field(default=3.0, gt=0)
+    retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
+        default_factory=lambda: [0.0, 60.0, 300.0], max_length=10
+    )
+    duplicate_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    # Slack also sends the app's own posts as message events (with bot_id); off by default
+    # so the demo's callbacks are only what people do.
+    deliver_bot_messages: bool = False
+
+
 class SlackConfig(BaseModel):
     bot_tokens: list[str] = Field(default_factory=lambda: [DEMO_BOT_TOKEN])
     channels: list[str] = Field(default_factory=lambda: list(DEMO_CHANNELS))
@@ -87,6 +111,7 @@ class SlackConfig(BaseModel):
     rate_per_second: float = Field(default=1.0, gt=0)
     burst: int = Field(default=1, ge=1)
     team_id: str = "T0MLCDEMO"
+    events: SlackEventsConfig = Field(default_factory=SlackEventsConfig)
 
 
 class SandboxConfig(BaseModel):

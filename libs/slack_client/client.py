@@ -9,6 +9,7 @@ without 429 retries so it sees `SlackRateLimited` and can reschedule itself.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 import httpx
@@ -110,6 +111,33 @@ class SlackClient:
         The sink asks this when it cannot tell whether an earlier post went through
         (a timeout after sending), so it never posts the same thing twice.
         """
+        found = await self.find_messages_by_metadata(
+            channel=channel,
+            event_type=event_type,
+            keys=(key,),
+            values={value},
+            oldest=oldest,
+            max_pages=max_pages,
+        )
+        return found.get(value)
+
+    async def find_messages_by_metadata(
+        self,
+        *,
+        channel: str,
+        event_type: str,
+        keys: tuple[str, ...],
+        values: Collection[str],
+        oldest: str | None = None,
+        max_pages: int = 20,
+    ) -> dict[str, PostedMessage]:
+        """For each of `values`, the newest message in `channel` that carries it in its metadata.
+
+        A message carries a value when `event_payload[k]` equals it, or is a list holding it,
+        for one of `keys`: a digest message lists all the command ids it stands for.
+        """
+        wanted = set(values)
+        found: dict[str, PostedMessage] = {}
         params: dict[str, str] = {
             "channel": channel,
             "include_all_metadata": "true",
@@ -121,20 +149,18 @@ class SlackClient:
             data = await self._call("GET", "conversations.history", params=params)
             page = _parse(HistoryPage, data, "conversations.history")
             for message in page.messages:
-                meta = message.metadata
-                if meta is not None and meta.event_type == event_type:
-                    found = meta.event_payload.get(key)
-                    if found is not None and str(found) == value:
-                        return PostedMessage(channel=channel, ts=message.ts)
+                for carried in _carried(message.metadata, event_type, keys) & wanted:
+                    found[carried] = PostedMessage(channel=channel, ts=message.ts)
+                wanted -= found.keys()
             cursor = page.next_cursor
-            if cursor is None:
-                return None
+            if not wanted or cursor is None:
+                return found
             params["cursor"] = cursor
         logger.warning(
             "metadata search stopped at the page limit",
             extra={"channel": channel, "max_pages": max_pages},
         )
-        return None
+        return found
 
     async def lookup_user_by_email(self, email: str) -> SlackUser | None:
         """users.lookupByEmail; None when no user has that address."""
@@ -180,6 +206,19 @@ class SlackClient:
                 error.retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise error
         return data
+
+
+def _carried(metadata: MessageMetadata | None, event_type: str, keys: tuple[str, ...]) -> set[str]:
+    if metadata is None or metadata.event_type != event_type:
+        return set()
+    carried: set[str] = set()
+    for key in keys:
+        found = metadata.event_payload.get(key)
+        if isinstance(found, list):
+            carried.update(str(item) for item in found)
+        elif found is not None:
+            carried.add(str(found))
+    return carried
 
 
 def _raise_for_http_status(method: str, response: httpx.Response) -> None:

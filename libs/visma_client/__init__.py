@@ -4,8 +4,23 @@ Build it with an `httpx.AsyncClient` whose base URL is the API (live or sandbox)
 nothing here knows which one it talks to.
 """
 
+from visma_client.actions import (
+    SUPPLIER_INVOICE_ACTIONS,
+    InvoiceVersion,
+    SupplierInvoiceActions,
+    SupplierInvoiceStateDto,
+    VismaActionUnknown,
+)
 from visma_client.auth import TokenProvider
 from visma_client.client import VismaClient, format_visma_datetime
+from visma_client.companies import (
+    CompaniesFile,
+    CompaniesFileError,
+    CompanyAccess,
+    company_client,
+    company_secrets,
+    load_companies_file,
+)
 from visma_client.config import DEFAULT_SCOPE, VismaCredentials, VismaEndpoints
 from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import (
@@ -30,14 +45,22 @@ from visma_client.models import (
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "SUPPLIER_INVOICE_ACTIONS",
     "VISMA_ENTITIES",
+    "CompaniesFile",
+    "CompaniesFileError",
+    "CompanyAccess",
     "EntitySpec",
+    "InvoiceVersion",
     "Page",
+    "SupplierInvoiceActions",
     "SupplierInvoiceDto",
     "SupplierInvoiceLineDto",
     "SupplierInvoicePage",
+    "SupplierInvoiceStateDto",
     "SupplierRefDto",
     "TokenProvider",
+    "VismaActionUnknown",
     "VismaAuthError",
     "VismaClient",
     "VismaContractError",
@@ -51,5 +74,8 @@ __all__ = [
     "VismaRecordIncomplete",
     "VismaRequestRejected",
     "VismaUnavailable",
+    "company_client",
+    "company_secrets",
     "format_visma_datetime",
+    "load_companies_file",
 ]

@@ -201,16 +201,43 @@ class VismaClient:
                 return
             page_number += 1
 
+    async def write(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        if_match: str | None = None,
+    ) -> str | None:
+        """A POST or PUT (an action, an update); returns the ETag Visma answered with, if any.
+
+        `if_match` is sent as `If-Match`; a stale one raises `VismaPreconditionFailed`.
+        """
+        headers = {"If-Match": if_match} if if_match is not None else None
+        response = await self._request(method, path, body=body, headers=headers)
+        etag: str | None = response.headers.get("etag")
+        return etag
+
     async def _request(
-        self, method: str, path: str, *, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         token = await self._tokens.token()
-        response = await self._send(method, path, token=token, params=params)
+        response = await self._send(
+            method, path, token=token, params=params, body=body, headers=headers
+        )
         if response.status_code == 401:
             logger.info("visma refused the token; renewing once", extra={"path": path})
             self._tokens.invalidate(token)
             token = await self._tokens.token()
-            response = await self._send(method, path, token=token, params=params)
+            response = await self._send(
+                method, path, token=token, params=params, body=body, headers=headers
+            )
             if response.status_code == 401:
                 raise VismaAuthError(_describe(response, "token refused twice"))
         self._observe_rate_limit(response)
@@ -225,14 +252,17 @@ class VismaClient:
         *,
         token: str,
         params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         if self._budget is not None:
             await self._budget.acquire()
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        sent = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if self._company_id is not None and self._send_company_header:
-            headers["ipp-company-id"] = self._company_id
+            sent["ipp-company-id"] = self._company_id
+        sent |= headers or {}
         try:
-            return await self._http.request(method, path, params=params, headers=headers)
+            return await self._http.request(method, path, params=params, headers=sent, json=body)
         except httpx.TransportError as exc:
             raise VismaUnavailable(f"Visma unreachable on {method} {path}: {exc!r}") from exc
 

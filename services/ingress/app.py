@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from slack_sdk.signature import Clock
 
 from chassis.kafka.producer import ProduceError
 from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
+from ingress.answers import WEBHOOKS, Send, refused, unavailable
 from ingress.config import IngressSettings
+from ingress.slack import slack_route
+from ingress.slack_signature import SlackSignature
 from ingress.visma import RejectedNotificationError, parse, verify
 
-log = logging.getLogger(__name__)
 
-Send = Callable[..., Awaitable[None]]
-WEBHOOKS = Counter("mlc_ingress_webhooks_total", "Webhooks received", ["source", "outcome"])
-
-
-def create_app(*, settings: IngressSettings, send: Send, serde: AvroSerde) -> FastAPI:
+def create_app(
+    *, settings: IngressSettings, send: Send, serde: AvroSerde, slack_clock: Clock | None = None
+) -> FastAPI:
+    """`send` stores one record and returns once Kafka confirmed it (AsyncProducer.send);
+    `slack_clock` lets a test move the time Slack timestamps are checked against."""
     app = FastAPI(title="ml-connector ingress", docs_url=None, redoc_url=None)
+    signing_secret = settings.slack_signing_secret
+    signature = SlackSignature(signing_secret, clock=slack_clock) if signing_secret else None
+    app.router.routes.append(
+        slack_route(settings=settings, send=send, serde=serde, signature=signature)
+    )
 
     @app.post("/webhooks/visma")
     async def visma_webhook(request: Request) -> Response:
@@ -35,9 +41,7 @@ def create_app(*, settings: IngressSettings, send: Send, serde: AvroSerde) -> Fa
                 settings.visma_signature_header))  # fmt: skip
             notification = parse(body)
         except RejectedNotificationError as exc:
-            WEBHOOKS.labels("visma", f"rejected_{exc.status}").inc()
-            log.warning("webhook rejected", extra={"source": "visma", "reason": exc.reason})
-            return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
+            return refused("visma", exc)
         value = serde.encode(notification.SCHEMA, notification.to_record())
         try:
             await asyncio.wait_for(
@@ -46,12 +50,7 @@ def create_app(*, settings: IngressSettings, send: Send, serde: AvroSerde) -> Fa
                 timeout=settings.ack_timeout_seconds,
             )  # fmt: skip
         except (ProduceError, TimeoutError) as exc:
-            WEBHOOKS.labels("visma", "unavailable").inc()
-            log.error("webhook not stored", extra={"source": "visma", "error": str(exc)})
-            return JSONResponse(
-                {"ok": False, "error": "cannot store the notification now"},
-                status_code=503, headers={"Retry-After": "5"},
-            )  # fmt: skip
+            return unavailable("visma", exc)
         WEBHOOKS.labels("visma", "stored").inc()
         return JSONResponse({"ok": True, "id": notification.notification_id})
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from events.notifications import VISMA_NOTIFICATIONS
+from events.slack_events import SLACK_EVENTS
+
+# Slack retries a delivery not acknowledged within 3 s; the answer must leave before that.
+SLACK_ACK_DEADLINE_SECONDS = 3.0
 
 
 class IngressSettings(BaseSettings):
@@ -18,6 +26,68 @@ class IngressSettings(BaseSettings):
         default="X-Visma-Signature", description="the header name is not publicly confirmed"
     )
     ack_timeout_seconds: float = Field(
-        default=2.5, gt=0, description="longest wait for Kafka before answering 503"
+        default=2.5,
+        ge=0.2,
+        lt=SLACK_ACK_DEADLINE_SECONDS,
+        description="longest wait for Kafka before answering 503; under Slack's 3 s deadline",
     )
-    visma_topic: str = "visma.notification.v1"
+    visma_topic: str = VISMA_NOTIFICATIONS.name
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, description="the Slack app's signing secret (development: from the env)"
+    )
+    slack_signing_secret_credential: str | None = Field(
+        default=None,
+        min_length=1,
+        description="name of the signing secret in the credential vault (production)",
+    )
+    slack_topic: str = SLACK_EVENTS.name
+    slack_recent_event_ids: int = Field(
+        default=100_000,
+        ge=1,
+        description="event ids remembered per process so Slack's retries are stored once",
+    )
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("the signing secret is set but blank")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source_for_the_signing_secret(self) -> Self:
+        if self.slack_signing_secret is not None and self.slack_signing_secret_credential:
+            raise ValueError(
+                "set MLC_INGRESS_SLACK_SIGNING_SECRET or "
+                "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL (a vault name), not both"
+            )
+        return self
+
+    @property
+    def kafka_delivery_timeout_ms(self) -> int:
+        """Kafka gives up on a record before the route answers 503, so a refused event is
+        not stored later behind the sender's back (the sender retries it anyway)."""
+        return int(self.ack_timeout_seconds * 800)
+
+
+class IngressConfigError(Exception):
+    """The environment does not describe a usable ingress; the message names each problem."""
+
+
+def load_settings() -> IngressSettings:
+    """Settings from the environment, with errors that never echo a value (it may be a secret)."""
+    try:
+        return IngressSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            _problem(error["loc"], error["msg"])
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise IngressConfigError(f"invalid ingress settings: {problems}") from None
+
+
+def _problem(location: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    if not location:
+        return message
+    return f"{message} [MLC_INGRESS_{str(location[0]).upper()}]"

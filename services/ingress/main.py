@@ -15,9 +15,11 @@ from chassis.kafka.async_producer import AsyncProducer
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
 from chassis.topics import ensure_topics
+from chassis.vault import vault_from_environment
 from events.notifications import VISMA_NOTIFICATIONS
+from events.slack_events import SLACK_EVENTS
 from ingress.app import create_app
-from ingress.config import IngressSettings
+from ingress.config import IngressConfigError, IngressSettings, load_settings
 
 SERVICE = "ingress"
 log = logging.getLogger(__name__)
@@ -26,9 +28,11 @@ log = logging.getLogger(__name__)
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run ingress",
-        description="Receive webhooks (Visma: POST /webhooks/visma), verify their signatures and "
-        "store them in Kafka before acknowledging. Settings: MLC_INGRESS_* variables "
-        "(VISMA_WEBHOOK_SECRET, VISMA_SIGNATURE_HEADER, PORT).",
+        description="Receive webhooks (Visma: POST /webhooks/visma; Slack Events API: POST "
+        "/webhooks/slack), verify their signatures and store them in Kafka before "
+        "acknowledging. Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
+        "VISMA_SIGNATURE_HEADER, SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_CREDENTIAL, "
+        "ACK_TIMEOUT_SECONDS, PORT).",
     )
     p.add_argument("--port", type=int, help="listen port (default MLC_INGRESS_PORT or 8080)")
     p.add_argument("--host", help="listen address (default 0.0.0.0)")
@@ -38,28 +42,48 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(SERVICE, ServiceSettings().log_level)
-    settings = IngressSettings()
+    try:
+        settings = with_slack_secret(load_settings())
+    except IngressConfigError as exc:
+        log.error("cannot start", extra={"error": str(exc)})
+        return 2
     if args.port is not None:
         settings = settings.model_copy(update={"port": args.port})
     if args.host is not None:
         settings = settings.model_copy(update={"host": args.host})
     REDACTOR.register(settings.visma_webhook_secret)
+    REDACTOR.register(settings.slack_signing_secret)
     kafka = KafkaSettings()
     ensure_topics(
         AdminClient(kafka.client_config(SERVICE)),
-        [replace(VISMA_NOTIFICATIONS, name=settings.visma_topic)],
+        [
+            replace(VISMA_NOTIFICATIONS, name=settings.visma_topic),
+            replace(SLACK_EVENTS, name=settings.slack_topic),
+        ],
         replication_factor=kafka.replication_factor,
     )
-    producer = AsyncProducer(kafka, SERVICE)
+    producer = AsyncProducer(kafka, SERVICE, delivery_timeout_ms=settings.kafka_delivery_timeout_ms)
     app = create_app(settings=settings, send=producer.send, serde=AvroSerde(SchemaCatalog.load()))
     server = uvicorn.Server(
         uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
     )
+    # The event loop uvicorn itself would pick (uvloop when installed), as uvicorn.Server.run.
     try:
-        asyncio.run(_serve(server))
+        with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
+            runner.run(_serve(server))
     finally:
         producer.close()
     return 0
+
+
+def with_slack_secret(settings: IngressSettings) -> IngressSettings:
+    """The Slack signing secret named by a vault credential, read once at start-up."""
+    name = settings.slack_signing_secret_credential
+    if not name:
+        return settings
+    vault = vault_from_environment()
+    vault.load()
+    return settings.model_copy(update={"slack_signing_secret": vault.get(name)})
 
 
 async def _serve(server: uvicorn.Server) -> None:

@@ -15,15 +15,9 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from events.notifications import VismaNotificationReceived
+from ingress.errors import RejectedNotificationError
 
-
-class RejectedNotificationError(Exception):
-    """The request is not a notification we may act on; `status` is the HTTP answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+__all__ = ["RejectedNotificationError", "expected_signature", "parse", "verify"]
 
 
 def expected_signature(secret: SecretStr, body: bytes) -> str:

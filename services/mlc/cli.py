@@ -11,6 +11,8 @@ SERVICES: dict[str, str] = {
     "processor": "processor.main",
     "slack-sink": "slack_sink.main",
     "ingress": "ingress.main",
+    "approvals": "approvals.main",
+    "visma-writer": "visma_writer.main",
 }
 
 

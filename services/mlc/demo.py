@@ -1,10 +1,13 @@
-"""`mlc demo`: the first flow end to end on the local broker and the sandbox.
+"""`mlc demo`: Visma invoices to Slack and approvals back, end to end on the local broker.
 
 Starts the sandbox (simulated Visma.net ERP and Slack, seeded with three Nordic companies),
-the visma-poller, the processor and the slack-sink as separate processes on topics of their
-own for this run, shows progress, and ends with a summary of what moved and a check that
-Slack received exactly the messages the rules call for: each once, none for invoices below
-the thresholds.
+then every service as a separate process on topics of its own for this run: visma-poller,
+processor, slack-sink, ingress, approvals, visma-writer. It shows progress and checks that
+Slack received exactly the messages the rules call for (each once, none below the
+thresholds). Then an approver reacts on one posted invoice and someone who may not approve
+on another, as people do in Slack, and it checks that Visma released the approved invoice
+exactly once, ignored the other reaction and confirmed in the approved message's thread.
+It ends with one OK or FAILED line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from chassis.settings import KafkaSettings
+from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.processes import ProcessError
 from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, ROOT, Expected, FlowStack, command_ids
 from processor.rules import RulesFileError, load_rules
@@ -64,6 +68,7 @@ def run_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         port=args.port,
         poll_interval=args.poll_interval,
+        entities=("supplierInvoice", "supplier", "employee"),  # employees: who may approve
     )
     started = time.monotonic()
     print(f"demo run {run_id}: logs in {stack.state_dir}")
@@ -76,9 +81,19 @@ def run_demo(args: argparse.Namespace) -> int:
             f"{len(DEMO_TENANTS)} companies; the rules call for {len(expected.commands)} "
             "Slack messages"
         )
-        stack.start_services()
+        people = stack.employees(APPROVAL_TENANT)
+        stack.start_with_approvals(approvals_file(people))
         posted = _watch(stack, expected, started, args.timeout)
-        ok = _summary(stack, expected, posted, time.monotonic() - started)
+        flow_ok = _summary(stack, expected, posted)
+        approvals_ok = check_approvals(stack, expected, posted, people)
+        ok = flow_ok and approvals_ok
+        print(f"time taken                 : {time.monotonic() - started:.1f} s")
+        print(
+            "result                     : "
+            + ("OK" if ok else "FAILED")
+            + f" (invoices to Slack: {'OK' if flow_ok else 'FAILED'}, "
+            f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'})"
+        )
     except ProcessError as exc:
         print(f"mlc demo: {exc}")
     except KeyboardInterrupt:
@@ -125,9 +140,7 @@ def _watch(
         time.sleep(1.0)
 
 
-def _summary(
-    stack: FlowStack, expected: Expected, posted: list[dict[str, Any]], seconds: float
-) -> bool:
+def _summary(stack: FlowStack, expected: Expected, posted: list[dict[str, Any]]) -> bool:
     visma = stack.get("/visma/_sandbox/stats")
     slack = stack.get("/slack/_sandbox/stats")
     ids = command_ids(posted)
@@ -150,7 +163,6 @@ def _summary(
         + ", ".join(f"{c} {n}" for c, n in sorted(per_channel.items()))
     )
     print(f"Slack 429s                 : {sum(slack.get('rate_limited', {}).values())}")
-    print(f"time taken                 : {seconds:.1f} s")
     ok = not missing and not unexpected and not duplicates
     verdict = (
         "OK: every expected message posted exactly once, none below the thresholds"

@@ -8,6 +8,7 @@ runs never see each other's data on a shared broker.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ from typing import Any
 import httpx
 import yaml
 
+from chassis.kafka.state import StateLoadError, iter_to_end
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
+from events.approvals import APPROVAL_SIGNALS
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
@@ -27,10 +32,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RULES = ROOT / "services/processor/rules.example.yaml"
 DEMO_TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
 SERVICES = ("visma-poller", "processor", "slack-sink")
+APPROVAL_SERVICES = (*SERVICES, "ingress", "approvals", "visma-writer")
+"""The first flow plus approvals from Slack: Slack events in, Visma actions out."""
+SANDBOX_SLACK_SIGNING_SECRET = "mlc-demo-signing-secret"  # noqa: S105 - the sandbox's default
 SANDBOX_SECRETS = {
     "VISMA_CLIENT_SECRET": "mlc-demo-secret",
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
 }
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now (for the ingress the sandbox calls back)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def start_sandbox(state_dir: Path, *args: str) -> tuple[Child, str]:
@@ -54,6 +69,10 @@ class FlowTopics:
 
     prefix: str
 
+    @property
+    def slack_events(self) -> str:
+        return f"{self.prefix}slack.event.v1"
+
     @classmethod
     def for_run(cls, run_id: str) -> FlowTopics:
         prefix = f"run.{run_id}."
@@ -71,6 +90,8 @@ class Expected:
     invoices: int
     commands: dict[str, str]  # command id -> channel
     below_threshold: int
+    invoices_by_command: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Command id -> the sandbox's invoice it is about (company, referenceNumber, status...)."""
 
 
 @dataclass
@@ -88,6 +109,10 @@ class FlowStack:
     """Suppliers too: the processor enriches invoices with the vendor's name and category."""
     children: dict[str, Child] = field(default_factory=dict)
     base_url: str = ""
+    approvals: dict[str, Any] | None = None
+    """The approvals file (`services/approvals/approvals.example.yaml`) for `approvals`."""
+    ingress_port: int = 0
+    """Where `ingress` listens for the sandbox's Slack events (0: not started)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -136,6 +161,8 @@ class FlowStack:
             )
         elif name == "processor":
             argv = python_module("processor", "--rules", str(self.rules))
+        elif name in ("approvals", "ingress", "visma-writer"):
+            argv, env = self._approval_child(name, env)
         elif name == "slack-sink":
             argv = python_module(
                 "slack_sink",
@@ -151,6 +178,54 @@ class FlowStack:
         else:
             raise ValueError(f"no service {name}")
         return Child(name, argv, log, env)
+
+    def _approval_child(self, name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """Slack events in through the ingress, approvals out to the Visma writer."""
+        if name == "visma-writer":
+            config = self.state_dir / "visma.yaml"
+            config.write_text(yaml.safe_dump(self.poller_config()))
+            argv = python_module(
+                "visma_writer", "--config", str(config), "--group-id", f"run-{self.run_id}-writer",
+                "--commands-topic", f"{self.topics.prefix}sink.visma-writer.v1",
+                "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v1",
+            )  # fmt: skip
+            return argv, env
+        if name == "ingress":
+            env = env | {
+                "MLC_INGRESS_SLACK_SIGNING_SECRET": SANDBOX_SLACK_SIGNING_SECRET,
+                "MLC_INGRESS_SLACK_TOPIC": self.topics.slack_events,
+            }
+            port = str(self.ingress_port)
+            return python_module("ingress", "--host", "127.0.0.1", "--port", port), env
+        config = self.state_dir / "approvals.yaml"
+        config.write_text(yaml.safe_dump(self.approvals or {}))
+        argv = python_module(
+            "approvals", "--config", str(config), "--api-base", f"{self.base_url}/slack/api",
+            "--group-id", f"run-{self.run_id}-approvals", "--topic-prefix", self.topics.prefix,
+        )  # fmt: skip
+        return argv, env
+
+    def start_with_approvals(
+        self, approvals: dict[str, Any], *, events: dict[str, Any] | None = None
+    ) -> None:
+        """Points the sandbox's Slack Events API at the ingress, then starts every service.
+
+        `approvals` is the approvals file's content; `events` may change the sandbox's
+        delivery (`duplicate_rate`, `retry_delays_seconds`...). Returns once the ingress
+        listens, so a reaction made next is delivered.
+        """
+        self.approvals = approvals
+        if not self.ingress_port:
+            self.ingress_port = free_port()
+        url = f"http://127.0.0.1:{self.ingress_port}/webhooks/slack"
+        answer = httpx.put(
+            f"{self.base_url}/slack/_sandbox/events",
+            json={"url": url, **(events or {})},
+            timeout=10,
+        )
+        answer.raise_for_status()
+        self.start_services(APPROVAL_SERVICES)
+        self.children["ingress"].wait_for_log("listening", timeout=60)
 
     def poller_config(self) -> dict[str, Any]:
         return {
@@ -189,6 +264,7 @@ class FlowStack:
         """The Slack messages the rules call for, computed from the sandbox's invoices."""
         invoices = self.get("/visma/_sandbox/invoices")
         commands: dict[str, str] = {}
+        about: dict[str, dict[str, Any]] = {}
         below = 0
         for raw in invoices:
             event = supplier_invoice_event(
@@ -200,19 +276,61 @@ class FlowStack:
             routed = route(event, rules)
             below += not routed
             commands.update({c.command_id: c.channel for c in routed})
-        return Expected(len(invoices), commands, below)
+            about.update({c.command_id: raw for c in routed})
+        return Expected(len(invoices), commands, below, about)
 
     def posted(self) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = self.get("/slack/_sandbox/messages")
         return messages
 
+    def employees(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's employees with an email (the sandbox makes each a Slack member too)."""
+        found: list[dict[str, Any]] = self.get(
+            f"/visma/_sandbox/entities/employee?company={tenant}"
+        )
+        return [e for e in found if (e.get("contact") or {}).get("email")]
+
+    def react(self, message: dict[str, Any], user: str, reaction: str) -> dict[str, Any]:
+        """A person (email or Slack id) reacts to a posted message, as in the Slack app; the
+        answer comes once the sandbox has delivered the event (`delivery` says how it went)."""
+        answer = httpx.post(
+            f"{self.base_url}/slack/_sandbox/reactions",
+            json={"user": user, "channel": message["channel"], "ts": message["ts"],
+                  "reaction": reaction, "wait": True},
+            timeout=60,
+        )  # fmt: skip
+        answer.raise_for_status()
+        body: dict[str, Any] = answer.json()
+        return body
+
+    def invoice_actions(self, company: str, reference: str) -> dict[str, Any]:
+        """The invoice's status and the count of each action Visma applied to it."""
+        found: dict[str, Any] = self.get(f"/visma/_sandbox/invoices/{company}/{reference}/actions")
+        return found
+
+    def approval_signals(self) -> list[dict[str, Any]]:
+        """Every approve or reject gesture the approvals service saw, authorised or not."""
+        topic = f"{self.topics.prefix}{APPROVAL_SIGNALS.name}"
+        serde = AvroSerde(SchemaCatalog.load())
+        try:
+            records = list(iter_to_end(KafkaSettings(), topic, client=f"run-{self.run_id}-check"))
+        except StateLoadError:
+            return []  # no gesture yet: the topic is made with the first one
+        return [serde.decode(value)[1] for _, value in records]
+
+    def thread(self, message: dict[str, Any]) -> list[dict[str, Any]]:
+        """The replies posted in a message's thread."""
+        return [m for m in self.posted() if m.get("thread_ts") == message["ts"]]
+
 
 def command_ids(messages: list[dict[str, Any]]) -> list[str]:
-    """The command id each posted message carries in its metadata."""
+    """The command id each posted message carries in its metadata (a digest lists several)."""
     ids = []
     for m in messages:
         meta = m.get("metadata")
         payload = meta.get("event_payload") if isinstance(meta, dict) else None
         if isinstance(payload, dict) and "command_id" in payload:
             ids.append(str(payload["command_id"]))
+        if isinstance(payload, dict) and isinstance(payload.get("command_ids"), list):
+            ids.extend(str(i) for i in payload["command_ids"])
     return ids

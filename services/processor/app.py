@@ -6,8 +6,12 @@ overlap window does not re-post anything), reference data for enrichment, a time
 reloads the rules file when it changes, and the command topics of every sink. The agent only
 translates faust events into `Record`s; every decision lives in `processor.handler`.
 
-Guarantee: at-least-once. faust's exactly_once has known duplicate issues (faust-streaming
-#517, #602) and the Slack sink dedupes by command id anyway.
+Guarantee: at-least-once. A worker killed mid-batch has its batch's commands on the broker
+but not its offsets or table writes, so a restart sends them again with the same command
+ids, and each sink's ledger drops the repeat (tests/integration/test_processor_sigkill.py
+counts them). faust's exactly_once does not help: it picks a send's transaction by the
+partition of the record *sent*, not of the record read, and on that test it repeated more
+command ids than at_least_once (faust-streaming #517, #602).
 """
 
 from __future__ import annotations
@@ -23,15 +27,20 @@ from faust.streams import _current_event  # the context faust's table writes dep
 from prometheus_client import Counter
 
 from chassis.audit import AuditTrail
+from chassis.kafka.producer import EventProducer
 from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
 from chassis.topics import ensure_topics
 from events.command_topics import COMMAND_TOPICS
 from events.commands import Command
 from events.visma import VismaEntityChanged
 from processor.config import ProcessorSettings
+from processor.delivery import FlushedProducer
 from processor.enrichment import ReferenceData
-from processor.handler import Headers, InvoiceHandler, Record, Send
+from processor.handler import Headers, InvoiceHandler, Observe, Record, Send
 from processor.rules import RuleSet, RulesWatcher
+from processor.schedule_app import install_schedule
+from processor.schedule_state import Clock, system_clock
 
 SERVICE = "processor"
 EVENTS = Counter("mlc_processor_events_total", "Input events handled, by outcome", ["outcome"])
@@ -54,9 +63,10 @@ def build_app(
     rules: RuleSet | None = None,
     serde: AvroSerde | None = None,
     reference: ReferenceData | None = None,
+    clock: Clock = system_clock,
 ) -> faust.App:
     """The faust app of the processor; give either a rules file (watched and reloaded when it
-    changes) or an already loaded RuleSet."""
+    changes) or an already loaded RuleSet. `clock` times reminders and digests."""
     watcher = None
     if rules is None:
         if rules_path is None:
@@ -64,7 +74,9 @@ def build_app(
         watcher = RulesWatcher(rules_path)
         rules = watcher.current
     app = _faust_app(settings)
-    handler = _handler(app, settings, rules, serde or AvroSerde(SchemaCatalog.load()), reference)
+    serde = serde or AvroSerde(SchemaCatalog.load())
+    observe = install_schedule(app, settings, serde=serde, rules=lambda: handler.rules, clock=clock)
+    handler = _handler(app, settings, rules, serde, reference, observe=observe)
     source = _raw_topic(app, *settings.input_topics())
     app.agent(source, name="route-events")(_agent(app, handler))
     if watcher is not None:
@@ -99,6 +111,7 @@ def _handler(
     rules: RuleSet,
     serde: AvroSerde,
     reference: ReferenceData | None,
+    observe: Observe | None = None,
 ) -> InvoiceHandler:
     seen = app.Table(
         TABLE_NAME,
@@ -106,17 +119,16 @@ def _handler(
         schema=faust.Schema(key_serializer="json", value_serializer="json"),
         help="entity key -> last processed last_modified (epoch millis)",
     )
-    command_senders = {
-        kind: _sender(_raw_topic(app, settings.command_topic(kind))) for kind in COMMAND_TOPICS
-    }
+    producer = _command_producer(app, settings)
+    command_topics = {kind: settings.command_topic(kind) for kind in COMMAND_TOPICS}
 
     async def send_command(command: Command, value: bytes, headers: Headers) -> Awaitable[object]:
-        return await command_senders[type(command)](command.key.encode(), value, headers)
+        topic = command_topics[type(command)]
+        return producer.send(topic, key=command.key, value=value, headers=headers)
 
-    send_audit = _sender(_raw_topic(app, settings.audit_topic))
-
-    async def publish_audit(key: str, value: bytes) -> object:
-        return await (await send_audit(key.encode(), value, []))
+    def publish_audit(key: str, value: bytes) -> Awaitable[None]:
+        # Not a coroutine: a batch's audit records then share one flush, like its commands.
+        return producer.send(settings.audit_topic, key=key, value=value)
 
     def remember(record: Record, key: str, version: int) -> None:
         # faust places a table write on the changelog partition of the *current* event, which
@@ -136,7 +148,29 @@ def _handler(
         send_dead_letter=_sender(_raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
         enrich=reference.enrich if reference is not None else _nothing_known,
+        observe=observe,
     )
+
+
+def _command_producer(app: faust.App, settings: ProcessorSettings) -> FlushedProducer:
+    """Commands and audit records go out through librdkafka, not faust's aiokafka producer.
+
+    aiokafka builds, partitions and frames every record in Python; at several commands and
+    audit records per event that was most of the worker's time (`make bench --profile`).
+    The dedupe table's changelog and the offsets stay with faust. Flushed on shutdown.
+    """
+    producer = FlushedProducer(
+        EventProducer(
+            KafkaSettings(bootstrap_servers=settings.bootstrap_servers),
+            f"{settings.app_id}-commands",
+        )
+    )
+
+    async def flush(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await producer.flush()
+
+    app.on_before_shutdown.connect(flush)
+    return producer
 
 
 def _agent(app: faust.App, handler: InvoiceHandler) -> Callable[[Any], Awaitable[None]]:

@@ -39,6 +39,9 @@ class ProcessorSettings(BaseSettings):
         default=2.0, ge=0, description="longest wait for reference data not yet arrived"
     )
     rules_check_seconds: float = Field(default=2.0, gt=0, description="rules file reload check")
+    schedule_check_seconds: float = Field(
+        default=30.0, gt=0, description="how often due reminders and digests are looked for"
+    )
     audit_topic: str = AUDIT_TOPIC.name
     dlq_topic: str | None = Field(default=None, description="default dlq.<app_id>.v1")
     replication_factor: int = Field(default=1, ge=1)
@@ -60,6 +63,10 @@ class ProcessorSettings(BaseSettings):
     def reference_topics(self) -> list[str]:
         return [self.topic_prefix + visma_topic(entity).name for entity in REFERENCE_ENTITIES]
 
+    def digest_topic(self) -> str:
+        """Where digest items travel, keyed by target, to the partition of their buckets."""
+        return f"{self.topic_prefix}{self.app_id}-digest-items"
+
     def command_topic(self, command_type: type) -> str:
         if command_type is PostSlackMessage and self.output_topic:
             return self.output_topic
@@ -77,6 +84,7 @@ class ProcessorSettings(BaseSettings):
         ]
         return [
             *inputs, *references, *commands,
+            TopicSpec(self.digest_topic(), self.input_partitions),
             TopicSpec(self.audit_topic, AUDIT_TOPIC.partitions, AUDIT_TOPIC.retention_ms),
             self.dlq_spec(),
         ]  # fmt: skip

@@ -68,6 +68,11 @@ SendCommand = Callable[[Command, bytes, Headers], Awaitable[Awaitable[object]]]
 """Send an encoded command to the topic of its kind; awaiting the result awaits the broker."""
 Enrich = Callable[[VismaEntityChanged], Awaitable[Mapping[str, str]]]
 """Reference data for an event (vendor name and category, employee contact, ...)."""
+Observe = Callable[
+    ["Record", VismaEntityChanged, Mapping[str, str], RuleSet], Awaitable[list[Awaitable[object]]]
+]
+"""Scheduled work's look at each new version (reminders, digests); what it returns is
+awaited with the batch's commands, before the dedupe table moves."""
 _BY_SCHEMA = {model.SCHEMA: model for model in VISMA_EVENTS.values()}
 
 
@@ -98,7 +103,9 @@ class InvoiceHandler:
         audit: AuditTrail,
         remember: Remember | None = None,
         enrich: Enrich = _no_enrichment,
+        observe: Observe | None = None,
     ) -> None:
+        self._observe = observe
         self._remember = remember or (lambda record, key, version: seen.__setitem__(key, version))
         self._enrich = enrich
         self.rules = rules
@@ -118,6 +125,7 @@ class InvoiceHandler:
         accepted_from: dict[str, Record] = {}
         planned: list[tuple[VismaEntityChanged, list[Command], str | None]] = []
         audits: list[Awaitable[object]] = []
+        scheduled: list[Awaitable[object]] = []
         for record in records:
             cid = _header(record.headers, CORRELATION_HEADER)
             with correlated(cid):
@@ -142,7 +150,10 @@ class InvoiceHandler:
                     continue
                 accepted[event.key] = version
                 accepted_from[event.key] = record
-                commands = route_all(event, self.rules, enrichment=await self._enrich(event))
+                enrichment = await self._enrich(event)
+                commands = route_all(event, self.rules, enrichment=enrichment)
+                if self._observe is not None:
+                    scheduled += await self._observe(record, event, enrichment, self.rules)
                 planned.append((event, commands, cid))
                 outcomes.append(Outcome.ROUTED if commands else Outcome.UNMATCHED)
         deliveries = []
@@ -150,7 +161,7 @@ class InvoiceHandler:
             headers = [(CORRELATION_HEADER, cid.encode())] if cid else []
             for command in commands:
                 deliveries.append(await self._send_command(command, self._encode(command), headers))
-        await asyncio.gather(*deliveries)
+        await asyncio.gather(*deliveries, *scheduled)
         # Only now: every command is on the broker, so moving the table on cannot lose one.
         for key, version in accepted.items():
             self._remember(accepted_from[key], key, version)

@@ -93,5 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = build_app(settings, args.rules, reference=reference)
     HealthServer(port=ServiceSettings().health_port, ready=lambda: _assigned(app)).start()
     worker = faust.Worker(app, loglevel=args.loglevel)
+    # faust's start-up spinner sets the root logger to DEBUG for good, so every debug call of
+    # aiokafka (several per record sent) builds a LogRecord that no handler wants.
+    worker.spinner = None
     worker.execute_from_commandline()  # returns only by SystemExit, after a clean stop
     return 0  # pragma: no cover

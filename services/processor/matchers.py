@@ -108,15 +108,47 @@ CHECKS: tuple[tuple[str, Callable[[When], object], Check], ...] = (
 """(name, the condition as configured, the check): unset conditions are skipped."""
 
 
+Bound = tuple[tuple[str, Callable[[Facts], bool]], ...]
+_BOUND: dict[int, tuple[When, Bound]] = {}
+_MAX_BOUND = 4096
+"""Rules reloads leave old conditions behind; past this many, the cache starts afresh."""
+
+
+def bound(when: When) -> Bound:
+    """The configured conditions of `when`, each bound to its setting, once per loaded rule.
+
+    Every event is judged by every rule: finding which conditions are set (and building the
+    entity type set) per event was most of the matching time.
+    """
+    hit = _BOUND.get(id(when))
+    if hit is not None and hit[0] is when:
+        return hit[1]
+    if len(_BOUND) >= _MAX_BOUND:
+        _BOUND.clear()
+    checks = tuple(
+        (name, _bind(name, check, when))
+        for name, configured, check in CHECKS
+        if configured(when) is not None
+    )
+    _BOUND[id(when)] = (when, checks)
+    return checks
+
+
+def _bind(name: str, check: Check, when: When) -> Callable[[Facts], bool]:
+    if name == "entity_type":
+        wanted = when.entity_types
+        return lambda facts: facts.entity_type in wanted
+    return lambda facts: check(when, facts)
+
+
 def evaluate(when: When, facts: Facts) -> Iterator[tuple[str, bool]]:
     """Each configured condition's name and verdict, in a fixed order (lazily, for `all`)."""
-    for name, configured, check in CHECKS:
-        if configured(when) is not None:
-            yield name, check(when, facts)
+    for name, check in bound(when):
+        yield name, check(facts)
 
 
 def matches(when: When, facts: Facts) -> bool:
-    return all(passed for _, passed in evaluate(when, facts))
+    return all(check(facts) for _, check in bound(when))
 
 
 def first_failure(when: When, facts: Facts) -> str | None:

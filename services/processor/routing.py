@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypedDict
+from urllib.parse import quote
 
 from events import PostSlackMessage, VismaEntityChanged
 from events.commands import (
@@ -71,11 +72,28 @@ def route_all(
 ) -> list[Command]:
     """Every command of every matching rule: rules in file order, then targets in order."""
     facts = facts_of(event, enrichment=enrichment, today=today)
+    link = record_url(rules.record_links, facts)
     commands: list[Command] = []
-    for rule in rules.rules:
+    for rule in rules_for(rules, facts.entity_type):
         if matches(rule.when, facts):
-            commands.extend(commands_for(facts, rule))
+            commands.extend(commands_for(facts, rule, record_url=link))
     return commands
+
+
+_INDEX: list[tuple[RuleSet, dict[str, list[Rule]]]] = []
+"""The rules of the rule set in force, by entity type (one entry: a reload replaces it)."""
+
+
+def rules_for(rules: RuleSet, entity_type: str) -> list[Rule]:
+    """The rules that can match this entity type, in file order: an event of one entity is
+    never judged by the rules written for the others."""
+    if not _INDEX or _INDEX[0][0] is not rules:
+        index: dict[str, list[Rule]] = {}
+        for rule in rules.rules:
+            for name in sorted(rule.when.entity_types):
+                index.setdefault(name, []).append(rule)
+        _INDEX[:] = [(rules, index)]
+    return _INDEX[0][1].get(entity_type, [])
 
 
 def command_id(event_id: str, rule_name: str, target: str) -> str:
@@ -83,10 +101,40 @@ def command_id(event_id: str, rule_name: str, target: str) -> str:
     return hashlib.sha256(f"{event_id}|{rule_name}|{target}".encode()).hexdigest()
 
 
-def commands_for(facts: Facts, rule: Rule) -> list[Command]:
+def commands_for(facts: Facts, rule: Rule, *, record_url: str | None = None) -> list[Command]:
     if rule.slack is not None:
-        return [_legacy_slack(facts, rule, rule.slack)]
-    return [command for target in rule.targets for command in _target_commands(facts, rule, target)]
+        return [_legacy_slack(facts, rule, rule.slack, record_url)]
+    return [
+        command
+        for target in rule.targets
+        if target.digest is None  # a digest target's matches wait for the daily digest
+        for command in _target_commands(facts, rule, target, record_url)
+    ]
+
+
+def record_url(templates: Mapping[str, str], facts: Facts) -> str | None:
+    """The link back to the record: the template of its `tenant/company`, its tenant, or `*`.
+
+    Templates are `str.format` over the message fields (company_id, entity_id,
+    invoice_number, ...) plus tenant_id and entity_type, each URL-quoted.
+    """
+    event = facts.event
+    template = (
+        templates.get(f"{event.tenant_id}/{event.company_id}")
+        or templates.get(event.tenant_id)
+        or templates.get("*")
+    )
+    if template is None:
+        return None
+    fields = message_fields(facts, "") | {
+        "tenant_id": event.tenant_id,
+        "entity_type": event.entity_type,
+    }
+    try:
+        return template.format_map({k: quote(v, safe="") for k, v in fields.items()})
+    except (KeyError, ValueError, IndexError) as exc:
+        log.warning("record link template failed", extra={"error": str(exc)})
+        return None
 
 
 class Provenance(TypedDict):
@@ -114,14 +162,18 @@ def _provenance(facts: Facts, rule: Rule, key: str) -> Provenance:
     )
 
 
-def _legacy_slack(facts: Facts, rule: Rule, slack: SlackTarget) -> PostSlackMessage:
+def _legacy_slack(
+    facts: Facts, rule: Rule, slack: SlackTarget, record_url: str | None
+) -> PostSlackMessage:
     fields = message_fields(facts, rule.name)
     return PostSlackMessage(
         **_provenance(facts, rule, slack.key),
         workspace=slack.workspace,
         channel=slack.channel,
         text=(rule.template or default_template(facts)).format_map(fields),
-        blocks_json=blocks_json(fields),
+        blocks_json=blocks_json(fields, record_url=record_url),
+        company_id=facts.event.company_id,
+        mention_emails=list(slack.mention),
     )
 
 
@@ -134,6 +186,7 @@ class _Draft:
     target: Target
     fields: dict[str, str]
     body: str
+    record_url: str | None = None
 
     def provenance(self, key: str | None = None) -> Provenance:
         return _provenance(self.facts, self.rule, key or self.target.spec.target_keys()[0])
@@ -145,9 +198,10 @@ class _Draft:
 
 
 def _slack(d: _Draft, spec: SlackTarget) -> list[Command]:
-    blocks = blocks_json(d.fields) if d.target.template is None else None
+    blocks = blocks_json(d.fields, record_url=d.record_url) if d.target.template is None else None
     return [PostSlackMessage(**d.provenance(), workspace=spec.workspace, channel=spec.channel,
-                             text=d.body, blocks_json=blocks)]  # fmt: skip
+                             text=d.body, blocks_json=blocks, company_id=d.facts.event.company_id,
+                             mention_emails=list(spec.mention))]  # fmt: skip
 
 
 def _sms(d: _Draft, spec: SmsTarget) -> list[Command]:
@@ -186,11 +240,20 @@ _BUILDERS: dict[str, Callable[[_Draft, Any], list[Command]]] = {
 }
 
 
-def _target_commands(facts: Facts, rule: Rule, target: Target) -> list[Command]:
+def _target_commands(
+    facts: Facts, rule: Rule, target: Target, record_url: str | None = None
+) -> list[Command]:
     fields = message_fields(facts, rule.name)
     body = _body(facts, rule, target.template, default_template(facts).format_map(fields))
-    draft = _Draft(facts=facts, rule=rule, target=target, fields=fields, body=body)
+    draft = _Draft(facts=facts, rule=rule, target=target, fields=fields, body=body,
+                   record_url=record_url)  # fmt: skip
     return _BUILDERS[target.kind](draft, target.spec)
+
+
+def target_message(facts: Facts, rule: Rule, target: Target) -> tuple[dict[str, str], str]:
+    """The message fields and the body one target would send for these facts."""
+    fields = message_fields(facts, rule.name)
+    return fields, _body(facts, rule, target.template, default_template(facts).format_map(fields))
 
 
 def _body(facts: Facts, rule: Rule, template: str | None, default: str) -> str:
@@ -229,9 +292,19 @@ def entity_label(entity_type: str) -> str:
 
 def message_fields(facts: Facts, rule_name: str) -> dict[str, str]:
     """The values a v1 template may use; missing optional data reads as a word, not `None`."""
+    return {**_event_fields(facts), "rule": rule_name}
+
+
+_LAST_FIELDS: list[tuple[Facts, dict[str, str]]] = []
+"""The fields of the event being routed: each of its targets asks for them again."""
+
+
+def _event_fields(facts: Facts) -> dict[str, str]:
+    if _LAST_FIELDS and _LAST_FIELDS[0][0] is facts:
+        return _LAST_FIELDS[0][1]
     payload, event = facts.payload, facts.event
     due = facts.due_date
-    return {
+    fields = {
         "vendor": facts.party or facts.supplier or "unknown supplier",
         "amount": money(facts.amount, str(payload.get("currency") or "")),
         "currency": str(payload.get("currency") or ""),
@@ -242,10 +315,11 @@ def message_fields(facts: Facts, rule_name: str) -> dict[str, str]:
         "description": str(payload.get("description") or ""),
         "company_id": event.company_id,
         "entity_id": event.entity_id,
-        "rule": rule_name,
         "label": entity_label(event.entity_type),
         "change": str(event.change_type).lower(),
     }
+    _LAST_FIELDS[:] = [(facts, fields)]
+    return fields
 
 
 def payload_json(facts: Facts) -> str:
@@ -259,8 +333,9 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def blocks_json(fields: dict[str, str]) -> str:
-    """A Block Kit section with the entity's key facts as mrkdwn fields."""
+def blocks_json(fields: dict[str, str], *, record_url: str | None = None) -> str:
+    """A Block Kit section with the entity's key facts as mrkdwn fields, and the link back
+    to the record when one is configured."""
     facts = [
         ("Vendor", fields["vendor"]),
         ("Amount", fields["amount"]),
@@ -278,7 +353,11 @@ def blocks_json(fields: dict[str, str]) -> str:
             {"type": "mrkdwn", "text": f"*{label}*\n{_escape(value)}"} for label, value in facts
         ],
     }
-    return json.dumps([section], ensure_ascii=False)
+    blocks: list[dict[str, Any]] = [section]
+    if record_url is not None:
+        link = f"<{record_url}|Open {_escape(title)} in Visma.net>"
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": link}]})
+    return json.dumps(blocks, ensure_ascii=False)
 
 
 def _escape(text: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from events import ChangeType, VismaEntityChanged
@@ -40,7 +41,10 @@ PARTY_NAME_FIELDS = ("supplier_name", "customer_name", "employee_name", "name")
 
 @dataclass(frozen=True)
 class Facts:
-    """One event as rules see it, with the enrichment known for it and the day it is judged."""
+    """One event as rules see it, with the enrichment known for it and the day it is judged.
+
+    Derived facts are computed once per event (`cached_property`): 50 rules ask for them.
+    """
 
     event: VismaEntityChanged
     payload: Mapping[str, Any]
@@ -55,37 +59,37 @@ class Facts:
     def change_type(self) -> ChangeType:
         return self.event.change_type
 
-    @property
+    @cached_property
     def amount(self) -> Decimal | None:
         value = first_of(self.payload, AMOUNT_FIELDS)
         return value if isinstance(value, Decimal) and value.is_finite() else None
 
-    @property
+    @cached_property
     def currency(self) -> str | None:
         value = self.payload.get("currency")
         return value.strip().upper() or None if isinstance(value, str) else None
 
-    @property
+    @cached_property
     def due_date(self) -> date | None:
         value = self.payload.get("due_date")
         return value if isinstance(value, date) else None
 
-    @property
+    @cached_property
     def approval_status(self) -> str | None:
         return _text(self.payload.get("approval_status"))
 
-    @property
+    @cached_property
     def supplier(self) -> str | None:
         """The supplier number: of the document, or of the supplier record itself."""
         if self.entity_type == "supplier":
             return _text(self.payload.get("number"))
         return _text(self.payload.get("supplier_number"))
 
-    @property
+    @cached_property
     def reference(self) -> str | None:
         return _text(first_of(self.payload, REFERENCE_FIELDS))
 
-    @property
+    @cached_property
     def party(self) -> str | None:
         """Who the document is from or for: the enriched vendor name wins over the payload."""
         return _text(self.enrichment.get("vendor_name")) or _text(

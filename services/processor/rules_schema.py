@@ -9,10 +9,12 @@ targets are errors, because a rule that can never match should not load quietly.
 
 from __future__ import annotations
 
+import re
 import string
-from datetime import date
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -24,7 +26,7 @@ from pydantic import (
 )
 
 from events import VISMA_EVENTS, ChangeType
-from processor.templates import TemplateError, check_template
+from processor.templates import NAMES, TemplateError, check_template
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 Amount = Annotated[Decimal, Field(ge=0)]
@@ -154,6 +156,9 @@ class When(_Strict):
 class SlackTarget(_Strict):
     workspace: str = Field(default="default", min_length=1)
     channel: str = Field(min_length=1)
+    mention: tuple[EmailAddress, ...] = Field(
+        default=(), description="approvers to @-mention, by the email of their Slack user"
+    )
 
     def target_keys(self) -> list[str]:
         return [f"{self.workspace}/{self.channel}"]
@@ -208,13 +213,73 @@ Spec = SlackTarget | SmsTarget | EmailTarget | MondayTarget | AirbaseTarget | Vi
 KINDS = ("slack", "sms", "email", "monday", "airbase", "visma_writer")
 
 
-def _checked(template: str | None) -> str | None:
+def _checked(template: str | None, names: frozenset[str] = NAMES) -> str | None:
     if template is not None:
         try:
-            check_template(template)
+            check_template(template, names)
         except TemplateError as exc:
             raise ValueError(str(exc)) from exc
     return template
+
+
+MESSAGE_KINDS = ("slack", "sms", "email", "monday")
+"""Targets a person reads: the only ones a reminder or a digest makes sense for."""
+DIGEST_NAMES = frozenset({"items", "count", "day", "rule", "tenant_id", "money", "date"})
+"""What a digest template sees: `items` (each with `text` and the message fields) and more."""
+_CLOCK_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?")
+_PERIOD = re.compile(r"^([1-9][0-9]*)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class Remind(_Strict):
+    """`remind: {every: 1d}`: re-post a match once per period until it is approved or paid."""
+
+    every: timedelta = Field(description="30s, 15m, 2h, 1d or 1w")
+
+    @field_validator("every", mode="before")
+    @classmethod
+    def _period(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            found = _PERIOD.match(value.strip())
+            if found is None:
+                raise ValueError("a period such as 30s, 15m, 2h, 1d or 1w")
+            return timedelta(**{_UNITS[found[2]]: int(found[1])})
+        return value
+
+
+class Digest(_Strict):
+    """`digest: {daily_at: "17:00", timezone: Europe/Oslo}`: a target's matches of a day are
+    sent together, as one message, at `daily_at`; each item reads as the target's template."""
+
+    daily_at: time
+    timezone: str = "UTC"
+    template: str | None = Field(default=None, description="Jinja2 over DIGEST_NAMES")
+    subject: str | None = Field(default=None, description="email subject / Monday item name")
+
+    @field_validator("daily_at", mode="before")
+    @classmethod
+    def _clock_time(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _CLOCK_TIME.fullmatch(value):
+            raise ValueError("a time of day as HH:MM, such as 17:00")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}, such as Europe/Oslo") from exc
+        return value
+
+    @field_validator("template", "subject")
+    @classmethod
+    def _digest_template(cls, value: str | None) -> str | None:
+        return _checked(value, DIGEST_NAMES)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
 
 class Target(_Strict):
@@ -227,6 +292,7 @@ class Target(_Strict):
     airbase: AirbaseTarget | None = None
     visma_writer: VismaWriterTarget | None = None
     template: str | None = None
+    digest: Digest | None = Field(default=None, description="send a daily digest instead")
 
     @field_validator("template")
     @classmethod
@@ -238,6 +304,8 @@ class Target(_Strict):
         given = [kind for kind in KINDS if getattr(self, kind) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of {', '.join(KINDS)}; got {given or 'none'}")
+        if self.digest is not None and given[0] not in MESSAGE_KINDS:
+            raise ValueError(f"a digest goes to {', '.join(MESSAGE_KINDS)}, not {given[0]}")
         return self
 
     @property
@@ -258,6 +326,7 @@ class Rule(_Strict):
         default=None, description="v1: str.format template over TEMPLATE_FIELDS"
     )
     targets: tuple[Target, ...] = ()
+    remind: Remind | None = Field(default=None, description="re-post until approved or paid")
 
     @field_validator("template")
     @classmethod
@@ -284,11 +353,30 @@ class Rule(_Strict):
         for key in keys:
             if keys.count(key) > 1:
                 raise ValueError(f"target {key!r} is listed twice")
+        if self.remind is not None and not self.reminder_targets:
+            kinds = ", ".join(MESSAGE_KINDS)
+            raise ValueError(f"remind needs a target without digest among {kinds}")
         return self
+
+    @property
+    def reminder_targets(self) -> tuple[Target, ...]:
+        """Where reminders go: the targets a person reads at once (not digests, not tools)."""
+        if self.slack is not None:
+            return (Target(slack=self.slack),)
+        return tuple(t for t in self.targets if t.digest is None and t.kind in MESSAGE_KINDS)
+
+    @property
+    def digest_targets(self) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if t.digest is not None)
 
 
 class RuleSet(_Strict):
     rules: list[Rule]
+    record_links: dict[str, str] = Field(
+        default_factory=dict,
+        description="link back to the record, by `tenant/company`, tenant or `*`: a "
+        "str.format template over the message fields, e.g. a Visma.net UI address",
+    )
     definitions: dict[str, Any] = Field(
         default_factory=dict,
         description="never read: a home for YAML anchors (&rates) that rules reuse (*rates)",

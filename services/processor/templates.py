@@ -69,14 +69,16 @@ def _environment() -> SandboxedEnvironment:
 ENV = _environment()
 
 
-def check_template(source: str) -> None:
-    """Rejects syntax errors and names no event will ever have, when the rules file loads."""
+def check_template(source: str, names: frozenset[str] = NAMES) -> None:
+    """Rejects syntax errors and names no event will ever have, when the rules file loads.
+
+    `names` are the names the template will be given (a digest's differ from an event's)."""
     try:
-        unknown = meta.find_undeclared_variables(ENV.parse(source)) - NAMES
+        unknown = meta.find_undeclared_variables(ENV.parse(source)) - names
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template line {exc.lineno}: {exc.message}") from exc
     if unknown:
-        known = ", ".join(sorted(NAMES))
+        known = ", ".join(sorted(names))
         raise TemplateError(f"unknown template name {sorted(unknown)[0]!r}; known: {known}")
 
 

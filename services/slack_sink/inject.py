@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 
-from chassis.audit import AUDIT_TOPIC, AuditTrail
-from chassis.jsonlog import REDACTOR
-from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
+from chassis.kafka.record import Batching, Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
-from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from chassis.topics import TopicSpec
+from chassis.vault import CredentialVault, vault_from_environment
 from events import topics
-from slack_client.client import SlackClient
+from slack_sink.credentials import WorkspaceCredentials
 from slack_sink.delivery import SlackDelivery
 from slack_sink.ledger import Ledger
 
@@ -33,46 +33,50 @@ class SinkOptions:
     api_base: str = SLACK_API
     seconds_per_message: float = 1.02
     tokens: dict[str, SecretStr] = field(default_factory=dict)
+    """Workspace -> bot token given directly (from the environment)."""
+    vault_credentials: dict[str, str] = field(default_factory=dict)
+    """Workspace -> credential name in the vault; a replaced credential is picked up live."""
+    vault: Callable[[], CredentialVault] | None = None
+    """Opens the vault (default: from the environment, on the same Kafka)."""
+    credential_refresh_seconds: float = 2.0
+    digest_backlog: int | None = None
+    """A channel with more queued commands than this posts digests until it catches up
+    (None: never)."""
+    digest_max: int = 50
     transport: httpx.AsyncBaseTransport | None = None
     instance_id: str | None = None
 
 
 @dataclass
-class SinkApp:
+class SinkApp(ConsumerService):
     runner: ConsumerRunner
     http: httpx.AsyncClient
     producer: EventProducer
+    credentials: WorkspaceCredentials
 
-    async def run(self) -> None:
-        try:
-            await self.runner.run()
-        finally:
-            await self.http.aclose()
-            self.producer.close()
+    async def aclose(self) -> None:
+        await self.credentials.aclose()
+        await self.http.aclose()
+        self.producer.close()
 
 
 def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
-    serde = AvroSerde(SchemaCatalog.load())
-    dlq_topic = dead_letter_topic(options.group_id)
-    ensure_topics(
-        AdminClient(settings.client_config(SERVICE)),
-        [options.commands_topic, options.ledger_topic, AUDIT_TOPIC, dlq_topic],
-        replication_factor=settings.replication_factor,
-    )
-    producer = EventProducer(settings, SERVICE)
-    audit = AuditTrail(
-        service=SERVICE,
-        serde=serde,
-        publish=lambda key, value: producer.send(AUDIT_TOPIC.name, key=key, value=value),
-    )
+    outputs = service_outputs(
+        settings, service=SERVICE, group_id=options.group_id,
+        topics=[options.commands_topic, options.ledger_topic],
+    )  # fmt: skip
+    serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     ledger = Ledger(sink=SERVICE, topic=options.ledger_topic.name, producer=producer, serde=serde)
     # Slack's 429 comes back to the runner, which slows that one channel: no HTTP retry here.
     http = httpx.AsyncClient(base_url=options.api_base, transport=options.transport, timeout=30.0)
-    clients = {}
-    for workspace, token in options.tokens.items():
-        REDACTOR.register(token)
-        clients[workspace] = SlackClient(http, token=token)
-    delivery = SlackDelivery(clients=clients, ledger=ledger, audit=audit)
+    credentials = WorkspaceCredentials(
+        http=http,
+        tokens=options.tokens,
+        vault_names=options.vault_credentials,
+        vault=options.vault or (lambda: vault_from_environment(kafka=settings)),
+        refresh_seconds=options.credential_refresh_seconds,
+    )
+    delivery = SlackDelivery(credentials=credentials, ledger=ledger, audit=audit)
     runner = ConsumerRunner(
         settings=settings,
         config=RunnerConfig(
@@ -83,9 +87,22 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         ),
         handler=delivery,
         serde=serde,
-        dead_letters=DeadLetters(producer, options.group_id),
+        dead_letters=outputs.dead_letters,
         audit=audit,
         entity_of=lambda r: str(r.value.get("entity_id") or r.key),
         on_assigned=lambda: ledger.load(settings),
+        batching=None
+        if options.digest_backlog is None
+        else Batching(
+            handler=delivery.digest,
+            queue_over=options.digest_backlog,
+            max_records=options.digest_max,
+            foldable=_foldable,
+        ),
     )
-    return SinkApp(runner, http, producer)
+    return SinkApp(runner, http, producer, credentials)
+
+
+def _foldable(record: Record) -> bool:
+    """A thread reply answers one message: it is never folded into a digest."""
+    return not record.value.get("thread_ts")

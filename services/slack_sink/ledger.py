@@ -1,39 +1,29 @@
-"""The delivery ledger: what this sink has posted, by command id, in a compacted topic.
+"""The delivery ledger: which Slack message each command became, by command id.
 
-Before posting, a command is written PENDING; after Slack answers, DONE with the message ts.
-A command found DONE is never posted again. A command found PENDING is one whose post may or
-may not have reached Slack (the sink died in between): the sink asks Slack, by the command id
-it put in the message metadata, before it posts again.
+Before posting, each command is written PENDING; after Slack answers, DONE with the channel
+id and ts (`events.deliveries.SinkDelivery`, compacted topic keyed by command id). A command
+found DONE is never posted again. A command found PENDING is one whose post may or may not
+have reached Slack (the sink died in between): the sink asks Slack, by the command ids it put
+in the message metadata, before it posts again. The approvals service reads the same topic to
+match a reaction on (channel_id, ts) back to the record.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.state import read_to_end
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
+from events import PostSlackMessage
+from events.deliveries import DeliveryStatus, SinkDelivery
+from slack_client.models import PostedMessage
 
-SCHEMA = "io.mlconnector.state.SinkDelivery"
 log = logging.getLogger(__name__)
-
-
-class Status(StrEnum):
-    PENDING = "PENDING"
-    DONE = "DONE"
-
-
-@dataclass(frozen=True)
-class Delivery:
-    command_id: str
-    status: Status
-    destination: str
-    external_id: str | None
 
 
 class Ledger:
@@ -42,42 +32,79 @@ class Ledger:
         self._topic = topic
         self._producer = producer
         self._serde = serde
-        self._entries: dict[str, Delivery] = {}
+        self._entries: dict[str, SinkDelivery] = {}
+        self._channel_ids: dict[str, str] = {}
+        """Destination (`workspace/channel`) -> Slack's channel id, learned from posts."""
 
     def load(self, settings: KafkaSettings) -> int:
         """Reads the whole ledger topic; returns how many commands it knows."""
-        for key, value in read_to_end(settings, self._topic, client=f"{self._sink}-ledger").items():
+        stored = read_to_end(settings, self._topic, client=f"{self._sink}-ledger")
+        for value in stored.values():
             _, record = self._serde.decode(value)
-            self._entries[key] = Delivery(
-                record["command_id"],
-                Status(record["status"]),
-                record["destination"],
-                record["external_id"],
-            )
+            self._remember(SinkDelivery.from_record(record))
         return len(self._entries)
 
-    def get(self, command_id: str) -> Delivery | None:
+    def get(self, command_id: str) -> SinkDelivery | None:
         return self._entries.get(command_id)
 
-    async def pending(self, command_id: str, destination: str) -> None:
-        await self._write(Delivery(command_id, Status.PENDING, destination, None))
+    def channel_id(self, destination: str) -> str | None:
+        return self._channel_ids.get(destination)
 
-    async def done(self, command_id: str, destination: str, external_id: str) -> None:
-        await self._write(Delivery(command_id, Status.DONE, destination, external_id))
+    def was_digest(self, command_id: str) -> bool:
+        entry = self._entries.get(command_id)
+        return entry is not None and entry.digest
 
-    async def _write(self, delivery: Delivery) -> None:
-        value = self._serde.encode(
-            SCHEMA,
-            {
-                "command_id": delivery.command_id,
-                "sink": self._sink,
-                "status": delivery.status.value,
-                "destination": delivery.destination,
-                "external_id": delivery.external_id,
-                "at": datetime.now(UTC),
-            },
+    def is_done(self, command_id: str) -> bool:
+        entry = self._entries.get(command_id)
+        return entry is not None and entry.status is DeliveryStatus.DONE
+
+    async def pending(self, commands: Sequence[PostSlackMessage], *, digest: bool) -> None:
+        await self._write(
+            [self._entry(c, DeliveryStatus.PENDING, None, digest=digest) for c in commands]
         )
-        self._producer.send(self._topic, key=delivery.command_id, value=value)
-        # The entry must be durable before the post (PENDING) or the commit (DONE) it guards.
+
+    async def done(
+        self, commands: Sequence[PostSlackMessage], posted: PostedMessage, *, digest: bool
+    ) -> None:
+        await self._write(
+            [self._entry(c, DeliveryStatus.DONE, posted, digest=digest) for c in commands]
+        )
+
+    def _entry(
+        self,
+        command: PostSlackMessage,
+        status: DeliveryStatus,
+        posted: PostedMessage | None,
+        *,
+        digest: bool,
+    ) -> SinkDelivery:
+        return SinkDelivery(
+            command_id=command.command_id,
+            sink=self._sink,
+            status=status,
+            destination=command.key,
+            external_id=posted.ts if posted else None,
+            at=datetime.now(UTC),
+            channel_id=posted.channel if posted else None,
+            ts=posted.ts if posted else None,
+            tenant_id=command.tenant_id,
+            company_id=command.company_id,
+            entity_type=command.entity_type,
+            entity_id=command.entity_id,
+            rule=command.rule,
+            digest=digest,
+        )
+
+    async def _write(self, entries: list[SinkDelivery]) -> None:
+        for entry in entries:
+            value = self._serde.encode(SinkDelivery.SCHEMA, entry.to_record())
+            self._producer.send(self._topic, key=entry.command_id, value=value)
+        # Entries must be durable before the post (PENDING) or the commit (DONE) they guard.
         await asyncio.to_thread(self._producer.flush)
-        self._entries[delivery.command_id] = delivery
+        for entry in entries:
+            self._remember(entry)
+
+    def _remember(self, entry: SinkDelivery) -> None:
+        self._entries[entry.command_id] = entry
+        if entry.channel_id is not None:
+            self._channel_ids[entry.destination] = entry.channel_id

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 from dataclasses import replace
 
-from pydantic import SecretStr
-
-from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
+from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
+from slack_client.workspaces import WorkspaceSpecError, environment_tokens, workspace_pairs
 from slack_sink.inject import SERVICE, SLACK_API, SinkOptions, build
 
 log = logging.getLogger(__name__)
@@ -31,7 +28,15 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=ENV_VAR",
         help="a workspace and the environment variable holding its bot token "
-        "(repeatable; default: default=SLACK_BOT_TOKEN)",
+        "(repeatable; default, when no --workspace-credential either: default=SLACK_BOT_TOKEN)",
+    )
+    p.add_argument(
+        "--workspace-credential",
+        action="append",
+        default=[],
+        metavar="NAME=CREDENTIAL",
+        help="a workspace and the name of its bot token in the credential vault "
+        "(`mlc secrets set CREDENTIAL`); a replaced token is picked up without a restart",
     )
     p.add_argument(
         "--api-base", default=SLACK_API, help=f"Slack Web API base (default {SLACK_API})"
@@ -42,8 +47,24 @@ def parser() -> argparse.ArgumentParser:
         default=1.02,
         help="pause between posts to one channel; Slack allows about 1 per second (default 1.02)",
     )
+    p.add_argument(
+        "--digest-backlog",
+        type=int,
+        default=0,
+        help="a channel with more queued messages than this posts digests until it has "
+        "caught up, e.g. 30 (half a minute behind); 0, the default: never",
+    )
+    p.add_argument(
+        "--digest-max",
+        type=int,
+        default=50,
+        help="at most this many messages in one digest (default 50)",
+    )
     p.add_argument("--group-id", default="mlc-slack-sink", help="consumer group (one per sink)")
     p.add_argument("--commands-topic", help="override the commands topic (tests)")
+    p.add_argument(
+        "--commands-partitions", type=int, help="partitions of an overridden commands topic"
+    )
     p.add_argument("--ledger-topic", help="override the ledger topic (tests)")
     return p
 
@@ -52,55 +73,43 @@ class UsageError(Exception):
     pass
 
 
-def _tokens(specs: list[str]) -> dict[str, SecretStr]:
-    tokens = {}
-    for spec in specs or ["default=SLACK_BOT_TOKEN"]:
-        name, sep, variable = spec.partition("=")
-        if not sep or not name or not variable:
-            raise UsageError(f"--workspace {spec!r}: expected NAME=ENV_VAR")
-        value = os.environ.get(variable)
-        if not value:
-            raise UsageError(f"workspace {name}: environment variable {variable} is not set")
-        tokens[name] = SecretStr(value)
-    return tokens
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     service = ServiceSettings()
     configure_logging(SERVICE, service.log_level)
     try:
-        tokens = _tokens(args.workspace)
-    except UsageError as exc:
+        stored = workspace_pairs(
+            "--workspace-credential", args.workspace_credential, metavar="NAME=CREDENTIAL"
+        )
+        tokens = environment_tokens(args.workspace, default=not stored)
+        _check_numbers(args)
+    except (UsageError, WorkspaceSpecError) as exc:
         log.error("bad configuration", extra={"error": str(exc)})
-        return 2
-    if args.seconds_per_message <= 0:
-        log.error("bad configuration", extra={"error": "--seconds-per-message must be > 0"})
         return 2
     options = SinkOptions(
         group_id=args.group_id,
         api_base=args.api_base,
         seconds_per_message=args.seconds_per_message,
         tokens=tokens,
+        vault_credentials=stored,
+        digest_backlog=args.digest_backlog or None,
+        digest_max=args.digest_max,
         instance_id=os.environ.get("POD_NAME"),
     )
     if args.commands_topic:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)
+    if args.commands_partitions:
+        options.commands_topic = replace(
+            options.commands_topic, partitions=args.commands_partitions
+        )
     if args.ledger_topic:
         options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
-    asyncio.run(_run(options, service.health_port))
+    run_service(lambda: build(KafkaSettings(), options), health_port=service.health_port)
     return 0
 
 
-async def _run(options: SinkOptions, health_port: int) -> None:
-    app = build(KafkaSettings(), options)
-    health = HealthServer(port=health_port, ready=lambda: app.runner.assigned).start()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, app.runner.stop)
-    log.info("started", extra={"health_port": health.port})
-    try:
-        await app.run()
-    finally:
-        health.stop()
-        log.info("stopped")
+def _check_numbers(args: argparse.Namespace) -> None:
+    if args.seconds_per_message <= 0:
+        raise UsageError("--seconds-per-message must be > 0")
+    if args.digest_backlog < 0 or args.digest_max < 2:
+        raise UsageError("--digest-backlog must be >= 0 and --digest-max >= 2")

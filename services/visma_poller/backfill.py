@@ -23,11 +23,12 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import ensure_topics
 from events import topics
+from visma_client.companies import company_client, company_secrets
 from visma_client.entities import VISMA_ENTITIES
 from visma_poller.config import CompanyConfig, ConfigError, PollerConfig, load_config
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
-from visma_poller.inject import PollerOverrides, company_client, company_secrets
+from visma_poller.inject import PollerOverrides
 from visma_poller.poller import EntityPoller, Topics
 
 SERVICE = "visma-backfill"
@@ -68,7 +69,9 @@ async def _backfill(args: argparse.Namespace, config: PollerConfig, company: Com
     )
     cursor = load_cursors(settings, serde, cursor_topic.name).get(name, Cursor(since=since))
     secret = company_secrets([company])[company.company_id]
-    client, http_clients = company_client(config, company, secret, overrides)
+    client, http_clients = company_client(
+        config, company, secret, transport=overrides.transport, retry=overrides.retry
+    )
     producer = TransactionalProducer(settings, client=SERVICE, transactional_id=f"{SERVICE}-{name}")
     total = 0
 

@@ -1,29 +1,24 @@
 """What the poller polls: an accounting firm's Visma companies and each one's schedule (YAML).
 
-Secrets are never in this file: each company names its client secret in the encrypted
-credential store (`credential:`); `client_secret_env` (an environment variable) remains for
-local development. Cadences read like `5m`, `1h`, `90s`.
+The companies file and how to reach each company are shared with the writer
+(`visma_client.companies`); this module adds what only the poller reads: the page size and
+each entity's cadence and priority. Cadences read like `5m`, `1h`, `90s`.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Annotated
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from visma_client.config import DEFAULT_API_BASE, DEFAULT_TOKEN_URL
+from visma_client.companies import (
+    CompaniesFile,
+    CompaniesFileError,
+    CompanyAccess,
+    load_companies_file,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -58,8 +53,8 @@ DEFAULT_SCHEDULE: dict[str, tuple[float, int]] = {
 }
 
 
-class ConfigError(Exception):
-    """The poller configuration is unusable; the message says which file and field."""
+ConfigError = CompaniesFileError
+"""The poller configuration is unusable; the message says which file, flag or field."""
 
 
 class EntitySchedule(BaseModel):
@@ -70,36 +65,16 @@ class EntitySchedule(BaseModel):
     enabled: bool = True
 
 
-class CompanyConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class CompanyConfig(CompanyAccess):
+    """One company: how to reach it (shared with the writer) and what to poll how often."""
 
-    tenant_id: str = Field(min_length=1)
-    company_id: str = Field(min_length=1)
-    client_id: str = Field(min_length=1)
-    credential: str | None = Field(default=None, description="client secret's name in the store")
-    client_secret_env: str | None = Field(default=None, description="development only")
-    hourly_budget: int = Field(default=500, ge=1, description="API calls per hour")
+    model_config = ConfigDict(extra="forbid")
+
     page_size: int = Field(default=100, ge=1, le=1000)
     poll_interval_seconds: Seconds | None = Field(
         default=None, description="one cadence for every entity (overrides the defaults)"
     )
     entities: dict[str, EntitySchedule] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _one_secret_source(self) -> CompanyConfig:
-        if (self.credential is None) == (self.client_secret_env is None):
-            raise ValueError("give exactly one of credential (store) or client_secret_env")
-        return self
-
-    def env_secret(self) -> SecretStr:
-        assert self.client_secret_env is not None
-        value = os.environ.get(self.client_secret_env)
-        if not value:
-            raise ConfigError(
-                f"company {self.company_id}: environment variable {self.client_secret_env} "
-                "(its Visma client secret) is not set"
-            )
-        return SecretStr(value)
 
     def schedule(self, known: set[str]) -> dict[str, EntitySchedule]:
         """Every enabled entity with its cadence: defaults, then this company's overrides."""
@@ -117,31 +92,14 @@ class CompanyConfig(BaseModel):
         return {name: s for name, s in result.items() if s.enabled}
 
 
-class PollerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class PollerConfig(CompaniesFile[CompanyConfig]):
+    model_config = ConfigDict(extra="forbid")
 
-    token_url: str = DEFAULT_TOKEN_URL
-    api_base: str = DEFAULT_API_BASE
     overlap_seconds: float = Field(default=120.0, ge=0)
-    send_company_header: bool = True
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
     webhook_reserve: float = Field(
         default=0.1, ge=0, lt=1, description="share of each budget kept for webhook pulls"
     )
-    companies: list[CompanyConfig] = Field(min_length=1)
 
 
 def load_config(path: Path) -> PollerConfig:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    try:
-        return PollerConfig.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"{path}: {problems}") from exc
+    return load_companies_file(path, PollerConfig)

@@ -13,29 +13,23 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from confluent_kafka.admin import AdminClient
-from pydantic import SecretStr
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.errors import PermanentError
-from chassis.http import RetryPolicy, build_async_client
-from chassis.jsonlog import REDACTOR
+from chassis.http import RetryPolicy
 from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.record import Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
-from chassis.ratelimit import HourlyBudget
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
-from chassis.vault import vault_from_environment
 from events import topics
 from events.notifications import VISMA_NOTIFICATIONS, VismaNotificationReceived
-from visma_client.auth import TokenProvider
-from visma_client.client import VismaClient
-from visma_client.config import VismaCredentials
+from visma_client.companies import company_client, company_secrets
 from visma_client.entities import VISMA_ENTITIES
 from visma_poller.company import CompanySchedule
-from visma_poller.config import CompanyConfig, PollerConfig
+from visma_poller.config import PollerConfig
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
 from visma_poller.poller import EntityPoller, Topics
@@ -87,15 +81,22 @@ class PollerApp:
     http_clients: list[httpx.AsyncClient]
     producer: TransactionalProducer
     side_producer: EventProducer
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def run(self, stop: asyncio.Event) -> None:
+    def ready(self) -> bool:
+        return self.notifications.assigned
+
+    def stop(self) -> None:
+        self.stopping.set()
+
+    async def run(self) -> None:
         async def stop_runner() -> None:
-            await stop.wait()
+            await self.stopping.wait()
             self.notifications.stop()
 
         try:
             await asyncio.gather(
-                *(s.run(stop) for s in self.schedules.values()),
+                *(s.run(self.stopping) for s in self.schedules.values()),
                 self.notifications.run(),
                 stop_runner(),
             )
@@ -135,7 +136,10 @@ def build(
     secrets = company_secrets(config.companies)
     schedules, clients = {}, []
     for company in config.companies:
-        client, http_clients = company_client(config, company, secrets[company.company_id], o)
+        client, http_clients = company_client(
+            config, company, secrets[company.company_id],
+            transport=o.transport, retry=o.retry, time_scale=o.time_scale,
+        )  # fmt: skip
         clients += http_clients
         schedule = company.schedule(set(VISMA_ENTITIES))
         wanted = [e for e in schedule if o.entities is None or e in o.entities]
@@ -171,45 +175,3 @@ def build(
         dead_letters=DeadLetters(side_producer, group),
     )  # fmt: skip
     return PollerApp(schedules, notifications, clients, producer, side_producer)
-
-
-def company_client(
-    config: PollerConfig, company: CompanyConfig, secret: SecretStr, o: PollerOverrides
-) -> tuple[VismaClient, list[httpx.AsyncClient]]:
-    """One company's Visma client (token, budget, retries) and the HTTP clients to close."""
-    token_http = build_async_client(
-        config.token_url, transport=o.transport, retry=o.retry,
-        timeout=config.request_timeout_seconds,
-    )  # fmt: skip
-    api_http = build_async_client(
-        config.api_base, transport=o.transport, retry=o.retry,
-        timeout=config.request_timeout_seconds,
-    )  # fmt: skip
-    credentials = VismaCredentials(
-        client_id=company.client_id, client_secret=secret, tenant_id=company.tenant_id
-    )
-    client = VismaClient(
-        api_http,
-        tokens=TokenProvider(token_http, credentials=credentials, token_url=config.token_url),
-        company_id=company.company_id,
-        budget=HourlyBudget(company.hourly_budget, window_seconds=3600.0 / o.time_scale),
-        send_company_header=config.send_company_header,
-    )
-    return client, [token_http, api_http]
-
-
-def company_secrets(companies: list[CompanyConfig]) -> dict[str, SecretStr]:
-    """Each company's client secret: from the encrypted store, or (development) the env."""
-    secrets: dict[str, SecretStr] = {}
-    vault = None
-    for company in companies:
-        if company.credential is not None:
-            if vault is None:
-                vault = vault_from_environment()
-                vault.load()
-            secret = vault.get(company.credential)
-        else:
-            secret = company.env_secret()
-        REDACTOR.register(secret)
-        secrets[company.company_id] = secret
-    return secrets

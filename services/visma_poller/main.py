@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 from pathlib import Path
 
 from chassis.errors import ConnectorError
-from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
+from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
 from visma_client.entities import VISMA_ENTITIES
-from visma_poller.config import ConfigError, PollerConfig, load_config
-from visma_poller.inject import SERVICE, PollerApp, PollerOverrides, build
+from visma_poller.config import ConfigError, load_config
+from visma_poller.inject import SERVICE, PollerOverrides, build
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +57,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ConnectorError) as exc:
         log.error("cannot start", extra={"error": str(exc)})
         return 2
-    asyncio.run(_run(app, config, service.health_port))
+    run_service(lambda: app, health_port=service.health_port, companies=len(config.companies))
     return 0
-
-
-async def _run(app: PollerApp, config: PollerConfig, health_port: int) -> None:
-    health = HealthServer(port=health_port, ready=lambda: app.notifications.assigned).start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.info("started", extra={"companies": len(config.companies), "health_port": health.port})
-    try:
-        await app.run(stop)
-    finally:
-        health.stop()
-        log.info("stopped")

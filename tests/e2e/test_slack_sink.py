@@ -24,7 +24,7 @@ from tests.e2e.conftest import settle, wait_for_posts
 pytestmark = pytest.mark.e2e
 
 
-def _command(channel: str, n: int) -> PostSlackMessage:
+def command(channel: str, n: int) -> PostSlackMessage:
     return PostSlackMessage(
         command_id=hashlib.sha256(f"{channel}|{n}".encode()).hexdigest(),
         tenant_id="tenant-se-1",
@@ -39,7 +39,7 @@ def _command(channel: str, n: int) -> PostSlackMessage:
     )
 
 
-def _produce(kafka: str, topic: str, commands: list[PostSlackMessage]) -> None:
+def produce(kafka: str, topic: str, commands: list[PostSlackMessage]) -> None:
     settings = KafkaSettings(bootstrap_servers=kafka)
     ensure_topics(AdminClient(settings.client_config("test")), [TopicSpec(topic, 6)])
     serde = AvroSerde(SchemaCatalog.load())
@@ -51,7 +51,7 @@ def _produce(kafka: str, topic: str, commands: list[PostSlackMessage]) -> None:
     producer.flush()
 
 
-def _dead_letters(kafka: str, topic: str, want: int, timeout: float = 60) -> list[dict[str, bytes]]:
+def dead_letters(kafka: str, topic: str, want: int, timeout: float = 60) -> list[dict[str, bytes]]:
     consumer = Consumer(
         {"bootstrap.servers": kafka, "group.id": f"{topic}-reader", "auto.offset.reset": "earliest"}
     )
@@ -73,13 +73,13 @@ def test_unknown_channel_goes_to_the_dlq_with_its_reason_and_the_rest_continue(
 ) -> None:
     stack = make_stack(invoices=0)
     stack.start_sandbox()
-    good = [_command("ap-approvals", n) for n in range(3)] + [_command("ap-large", 9)]
-    bad = _command("no-such-channel", 5)
-    _produce(kafka_bootstrap, stack.topics.commands, [good[0], bad, *good[1:]])
+    good = [command("ap-approvals", n) for n in range(3)] + [command("ap-large", 9)]
+    bad = command("no-such-channel", 5)
+    produce(kafka_bootstrap, stack.topics.commands, [good[0], bad, *good[1:]])
     stack.start("slack-sink")
 
     wait_for_posts(stack, {c.command_id for c in good}, timeout=60)
-    dlq = _dead_letters(kafka_bootstrap, f"dlq.run-{stack.run_id}-sink.v1", want=1)
+    dlq = dead_letters(kafka_bootstrap, f"dlq.run-{stack.run_id}-sink.v1", want=1)
     assert len(dlq) == 1
     assert b"channel_not_found" in dlq[0]["dlq-reason"]
     assert dlq[0]["dlq-topic"] == stack.topics.commands.encode()
@@ -96,8 +96,8 @@ def test_twenty_channels_two_hundred_messages_no_429_each_once(
         httpx.post(
             f"{stack.base_url}/slack/_sandbox/channels", json={"name": name}, timeout=10
         ).raise_for_status()
-    commands = [_command(c, n) for n in range(10) for c in channels]
-    _produce(kafka_bootstrap, stack.topics.commands, commands)
+    commands = [command(c, n) for n in range(10) for c in channels]
+    produce(kafka_bootstrap, stack.topics.commands, commands)
     stack.start("slack-sink")
 
     posted = wait_for_posts(stack, {c.command_id for c in commands}, timeout=120)

@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from chassis.errors import PermanentError, RetryableError
 from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.producer import EventProducer
-from chassis.kafka.record import Record
+from chassis.kafka.record import Batching, Held, Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.logcontext import current_correlation_id
 from chassis.serde import AvroSerde, SchemaCatalog
@@ -107,7 +107,9 @@ class Bench:
         assert len(landed) == len(items)
         self.produced.extend(sorted(landed, key=lambda p: (p.partition, p.offset)))
 
-    def runner(self, handler: Handler, **config: Any) -> ConsumerRunner:
+    def runner(
+        self, handler: Handler, *, batching: Batching | None = None, **config: Any
+    ) -> ConsumerRunner:
         defaults: dict[str, Any] = {
             "commit_interval": 0.1,
             "backoff_base": 0.01,
@@ -119,6 +121,7 @@ class Bench:
             handler=handler,
             serde=self.serde,
             dead_letters=DeadLetters(EventProducer(self.settings, f"dlq-{self.group}"), self.group),
+            batching=batching,
         )
 
     async def committed_now(self, partition: int = 0) -> int:
@@ -473,3 +476,110 @@ def test_each_key_is_paced_by_its_own_token_bucket(bench: Bench) -> None:
     a, b = calls["chan-a"], calls["chan-b"]
     assert a[0] < b[-1]
     assert b[0] < a[-1], "one key waited for the other instead of interleaving"
+
+
+# ---- batches: a long queue of one key handed over in one call ---------------------------------
+
+
+def test_a_long_queue_is_handed_over_in_batches_each_record_once_in_order(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([("key-a", bench.command("key-a", i), 0, []) for i in range(30)])
+    bench.produce([("key-b", bench.command("key-b", i), 0, []) for i in range(3)])
+    calls: list[tuple[str, list[int]]] = []
+    lone = "message 7 for key-a"  # e.g. a thread reply: never folded
+
+    async def handler(record: Record) -> None:
+        calls.append((str(record.key), [record.offset]))
+
+    async def batch_handler(records: list[Record]) -> None:
+        assert len({r.key for r in records}) == 1
+        calls.append((str(records[0].key), [r.offset for r in records]))
+
+    batching = Batching(
+        handler=batch_handler,
+        queue_over=5,
+        max_records=10,
+        foldable=lambda r: r.value["text"] != lone,
+    )
+
+    async def scenario() -> None:
+        runner = bench.runner(handler, batching=batching)
+        async with running(runner) as task:
+            await eventually(lambda: sum(len(o) for _, o in calls) == 33, task, "33 records")
+            await eventually(lambda: bench.committed_is(33), task, "commit of all")
+
+    asyncio.run(scenario())
+
+    handled_a = [o for key, offsets in calls if key == "key-a" for o in offsets]
+    assert handled_a == list(range(30))
+    batches = [offsets for key, offsets in calls if len(offsets) > 1]
+    assert batches, "no batch was handed over"
+    assert all(len(b) <= 10 for b in batches)
+    assert [7] in [offsets for _, offsets in calls]  # the unfoldable one went alone
+    assert all(len(offsets) == 1 for key, offsets in calls if key == "key-b")
+
+
+# ---- held records: kept, not retried on a timer, not dead-lettered ------------------------------
+
+
+def test_a_held_key_waits_for_its_release_while_other_keys_go_on(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    keys = ("free", "held")
+    bench.produce([(k, bench.command(k, i), 0, []) for i in range(5) for k in keys])
+    fixed = asyncio.Event()
+    attempts: dict[int, int] = defaultdict(int)
+    done: list[tuple[str, int]] = []
+
+    async def handler(record: Record) -> None:
+        attempts[record.offset] += 1
+        if record.key == "held" and not fixed.is_set():
+            raise Held("credential invalid", released=fixed.wait)
+        done.append((str(record.key), record.offset))
+
+    async def scenario() -> None:
+        runner = bench.runner(handler, max_attempts=2)
+        async with running(runner) as task:
+            await eventually(lambda: len(done) == 5, task, "the free key's records")
+            await eventually(lambda: bench.committed_is(1), task, "a commit up to the held one")
+            assert attempts[1] == 1  # held: not called again on a timer
+            assert all(key == "free" for key, _ in done)
+            fixed.set()
+            await eventually(lambda: len(done) == 10, task, "the held key's records")
+            await eventually(lambda: bench.committed_is(10), task, "a commit of all")
+
+    asyncio.run(scenario())
+
+    assert [o for key, o in done if key == "held"] == [1, 3, 5, 7, 9]
+    assert bench.dead_letters() == []
+
+
+def test_a_held_record_is_let_go_on_stop_and_redelivered(bench: Bench) -> None:
+    _create(bench, partitions=1)
+    bench.produce([("held", bench.command("held", i), 0, []) for i in range(3)])
+    never = asyncio.Event()
+    seen: list[int] = []
+
+    async def held(record: Record) -> None:
+        seen.append(record.offset)
+        raise Held("credential invalid", released=never.wait)
+
+    async def first_run() -> None:
+        runner = bench.runner(held, shutdown_timeout=120)
+        async with running(runner) as task:
+            await eventually(lambda: seen == [0], task, "the first record held")
+
+    asyncio.run(first_run())
+    assert bench.committed(0) < 0  # nothing committed: the held record comes back
+
+    again: list[int] = []
+
+    async def handler(record: Record) -> None:
+        again.append(record.offset)
+
+    async def second_run() -> None:
+        runner = bench.runner(handler)
+        async with running(runner) as task:
+            await eventually(lambda: len(again) == 3, task, "redelivery")
+
+    asyncio.run(second_run())
+    assert again == [0, 1, 2]

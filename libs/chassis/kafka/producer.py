@@ -35,6 +35,9 @@ def producer_config(
         "linger.ms": 5,
         "compression.type": "lz4",
         "delivery.timeout.ms": 120_000,
+        # The Java clients' and aiokafka's (faust's) key hashing: one key, one partition, whoever
+        # writes it. librdkafka's default (CRC32) would split a Slack channel over two partitions.
+        "partitioner": "murmur2_random",
     }
     if transactional_id:
         config["transactional.id"] = transactional_id

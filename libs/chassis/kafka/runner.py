@@ -14,6 +14,12 @@ Handler outcomes:
 - raises `PermanentError` or the value cannot be decoded: dead-lettered at once.
 - raises anything else: a bug or an unforeseen failure, retried like a retryable error and
   then dead-lettered, never silently dropped.
+- raises `Held`: kept unfinished (so never committed past) until `released()`, then handled
+  again; its key waits, other keys go on, and the in-flight bound stops fetching if held
+  records pile up (see `chassis.kafka.held`).
+
+With `Batching`, a key whose queue has grown long hands several records to one call (a
+digest), so a backlog shrinks faster than one call per record (see `chassis.kafka.batching`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -33,7 +40,9 @@ from prometheus_client import Counter, Gauge, Histogram
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError, RetryableError
+from chassis.kafka.batching import Batching, take_batch
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.held import Held, wait_for_release
 from chassis.kafka.record import Record
 from chassis.kafka.tracker import PartitionTracker
 from chassis.logcontext import correlated, correlation_from_headers
@@ -49,6 +58,12 @@ PROCESSED = Counter("mlc_records_total", "Records handled, by outcome", ["group"
 RETRIES = Counter("mlc_record_retries_total", "Handler attempts that will be retried", ["group"])
 IN_FLIGHT = Gauge("mlc_records_in_flight", "Records fetched and not yet finished", ["group"])
 HANDLE_SECONDS = Histogram("mlc_handler_seconds", "Time in the handler per attempt", ["group"])
+
+
+class _Outcome(Enum):
+    FINISHED = "finished"  # done or dead-lettered
+    AGAIN = "again"  # call the handler again
+    LET_GO = "let go"  # held when stopping or revoked: unfinished, redelivered later
 
 
 @dataclass(frozen=True)
@@ -79,8 +94,10 @@ class ConsumerRunner:
         entity_of: Callable[[Record], str] = lambda r: r.key or r.position,
         ordering_key: Callable[[Record], str] = lambda r: r.key or "",
         on_assigned: Callable[[], object] | None = None,
+        batching: Batching | None = None,
     ) -> None:
         self._on_assigned = on_assigned
+        self._batching = batching
         self._config = config
         self._handler = handler
         self._serde = serde
@@ -194,9 +211,19 @@ class ConsumerRunner:
         try:
             while queue:
                 record = queue[0]
-                if (record.topic, record.partition) in self._trackers:
-                    await self._handle(ordering, record)
-                queue.popleft()
+                if not self._owned(record):
+                    queue.popleft()
+                    continue
+                batch = self._batch_from(queue)
+                if batch:
+                    outcome = await self._handle_batch(ordering, batch)
+                else:
+                    batch = [record]
+                    outcome = await self._handle(ordering, record)
+                if outcome is _Outcome.LET_GO and self._stopping.is_set():
+                    break
+                for _ in batch:
+                    queue.popleft()
         finally:
             del self._workers[ordering]
             if not queue:
@@ -211,59 +238,127 @@ class ConsumerRunner:
             self._buckets[ordering] = bucket
         return bucket
 
-    async def _handle(self, ordering: str, record: Record) -> None:
-        with correlated(correlation_from_headers(record.headers)):
+    def _owned(self, record: Record) -> bool:
+        return (record.topic, record.partition) in self._trackers
+
+    def _decode_error(self, record: Record) -> str | None:
+        """Decodes the value once; the reason when it cannot be decoded (a poison record)."""
+        if not record.schema:
             try:
                 record.schema, record.value = self._serde.decode(record.raw)
             except SerdeError as exc:
-                await self._dead_letter(record, f"undecodable value: {exc}")
-                return
-            bucket = self._bucket(ordering)
-            while not await self._attempt(record, bucket):
-                pass
+                return str(exc)
+        return None
 
-    async def _attempt(self, record: Record, bucket: TokenBucket | None) -> bool:
-        """One call of the handler; True once the record is finished (done or dead-lettered)."""
+    def _batch_from(self, queue: deque[Record]) -> list[Record] | None:
+        if self._batching is None:
+            return None
+        return take_batch(
+            queue,
+            self._batching,
+            group=self._config.group_id,
+            usable=lambda r: self._owned(r) and self._decode_error(r) is None,
+        )
+
+    async def _handle(self, ordering: str, record: Record) -> _Outcome:
+        with correlated(correlation_from_headers(record.headers)):
+            error = self._decode_error(record)
+            if error is not None:
+                await self._dead_letter(record, f"undecodable value: {error}")
+                return _Outcome.FINISHED
+            return await self._until_settled(
+                [record], self._bucket(ordering), lambda: self._handler(record)
+            )
+
+    async def _handle_batch(self, ordering: str, batch: list[Record]) -> _Outcome:
+        assert self._batching is not None
+        handler = self._batching.handler
+        with correlated(correlation_from_headers(batch[0].headers)):
+            return await self._until_settled(batch, self._bucket(ordering), lambda: handler(batch))
+
+    async def _until_settled(
+        self,
+        records: list[Record],
+        bucket: TokenBucket | None,
+        call: Callable[[], Awaitable[None]],
+    ) -> _Outcome:
+        while True:
+            outcome = await self._attempt(records, bucket, call)
+            if outcome is not _Outcome.AGAIN:
+                return outcome
+
+    async def _attempt(
+        self,
+        records: list[Record],
+        bucket: TokenBucket | None,
+        call: Callable[[], Awaitable[None]],
+    ) -> _Outcome:
+        """One call of the handler for one record or one batch."""
         group = self._config.group_id
-        record.attempts += 1
-        if bucket is not None:
-            record.paced = bucket.slot
+        for record in records:
+            record.attempts += 1
+            if bucket is not None:
+                record.paced = bucket.slot
         started = time.monotonic()
         try:
-            await self._handler(record)
+            await call()
+        except Held as exc:
+            return await self._hold(records, exc)
         except PermanentError as exc:
-            await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
-            return True
+            for record in records:
+                await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
+            return _Outcome.FINISHED
         except RetryableError as exc:
             if bucket is not None and exc.retry_after:
                 bucket.penalize(exc.retry_after)
-            return not await self._may_retry(record, exc, exc.retry_after)
+            return await self._may_retry(records, exc, exc.retry_after)
         except Exception as exc:  # decided: retried like a retryable error, then dead-lettered
-            log.exception("handler failed", extra={"record": record.position})
-            return not await self._may_retry(record, exc, None)
+            log.exception("handler failed", extra={"record": records[0].position})
+            return await self._may_retry(records, exc, None)
         finally:
             HANDLE_SECONDS.labels(group).observe(time.monotonic() - started)
-        PROCESSED.labels(group, "ok").inc()
-        self._finish(record)
-        return True
+        PROCESSED.labels(group, "ok").inc(len(records))
+        for record in records:
+            self._finish(record)
+        return _Outcome.FINISHED
 
-    async def _may_retry(self, record: Record, exc: Exception, retry_after: float | None) -> bool:
+    async def _hold(self, records: list[Record], held: Held) -> _Outcome:
+        """Waits for the release; lets go (unfinished) when stopping or the partition is lost."""
+        released = await wait_for_release(
+            records,
+            held,
+            group=self._config.group_id,
+            let_go=lambda: self._stopping.is_set() or not self._owned(records[0]),
+        )
+        if released:
+            return _Outcome.AGAIN
+        IN_FLIGHT.labels(self._config.group_id).dec(len(records))
+        return _Outcome.LET_GO
+
+    async def _may_retry(
+        self, records: list[Record], exc: Exception, retry_after: float | None
+    ) -> _Outcome:
         reason = f"{type(exc).__name__}: {exc}"
-        if record.attempts >= self._config.max_attempts:
-            await self._dead_letter(record, f"gave up after {record.attempts} attempts: {reason}")
-            return False
+        first = records[0]
+        if first.attempts >= self._config.max_attempts:
+            for record in records:
+                await self._dead_letter(
+                    record, f"gave up after {record.attempts} attempts: {reason}"
+                )
+            return _Outcome.FINISHED
         RETRIES.labels(self._config.group_id).inc()
-        backoff = min(self._config.backoff_max, self._config.backoff_base * 2**record.attempts)
+        backoff = min(self._config.backoff_max, self._config.backoff_base * 2**first.attempts)
         wait = max(retry_after or 0.0, random.uniform(backoff / 2, backoff))
         if self._audit is not None:
-            self._audit.record(
-                Stage.RETRIED,
-                entity_id=self._entity_of(record),
-                detail=f"attempt {record.attempts} in {wait:.1f}s: {reason}"[:500],
-            )
-        log.warning("will retry", extra={"record": record.position, "wait": wait, "reason": reason})
+            for record in records:
+                self._audit.record(
+                    Stage.RETRIED,
+                    entity_id=self._entity_of(record),
+                    detail=f"attempt {record.attempts} in {wait:.1f}s: {reason}"[:500],
+                )
+        log.warning("will retry", extra={"record": first.position, "wait": wait, "reason": reason})
         await asyncio.sleep(wait)
-        return True
+        return _Outcome.AGAIN
 
     async def _dead_letter(self, record: Record, reason: str) -> None:
         log.error("dead-lettered", extra={"record": record.position, "reason": reason})
@@ -328,7 +423,7 @@ class ConsumerRunner:
     async def _wait_for(self, revoked: set[tuple[str, int]]) -> None:
         # Polled: the caller is the Kafka thread, which bounds the wait with its own deadline.
         while any(  # noqa: ASYNC110
-            q and (q[0].topic, q[0].partition) in revoked and q[0].attempts
+            q and (q[0].topic, q[0].partition) in revoked and q[0].attempts and not q[0].held
             for q in self._queues.values()
         ):
             await asyncio.sleep(0.02)

@@ -1,1 +1,1 @@
-"""Slack Web API simulator: chat.postMessage, conversations.history, users.lookupByEmail."""
+"""Slack simulator: Web API methods, Events API delivery, and an admin API acting as people."""

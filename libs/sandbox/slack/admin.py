@@ -2,6 +2,11 @@
 
 Tests and the demo create channels, take the bot out of a channel, archive one, revoke a
 token, register users, read what was posted and the per-channel statistics.
+``POST /tokens/{token}/revoke|restore`` toggles a bot token (a revoked token gets
+``token_revoked`` from every method); ``POST /tokens/{token}/replace`` ({"new_token"}
+optional) revokes it and issues a working one, as reinstalling the app does. The routes
+that act as a person (reactions, thread replies) and the Events API settings are in
+``sandbox.slack.human``.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from sandbox.faults import add_fault_routes
-from sandbox.slack.state import Channel, SlackState
+from sandbox.slack.human import add_human_routes
+from sandbox.slack.state import Channel, PostedMessage, SlackState, SlackUser
 
 
 class ChannelCreate(BaseModel):
@@ -29,9 +35,14 @@ class TokenCreate(BaseModel):
     token: str
 
 
+class TokenReplace(BaseModel):
+    new_token: str | None = None
+
+
 class UserCreate(BaseModel):
     email: str
     name: str
+    real_name: str = ""
 
 
 def _channel_view(channel: Channel) -> dict[str, object]:
@@ -40,6 +51,28 @@ def _channel_view(channel: Channel) -> dict[str, object]:
         "name": channel.name,
         "is_member": channel.is_member,
         "is_archived": channel.is_archived,
+    }
+
+
+def _user_view(user: SlackUser) -> dict[str, object]:
+    return {"id": user.id, "name": user.name, "email": user.email, "real_name": user.real_name}
+
+
+def _message_view(state: SlackState, m: PostedMessage) -> dict[str, object]:
+    given = state.reactions.get((m.channel, m.ts), [])
+    names = list(dict.fromkeys(name for name, _ in given))
+    return {
+        "channel": m.channel,
+        "channel_name": m.channel_name,
+        "ts": m.ts,
+        "thread_ts": m.thread_ts,
+        "user": m.user,
+        "from_bot": m.from_bot,
+        "text": m.text,
+        "blocks": m.blocks,
+        "metadata": m.metadata,
+        "posted_at": m.posted_at,
+        "reactions": [{"name": n, "users": [u for name, u in given if name == n]} for n in names],
     }
 
 
@@ -75,6 +108,16 @@ def _identity_routes(router: APIRouter, state: SlackState) -> None:
         state.tokens[body.token] = False
         return {"token": body.token, "revoked": False}
 
+    # Before the generic route below, which would take 'replace' for an action.
+    @router.post("/tokens/{token}/replace")
+    async def replace_token(token: str, body: TokenReplace | None = None) -> dict[str, object]:
+        if token not in state.tokens:
+            raise HTTPException(404, "unknown token")
+        new = body.new_token if body is not None else None
+        if new is not None and new in state.tokens:
+            raise HTTPException(409, "that token exists already")
+        return {"token": state.replace_token(token, new), "replaced": token}
+
     @router.post("/tokens/{token}/{action}")
     async def revoke_or_restore(token: str, action: str) -> dict[str, object]:
         if token not in state.tokens or action not in {"revoke", "restore"}:
@@ -82,10 +125,13 @@ def _identity_routes(router: APIRouter, state: SlackState) -> None:
         state.tokens[token] = action == "revoke"
         return {"token": token, "revoked": state.tokens[token]}
 
+    @router.get("/users")
+    async def list_users() -> list[dict[str, object]]:
+        return [_user_view(u) for u in state.users.values()]
+
     @router.post("/users", status_code=201)
     async def add_user(body: UserCreate) -> dict[str, object]:
-        user = state.add_user(body.email, body.name)
-        return {"id": user.id, "name": user.name, "email": user.email}
+        return _user_view(state.add_user(body.email, body.name, real_name=body.real_name))
 
 
 def _inspection_routes(router: APIRouter, state: SlackState) -> None:
@@ -95,16 +141,7 @@ def _inspection_routes(router: APIRouter, state: SlackState) -> None:
         if channel and found is None:
             raise HTTPException(404, f"no channel {channel}")
         return [
-            {
-                "channel": m.channel,
-                "channel_name": m.channel_name,
-                "ts": m.ts,
-                "thread_ts": m.thread_ts,
-                "text": m.text,
-                "blocks": m.blocks,
-                "metadata": m.metadata,
-                "posted_at": m.posted_at,
-            }
+            _message_view(state, m)
             for m in state.messages
             if found is None or m.channel == found.id
         ]
@@ -124,5 +161,6 @@ def build_admin_router(state: SlackState) -> APIRouter:
     _channel_routes(router, state)
     _identity_routes(router, state)
     _inspection_routes(router, state)
+    add_human_routes(router, state)
     add_fault_routes(router, state.faults)
     return router

@@ -1,5 +1,10 @@
 """The public Slack Web API routes, answering as slack.com does.
 
+Methods: chat.postMessage (``thread_ts`` makes a thread reply), conversations.history
+(top-level messages only), conversations.replies (a thread: parent first),
+users.lookupByEmail (``users_not_found``), auth.test. A revoked token gets
+``token_revoked`` from every method.
+
 Bodies may be JSON or form-encoded (form fields ``blocks`` and ``metadata`` hold JSON
 text); the token comes from ``Authorization: Bearer`` or a ``token`` field. Checks run in
 the order auth, channel, content, rate limit, so an invalid call never spends the
@@ -15,7 +20,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from sandbox.slack.state import PostedMessage, SlackError, SlackState
+from sandbox.slack.state import BOT_ID, BOT_USER_ID, PostedMessage, SlackError, SlackState
 
 MAX_TEXT = 40_000
 
@@ -69,6 +74,14 @@ def _content(
     return str(text), blocks, metadata
 
 
+def _thread_root(state: SlackState, channel_id: str, thread_ts: object) -> str | None:
+    """A reply to a reply lands in the parent's thread, as in Slack's clients."""
+    if not thread_ts:
+        return None
+    parent = state.find_message(channel_id, str(thread_ts))
+    return (parent.thread_ts or parent.ts) if parent is not None else str(thread_ts)
+
+
 def _failure(state: SlackState, error: str) -> JSONResponse:
     state.stats.errors[error] += 1
     return JSONResponse({"ok": False, "error": error})
@@ -109,14 +122,22 @@ def _post_route(router: APIRouter, state: SlackState) -> None:
                 status_code=429,
                 headers={"Retry-After": str(wait)},
             )
-        thread_ts = fields.get("thread_ts")
         message = state.store(
             channel,
             text=text,
             blocks=blocks,
             metadata=metadata,
-            thread_ts=str(thread_ts) if thread_ts else None,
+            thread_ts=_thread_root(state, channel.id, fields.get("thread_ts")),
         )
+        if state.events.config.deliver_bot_messages:
+            state.events.publish(
+                {
+                    **message.as_event(with_metadata=False),
+                    "channel": channel.id,
+                    "event_ts": message.ts,
+                    "channel_type": "channel",
+                }
+            )
         return _posted(message)
 
 
@@ -171,8 +192,55 @@ def _read_routes(router: APIRouter, state: SlackState) -> None:
                     "name": user.name,
                     "deleted": False,
                     "is_bot": False,
-                    "profile": {"email": user.email, "real_name": user.name},
+                    "real_name": user.real_name,
+                    "profile": {"email": user.email, "real_name": user.real_name},
                 },
+            }
+        )
+
+
+def _thread_routes(router: APIRouter, state: SlackState) -> None:
+    @router.get("/conversations.replies")
+    async def replies(request: Request) -> JSONResponse:
+        query = request.query_params
+        try:
+            state.check_token(_token(request, {}))
+            channel = state.readable_channel(query.get("channel"))
+            parent = state.find_message(channel.id, query.get("ts") or "")
+            if parent is None:
+                raise SlackError("thread_not_found")
+        except SlackError as exc:
+            return _failure(state, exc.error)
+        root = parent.thread_ts or parent.ts
+        thread = [
+            m
+            for m in state.messages
+            if m.channel == channel.id and (m.ts == root or m.thread_ts == root)
+        ]
+        return JSONResponse(
+            {
+                "ok": True,
+                "messages": [m.as_event(with_metadata=False) for m in thread],
+                "has_more": False,
+                "response_metadata": {"next_cursor": ""},
+            }
+        )
+
+    @router.post("/auth.test")
+    async def auth_test(request: Request) -> JSONResponse:
+        try:
+            state.check_token(_token(request, await _fields(request)))
+        except SlackError as exc:
+            return _failure(state, exc.error)
+        return JSONResponse(
+            {
+                "ok": True,
+                "url": "https://sandbox.slack.com/",
+                "team": "ml-connector sandbox",
+                "user": "mlc-bot",
+                "team_id": state.config.team_id,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
             }
         )
 
@@ -181,4 +249,5 @@ def build_api_router(state: SlackState) -> APIRouter:
     router = APIRouter(prefix="/api")
     _post_route(router, state)
     _read_routes(router, state)
+    _thread_routes(router, state)
     return router

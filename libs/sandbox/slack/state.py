@@ -9,12 +9,16 @@ chat.postMessage; the workspace-wide limit is not simulated.
 from __future__ import annotations
 
 import math
+import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+
+import httpx
 
 from sandbox.clock import SandboxClock
 from sandbox.config import SlackConfig
 from sandbox.faults import FaultInjector
+from sandbox.slack.events import EventDelivery
 
 BOT_USER_ID = "U0MLCBOT01"
 BOT_ID = "B0MLCBOT01"
@@ -44,15 +48,17 @@ class PostedMessage:
     metadata: dict[str, object] | None
     thread_ts: str | None
     posted_at: str
+    user: str = BOT_USER_ID
+
+    @property
+    def from_bot(self) -> bool:
+        return self.user == BOT_USER_ID
 
     def as_event(self, *, with_metadata: bool) -> dict[str, object]:
-        event: dict[str, object] = {
-            "type": "message",
-            "user": BOT_USER_ID,
-            "bot_id": BOT_ID,
-            "text": self.text,
-            "ts": self.ts,
-        }
+        event: dict[str, object] = {"type": "message", "user": self.user}
+        if self.from_bot:
+            event["bot_id"] = BOT_ID
+        event.update(text=self.text, ts=self.ts)
         if self.blocks is not None:
             event["blocks"] = self.blocks
         if self.thread_ts is not None:
@@ -101,16 +107,32 @@ class SlackUser:
     id: str
     name: str
     email: str
+    real_name: str = ""
 
 
 class SlackState:
-    def __init__(self, config: SlackConfig, clock: SandboxClock) -> None:
+    def __init__(
+        self,
+        config: SlackConfig,
+        clock: SandboxClock,
+        *,
+        events_client: httpx.AsyncClient | None = None,
+        seed: int = 0,
+    ) -> None:
         self.config = config
         self.clock = clock
         self.faults = FaultInjector()
         self.channels: dict[str, Channel] = {}
         self.tokens: dict[str, bool] = dict.fromkeys(config.bot_tokens, False)  # token→revoked
         self.users: dict[str, SlackUser] = {}
+        self.events = EventDelivery(
+            config.events.model_copy(),
+            team_id=config.team_id,
+            bot_user_id=BOT_USER_ID,
+            clock=clock,
+            client=events_client,
+            seed=seed,
+        )
         self.reset()
         for name in [*config.channels, *config.extra_channels]:
             self.add_channel(name)
@@ -120,7 +142,10 @@ class SlackState:
     def reset(self) -> None:
         """Forget messages, statistics and rate-limit state; the workspace stays."""
         self.messages: list[PostedMessage] = []
+        # (channel id, message ts) -> [(reaction, user id)] in the order they were added
+        self.reactions: dict[tuple[str, str], list[tuple[str, str]]] = {}
         self.stats = SlackStats()
+        self.events.reset()
         self.bucket = TokenBucket(rate=self.config.rate_per_second, burst=self.config.burst)
         self._last_ts = 0
 
@@ -142,10 +167,38 @@ class SlackState:
         name = value.lstrip("#")
         return next((c for c in self.channels.values() if c.name == name), None)
 
-    def add_user(self, email: str, name: str) -> SlackUser:
-        user = SlackUser(id=f"U0MLC{len(self.users) + 1:05d}", name=name, email=email.lower())
+    def add_user(self, email: str, name: str, *, real_name: str = "") -> SlackUser:
+        """A workspace member; an email already known keeps its user (and id)."""
+        known = self.users.get(email.lower())
+        if known is not None:
+            return known
+        user = SlackUser(
+            id=f"U0MLC{len(self.users) + 1:05d}",
+            name=name,
+            email=email.lower(),
+            real_name=real_name or name,
+        )
         self.users[user.email] = user
         return user
+
+    def find_user(self, value: str) -> SlackUser | None:
+        """A user by id or by email."""
+        by_email = self.users.get(value.lower())
+        if by_email is not None:
+            return by_email
+        return next((u for u in self.users.values() if u.id == value), None)
+
+    def replace_token(self, old: str, new: str | None = None) -> str:
+        """Revoke ``old`` and issue ``new`` (or a fresh one), as reinstalling the app does."""
+        if old not in self.tokens:
+            raise KeyError(old)
+        new = new or f"xoxb-sandbox-{secrets.token_hex(12)}"
+        self.tokens[old] = True
+        self.tokens[new] = False
+        return new
+
+    def find_message(self, channel_id: str, ts: str) -> PostedMessage | None:
+        return next((m for m in self.messages if m.channel == channel_id and m.ts == ts), None)
 
     def check_token(self, token: str | None) -> None:
         if not token:
@@ -177,6 +230,7 @@ class SlackState:
         blocks: list[object] | None,
         metadata: dict[str, object] | None,
         thread_ts: str | None,
+        user: str = BOT_USER_ID,
     ) -> PostedMessage:
         message = PostedMessage(
             channel=channel.id,
@@ -187,7 +241,9 @@ class SlackState:
             metadata=metadata,
             thread_ts=thread_ts,
             posted_at=self.clock.now().isoformat(),
+            user=user,
         )
         self.messages.append(message)
-        self.stats.posted[channel.name] += 1
+        if message.from_bot:
+            self.stats.posted[channel.name] += 1
         return message

@@ -4,6 +4,11 @@ Create or change records of any entity (a change bumps ``lastModifiedDateTime`` 
 clock's now and issues a new ``timeStamp``, as the live ERP does), register webhooks,
 reseed, read statistics, inject faults. ``/invoices`` is the original supplier-invoice
 API, kept as an alias with its snake_case fields.
+
+``GET /actions`` and ``GET /invoices/{company}/{ref}/actions`` count the invoice actions
+(and PUTs, as ``update``) applied through the public API;
+``POST /invoices/{company}/{ref}/concurrent-edit`` plays another user saving the invoice
+(a new ``timeStamp``, so a client's stale If-Match gets 412).
 """
 
 from __future__ import annotations
@@ -152,6 +157,40 @@ def _invoice_routes(router: APIRouter, state: VismaState) -> None:
         return {"invoices": entities[INVOICE.name], "entities": entities}
 
 
+def _invoice_or_404(state: VismaState, company: str, key: str) -> Record:
+    record = state.store.get(INVOICE.name, company, key)
+    if record is None:
+        raise HTTPException(404, f"no invoice {key} in {company}")
+    return record
+
+
+def _action_routes(router: APIRouter, state: VismaState) -> None:
+    @router.get("/actions")
+    async def applied_actions(company: str | None = None) -> list[dict[str, object]]:
+        """Every applied invoice action (and PUT, as ``update``) with its count."""
+        return state.actions.as_list(company)
+
+    @router.get("/invoices/{company}/{key}/actions")
+    async def invoice_actions(company: str, key: str) -> dict[str, object]:
+        record = _invoice_or_404(state, company, key)
+        return {
+            "company": company,
+            "entityId": record.entity_id,
+            "status": record.fields.get("status"),
+            "approvalStatus": record.fields.get("approvalStatus"),
+            "timeStamp": record.timestamp,
+            "actions": state.actions.for_record(company, record.entity_id),
+        }
+
+    @router.post("/invoices/{company}/{key}/concurrent-edit")
+    async def concurrent_edit(company: str, key: str) -> dict[str, object]:
+        """Someone else saves the invoice: a new ETag, so a stale If-Match gets 412."""
+        record = _invoice_or_404(state, company, key)
+        previous = record.timestamp
+        state.change(record, {})
+        return {"entityId": record.entity_id, "previous": previous, "timeStamp": record.timestamp}
+
+
 def _control_routes(router: APIRouter, state: VismaState) -> None:
     @router.get("/stats")
     async def stats() -> dict[str, object]:
@@ -169,6 +208,7 @@ def _control_routes(router: APIRouter, state: VismaState) -> None:
 def build_admin_router(state: VismaState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
     _invoice_routes(router, state)
+    _action_routes(router, state)
     add_entity_routes(router, state)
     add_webhook_routes(router, state)
     _control_routes(router, state)

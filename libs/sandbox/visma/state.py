@@ -20,6 +20,7 @@ from sandbox.config import VismaConfig
 from sandbox.faults import FaultInjector
 from sandbox.visma.access import FixedWindowBudget, TokenGrant, TokenIssuer
 from sandbox.visma.entities import ENTITY_SPECS, EntitySpec
+from sandbox.visma.invoice_actions import ActionLedger
 from sandbox.visma.records import Supplier
 from sandbox.visma.seeding import new_record_fields, seed_company
 from sandbox.visma.store import EntityStore, Record
@@ -96,6 +97,7 @@ class VismaState:
         self.faults = FaultInjector(seed=seed)
         self.webhooks = WebhookDispatcher(client=webhook_client, seed=seed)
         self.stats = VismaStats()
+        self.actions = ActionLedger()
         self.suppliers: dict[str, list[Supplier]] = {}
         self._rng = random.Random(seed)
         self.seed(config.invoices_per_company, seed=seed)
@@ -105,6 +107,7 @@ class VismaState:
     ) -> None:
         """Replace every company's records with a fresh deterministic dataset."""
         self.store.clear()
+        self.actions.clear()
         anchor = self.clock.now()
         counts = {
             spec.name: self.config.count_for(spec.name, records_per_company=records_per_company)

@@ -85,6 +85,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "entity_type": "supplierInvoice",
         "entity_id": "Bill:000123",
         "created_at": AT,
+        "company_id": "1234567",
+        "mention_emails": ["anna.lind@example.se"],
+        "thread_ts": None,
     },
     "io.mlconnector.audit.AuditEvent": {
         "audit_id": "0b7e1f9c2d3a4b5c8e9f0a1b2c3d4e5f",
@@ -119,6 +122,48 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "destination": "acme/#ap-approvals",
         "external_id": "1772352930.000100",
         "at": AT,
+        "channel_id": "C0MLC0001",
+        "ts": "1772352930.000100",
+        "tenant_id": "t1",
+        "company_id": "1234567",
+        "entity_type": "supplierInvoice",
+        "entity_id": "Bill:000123",
+        "rule": "large-invoices",
+        "digest": False,
+    },
+    "io.mlconnector.slack.SlackEventReceived": {
+        "event_id": "Ev0MLC0001",
+        "team_id": "T0MLC",
+        "event_type": "reaction_added",
+        "user": "U0MLC00001",
+        "channel": "C0MLC0001",
+        "message_ts": "1772352930.000100",
+        "event_ts": "1772352990.000200",
+        "reaction": "white_check_mark",
+        "text": None,
+        "event_time": AT,
+        "received_at": AT,
+        "retry_num": 1,
+    },
+    "io.mlconnector.approval.ApprovalSignal": {
+        "signal_id": "5e1f" * 16,
+        "slack_event_id": "Ev0MLC0001",
+        "team_id": "T0MLC",
+        "channel_id": "C0MLC0001",
+        "message_ts": "1772352930.000100",
+        "user": "U0MLC00001",
+        "decision": "approve",
+        "source": "reaction",
+        "gesture": "white_check_mark",
+        "tenant_id": "t1",
+        "company_id": "1234567",
+        "entity_type": "supplierInvoice",
+        "entity_id": "Invoice:000123",
+        "posted_command_id": "9f2c" * 16,
+        "authorised": True,
+        "reason": None,
+        "event_time": AT,
+        "created_at": AT,
     },
 }
 
@@ -268,9 +313,10 @@ def test_a_registry_backed_catalog_writes_the_registry_ids() -> None:
     with registry.client() as http:
         serde = AvroSerde(SchemaCatalog.load(ids=SchemaRegistryIds(http)))
 
+    # Every version is registered (older ones first), and writers use the newest one's id.
     assigned = {subject: schema_id for (subject, _), schema_id in registry.ids.items()}
     assert sorted(assigned) == sorted(MANIFEST_IDS)
-    assert sorted(assigned.values()) == list(range(100, 100 + len(MANIFEST_IDS)))
+    assert sorted(registry.ids.values()) == list(range(100, 100 + len(MANIFEST["schemas"])))
     assert all(method == "POST" for method, _, _ in registry.requests)
     assert {ct for _, _, ct in registry.requests} == {"application/vnd.schemaregistry.v1+json"}
     for name, record in SAMPLES.items():
@@ -289,7 +335,7 @@ def test_loading_twice_against_a_registry_gets_the_same_ids() -> None:
         second = SchemaCatalog.load(ids=SchemaRegistryIds(http))
 
     assert {s.name: s.schema_id for s in first.all()} == {s.name: s.schema_id for s in second.all()}
-    assert len(registry.requests) == 2 * len(MANIFEST_IDS)
+    assert len(registry.requests) == 2 * len(MANIFEST["schemas"])
 
 
 def test_a_registry_refusal_is_a_serde_error() -> None:

@@ -39,3 +39,10 @@ def test_yaml_config_then_flags(tmp_path: Path) -> None:
     assert config.visma.max_page_size == 20
     assert config.visma.strict_company_header is True
     assert config.slack.extra_channels == ["ap-dk"]
+
+
+def test_slack_events_url_flag() -> None:
+    config = build_config(parse_args(["--slack-events-url", "http://127.0.0.1:8080/slack/events"]))
+    assert config.slack.events.url == "http://127.0.0.1:8080/slack/events"
+    assert config.slack.events.signing_secret.get_secret_value() == "mlc-demo-signing-secret"
+    assert build_config(parse_args([])).slack.events.url is None

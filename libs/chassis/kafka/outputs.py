@@ -1,0 +1,52 @@
+"""What a consuming service writes to Kafka besides its own results: the audit trail and its
+dead-letter topic, through one producer.
+
+Every service on the consumer runner starts the same way: create its topics together with
+`audit.v1` and its group's DLQ, open one producer, and publish the audit trail and the dead
+letters through it. One constructor keeps that start identical everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from confluent_kafka.admin import AdminClient
+
+from chassis.audit import AUDIT_TOPIC, AuditTrail
+from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.producer import EventProducer
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+
+__all__ = ["ServiceOutputs", "service_outputs"]
+
+
+@dataclass(frozen=True)
+class ServiceOutputs:
+    serde: AvroSerde
+    producer: EventProducer
+    """The service closes it when it stops, after its last send."""
+    audit: AuditTrail
+    dead_letters: DeadLetters
+
+
+def service_outputs(
+    settings: KafkaSettings, *, service: str, group_id: str, topics: Iterable[TopicSpec]
+) -> ServiceOutputs:
+    """Creates `topics`, the audit topic and `group_id`'s DLQ, then the producer, audit trail
+    and dead letters that write to them."""
+    serde = AvroSerde(SchemaCatalog.load())
+    ensure_topics(
+        AdminClient(settings.client_config(service)),
+        [*topics, AUDIT_TOPIC, dead_letter_topic(group_id)],
+        replication_factor=settings.replication_factor,
+    )
+    producer = EventProducer(settings, service)
+    audit = AuditTrail(
+        service=service,
+        serde=serde,
+        publish=lambda key, value: producer.send(AUDIT_TOPIC.name, key=key, value=value),
+    )
+    return ServiceOutputs(serde, producer, audit, DeadLetters(producer, group_id))

@@ -1,0 +1,5 @@
+import sys
+
+from approvals.main import main
+
+sys.exit(main())

@@ -1,0 +1,154 @@
+"""Composition root of the approvals service; tests and the demo pass overrides, never patches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from approvals.approvers import Approvers, EmployeeEmails, SlackUsers
+from approvals.config import ApprovalsConfig, ApprovalsSettings
+from approvals.desk import ApprovalDesk
+from approvals.lookups import SlackDirectory, ViewEmployees
+from approvals.outbox import GestureHandler, KafkaOutbox, OutputTopics
+from approvals.posted import PostedMessages
+from chassis.jsonlog import REDACTOR
+from chassis.kafka.outputs import service_outputs
+from chassis.kafka.producer import EventProducer
+from chassis.kafka.runner import ConsumerRunner, RunnerConfig
+from chassis.kafka.view import CompactedView
+from chassis.service import ConsumerService
+from chassis.settings import KafkaSettings
+from chassis.topics import TopicSpec
+from events.approvals import APPROVAL_SIGNALS
+from events.command_topics import SINK_VISMA_WRITER
+from events.deliveries import SLACK_LEDGER
+from events.slack_events import SLACK_EVENTS
+from events.topics import SINK_SLACK, visma_topic
+from slack_client.client import DEFAULT_BASE_URL, SlackClient
+
+SERVICE = "approvals"
+
+
+@dataclass
+class ApprovalsOptions:
+    tokens: dict[str, SecretStr] = field(default_factory=dict)
+    api_base: str = DEFAULT_BASE_URL
+    transport: httpx.AsyncBaseTransport | None = None
+    instance_id: str | None = None
+    employees: EmployeeEmails | None = None
+    """Override the employee lookup (tests); default: a view of the employee topic."""
+    slack_users: SlackUsers | None = None
+    """Override the Slack user lookup (tests); default: users.lookupByEmail per workspace."""
+
+
+@dataclass(frozen=True)
+class ApprovalsTopics:
+    events: TopicSpec
+    ledger: TopicSpec
+    employees: TopicSpec
+    signals: TopicSpec
+    actions: TopicSpec
+    replies: TopicSpec
+
+    @classmethod
+    def of(cls, settings: ApprovalsSettings) -> ApprovalsTopics:
+        def prefixed(spec: TopicSpec) -> TopicSpec:
+            return TopicSpec(settings.topic_prefix + spec.name, spec.partitions,
+                             spec.retention_ms, spec.compacted)  # fmt: skip
+
+        ledger = prefixed(SLACK_LEDGER)
+        if settings.ledger_topic:
+            ledger = TopicSpec(settings.ledger_topic, ledger.partitions, compacted=True)
+        return cls(
+            events=prefixed(SLACK_EVENTS),
+            ledger=ledger,
+            employees=prefixed(visma_topic("employee")),
+            signals=prefixed(APPROVAL_SIGNALS),
+            actions=prefixed(SINK_VISMA_WRITER),
+            replies=prefixed(SINK_SLACK),
+        )
+
+
+@dataclass
+class ApprovalsApp(ConsumerService):
+    runner: ConsumerRunner
+    desk: ApprovalDesk
+    http: httpx.AsyncClient
+    producer: EventProducer
+    views: list[CompactedView[Any]]
+
+    def ready(self) -> bool:
+        return super().ready() and all(v.wait_until_caught_up(0) for v in self.views)
+
+    async def aclose(self) -> None:
+        for view in self.views:
+            view.stop()
+        await self.http.aclose()
+        self.producer.close()
+
+
+def build(
+    kafka: KafkaSettings,
+    settings: ApprovalsSettings,
+    config: ApprovalsConfig,
+    options: ApprovalsOptions,
+) -> ApprovalsApp:
+    topics = ApprovalsTopics.of(settings)
+    outputs = service_outputs(
+        kafka, service=SERVICE, group_id=settings.group_id,
+        topics=[topics.events, topics.ledger, topics.employees, topics.signals, topics.actions,
+                topics.replies],
+    )  # fmt: skip
+    serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
+    posted = PostedMessages(serde)
+    views: list[CompactedView[Any]] = [
+        CompactedView(kafka, [topics.ledger.name], decode=posted.decode,
+                      client=f"{settings.group_id}-ledger").start()
+    ]  # fmt: skip
+    employees = options.employees
+    if employees is None:
+        view: CompactedView[dict[str, Any]] = CompactedView(
+            kafka,
+            [topics.employees.name],
+            decode=lambda raw: serde.decode(raw)[1],
+            client=f"{settings.group_id}-employees",
+        ).start()
+        views.append(view)
+        employees = ViewEmployees(view, wait_seconds=settings.employee_wait_seconds)
+    http = httpx.AsyncClient(base_url=options.api_base, transport=options.transport, timeout=30.0)
+    clients = {}
+    for workspace, token in options.tokens.items():
+        REDACTOR.register(token)
+        clients[workspace] = SlackClient(http, token=token)
+    desk = ApprovalDesk(
+        config=config,
+        posted=posted,
+        approvers=Approvers(
+            employees=employees,
+            slack=options.slack_users or SlackDirectory(clients),
+            cache_seconds=settings.approver_cache_seconds,
+        ),
+        outbox=KafkaOutbox(
+            producer,
+            serde,
+            OutputTopics(topics.signals.name, topics.actions.name, topics.replies.name),
+        ),
+        audit=audit,
+        match_wait_seconds=settings.match_wait_seconds,
+    )
+    runner = ConsumerRunner(
+        settings=kafka,
+        config=RunnerConfig(
+            group_id=settings.group_id,
+            topics=(topics.events.name,),
+            instance_id=options.instance_id,
+        ),
+        handler=GestureHandler(desk),
+        serde=serde,
+        dead_letters=outputs.dead_letters,
+        audit=audit,
+    )
+    return ApprovalsApp(runner, desk, http, producer, views)

@@ -1,0 +1,72 @@
+"""`mlc run approvals`: turn Slack reactions and replies into Visma approvals until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from approvals.config import ApprovalsConfigError, ApprovalsSettings, load_config
+from approvals.inject import SERVICE, ApprovalsOptions, build
+from chassis.jsonlog import configure_logging
+from chassis.service import run_service
+from chassis.settings import KafkaSettings, ServiceSettings
+from slack_client.client import DEFAULT_BASE_URL
+from slack_client.workspaces import WorkspaceSpecError, environment_tokens
+
+log = logging.getLogger(__name__)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlc run approvals",
+        description="Read Slack reactions and thread replies (slack.event.v1), match them to the "
+        "Visma record their message is about, check the person may approve, and send the "
+        "configured Visma action and a thread confirmation.",
+    )
+    p.add_argument("--config", type=Path, required=True, help="the approvals YAML file")
+    p.add_argument(
+        "--workspace",
+        action="append",
+        default=[],
+        metavar="NAME=ENV_VAR",
+        help="a workspace and the environment variable holding its bot token, for "
+        "users.lookupByEmail (repeatable; default: default=SLACK_BOT_TOKEN)",
+    )
+    p.add_argument(
+        "--api-base", default=DEFAULT_BASE_URL, help=f"Slack Web API base ({DEFAULT_BASE_URL})"
+    )
+    p.add_argument("--group-id", help="consumer group (default mlc-approvals)")
+    p.add_argument("--topic-prefix", help="prefix of every topic (test stacks)")
+    p.add_argument("--ledger-topic", help="the Slack sink's ledger topic, if not the default")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    service = ServiceSettings()
+    configure_logging(SERVICE, service.log_level)
+    try:
+        tokens = environment_tokens(args.workspace)
+        config = load_config(args.config)
+    except (WorkspaceSpecError, ApprovalsConfigError) as exc:
+        log.error("bad configuration", extra={"error": str(exc)})
+        return 2
+    overrides = {
+        name: value
+        for name, value in (
+            ("group_id", args.group_id),
+            ("topic_prefix", args.topic_prefix),
+            ("ledger_topic", args.ledger_topic),
+        )
+        if value
+    }
+    settings = ApprovalsSettings().model_copy(update=overrides)
+    options = ApprovalsOptions(
+        tokens=tokens, api_base=args.api_base, instance_id=os.environ.get("POD_NAME")
+    )
+    run_service(
+        lambda: build(KafkaSettings(), settings, config, options), health_port=service.health_port
+    )
+    return 0

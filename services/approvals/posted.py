@@ -1,0 +1,63 @@
+"""Which Slack message is about which Visma record: the Slack sink's ledger, indexed by message.
+
+The ledger (contract: `events.deliveries`) is keyed by command id; a reaction names a
+channel id and a message ts. This index is fed by a `CompactedView` over the ledger topic
+(its decode step adds each DONE entry), so every replica knows every posted message. A person
+can react within a moment of the post, before the sink's DONE entry has been read here, so a
+lookup may wait, bounded, for the entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from chassis.serde import AvroSerde
+from events.deliveries import SinkDelivery
+
+
+class PostedMessages:
+    def __init__(self, serde: AvroSerde) -> None:
+        self._serde = serde
+        self._by_message: dict[tuple[str, str], SinkDelivery] = {}
+        self._changed = threading.Condition()
+
+    def decode(self, raw: bytes) -> SinkDelivery:
+        """The CompactedView's decoder: reads one ledger value and indexes it."""
+        _, record = self._serde.decode(raw)
+        delivery = SinkDelivery.from_record(record)
+        self.add(delivery)
+        return delivery
+
+    def add(self, delivery: SinkDelivery) -> None:
+        if not delivery.posted or delivery.channel_id is None or delivery.ts is None:
+            return
+        with self._changed:
+            self._by_message[(delivery.channel_id, delivery.ts)] = delivery
+            self._changed.notify_all()
+
+    def find(self, channel_id: str, ts: str) -> SinkDelivery | None:
+        return self._by_message.get((channel_id, ts))
+
+    async def wait_for(self, channel_id: str, ts: str, *, seconds: float) -> SinkDelivery | None:
+        found = self.find(channel_id, ts)
+        if found is not None or seconds <= 0:
+            return found
+        return await asyncio.to_thread(self._wait, (channel_id, ts), seconds)
+
+    def _wait(self, key: tuple[str, str], timeout: float) -> SinkDelivery | None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while key not in self._by_message:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            return self._by_message[key]
+
+
+def workspace_and_channel(delivery: SinkDelivery) -> tuple[str, str]:
+    """The sink writes `destination` as `workspace/channel`, as the command named them."""
+    workspace, _, channel = delivery.destination.partition("/")
+    return workspace, channel or (delivery.channel_id or "")

@@ -1,0 +1,158 @@
+"""Each workspace's bot token, and whether Slack still accepts it.
+
+When Slack answers invalid_auth, account_inactive or token_revoked, the workspace is marked
+invalid: an alert goes to the logs and to `mlc_slack_credential_invalid`, and every command
+for it is held (kept uncommitted, neither posted nor dead-lettered) until the credential is
+fixed. A token stored in the credential vault is fixed by `mlc secrets set`: while a
+workspace is held, the vault is re-read every few seconds and a different token releases
+the held commands without a restart. A token from the environment can only be fixed by a
+restart with the new value; its commands wait in Kafka meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client import Counter, Gauge
+from pydantic import SecretStr
+
+from chassis.errors import PermanentError
+from chassis.jsonlog import REDACTOR
+from chassis.kafka.record import Held
+from chassis.vault import CredentialVault, VaultError
+from slack_client.client import SlackClient
+
+log = logging.getLogger(__name__)
+
+INVALID = Gauge(
+    "mlc_slack_credential_invalid",
+    "1 while Slack rejects a workspace's token and its commands are held",
+    ["workspace"],
+)
+ALERTS = Counter(
+    "mlc_slack_credential_alerts_total",
+    "Slack rejected a workspace's token",
+    ["workspace", "error"],
+)
+
+
+class UnknownWorkspaceError(PermanentError):
+    """The command names a Slack workspace this sink has no credential for."""
+
+
+@dataclass
+class _Workspace:
+    token: SecretStr
+    client: SlackClient
+    vault_name: str | None
+    invalid: asyncio.Event | None = None
+    """Present while Slack rejects the token; set (and dropped) once it is replaced."""
+
+
+class WorkspaceCredentials:
+    def __init__(
+        self,
+        *,
+        http: httpx.AsyncClient,
+        tokens: dict[str, SecretStr],
+        vault_names: dict[str, str],
+        vault: Callable[[], CredentialVault] | None = None,
+        refresh_seconds: float = 2.0,
+    ) -> None:
+        self._http = http
+        self._vault_factory = vault
+        self._vault: CredentialVault | None = None
+        self._refresh_seconds = refresh_seconds
+        self._workspaces: dict[str, _Workspace] = {}
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        for name, token in tokens.items():
+            self._workspaces[name] = self._workspace(token, vault_name=None)
+        if vault_names:
+            stored = self._open_vault()
+            for name, credential in vault_names.items():
+                self._workspaces[name] = self._workspace(stored.get(credential), credential)
+
+    def _workspace(self, token: SecretStr, vault_name: str | None) -> _Workspace:
+        REDACTOR.register(token)
+        return _Workspace(token, SlackClient(self._http, token=token), vault_name)
+
+    def _open_vault(self) -> CredentialVault:
+        if self._vault is None:
+            if self._vault_factory is None:
+                raise ValueError("workspaces name vault credentials but no vault is configured")
+            self._vault = self._vault_factory()
+            self._vault.load()
+        return self._vault
+
+    def client(self, workspace: str) -> tuple[SlackClient, SecretStr]:
+        """The client to post with and the token it uses; raises `Held` while it is invalid."""
+        found = self._workspaces.get(workspace)
+        if found is None:
+            raise UnknownWorkspaceError(f"no Slack credential for workspace {workspace}")
+        if found.invalid is not None:
+            raise self._held(workspace, found.invalid)
+        return found.client, found.token
+
+    def rejected(self, workspace: str, token: SecretStr, error: str) -> Held:
+        """Marks the workspace invalid (once per bad token) and returns the `Held` to raise."""
+        found = self._workspaces[workspace]
+        if found.token.get_secret_value() != token.get_secret_value():
+            # Another command already saw this token fail and it has been replaced since.
+            released = asyncio.Event()
+            released.set()
+            return self._held(workspace, released)
+        if found.invalid is None:
+            found.invalid = asyncio.Event()
+            INVALID.labels(workspace).set(1)
+            ALERTS.labels(workspace, error).inc()
+            log.error(
+                "ALERT: Slack rejected the workspace credential; its commands are held",
+                extra={
+                    "workspace": workspace,
+                    "error": error,
+                    "credential": found.vault_name or "environment",
+                    "fix": f"mlc secrets set {found.vault_name}"
+                    if found.vault_name
+                    else "restart with a new token",
+                },
+            )
+            if found.vault_name is not None:
+                self._watchers[workspace] = asyncio.create_task(self._watch(workspace))
+        return self._held(workspace, found.invalid)
+
+    def _held(self, workspace: str, released: asyncio.Event) -> Held:
+        return Held(f"workspace {workspace}: credential invalid", released=released.wait)
+
+    async def _watch(self, workspace: str) -> None:
+        """Re-reads the vault until it holds a different token, then releases the workspace."""
+        found = self._workspaces[workspace]
+        assert found.vault_name is not None
+        assert found.invalid is not None
+        while True:
+            await asyncio.sleep(self._refresh_seconds)
+            try:
+                vault = self._open_vault()
+                await asyncio.to_thread(vault.load)
+                token = vault.get(found.vault_name)
+            except VaultError as exc:
+                log.warning("cannot re-read the credential", extra={"error": str(exc)})
+                continue
+            if token.get_secret_value() != found.token.get_secret_value():
+                break
+        released = found.invalid
+        replaced = self._workspace(token, found.vault_name)
+        self._workspaces[workspace] = replaced
+        INVALID.labels(workspace).set(0)
+        log.warning(
+            "Slack credential replaced; held commands go on", extra={"workspace": workspace}
+        )
+        released.set()
+        self._watchers.pop(workspace, None)
+
+    async def aclose(self) -> None:
+        for task in self._watchers.values():
+            task.cancel()

@@ -1,0 +1,5 @@
+import sys
+
+from visma_writer.main import main
+
+sys.exit(main())

@@ -1,0 +1,94 @@
+"""Composition root of the Visma writer; tests and the demo pass overrides, never patches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from chassis.http import RetryPolicy
+from chassis.kafka.ledger import CommandLedger
+from chassis.kafka.outputs import service_outputs
+from chassis.kafka.producer import EventProducer
+from chassis.kafka.runner import ConsumerRunner, RunnerConfig
+from chassis.service import ConsumerService
+from chassis.settings import KafkaSettings
+from chassis.topics import TopicSpec
+from events.command_topics import SINK_VISMA_WRITER
+from events.deliveries import SinkDelivery
+from events.topics import STATE_VISMA_WRITER_LEDGER
+from visma_client import SupplierInvoiceActions, company_client, company_secrets
+from visma_writer.config import WriterConfig
+from visma_writer.handler import ApplyVismaActionHandler
+from visma_writer.writer import SINK, InvoiceActions, VismaWriter
+
+SERVICE = SINK
+
+
+@dataclass
+class WriterOptions:
+    group_id: str = "mlc-visma-writer"
+    commands_topic: TopicSpec = SINK_VISMA_WRITER
+    ledger_topic: TopicSpec = STATE_VISMA_WRITER_LEDGER
+    transport: httpx.AsyncBaseTransport | None = None
+    # Only idempotent requests are repeated (GET, the note's PUT); action POSTs never are.
+    retry: RetryPolicy = field(
+        default_factory=lambda: RetryPolicy(max_attempts=5, retry_server_errors=True)
+    )
+    hold_seconds: float = 300.0
+    max_conflicts: int = 3
+    time_scale: float = 1.0
+    instance_id: str | None = None
+
+
+@dataclass
+class WriterApp(ConsumerService):
+    runner: ConsumerRunner
+    http_clients: list[httpx.AsyncClient]
+    producer: EventProducer
+
+    async def aclose(self) -> None:
+        for client in self.http_clients:
+            await client.aclose()
+        self.producer.close()
+
+
+def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions) -> WriterApp:
+    outputs = service_outputs(
+        settings, service=SERVICE, group_id=options.group_id,
+        topics=[options.commands_topic, options.ledger_topic],
+    )  # fmt: skip
+    serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
+    ledger = CommandLedger(
+        SinkDelivery, topic=options.ledger_topic.name, producer=producer, serde=serde,
+        client=f"{SERVICE}-ledger",
+    )  # fmt: skip
+    companies: dict[tuple[str, str], InvoiceActions] = {}
+    http_clients: list[httpx.AsyncClient] = []
+    secrets = company_secrets(config.companies)
+    for company in config.companies:
+        client, clients = company_client(
+            config, company, secrets[company.company_id],
+            transport=options.transport, retry=options.retry, time_scale=options.time_scale,
+        )  # fmt: skip
+        companies[(company.tenant_id, company.company_id)] = SupplierInvoiceActions(client)
+        http_clients += clients
+    writer = VismaWriter(
+        companies=companies, ledger=ledger, audit=audit, max_conflicts=options.max_conflicts
+    )
+    runner = ConsumerRunner(
+        settings=settings,
+        config=RunnerConfig(
+            group_id=options.group_id,
+            topics=(options.commands_topic.name,),
+            instance_id=options.instance_id,
+        ),
+        handler=ApplyVismaActionHandler(writer, audit=audit, hold_seconds=options.hold_seconds),
+        serde=serde,
+        dead_letters=outputs.dead_letters,
+        audit=audit,
+        entity_of=lambda r: str(r.value.get("entity_id") or r.key),
+        # Before any command of newly assigned partitions: the previous owner wrote entries.
+        on_assigned=lambda: ledger.load(settings),
+    )
+    return WriterApp(runner, http_clients, producer)

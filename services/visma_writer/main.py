@@ -1,0 +1,70 @@
+"""`mlc run visma-writer`: apply ApplyVismaAction commands to Visma until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from chassis.errors import ConnectorError
+from chassis.jsonlog import configure_logging
+from chassis.service import run_service
+from chassis.settings import KafkaSettings, ServiceSettings
+from visma_writer.config import ConfigError, load_config
+from visma_writer.inject import SERVICE, WriterOptions, build
+
+log = logging.getLogger(__name__)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlc run visma-writer",
+        description="Apply ApplyVismaAction commands (supplier-invoice actions such as release, "
+        "or a note) to Visma.net ERP with If-Match on the invoice's ETag: each once, in order "
+        "per invoice, re-reading and retrying when someone else saved the invoice (412).",
+    )
+    p.add_argument("--config", type=Path, required=True, help="the companies YAML the poller reads")
+    p.add_argument("--group-id", default="mlc-visma-writer", help="consumer group")
+    p.add_argument("--commands-topic", help="override the commands topic (tests)")
+    p.add_argument("--ledger-topic", help="override the ledger topic (tests)")
+    p.add_argument(
+        "--hold-seconds",
+        type=float,
+        default=300.0,
+        help="while Visma refuses a company's credentials, try its commands again this often",
+    )
+    p.add_argument(
+        "--max-conflicts",
+        type=int,
+        default=3,
+        help="412 answers (the invoice changed under us) to re-read and retry before backing off",
+    )
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    service = ServiceSettings()
+    configure_logging(SERVICE, service.log_level)
+    options = WriterOptions(
+        group_id=args.group_id,
+        hold_seconds=args.hold_seconds,
+        max_conflicts=args.max_conflicts,
+        time_scale=service.time_scale,
+        instance_id=os.environ.get("POD_NAME"),
+    )
+    if args.commands_topic:
+        options.commands_topic = replace(options.commands_topic, name=args.commands_topic)
+    if args.ledger_topic:
+        options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
+    try:
+        if args.hold_seconds <= 0 or args.max_conflicts < 0:
+            raise ConfigError("--hold-seconds must be > 0 and --max-conflicts >= 0")
+        app = build(KafkaSettings(), load_config(args.config), options)
+    except (ConfigError, ConnectorError) as exc:
+        log.error("cannot start", extra={"error": str(exc)})
+        return 2
+    run_service(lambda: app, health_port=service.health_port)
+    return 0

@@ -1,0 +1,190 @@
+"""The Slack route on a real broker: each event lands once, and a stopped broker stores nothing.
+
+The app runs in process (ASGI) with the production AsyncProducer. "Lands once" is read back
+from the topic. "Broker stopped" uses a private broker of this test's own (deploy/kafka/
+kafka.sh with its own state directory and ports), stopped and started again; the shared
+broker is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from confluent_kafka.admin import AdminClient
+from pydantic import SecretStr
+
+from chassis.kafka.async_producer import AsyncProducer
+from chassis.kafka.state import iter_to_end
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
+from chassis.topics import TopicSpec, ensure_topics
+from events.slack_events import SlackEventReceived
+from ingress.app import create_app
+from ingress.config import IngressSettings
+from tests.unit.ingress.slack_kit import SECRET, envelope, reaction, signed_headers
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SERDE = AvroSerde(SchemaCatalog.load())
+
+
+def stored(bootstrap: str, topic: str) -> list[SlackEventReceived]:
+    settings = KafkaSettings(bootstrap_servers=bootstrap)
+    records = iter_to_end(settings, topic, client=f"test-{uuid.uuid4().hex[:6]}")
+    return [SlackEventReceived.from_record(SERDE.decode(value)[1]) for _, value in records]
+
+
+def create_topic(bootstrap: str, topic: str) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    ensure_topics(admin, [TopicSpec(topic, partitions=3)])
+
+
+@dataclass
+class Slack:
+    """Delivers signed events to the in-process ingress, as Slack would."""
+
+    http: httpx.AsyncClient
+
+    async def deliver(self, event_id: str, *, retry_num: int | None = None) -> httpx.Response:
+        body = envelope(reaction(ts=f"1772445600.{event_id[-6:]}"), event_id=event_id)
+        headers = signed_headers(body, retry_num=retry_num)
+        return await self.http.post("/webhooks/slack", content=body, headers=headers)
+
+
+@asynccontextmanager
+async def ingress(bootstrap: str, topic: str) -> AsyncIterator[Slack]:
+    settings = IngressSettings(slack_signing_secret=SecretStr(SECRET), slack_topic=topic)
+    producer = AsyncProducer(
+        KafkaSettings(bootstrap_servers=bootstrap),
+        f"test-ingress-{uuid.uuid4().hex[:6]}",
+        delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
+    )
+    app = create_app(settings=settings, send=producer.send, serde=SERDE)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://in") as http:
+            yield Slack(http)
+    finally:
+        producer.close(timeout=5)
+
+
+def test_each_event_lands_once_however_often_slack_retries_it(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    topic = f"test.slack-event.{unique}"
+    create_topic(kafka_bootstrap, topic)
+    ids = [f"Ev{unique}{n:06d}" for n in range(40)]
+
+    async def run() -> list[httpx.Response]:
+        async with ingress(kafka_bootstrap, topic) as slack:
+            # The first delivery and an immediate retry race; a later retry follows.
+            racing = await asyncio.gather(
+                *(slack.deliver(i) for i in ids), *(slack.deliver(i, retry_num=1) for i in ids)
+            )
+            later = [await slack.deliver(i, retry_num=2) for i in ids[::4]]
+            return [*racing, *later]
+
+    responses = asyncio.run(run())
+
+    assert {r.status_code for r in responses} == {200}
+    assert sum(not r.json()["duplicate"] for r in responses) == len(ids)
+    counts = Counter(e.event_id for e in stored(kafka_bootstrap, topic))
+    assert counts == Counter(ids)
+
+
+# ---- a private broker that can be stopped ---------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class PrivateBroker:
+    state_dir: Path
+    port: int
+    controller_port: int
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _kafka_sh(self, action: str) -> None:
+        env = os.environ | {
+            "MLC_STATE_DIR": str(self.state_dir),
+            "KAFKA_PORT": str(self.port),
+            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
+        }
+        subprocess.run(
+            [str(ROOT / "deploy/kafka/kafka.sh"), action], env=env, check=True, timeout=180
+        )
+
+    def start(self) -> None:
+        self._kafka_sh("start")
+
+    def stop(self) -> None:
+        self._kafka_sh("stop")
+
+
+@pytest.fixture
+def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
+    broker = PrivateBroker(tmp_path / "state", _free_port(), _free_port())
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+def test_with_the_broker_stopped_slack_gets_503_and_nothing_is_stored(
+    private_broker: PrivateBroker, unique: str
+) -> None:
+    topic = f"test.slack-event.{unique}"
+    create_topic(private_broker.bootstrap, topic)
+
+    async def run() -> tuple[httpx.Response, list[httpx.Response], httpx.Response]:
+        async with ingress(private_broker.bootstrap, topic) as slack:
+            before = await slack.deliver("EvBefore")
+            private_broker.stop()
+            during = [await slack.deliver("EvDuring", retry_num=n) for n in (None, 1)]
+            await asyncio.to_thread(private_broker.start)
+            after = await _deliver_until_stored(slack, "EvDuring", first_retry=2)
+            return before, during, after
+
+    before, during, after = asyncio.run(run())
+
+    assert before.status_code == 200
+    assert [r.status_code for r in during] == [503, 503]
+    assert all("Retry-After" in r.headers for r in during)
+    assert after.status_code == 200
+    assert after.json()["duplicate"] is False, "a refused delivery was stored after all"
+    events = stored(private_broker.bootstrap, topic)
+    assert sorted(e.event_id for e in events) == ["EvBefore", "EvDuring"]
+    [during_event] = [e for e in events if e.event_id == "EvDuring"]
+    assert during_event.retry_num >= 2, "only the retry that was acknowledged may be stored"
+
+
+async def _deliver_until_stored(slack: Slack, event_id: str, *, first_retry: int) -> httpx.Response:
+    """Slack's retries after the broker is back: the producer may need a moment to reconnect."""
+    async with asyncio.timeout(60):
+        retry = first_retry
+        while True:
+            response = await slack.deliver(event_id, retry_num=retry)
+            if response.status_code != 503:
+                return response
+            retry += 1

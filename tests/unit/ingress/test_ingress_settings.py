@@ -1,0 +1,44 @@
+"""Ingress settings: the Slack signing secret has one source, errors name variables, not values."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from ingress.config import IngressConfigError, IngressSettings, load_settings
+
+pytestmark = pytest.mark.unit
+
+
+def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET", "s3cr3t-value-123")
+    monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL", "slack/signing")
+    with pytest.raises(IngressConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL" in message
+    assert "not both" in message
+    assert "s3cr3t-value-123" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("MLC_INGRESS_SLACK_SIGNING_SECRET", "   ", "blank [MLC_INGRESS_SLACK_SIGNING_SECRET]"),
+        ("MLC_INGRESS_ACK_TIMEOUT_SECONDS", "3", "less than 3 [MLC_INGRESS_ACK_TIMEOUT_SECONDS]"),
+        ("MLC_INGRESS_SLACK_RECENT_EVENT_IDS", "0", "[MLC_INGRESS_SLACK_RECENT_EVENT_IDS]"),
+    ],
+)
+def test_a_bad_value_names_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(IngressConfigError, match=re.escape(expected)):
+        load_settings()
+
+
+def test_kafka_gives_up_on_a_record_before_the_route_answers() -> None:
+    for ack in (0.2, 1.0, 2.5, 2.99):  # the whole allowed range
+        settings = IngressSettings(ack_timeout_seconds=ack)
+        assert settings.kafka_delivery_timeout_ms < ack * 1000

@@ -1,0 +1,83 @@
+"""The writer's unit-test harness: fake Visma (MockTransport), an in-memory ledger, audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fake_visma import FakeVisma, actions_over
+
+from chassis.audit import AuditTrail
+from chassis.serde import AvroSerde, SchemaCatalog
+from events.commands import ApplyVismaAction
+from events.deliveries import SinkDelivery
+from visma_writer.writer import VismaWriter
+
+SERDE = AvroSerde(SchemaCatalog.load())
+
+
+class MemoryLedger:
+    """CommandLedger's behaviour without Kafka; keeps every write, in order."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, SinkDelivery] = {}
+        self.writes: list[SinkDelivery] = []
+
+    def get(self, command_id: str) -> SinkDelivery | None:
+        return self.entries.get(command_id)
+
+    async def write(self, entry: SinkDelivery) -> None:
+        # Encoded as the real ledger does, so a model/schema mismatch fails here too.
+        SERDE.encode(entry.SCHEMA, entry.to_record())
+        self.entries[entry.command_id] = entry
+        self.writes.append(entry)
+
+
+class AuditLog:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.trail = AuditTrail(service="visma-writer", serde=SERDE, publish=self._publish)
+
+    def _publish(self, key: str, value: bytes) -> None:
+        self.events.append(SERDE.decode(value)[1])
+
+    def stages(self) -> list[str]:
+        return [e["stage"] for e in self.events]
+
+
+def command(
+    entity: str = "Invoice:000123", action: str = "release", *, command_id: str = "cmd-1",
+    company: str = "c1", entity_type: str = "supplierInvoice", comment: str = "Approved by Ann",
+) -> ApplyVismaAction:  # fmt: skip
+    return ApplyVismaAction(
+        command_id=command_id,
+        tenant_id="t1",
+        rule="approvals",
+        source_event_id="signal-1",
+        entity_type=entity_type,
+        entity_id=f"t1/{company}/{entity_type}/{entity}",
+        created_at=datetime(2026, 3, 1, tzinfo=UTC),
+        company_id=company,
+        action=action,
+        comment=comment,
+    )
+
+
+class Harness:
+    def __init__(self) -> None:
+        self.visma = FakeVisma()
+        self.ledger = MemoryLedger()
+        self.audit = AuditLog()
+        self.writer = VismaWriter(
+            companies={("t1", "c1"): actions_over(self.visma)},
+            ledger=self.ledger,
+            audit=self.audit.trail,
+            max_conflicts=2,
+        )
+
+    def ledger_trail(self, command_id: str = "cmd-1") -> list[tuple[str, str | None]]:
+        return [
+            (e.status.value, e.external_id)
+            for e in self.ledger.writes
+            if e.command_id == command_id
+        ]
