@@ -32,7 +32,7 @@ from events import PostSlackMessage
 
 PACE_TARGET = 0.95
 BACKLOG_SECONDS_TARGET = 60.0
-SECONDS_PER_MESSAGE = 1.02
+SECONDS_PER_MESSAGE = 1.005
 """The sink's default pause per channel: the pace a channel 'keeps'."""
 
 

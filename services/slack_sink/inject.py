@@ -31,7 +31,7 @@ class SinkOptions:
     commands_topic: TopicSpec = topics.SINK_SLACK
     ledger_topic: TopicSpec = topics.STATE_SLACK_LEDGER
     api_base: str = SLACK_API
-    seconds_per_message: float = 1.02
+    seconds_per_message: float = 1.005
     tokens: dict[str, SecretStr] = field(default_factory=dict)
     """Workspace -> bot token given directly (from the environment)."""
     vault_credentials: dict[str, str] = field(default_factory=dict)
