@@ -1,33 +1,45 @@
 """The composition root: builds the faust app that feeds Kafka records to the InvoiceHandler.
 
 Nothing here runs at import time. `build_app` wires one agent over every Visma entity topic,
-a changelog-backed table that remembers each entity's last processed version (so the poller's
+the processed markers that remember each entity's last processed version (so the poller's
 overlap window does not re-post anything), reference data for enrichment, a timer that
 reloads the rules file when it changes, and the command topics of every sink. The agent only
-translates faust events into `Record`s; every decision lives in `processor.handler`.
+translates faust events into `Record`s and commits each batch; every decision lives in
+`processor.handler`.
 
-Guarantee: at-least-once. A worker killed mid-batch has its batch's commands on the broker
-but not its offsets or table writes, so a restart sends them again with the same command
-ids, and each sink's ledger drops the repeat (tests/integration/test_processor_sigkill.py
-counts them). faust's exactly_once does not help: it picks a send's transaction by the
-partition of the record *sent*, not of the record read, and on that test it repeated more
-command ids than at_least_once (faust-streaming #517, #602).
+Guarantee: each command id once on the command topics, for read_committed readers (every
+sink), across crashes. A batch's commands, audit records and processed markers go out in
+one Kafka transaction (librdkafka), committed before faust may commit the batch's offsets:
+- killed before the commit: nothing of the batch is visible; the worker that restarts with
+  the same transactional.id aborts the open transaction, re-reads the events and routes
+  them again;
+- killed after the commit, before the offsets: the events are read again, their markers are
+  committed, so they are skipped (tests/integration/test_processor_sigkill.py).
+faust still consumes and commits offsets; its own exactly_once is not used: it picks a
+send's transaction by the partition of the record *sent*, not of the record read, and it
+repeated more command ids than at_least_once (faust-streaming #517, #602).
+
+Not covered: a rebalance that moves a partition to *another* worker while its previous
+owner is still committing a batch of it (the new owner reads the markers up to the last
+stable offset, then the old one commits): that batch's commands can be sent twice, and the
+sink's ledger drops the repeat by command id. The dead-letter topic and the reminder and
+digest tables stay at-least-once, through faust's producer.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faust
 from confluent_kafka.admin import AdminClient
-from faust.streams import _current_event  # the context faust's table writes depend on
+from faust.types import TP
 from prometheus_client import Counter
 
 from chassis.audit import AuditTrail
-from chassis.kafka.producer import EventProducer
+from chassis.kafka.producer import TransactionalProducer
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import ensure_topics
@@ -35,16 +47,16 @@ from events.command_topics import COMMAND_TOPICS
 from events.commands import Command
 from events.visma import VismaEntityChanged
 from processor.config import ProcessorSettings
-from processor.delivery import FlushedProducer
+from processor.delivery import BatchTransaction
 from processor.enrichment import ReferenceData
 from processor.handler import Headers, InvoiceHandler, Observe, Record, Send
+from processor.processed import ProcessedMarkers
 from processor.rules import RuleSet, RulesWatcher
 from processor.schedule_app import install_schedule
 from processor.schedule_state import Clock, system_clock
 
 SERVICE = "processor"
 EVENTS = Counter("mlc_processor_events_total", "Input events handled, by outcome", ["outcome"])
-TABLE_NAME = "invoice-last-modified"
 # One broker round trip per batch instead of per event; `within` bounds the added latency.
 BATCH_SIZE = 500
 BATCH_WITHIN_SECONDS = 0.05
@@ -76,9 +88,9 @@ def build_app(
     app = _faust_app(settings)
     serde = serde or AvroSerde(SchemaCatalog.load())
     observe = install_schedule(app, settings, serde=serde, rules=lambda: handler.rules, clock=clock)
-    handler = _handler(app, settings, rules, serde, reference, observe=observe)
+    handler, batches = _handler(app, settings, rules, serde, reference, observe=observe)
     source = _raw_topic(app, *settings.input_topics())
-    app.agent(source, name="route-events")(_agent(app, handler))
+    app.agent(source, name="route-events")(_agent(app, handler, batches))
     if watcher is not None:
         app.timer(interval=settings.rules_check_seconds)(_reloader(watcher, handler))
     return app
@@ -112,73 +124,79 @@ def _handler(
     serde: AvroSerde,
     reference: ReferenceData | None,
     observe: Observe | None = None,
-) -> InvoiceHandler:
-    seen = app.Table(
-        TABLE_NAME,
-        partitions=settings.input_partitions,
-        schema=faust.Schema(key_serializer="json", value_serializer="json"),
-        help="entity key -> last processed last_modified (epoch millis)",
-    )
-    producer = _command_producer(app, settings)
+) -> tuple[InvoiceHandler, Batches]:
+    batches = _batches(app, settings)
+    transaction, markers = batches.transaction, batches.markers
     command_topics = {kind: settings.command_topic(kind) for kind in COMMAND_TOPICS}
 
     async def send_command(command: Command, value: bytes, headers: Headers) -> Awaitable[object]:
         topic = command_topics[type(command)]
-        return producer.send(topic, key=command.key, value=value, headers=headers)
+        return transaction.send(topic, key=command.key, value=value, headers=headers)
 
     def publish_audit(key: str, value: bytes) -> Awaitable[None]:
-        # Not a coroutine: a batch's audit records then share one flush, like its commands.
-        return producer.send(settings.audit_topic, key=key, value=value)
+        return transaction.send(settings.audit_topic, key=key, value=value)
 
-    def remember(record: Record, key: str, version: int) -> None:
-        # faust places a table write on the changelog partition of the *current* event, which
-        # a batch loop no longer has: set it to the event the key came from.
-        token = _current_event.set(weakref.ref(record.origin))
-        try:
-            seen[key] = version
-        finally:
-            _current_event.reset(token)
-
-    return InvoiceHandler(
-        remember=remember,
+    handler = InvoiceHandler(
+        remember=markers.remember,
         rules=rules,
         serde=serde,
-        seen=seen,
+        seen=markers.versions,
         send_command=send_command,
         send_dead_letter=_sender(_raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
         enrich=reference.enrich if reference is not None else _nothing_known,
         observe=observe,
     )
+    return handler, batches
 
 
-def _command_producer(app: faust.App, settings: ProcessorSettings) -> FlushedProducer:
-    """Commands and audit records go out through librdkafka, not faust's aiokafka producer.
+@dataclass(frozen=True)
+class Batches:
+    """The transaction every batch writes into, and the processed markers it writes."""
+
+    transaction: BatchTransaction
+    markers: ProcessedMarkers
+
+
+def _batches(app: faust.App, settings: ProcessorSettings) -> Batches:
+    """Commands, audit records and markers go out through librdkafka, not faust's aiokafka
+    producer, in one transaction per batch.
 
     aiokafka builds, partitions and frames every record in Python; at several commands and
     audit records per event that was most of the worker's time (`make bench --profile`).
-    The dedupe table's changelog and the offsets stay with faust. Flushed on shutdown.
+    Offsets, the dead-letter topic and the reminder and digest tables stay with faust.
     """
-    producer = FlushedProducer(
-        EventProducer(
-            KafkaSettings(bootstrap_servers=settings.bootstrap_servers),
-            f"{settings.app_id}-commands",
+    kafka = KafkaSettings(bootstrap_servers=settings.bootstrap_servers)
+    transaction = BatchTransaction(
+        TransactionalProducer(
+            kafka,
+            client=f"{settings.app_id}-commands",
+            transactional_id=settings.worker_transactional_id(),
         )
     )
+    markers = ProcessedMarkers(
+        kafka, settings.processed_topic(), transaction, client=f"{settings.app_id}-processed"
+    )
+    inputs = set(settings.input_topics())
 
-    async def flush(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        await producer.flush()
+    async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        revoked: set[TP] = args[0]
+        markers.forget(tp.partition for tp in revoked if tp.topic in inputs)
 
-    app.on_before_shutdown.connect(flush)
-    return producer
+    app.on_partitions_revoked.connect(forget_revoked)
+    return Batches(transaction, markers)
 
 
-def _agent(app: faust.App, handler: InvoiceHandler) -> Callable[[Any], Awaitable[None]]:
+def _agent(
+    app: faust.App, handler: InvoiceHandler, batches: Batches
+) -> Callable[[Any], Awaitable[None]]:
+    transaction, markers = batches.transaction, batches.markers
+
     async def route_events(stream: faust.StreamT[Any]) -> None:
-        batches = stream.take_events(  # type: ignore[attr-defined]  # missing from faust's stubs
+        batched = stream.take_events(  # type: ignore[attr-defined]  # missing from faust's stubs
             BATCH_SIZE, within=BATCH_WITHIN_SECONDS
         )
-        async for events in batches:
+        async for events in batched:
             records = [
                 Record(
                     key=event.key,
@@ -187,18 +205,23 @@ def _agent(app: faust.App, handler: InvoiceHandler) -> Callable[[Any], Awaitable
                     topic=event.message.topic,
                     partition=event.message.partition,
                     offset=event.message.offset,
-                    origin=event,
                 )
                 for event in events
             ]
             try:
-                for outcome in await handler.handle_batch(records):
-                    EVENTS.labels(outcome.value).inc()
+                await markers.load(record.partition for record in records)
+                outcomes = await handler.handle_batch(records)
+                # Before faust may acknowledge the batch: its commands and markers, or nothing.
+                await transaction.commit()
+                markers.committed()
             except Exception as exc:
                 # Poison is handled inside; anything else (broker unreachable, a bug) must
                 # not be skipped past: crash the worker so the record is read again on restart.
+                markers.discard()
                 await app.crash(exc)
                 raise
+            for outcome in outcomes:
+                EVENTS.labels(outcome.value).inc()
 
     return route_events
 

@@ -6,6 +6,8 @@ a real worker on its own fresh topics and consumer group without touching the sh
 
 from __future__ import annotations
 
+import socket
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +50,14 @@ class ProcessorSettings(BaseSettings):
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="how soon a crashed worker's partitions move on"
     )
+    transactional_id: str | None = Field(
+        default=None,
+        description="Kafka transactional.id of this worker (default <app_id>-<hostname>): "
+        "stable across restarts of one worker, so a restart fences the transaction its "
+        "predecessor left open, and distinct between workers running at once, which would "
+        "otherwise fence each other. On Kubernetes: a StatefulSet, and the pod name (its "
+        "hostname, with the ordinal) as the default does.",
+    )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)
 
@@ -67,6 +77,13 @@ class ProcessorSettings(BaseSettings):
         """Where digest items travel, keyed by target, to the partition of their buckets."""
         return f"{self.topic_prefix}{self.app_id}-digest-items"
 
+    def processed_topic(self) -> str:
+        """Compacted: entity key -> last processed version, partition for input partition."""
+        return f"{self.topic_prefix}{self.app_id}-processed"
+
+    def worker_transactional_id(self) -> str:
+        return self.transactional_id or f"{self.app_id}-{socket.gethostname()}"
+
     def command_topic(self, command_type: type) -> str:
         if command_type is PostSlackMessage and self.output_topic:
             return self.output_topic
@@ -85,6 +102,7 @@ class ProcessorSettings(BaseSettings):
         return [
             *inputs, *references, *commands,
             TopicSpec(self.digest_topic(), self.input_partitions),
+            TopicSpec(self.processed_topic(), self.input_partitions, compacted=True),
             TopicSpec(self.audit_topic, AUDIT_TOPIC.partitions, AUDIT_TOPIC.retention_ms),
             self.dlq_spec(),
         ]  # fmt: skip

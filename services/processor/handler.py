@@ -1,9 +1,10 @@
 """What the processor does with input records: decode, dedupe, enrich, route, send, remember.
 
 Kept apart from faust so the ordering that makes it safe is plain code with fakes in tests:
-every command is durably delivered *before* the dedupe table moves forward, so a crash can
-repeat a command (the sink's ledger drops it by id) but can never lose one. Poison values go
-to the dead-letter topic once and are never retried.
+every command is sent *before* the entity's processed version is remembered, so the version
+never moves past a command that was not sent. In the worker both go into the batch's one
+transaction (see `processor.app`), so a crash keeps both or neither. Poison values go to
+the dead-letter topic once and are never retried.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -34,7 +34,7 @@ Send = Callable[[bytes, bytes, Headers], Awaitable[Awaitable[object]]]
 has acknowledged the record (so a batch can await all its deliveries together)."""
 
 Remember = Callable[["Record", str, int], None]
-"""Stores key -> version in the dedupe table, in the context of the record it came from."""
+"""Stores key -> processed version; the record says which input partition it came from."""
 
 CORRELATION_HEADER = "correlation-id"
 
@@ -56,8 +56,6 @@ class Record:
     topic: str
     partition: int
     offset: int
-    origin: Any = None
-    """The framework's own event object, for writes that must happen in its context."""
 
 
 class PoisonRecordError(Exception):

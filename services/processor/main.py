@@ -30,7 +30,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m processor",
         description="Route Visma supplier invoice changes to Slack commands by YAML rules. "
         "Reads KAFKA_BOOTSTRAP_SERVERS and MLC_PROCESSOR_* (APP_ID, INPUT_TOPIC, "
-        "OUTPUT_TOPIC, AUDIT_TOPIC, DLQ_TOPIC, WEB_ENABLED, WEB_PORT) from the environment.",
+        "OUTPUT_TOPIC, AUDIT_TOPIC, DLQ_TOPIC, TRANSACTIONAL_ID, WEB_ENABLED, WEB_PORT) from the "
+        "environment.",
     )
     parser.add_argument(
         "--rules",

@@ -1,51 +1,83 @@
-"""FlushedProducer on the real broker: a batch's records share one flush, and each is there."""
+"""The processor's batch transaction and processed markers on the real broker.
+
+What a worker killed mid-batch leaves must never reach a read_committed reader, and a
+restarted worker must find exactly the markers that were committed.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import pytest
-from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
-from chassis.kafka.producer import EventProducer
+from chassis.kafka.producer import TransactionalProducer
+from chassis.kafka.state import iter_to_end
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, ensure_topics
-from processor.delivery import FlushedProducer
+from processor.delivery import BatchTransaction
+from processor.handler import Record
+from processor.processed import ProcessedMarkers
 
 pytestmark = pytest.mark.integration
 
 
-def _read(kafka: str, topic: str, want: int) -> list[bytes]:
-    consumer = Consumer({"bootstrap.servers": kafka, "group.id": uuid.uuid4().hex,
-                         "auto.offset.reset": "earliest"})  # fmt: skip
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    try:
-        for _ in range(60):
-            values += [m.value() for m in consumer.consume(100, timeout=0.5) if not m.error()]
-            if len(values) >= want:
-                break
-    finally:
-        consumer.close()
-    return values
+def _record(partition: int) -> Record:
+    return Record(key=None, value=b"", headers={}, topic="in", partition=partition, offset=0)
 
 
-def test_records_sent_before_a_flush_share_it_and_are_on_the_broker(kafka_bootstrap: str) -> None:
-    topic = f"it.delivery.{uuid.uuid4().hex[:8]}"
+def test_a_killed_workers_open_batch_is_aborted_by_its_successor(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"it.delivery.{unique}"
     ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), [TopicSpec(topic, 3)])
-    producer = FlushedProducer(EventProducer(KafkaSettings(bootstrap_servers=kafka_bootstrap),
-                                             "it-delivery"))  # fmt: skip
+    transactional_id = f"it-delivery-{unique}"
+    killed = TransactionalProducer(settings, client="it-killed", transactional_id=transactional_id)
 
-    async def batch() -> None:
-        first = [producer.send(topic, key=f"k{n}", value=f"a{n}".encode()) for n in range(50)]
-        assert all(sent is first[0] for sent in first)
-        await asyncio.gather(*first)
-        later = producer.send(topic, key="k", value=b"b")
-        assert later is not first[0]  # the first flush had started: this record needs another
-        await later
+    async def batches() -> None:
+        open_batch = BatchTransaction(killed)
+        await asyncio.gather(
+            *[open_batch.send(topic, key=f"k{n}", value=b"lost") for n in range(50)]
+        )
+        killed.close()  # on the broker, in a transaction nobody will commit
+        successor = BatchTransaction(
+            TransactionalProducer(settings, client="it-next", transactional_id=transactional_id)
+        )
+        for n in range(20):
+            await successor.send(topic, key=f"k{n}", value=b"kept")
+        await successor.commit()
 
-    asyncio.run(batch())
-    values = _read(kafka_bootstrap, topic, 51)
-    assert sorted(values) == sorted([f"a{n}".encode() for n in range(50)] + [b"b"])
+    asyncio.run(batches())
+    values = [value for _, value in iter_to_end(settings, topic, client=f"it-read-{unique}")]
+    assert values == [b"kept"] * 20
+
+
+def test_markers_count_once_committed_and_load_by_input_partition(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"it.processed.{unique}"
+    spec = TopicSpec(topic, 2, compacted=True)
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), [spec])
+    producer = TransactionalProducer(settings, client="it-m", transactional_id=f"it-m-{unique}")
+    transaction = BatchTransaction(producer)
+    markers = ProcessedMarkers(settings, topic, transaction, client=f"it-m-{unique}")
+
+    async def work() -> None:
+        markers.remember(_record(0), "a", 1)
+        markers.remember(_record(1), "b", 2)
+        markers.remember(_record(0), "a", 3)
+        assert markers.versions == {}  # nothing counts before the commit
+        await transaction.commit()
+        markers.committed()
+        markers.remember(_record(0), "c", 4)
+        markers.discard()  # its batch failed: never committed
+
+    asyncio.run(work())
+    assert markers.versions == {"a": 3, "b": 2}
+    restarted = ProcessedMarkers(settings, topic, transaction, client=f"it-m2-{unique}")
+    asyncio.run(restarted.load([0]))
+    assert restarted.versions == {"a": 3}
+    asyncio.run(restarted.load([0, 1]))
+    assert restarted.versions == {"a": 3, "b": 2}

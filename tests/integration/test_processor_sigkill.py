@@ -1,18 +1,12 @@
-"""SIGKILL the processor mid-run, again and again, restart it: the same set of commands.
+"""SIGKILL the processor mid-run, again and again, restart it: the same commands, each once.
 
 10,000 mixed events through the 50 rules of the rules test, on the real broker. Each worker
 is killed (no commit, no flush, no goodbye) once a further share of the commands is out,
 and the last one is left to finish. Read as a sink reads (read_committed), the command
-topics must then hold exactly the commands the rules call for: none lost, none extra.
-
-The processor is at-least-once: the commands of the batch a worker was killed in are on the
-broker before its offsets and dedupe table move, so a restart sends them again, with the
-same deterministic command ids, and each sink's ledger drops the repeat. faust's
-exactly_once does not close that gap: its output transactions follow the partition of the
-record *sent*, not of the record read, and measured on this test it repeated more ids
-(9,974 of 41,936) than at_least_once (7,262). So repeats on the topic are reported as an
-expected failure (xfail) with their count, and the test fails outright only on a lost or
-stray command.
+topics must then hold exactly the commands the rules call for: none lost, none extra, and
+no command id twice. Each batch's commands and processed markers share one transaction, a
+restarted worker aborts its predecessor's open one, and skips the events whose markers are
+committed (services/processor/app.py).
 """
 
 from __future__ import annotations
@@ -62,9 +56,7 @@ def test_sigkill_mid_run_and_restart_give_the_same_commands_each_once(run: Run) 
 
     twice = {command: n for command, n in Counter(found).items() if n > 1}
     assert set(found) == expected
-    if twice:
-        repeated = f"{len(twice)} of {len(expected)} command ids repeated"
-        pytest.xfail(f"at-least-once: {repeated} after {len(KILL_AT)} SIGKILLs; sinks drop them")
+    assert not twice, f"{len(twice)} of {len(expected)} command ids repeated"
 
 
 def _distinct(found: Found) -> int:

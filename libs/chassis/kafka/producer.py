@@ -11,7 +11,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -79,7 +79,11 @@ class EventProducer:
 
 
 class TransactionalProducer:
-    """Writes groups of records atomically; a restarted instance with the same id fences the old."""
+    """Writes groups of records atomically; a restarted instance with the same id fences the old.
+
+    Either `transaction()` around synchronous writes, or `begin`, `send`s and `commit` when the
+    writes come from an event loop (`commit` blocks: run it in a thread).
+    """
 
     def __init__(self, settings: KafkaSettings, *, client: str, transactional_id: str) -> None:
         self._producer = Producer(
@@ -90,18 +94,49 @@ class TransactionalProducer:
     @contextmanager
     def transaction(self) -> Iterator[Producer]:
         """Yields the producer inside a transaction; commits on exit, aborts on an exception."""
-        self._producer.begin_transaction()
+        self.begin()
         try:
             yield self._producer
-            self._producer.commit_transaction(60)
         except KafkaException as exc:
-            error = exc.args[0]
-            if error.txn_requires_abort():
-                self._producer.abort_transaction(30)
-            raise ProduceError(f"transaction failed: {error}") from exc
+            self._abort_after(exc)
         except BaseException:
             self._producer.abort_transaction(30)
             raise
+        self.commit()
+
+    def begin(self) -> None:
+        self._producer.begin_transaction()
+
+    def send(
+        self,
+        topic: str,
+        *,
+        key: str | None,
+        value: bytes,
+        headers: HeaderList = (),
+        partition: int | None = None,
+    ) -> None:
+        """Adds a record to the open transaction; it is durable once `commit` returns."""
+        if partition is None:
+            self._producer.produce(topic, key=key, value=value, headers=list(headers))
+        else:
+            self._producer.produce(
+                topic, key=key, value=value, headers=list(headers), partition=partition
+            )
+        self._producer.poll(0)
+
+    def commit(self) -> None:
+        """Commits every record sent since `begin`, or aborts them all and raises ProduceError."""
+        try:
+            self._producer.commit_transaction(60)
+        except KafkaException as exc:
+            self._abort_after(exc)
+
+    def _abort_after(self, exc: KafkaException) -> NoReturn:
+        error = exc.args[0]
+        if error.txn_requires_abort():
+            self._producer.abort_transaction(30)
+        raise ProduceError(f"transaction failed: {error}") from exc
 
     def close(self) -> None:
         self._producer.flush(10)

@@ -7,7 +7,7 @@ after a rebalance) they read the whole topic, committed records only, to rebuild
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from confluent_kafka import Consumer, KafkaException, TopicPartition
 
@@ -35,17 +35,19 @@ def watermarks(consumer: Consumer, tp: TopicPartition) -> tuple[int, int]:
             time.sleep(0.2)
 
 
-def read_to_end(settings: KafkaSettings, topic: str, *, client: str) -> dict[str, bytes]:
+def read_to_end(
+    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None = None
+) -> dict[str, bytes]:
     """The newest value of every key (what a compacted topic means)."""
-    return {
-        key: value for key, value in iter_to_end(settings, topic, client=client) if key is not None
-    }
+    records = iter_to_end(settings, topic, client=client, partitions=partitions)
+    return {key: value for key, value in records if key is not None}
 
 
 def iter_to_end(
-    settings: KafkaSettings, topic: str, *, client: str
+    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None = None
 ) -> Iterator[tuple[str | None, bytes]]:
-    """Every committed record of the topic as it is now, in order within each partition."""
+    """Every committed record of the topic as it is now (or of `partitions` of it), in order
+    within each partition."""
     consumer = Consumer(
         settings.client_config(client)
         | {
@@ -58,9 +60,10 @@ def iter_to_end(
         metadata = consumer.list_topics(topic, timeout=30).topics[topic]
         if metadata.error is not None:
             raise StateLoadError(f"cannot read {topic}: {metadata.error}")
+        wanted = metadata.partitions if partitions is None else partitions
         ends: dict[int, int] = {}
         assignment = []
-        for partition in metadata.partitions:
+        for partition in wanted:
             tp = TopicPartition(topic, partition)
             low, high = watermarks(consumer, tp)
             if high > low:
