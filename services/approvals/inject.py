@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,6 @@ from approvals.desk import ApprovalDesk
 from approvals.lookups import SlackDirectory, ViewEmployees
 from approvals.outbox import GestureHandler, KafkaOutbox, OutputTopics
 from approvals.posted import PostedMessages
-from chassis.jsonlog import REDACTOR
 from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
@@ -22,12 +22,14 @@ from chassis.kafka.view import CompactedView
 from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
+from chassis.vault import CredentialVault, vault_from_environment
 from events.approvals import APPROVAL_SIGNALS
 from events.command_topics import SINK_VISMA_WRITER
 from events.deliveries import SLACK_LEDGER
 from events.slack_events import SLACK_EVENTS
 from events.topics import SINK_SLACK, visma_topic
-from slack_client.client import DEFAULT_BASE_URL, SlackClient
+from slack_client.client import DEFAULT_BASE_URL
+from slack_client.tokens import WorkspaceTokens
 
 SERVICE = "approvals"
 
@@ -35,6 +37,11 @@ SERVICE = "approvals"
 @dataclass
 class ApprovalsOptions:
     tokens: dict[str, SecretStr] = field(default_factory=dict)
+    """Workspace -> bot token given directly (from the environment)."""
+    vault_credentials: dict[str, str] = field(default_factory=dict)
+    """Workspace -> credential name in the vault; re-read when Slack rejects the token."""
+    vault: Callable[[], CredentialVault] | None = None
+    """Opens the vault (default: from the environment, on the same Kafka)."""
     api_base: str = DEFAULT_BASE_URL
     transport: httpx.AsyncBaseTransport | None = None
     instance_id: str | None = None
@@ -119,16 +126,17 @@ def build(
         views.append(view)
         employees = ViewEmployees(view, wait_seconds=settings.employee_wait_seconds)
     http = httpx.AsyncClient(base_url=options.api_base, transport=options.transport, timeout=30.0)
-    clients = {}
-    for workspace, token in options.tokens.items():
-        REDACTOR.register(token)
-        clients[workspace] = SlackClient(http, token=token)
+    tokens = WorkspaceTokens(
+        tokens=options.tokens,
+        vault_names=options.vault_credentials,
+        vault=options.vault or (lambda: vault_from_environment(kafka=kafka)),
+    )
     desk = ApprovalDesk(
         config=config,
         posted=posted,
         approvers=Approvers(
             employees=employees,
-            slack=options.slack_users or SlackDirectory(clients),
+            slack=options.slack_users or SlackDirectory(http, tokens),
             cache_seconds=settings.approver_cache_seconds,
         ),
         outbox=KafkaOutbox(

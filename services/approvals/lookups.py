@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from chassis.errors import PermanentError
+import httpx
+
+from chassis.errors import PermanentError, RetryableError
 from chassis.kafka.view import CompactedView
+from chassis.vault import VaultError
 from slack_client.client import SlackClient
+from slack_client.errors import SlackCredentialError
+from slack_client.tokens import REJECTED_TOKEN_ERRORS, WorkspaceToken, WorkspaceTokens
+
+log = logging.getLogger(__name__)
 
 
 class UnknownWorkspaceError(PermanentError):
@@ -34,15 +42,44 @@ class ViewEmployees:
         return str(email) if email else None
 
 
+class SlackTokenRejectedError(RetryableError):
+    """Slack no longer accepts the workspace's token. For a vault credential the vault has
+    been re-read, so a retry uses the token `mlc secrets set` put there; for a token from the
+    environment only a restart with a new value helps, and the gesture waits in Kafka."""
+
+
 class SlackDirectory:
     """users.lookupByEmail in the workspace the message was posted to."""
 
-    def __init__(self, clients: dict[str, SlackClient]) -> None:
-        self._clients = clients
+    def __init__(self, http: httpx.AsyncClient, tokens: WorkspaceTokens) -> None:
+        self._http = http
+        self._tokens = tokens
 
     async def user_id(self, *, workspace: str, email: str) -> str | None:
-        client = self._clients.get(workspace)
-        if client is None:
+        entry = self._tokens.get(workspace)
+        if entry is None:
             raise UnknownWorkspaceError(f"no Slack credential for workspace {workspace}")
-        user = await client.lookup_user_by_email(email)
+        try:
+            user = await SlackClient(self._http, token=entry.token).lookup_user_by_email(email)
+        except SlackCredentialError as exc:
+            if exc.error not in REJECTED_TOKEN_ERRORS:
+                raise
+            raise await self._rejected(workspace, entry, exc.error) from exc
         return user.id if user is not None else None
+
+    async def _rejected(
+        self, workspace: str, entry: WorkspaceToken, error: str
+    ) -> SlackTokenRejectedError:
+        where = f"workspace {workspace}: Slack rejected the token ({error})"
+        if entry.credential is None:
+            log.error(where, extra={"fix": "restart with a new token"})
+            return SlackTokenRejectedError(f"{where}; restart with a new token")
+        try:
+            replaced = await self._tokens.refresh(workspace)
+        except VaultError as exc:
+            return SlackTokenRejectedError(f"{where}; cannot re-read the vault: {exc}")
+        if replaced is not None:
+            log.warning("Slack credential replaced in the vault", extra={"workspace": workspace})
+            return SlackTokenRejectedError(f"{where}; retrying with the replaced token")
+        log.error(where, extra={"fix": f"mlc secrets set {entry.credential}"})
+        return SlackTokenRejectedError(f"{where}; waiting for mlc secrets set {entry.credential}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from approvals.config import ApprovalsConfigError, ApprovalsSettings, load_config
@@ -13,7 +14,7 @@ from chassis.jsonlog import configure_logging
 from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
 from slack_client.client import DEFAULT_BASE_URL
-from slack_client.workspaces import WorkspaceSpecError, environment_tokens
+from slack_client.workspaces import WorkspaceSpecError, environment_tokens, workspace_pairs
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,16 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=ENV_VAR",
         help="a workspace and the environment variable holding its bot token, for "
-        "users.lookupByEmail (repeatable; default: default=SLACK_BOT_TOKEN)",
+        "users.lookupByEmail (repeatable; default, when no --workspace-credential either: "
+        "default=SLACK_BOT_TOKEN)",
+    )
+    p.add_argument(
+        "--workspace-credential",
+        action="append",
+        default=[],
+        metavar="NAME=CREDENTIAL",
+        help="a workspace and the name of its bot token in the credential vault "
+        "(`mlc secrets set CREDENTIAL`); re-read when Slack rejects the token, no restart",
     )
     p.add_argument(
         "--api-base", default=DEFAULT_BASE_URL, help=f"Slack Web API base ({DEFAULT_BASE_URL})"
@@ -48,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     service = ServiceSettings()
     configure_logging(SERVICE, service.log_level)
     try:
-        tokens = environment_tokens(args.workspace)
+        options = options_from(args)
         config = load_config(args.config)
     except (WorkspaceSpecError, ApprovalsConfigError) as exc:
         log.error("bad configuration", extra={"error": str(exc)})
@@ -63,10 +73,22 @@ def main(argv: list[str] | None = None) -> int:
         if value
     }
     settings = ApprovalsSettings().model_copy(update=overrides)
-    options = ApprovalsOptions(
-        tokens=tokens, api_base=args.api_base, instance_id=os.environ.get("POD_NAME")
-    )
     run_service(
         lambda: build(KafkaSettings(), settings, config, options), health_port=service.health_port
     )
     return 0
+
+
+def options_from(
+    args: argparse.Namespace, environ: Mapping[str, str] = os.environ
+) -> ApprovalsOptions:
+    """The workspaces' tokens (environment) and credential names (vault) the options name."""
+    stored = workspace_pairs(
+        "--workspace-credential", args.workspace_credential, metavar="NAME=CREDENTIAL"
+    )
+    return ApprovalsOptions(
+        tokens=environment_tokens(args.workspace, default=not stored, environ=environ),
+        vault_credentials=stored,
+        api_base=args.api_base,
+        instance_id=environ.get("POD_NAME"),
+    )

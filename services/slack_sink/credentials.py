@@ -21,10 +21,10 @@ from prometheus_client import Counter, Gauge
 from pydantic import SecretStr
 
 from chassis.errors import PermanentError
-from chassis.jsonlog import REDACTOR
 from chassis.kafka.record import Held
 from chassis.vault import CredentialVault, VaultError
 from slack_client.client import SlackClient
+from slack_client.tokens import WorkspaceToken, WorkspaceTokens
 
 log = logging.getLogger(__name__)
 
@@ -64,29 +64,16 @@ class WorkspaceCredentials:
         refresh_seconds: float = 2.0,
     ) -> None:
         self._http = http
-        self._vault_factory = vault
-        self._vault: CredentialVault | None = None
+        self._tokens = WorkspaceTokens(tokens=tokens, vault_names=vault_names, vault=vault)
         self._refresh_seconds = refresh_seconds
-        self._workspaces: dict[str, _Workspace] = {}
+        self._workspaces: dict[str, _Workspace] = {
+            name: self._workspace(entry) for name, entry in self._tokens.items()
+        }
         self._watchers: dict[str, asyncio.Task[None]] = {}
-        for name, token in tokens.items():
-            self._workspaces[name] = self._workspace(token, vault_name=None)
-        if vault_names:
-            stored = self._open_vault()
-            for name, credential in vault_names.items():
-                self._workspaces[name] = self._workspace(stored.get(credential), credential)
 
-    def _workspace(self, token: SecretStr, vault_name: str | None) -> _Workspace:
-        REDACTOR.register(token)
-        return _Workspace(token, SlackClient(self._http, token=token), vault_name)
-
-    def _open_vault(self) -> CredentialVault:
-        if self._vault is None:
-            if self._vault_factory is None:
-                raise ValueError("workspaces name vault credentials but no vault is configured")
-            self._vault = self._vault_factory()
-            self._vault.load()
-        return self._vault
+    def _workspace(self, entry: WorkspaceToken) -> _Workspace:
+        client = SlackClient(self._http, token=entry.token)
+        return _Workspace(entry.token, client, entry.credential)
 
     def client(self, workspace: str) -> tuple[SlackClient, SecretStr]:
         """The client to post with and the token it uses; raises `Held` while it is invalid."""
@@ -135,17 +122,14 @@ class WorkspaceCredentials:
         while True:
             await asyncio.sleep(self._refresh_seconds)
             try:
-                vault = self._open_vault()
-                await asyncio.to_thread(vault.load)
-                token = vault.get(found.vault_name)
+                replaced = await self._tokens.refresh(workspace)
             except VaultError as exc:
                 log.warning("cannot re-read the credential", extra={"error": str(exc)})
                 continue
-            if token.get_secret_value() != found.token.get_secret_value():
+            if replaced is not None:
                 break
         released = found.invalid
-        replaced = self._workspace(token, found.vault_name)
-        self._workspaces[workspace] = replaced
+        self._workspaces[workspace] = self._workspace(replaced)
         INVALID.labels(workspace).set(0)
         log.warning(
             "Slack credential replaced; held commands go on", extra={"workspace": workspace}

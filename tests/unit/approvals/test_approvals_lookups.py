@@ -30,7 +30,7 @@ from approvals.lookups import SlackDirectory, UnknownWorkspaceError
 from approvals.posted import PostedMessages
 from chassis.errors import PermanentError
 from events.deliveries import DeliveryStatus
-from slack_client.client import SlackClient
+from slack_client.tokens import WorkspaceTokens
 
 pytestmark = pytest.mark.unit
 
@@ -110,7 +110,8 @@ def test_a_non_approver_while_an_employee_approver_is_unresolved_is_retried_not_
 def _slack(handler: Any) -> SlackDirectory:
     http = httpx.AsyncClient(base_url="https://slack.test/api",
                              transport=httpx.MockTransport(handler))  # fmt: skip
-    return SlackDirectory({"default": SlackClient(http, token=SecretStr("xoxb-test"))})
+    tokens = WorkspaceTokens(tokens={"default": SecretStr("xoxb-test")}, vault_names={})
+    return SlackDirectory(http, tokens)
 
 
 def test_users_lookup_by_email_finds_the_user_or_none() -> None:
@@ -127,8 +128,8 @@ def test_users_lookup_by_email_finds_the_user_or_none() -> None:
     assert (found, missing) == (APPROVER_SLACK, None)
 
 
-def test_a_revoked_token_or_an_unknown_workspace_is_permanent() -> None:
-    directory = _slack(lambda r: httpx.Response(200, json={"ok": False, "error": "token_revoked"}))
+def test_a_missing_scope_or_an_unknown_workspace_is_permanent() -> None:
+    directory = _slack(lambda r: httpx.Response(200, json={"ok": False, "error": "missing_scope"}))
     with pytest.raises(PermanentError):
         asyncio.run(directory.user_id(workspace="default", email=APPROVER_EMAIL))
     with pytest.raises(UnknownWorkspaceError):
