@@ -18,10 +18,7 @@ import hmac
 import json
 import os
 import secrets
-import shutil
-import signal
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -30,16 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException
-
 from benchmarks.broker import (
     BenchmarkError,
     Progress,
     create_topics,
-    delete_topics_containing,
-    ensure_reachable,
 )
 from benchmarks.processes import Child, ChildError
+from benchmarks.session import progress, run_session
 from chassis.kafka.state import iter_to_end
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
@@ -348,51 +342,17 @@ def table(f: dict[str, Any]) -> str:
     )
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
-
-    run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{run_id}-"))
-    ok = False
-    try:
-        ensure_reachable(args.bootstrap)
-        results = run(args, run_id=run_id, workdir=workdir, say=say)
-        ok = True
-    except (BenchmarkError, ChildError, OSError, EOFError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        _clean_up(args, run_id, workdir, ok=ok, say=say)
-    print(table(results))
+    outcome = run_session(
+        args, run, say=progress(), errors=(BenchmarkError, ChildError, OSError, EOFError)
+    )
+    if isinstance(outcome, int):
+        return outcome
+    print(table(outcome))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    return 0 if results["pass"] else 1
-
-
-def _clean_up(
-    args: argparse.Namespace, run_id: str, workdir: Path, *, ok: bool, say: Progress
-) -> None:
-    if not args.keep_topics:
-        try:
-            delete_topics_containing(args.bootstrap, run_id)
-        except KafkaException as exc:
-            say(f"could not delete the topic of {run_id}: {exc}")
-    if ok:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        say(f"logs kept in {workdir}")
+        args.json.write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
+    return 0 if outcome["pass"] else 1
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from typing import Any
 from benchmarks.broker import BenchmarkError, delete_topics_containing, ensure_reachable
 from benchmarks.processes import ChildError
 from benchmarks.slack_rate import SlackResult, command_ids, run_slack
+from benchmarks.workload import slack_command
 from chassis.serde import AvroSerde, SchemaCatalog
 from events import PostSlackMessage
 
@@ -58,20 +59,8 @@ def _commands(
             others if round_ < per_other else []
         )
         for channel in channels:
-            commands.append(
-                PostSlackMessage(
-                    command_id=uuid.uuid4().hex,
-                    tenant_id="tenant-se-1",
-                    workspace="default",
-                    channel=channel,
-                    text=f"Benchmark message {round_ + 1} to #{channel}",
-                    rule="bench",
-                    source_event_id=str(uuid.uuid4()),
-                    entity_type="supplierInvoice",
-                    entity_id=f"Invoice:{round_:07d}",
-                    created_at=created,
-                )
-            )
+            text = f"Benchmark message {round_ + 1} to #{channel}"
+            commands.append(slack_command(channel, round_, text=text, created=created))
     return commands
 
 

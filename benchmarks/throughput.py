@@ -13,31 +13,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import KafkaException
-
 from benchmarks.baseline import run_baseline
 from benchmarks.broker import (
-    BenchmarkError,
     Collected,
     Progress,
     create_topics,
-    delete_topics_containing,
-    ensure_reachable,
     produce,
 )
 from benchmarks.mixed_events import RULE_COUNT, routed_and_reference
-from benchmarks.processes import ChildError
 from benchmarks.processor_rate import load_reference, run_processor, settings_for
+from benchmarks.session import progress, run_session
 from benchmarks.slack_rate import SlackResult, run_slack
 from benchmarks.workload import Encoded
 from chassis.serde import AvroSerde, SchemaCatalog
@@ -116,15 +107,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
-
-
-def _progress() -> Progress:
-    started = time.monotonic()
-
-    def say(line: str) -> None:
-        print(f"[{time.monotonic() - started:6.1f}s] {line}", file=sys.stderr, flush=True)
-
-    return say
 
 
 def run(args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress) -> dict[str, Any]:
@@ -237,57 +219,31 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _interrupt(signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every child is stopped and every topic deleted."""
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
-    say = _progress()
-    run_id = f"bench-{uuid.uuid4().hex[:8]}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{run_id}-"))
+    say = progress()
     started = time.monotonic()
-    ok = False
-    try:
-        ensure_reachable(args.bootstrap)
+
+    def timed(
+        args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress
+    ) -> dict[str, Any]:
         say(
             f"run {run_id}: {args.events:,} events, {args.partitions} partitions, "
             f"broker {args.bootstrap}"
         )
         results = run(args, run_id=run_id, workdir=workdir, say=say)
         results["duration_seconds"] = round(time.monotonic() - started, 1)
-        ok = True
-    except (BenchmarkError, ChildError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    finally:
-        _clean_up(args, run_id, workdir, ok=ok, say=say)
-    print(table(results))
+        return results
+
+    outcome = run_session(args, timed, say=say)
+    if isinstance(outcome, int):
+        return outcome
+    print(table(outcome))
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(outcome, indent=2) + "\n", encoding="utf-8")
         say(f"wrote {args.json}")
-    say(f"done in {results['duration_seconds']:.1f}s")
-    return 0 if results["ratio"] >= RATIO_TARGET else 1
-
-
-def _clean_up(
-    args: argparse.Namespace, run_id: str, workdir: Path, *, ok: bool, say: Progress
-) -> None:
-    if not args.keep_topics:
-        try:
-            deleted = delete_topics_containing(args.bootstrap, run_id)
-            say(f"deleted {len(deleted)} topics of {run_id}")
-        except KafkaException as exc:  # clean-up must not hide the run's outcome
-            say(f"could not delete the topics of {run_id}: {exc}")
-    if ok:
-        shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        say(f"logs kept in {workdir}")
+    say(f"done in {outcome['duration_seconds']:.1f}s")
+    return 0 if outcome["ratio"] >= RATIO_TARGET else 1
 
 
 if __name__ == "__main__":

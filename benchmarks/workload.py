@@ -26,18 +26,24 @@ def slack_commands(channels: list[str], *, per_channel: int) -> Iterator[PostSla
     created = datetime.now(UTC)
     for round_ in range(per_channel):
         for channel in channels:
-            yield PostSlackMessage(
-                command_id=uuid.uuid4().hex,
-                tenant_id="tenant-se-1",
-                workspace="default",
-                channel=channel,
-                text=f"Benchmark message {round_ + 1} of {per_channel} to #{channel}",
-                rule="bench",
-                source_event_id=str(uuid.uuid4()),
-                entity_type="supplierInvoice",
-                entity_id=f"Invoice:{round_:07d}",
-                created_at=created,
-            )
+            text = f"Benchmark message {round_ + 1} of {per_channel} to #{channel}"
+            yield slack_command(channel, round_, text=text, created=created)
+
+
+def slack_command(channel: str, round_: int, *, text: str, created: datetime) -> PostSlackMessage:
+    """One benchmark command to `channel`; invoice `round_` is its entity."""
+    return PostSlackMessage(
+        command_id=uuid.uuid4().hex,
+        tenant_id="tenant-se-1",
+        workspace="default",
+        channel=channel,
+        text=text,
+        rule="bench",
+        source_event_id=str(uuid.uuid4()),
+        entity_type="supplierInvoice",
+        entity_id=f"Invoice:{round_:07d}",
+        created_at=created,
+    )
 
 
 def encode_commands(serde: AvroSerde, commands: Iterator[PostSlackMessage]) -> list[Encoded]:

@@ -79,6 +79,14 @@ class ApplyVismaAction(_Command):
     company_id: str
     action: str
     comment: str
+    reply_workspace: str | None = None
+    """Where to tell the requester what Visma did (v2): a Slack thread, or null for no one."""
+    reply_channel: str | None = None
+    reply_thread_ts: str | None = None
+    requested_by: str | None = None
+    """The Slack user id whose gesture asked for the action, mentioned in the reply."""
+    decision: str | None = None
+    """`approve` or `reject`: the reply says "Approved by" or "Rejected by"."""
 
     @property
     def key(self) -> str:

@@ -1,15 +1,17 @@
-"""The approvals desk: one Slack gesture in, at most one signal, one Visma action and one reply out.
+"""The approvals desk: one Slack gesture in, at most one signal and one Visma action out.
 
 For each reaction or thread reply it finds the posted message (and so the Visma record) it
 is about, reads the gesture as a decision under that tenant's policy, checks the person may
-approve, and hands the decision on: an `ApprovalSignal` always, an `ApplyVismaAction` and a
-thread confirmation only when authorised. Each step is written to the audit trail under the
-Visma record's key, so `mlc audit <key>` shows fact, post, signal, decision and action.
+approve, and hands the decision on: an `ApprovalSignal` always, an `ApplyVismaAction` only
+when authorised. The action names the message's thread and the person, and the Visma writer
+replies there once Visma has (or has not) taken it: only the writer knows what happened.
+Each step is written to the audit trail under the Visma record's key, so `mlc audit <key>`
+shows fact, post, signal, decision and action.
 
 Ids are derived, never random, so nothing is done twice: Slack's retries carry the same
 event id, the same person's same decision on the same message is the same signal, and every
 authorised signal for one message and decision is the same Visma command (the writer applies
-a command id once) and the same confirmation (the Slack sink posts a command id once).
+a command id once, and derives its reply's id from it).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from chassis.audit import AuditTrail, Stage
 from events.approvals import ApprovalSignal, Decision, SignalSource
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
-from events.slack import PostSlackMessage
 from events.slack_events import SlackEventReceived
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,6 @@ class Outbox(Protocol):
 
     def signal(self, signal: ApprovalSignal) -> None: ...
     def action(self, command: ApplyVismaAction) -> None: ...
-    def reply(self, message: PostSlackMessage) -> None: ...
     async def flush(self) -> None: ...
 
 
@@ -233,7 +233,6 @@ class ApprovalDesk:
             detail=f"authorised: {approver} may {signal.decision}; Visma action {spec.action}",
         )
         self._outbox.action(command)
-        self._outbox.reply(self._confirmation(signal, posted, command))
         await self._outbox.flush()
         return Outcome.ACTIONED
 
@@ -275,6 +274,7 @@ class ApprovalDesk:
     ) -> ApplyVismaAction:
         fields = {"decision": signal.decision.value.capitalize(), "approver": approver,
                   "user": signal.user}  # fmt: skip
+        workspace, channel = workspace_and_channel(posted)
         return ApplyVismaAction(
             # Per message and decision, not per person: two approvers approve once.
             command_id=derived_id("visma-action", posted.command_id, signal.decision, spec.action),
@@ -287,26 +287,12 @@ class ApprovalDesk:
             entity_type=signal.entity_type,
             entity_id=signal.entity_id,
             created_at=signal.created_at,
-        )
-
-    def _confirmation(
-        self, signal: ApprovalSignal, posted: SinkDelivery, command: ApplyVismaAction
-    ) -> PostSlackMessage:
-        workspace, channel = workspace_and_channel(posted)
-        verb = "Approved" if signal.decision is Decision.APPROVE else "Rejected"
-        return PostSlackMessage(
-            command_id=derived_id("confirmation", command.command_id),
-            tenant_id=signal.tenant_id,
-            company_id=signal.company_id,
-            workspace=workspace,
-            channel=channel,
-            thread_ts=signal.message_ts,
-            text=f"{verb} by <@{signal.user}>: Visma action `{command.action}` requested.",
-            rule=CONFIRMATION_RULE,
-            source_event_id=signal.signal_id,
-            entity_type=signal.entity_type,
-            entity_id=signal.entity_id,
-            created_at=signal.created_at,
+            # The writer tells the outcome in the message's thread.
+            reply_workspace=workspace,
+            reply_channel=channel,
+            reply_thread_ts=signal.message_ts,
+            requested_by=signal.user,
+            decision=signal.decision.value,
         )
 
     def _skipped(self, entity_id: str, event: SlackEventReceived, detail: str) -> None:

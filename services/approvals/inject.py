@@ -27,7 +27,7 @@ from events.approvals import APPROVAL_SIGNALS
 from events.command_topics import SINK_VISMA_WRITER
 from events.deliveries import SLACK_LEDGER
 from events.slack_events import SLACK_EVENTS
-from events.topics import SINK_SLACK, visma_topic
+from events.topics import visma_topic
 from slack_client.client import DEFAULT_BASE_URL
 from slack_client.tokens import WorkspaceTokens
 
@@ -58,7 +58,6 @@ class ApprovalsTopics:
     employees: TopicSpec
     signals: TopicSpec
     actions: TopicSpec
-    replies: TopicSpec
 
     @classmethod
     def of(cls, settings: ApprovalsSettings) -> ApprovalsTopics:
@@ -75,7 +74,6 @@ class ApprovalsTopics:
             employees=prefixed(visma_topic("employee")),
             signals=prefixed(APPROVAL_SIGNALS),
             actions=prefixed(SINK_VISMA_WRITER),
-            replies=prefixed(SINK_SLACK),
         )
 
 
@@ -106,8 +104,7 @@ def build(
     topics = ApprovalsTopics.of(settings)
     outputs = service_outputs(
         kafka, service=SERVICE, group_id=settings.group_id,
-        topics=[topics.events, topics.ledger, topics.employees, topics.signals, topics.actions,
-                topics.replies],
+        topics=[topics.events, topics.ledger, topics.employees, topics.signals, topics.actions],
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     posted = PostedMessages(serde)
@@ -139,11 +136,7 @@ def build(
             slack=options.slack_users or SlackDirectory(http, tokens),
             cache_seconds=settings.approver_cache_seconds,
         ),
-        outbox=KafkaOutbox(
-            producer,
-            serde,
-            OutputTopics(topics.signals.name, topics.actions.name, topics.replies.name),
-        ),
+        outbox=KafkaOutbox(producer, serde, OutputTopics(topics.signals.name, topics.actions.name)),
         audit=audit,
         match_wait_seconds=settings.match_wait_seconds,
     )

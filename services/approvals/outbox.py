@@ -15,7 +15,6 @@ from chassis.serde import AvroSerde
 from events._avro import AvroModel
 from events.approvals import ApprovalSignal
 from events.commands import ApplyVismaAction
-from events.slack import PostSlackMessage
 from events.slack_events import SlackEventReceived
 
 
@@ -23,7 +22,6 @@ from events.slack_events import SlackEventReceived
 class OutputTopics:
     signals: str
     actions: str
-    replies: str
 
 
 class KafkaOutbox:
@@ -40,9 +38,6 @@ class KafkaOutbox:
 
     def action(self, command: ApplyVismaAction) -> None:
         self._send(self._topics.actions, command.key, command)
-
-    def reply(self, message: PostSlackMessage) -> None:
-        self._send(self._topics.replies, message.key, message)
 
     async def flush(self) -> None:
         await asyncio.to_thread(self._producer.flush)

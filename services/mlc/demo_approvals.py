@@ -4,7 +4,8 @@ An approver (a Visma employee number in the approvals file) reacts on one posted
 an employee who may not approve on another, through the sandbox's Slack, which delivers each
 reaction to the ingress as the Events API does. The checks: Visma released the approved
 invoice exactly once, the other reaction was recorded as not authorised and changed
-nothing, and the approved message's thread got one confirmation.
+nothing, and the approved message's thread got one reply, from the Visma writer once Visma
+had released the invoice.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ def check_approvals(
     print(f"{approver} (approver) reacts :{REACTION}: on {approved.where()}")
     stack.react(approved.message, approver, REACTION)
 
-    _wait(stack, lambda: _actions(stack, approved).get("release"))
-    _wait(stack, lambda: stack.thread(approved.message))
-    refused = _wait(stack, lambda: _refused_signals(stack, ignored))
+    wait_for(stack, lambda: _actions(stack, approved).get("release"))
+    wait_for(stack, lambda: stack.thread(approved.message))
+    refused = wait_for(stack, lambda: _refused_signals(stack, ignored))
     httpx.post(f"{stack.base_url}/slack/_sandbox/events/drain", timeout=60).raise_for_status()
     time.sleep(SETTLE_SECONDS)
     return _report(stack, approved, ignored, refused)
@@ -85,6 +86,7 @@ def _report(
     not_authorised = bool(refused) and left_alone
     reason = (refused or [{}])[0].get("reason")
     said = confirmations[0]["text"] if confirmations else "none"
+    confirmed = len(confirmations) == 1 and said.endswith("released in Visma.")
     print(
         f"approved invoice           : {_verdict(released)} actions {state['actions']} in Visma, "
         f"now {state['status']}/{state['approvalStatus']}"
@@ -93,9 +95,9 @@ def _report(
         f"non-approver's reaction    : {_verdict(not_authorised)} recorded as not authorised "
         f"({reason}), no Visma action, no reply"
     )
-    print(f"thread confirmation        : {_verdict(len(confirmations) == 1)} {said!r}")
+    print(f"thread confirmation        : {_verdict(confirmed)} {said!r}")
     print(f"audit chain                : mlc audit {approved.message['ts']}")
-    return released and not_authorised and len(confirmations) == 1
+    return released and not_authorised and confirmed
 
 
 def _releasable(expected: Expected, posted: list[dict[str, Any]]) -> list[_Posted]:
@@ -130,9 +132,12 @@ def _email(person: dict[str, Any]) -> str:
     return str(person["contact"]["email"])
 
 
-def _wait(stack: FlowStack, check: Callable[[], T]) -> T | None:
-    """The first truthy answer of check within WAIT_SECONDS, else None (the report says)."""
-    deadline = time.monotonic() + WAIT_SECONDS
+def wait_for(
+    stack: FlowStack, check: Callable[[], T], *, timeout: float = WAIT_SECONDS
+) -> T | None:
+    """The first truthy answer of check within `timeout` seconds, else None (the caller says
+    what that means: the demo reports it, the e2e test fails)."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stack.check_alive()
         found = check()

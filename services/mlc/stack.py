@@ -188,6 +188,7 @@ class FlowStack:
                 "visma_writer", "--config", str(config), "--group-id", f"run-{self.run_id}-writer",
                 "--commands-topic", f"{self.topics.prefix}sink.visma-writer.v1",
                 "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v1",
+                "--replies-topic", self.topics.commands,
             )  # fmt: skip
             return argv, env
         if name == "ingress":

@@ -5,6 +5,9 @@ company's credentials Visma refuses is neither retried to exhaustion nor dead-le
 nothing about the command is wrong, and once the credential is fixed it should simply go
 through. It waits (audited HELD once), blocking only its own entity, and tries again every
 `hold_seconds`; if the writer stops meanwhile the record is redelivered.
+
+A command that will go to the DLQ instead (a permanent error, or the runner's last attempt
+failing) is first reported to whoever asked for it, then the error goes on to the runner.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pydantic import ValidationError
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError
 from chassis.kafka.record import Record
+from chassis.kafka.runner import RunnerConfig
 from events.commands import ApplyVismaAction
 from visma_client import VismaAuthError
 from visma_writer.writer import VismaWriter
@@ -36,11 +40,13 @@ class ApplyVismaActionHandler:
         *,
         audit: AuditTrail,
         hold_seconds: float = 300.0,
+        max_attempts: int = RunnerConfig.max_attempts,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._writer = writer
         self._audit = audit
         self._hold_seconds = hold_seconds
+        self._max_attempts = max_attempts
         self._sleep = sleep
 
     async def __call__(self, record: Record) -> None:
@@ -48,6 +54,18 @@ class ApplyVismaActionHandler:
             command = ApplyVismaAction.from_record(record.value)
         except ValidationError as exc:
             raise MalformedCommandError(f"not an ApplyVismaAction: {exc}") from exc
+        try:
+            await self._apply_holding(command)
+        except PermanentError as exc:
+            await self._writer.give_up(command, str(exc))
+            raise
+        except Exception as exc:  # decided: re-raised for the runner to retry or dead-letter
+            if record.attempts >= self._max_attempts:  # the runner dead-letters it next
+                reason = f"gave up after {record.attempts} attempts: {exc}"
+                await self._writer.give_up(command, reason)
+            raise
+
+    async def _apply_holding(self, command: ApplyVismaAction) -> None:
         held = False
         while True:
             try:

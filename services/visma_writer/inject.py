@@ -16,10 +16,11 @@ from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
 from events.command_topics import SINK_VISMA_WRITER
 from events.deliveries import SinkDelivery
-from events.topics import STATE_VISMA_WRITER_LEDGER
+from events.topics import SINK_SLACK, STATE_VISMA_WRITER_LEDGER
 from visma_client import SupplierInvoiceActions, company_client, company_secrets
 from visma_writer.config import WriterConfig
 from visma_writer.handler import ApplyVismaActionHandler
+from visma_writer.replies import KafkaReplies
 from visma_writer.writer import SINK, InvoiceActions, VismaWriter
 
 SERVICE = SINK
@@ -30,6 +31,8 @@ class WriterOptions:
     group_id: str = "mlc-visma-writer"
     commands_topic: TopicSpec = SINK_VISMA_WRITER
     ledger_topic: TopicSpec = STATE_VISMA_WRITER_LEDGER
+    replies_topic: TopicSpec = SINK_SLACK
+    """The Slack sink's commands: where the outcome is told in the requester's thread."""
     transport: httpx.AsyncBaseTransport | None = None
     # Only idempotent requests are repeated (GET, the note's PUT); action POSTs never are.
     retry: RetryPolicy = field(
@@ -56,7 +59,7 @@ class WriterApp(ConsumerService):
 def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions) -> WriterApp:
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
-        topics=[options.commands_topic, options.ledger_topic],
+        topics=[options.commands_topic, options.ledger_topic, options.replies_topic],
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     ledger = CommandLedger(
@@ -74,16 +77,23 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         companies[(company.tenant_id, company.company_id)] = SupplierInvoiceActions(client)
         http_clients += clients
     writer = VismaWriter(
-        companies=companies, ledger=ledger, audit=audit, max_conflicts=options.max_conflicts
+        companies=companies, ledger=ledger, audit=audit, max_conflicts=options.max_conflicts,
+        replies=KafkaReplies(producer, serde, options.replies_topic.name),
+    )  # fmt: skip
+    runner_config = RunnerConfig(
+        group_id=options.group_id,
+        topics=(options.commands_topic.name,),
+        instance_id=options.instance_id,
     )
     runner = ConsumerRunner(
         settings=settings,
-        config=RunnerConfig(
-            group_id=options.group_id,
-            topics=(options.commands_topic.name,),
-            instance_id=options.instance_id,
+        config=runner_config,
+        handler=ApplyVismaActionHandler(
+            writer,
+            audit=audit,
+            hold_seconds=options.hold_seconds,
+            max_attempts=runner_config.max_attempts,
         ),
-        handler=ApplyVismaActionHandler(writer, audit=audit, hold_seconds=options.hold_seconds),
         serde=serde,
         dead_letters=outputs.dead_letters,
         audit=audit,

@@ -30,6 +30,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--commands-topic", help="override the commands topic (tests)")
     p.add_argument("--ledger-topic", help="override the ledger topic (tests)")
     p.add_argument(
+        "--replies-topic", help="override the Slack sink's topic the outcome replies go to (tests)"
+    )
+    p.add_argument(
         "--hold-seconds",
         type=float,
         default=300.0,
@@ -59,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)
     if args.ledger_topic:
         options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
+    if args.replies_topic:
+        options.replies_topic = replace(options.replies_topic, name=args.replies_topic)
     try:
         if args.hold_seconds <= 0 or args.max_conflicts < 0:
             raise ConfigError("--hold-seconds must be > 0 and --max-conflicts >= 0")

@@ -8,6 +8,9 @@ The steps, for one command:
 3. Write PENDING with the ETag about to be used, then apply with `If-Match` on it.
 4. 412 (someone saved the invoice in between): read again, check again, retry, a bounded
    number of times. Success: DONE with the new ETag.
+5. Tell the requester, when the command names a thread (`replies.py`): after DONE, also for a
+   command the ledger already has as DONE, since the writer may have died between DONE and
+   the reply; the reply's derived id lets the Slack sink drop the repeat.
 
 A PENDING entry found at step 2 is an attempt that died between the call and DONE. The
 record tells whether it took effect; for the few actions that leave no readable mark, the
@@ -27,6 +30,7 @@ from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError, RetryableError
 from events.commands import ApplyVismaAction
 from events.deliveries import DeliveryStatus, SinkDelivery
+from events.slack import PostSlackMessage
 from visma_client import (
     SUPPLIER_INVOICE_ACTIONS,
     InvoiceVersion,
@@ -34,6 +38,7 @@ from visma_client import (
     VismaPreconditionFailed,
 )
 from visma_writer.effects import InEffect, in_effect_check
+from visma_writer.replies import Replies, applied_reply, failed_reply
 
 SINK = "visma-writer"
 SUPPLIER_INVOICE = "supplierInvoice"
@@ -89,16 +94,31 @@ class VismaWriter:
         companies: Mapping[tuple[str, str], InvoiceActions],
         ledger: Ledger,
         audit: AuditTrail,
+        replies: Replies,
         max_conflicts: int = 3,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._companies = companies
         self._ledger = ledger
         self._audit = audit
+        self._replies = replies
         self._max_conflicts = max_conflicts
         self._clock = clock
 
     async def apply(self, command: ApplyVismaAction) -> Outcome:
+        outcome = await self._apply_once(command)
+        await self._tell(applied_reply(command, invoice=invoice_number(command)))
+        return outcome
+
+    async def give_up(self, command: ApplyVismaAction, reason: str) -> None:
+        """Tells the requester the command will not be applied (it goes to the DLQ)."""
+        await self._tell(failed_reply(command, invoice=invoice_number(command), reason=reason))
+
+    async def _tell(self, reply: PostSlackMessage | None) -> None:
+        if reply is not None:
+            await self._replies.send(reply)
+
+    async def _apply_once(self, command: ApplyVismaAction) -> Outcome:
         entry = self._ledger.get(command.command_id)
         if entry is not None and entry.status is DeliveryStatus.DONE:
             self._record(Stage.SKIPPED, command, entry.external_id, "already applied")
@@ -222,3 +242,8 @@ def visma_id(command: ApplyVismaAction) -> str:
     """
     prefix = f"{command.tenant_id}/{command.company_id}/{command.entity_type}/"
     return command.entity_id.removeprefix(prefix)
+
+
+def invoice_number(command: ApplyVismaAction) -> str:
+    """The number a person knows the invoice by: `10042` of `Invoice:10042`."""
+    return visma_id(command).rpartition(":")[2]

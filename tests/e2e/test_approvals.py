@@ -2,8 +2,9 @@
 
 An invoice is posted; a person who may not approve reacts first (logged, ignored), then an
 approver reacts, a second approver reacts too, and the sandbox re-sends every event as a
-Slack retry. Visma sees `release` applied exactly once, the thread gets one confirmation,
-and `mlc audit <ts>` shows the chain from the Visma fact to the applied action.
+Slack retry. Visma sees `release` applied exactly once, the thread gets one reply, from the
+writer once Visma has taken it, and `mlc audit <ts>` shows the chain from the Visma fact to
+the applied action.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from mlc.demo_approvals import wait_for
 from mlc.stack import FlowStack, command_ids, free_port
 from processor.rules import load_rules
 from tests.e2e.conftest import settle, wait_for_posts
@@ -33,14 +35,10 @@ def _employees(stack: FlowStack) -> list[dict[str, Any]]:
 
 
 def _wait_until(what: str, check: Callable[[], Any], stack: FlowStack, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stack.check_alive()
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout}s")
+    found = wait_for(stack, check, timeout=timeout)
+    if not found:
+        raise AssertionError(f"{what}: not within {timeout}s")
+    return found
 
 
 def _react(stack: FlowStack, message: dict[str, Any], email: str, reaction: str) -> str:
@@ -124,7 +122,9 @@ def test_an_approvers_reaction_releases_the_invoice_once_and_a_bystanders_is_ign
     assert events["duplicated"] >= 3, "Slack re-sent the reactions"
     confirmations = stack.thread(message)
     assert len(confirmations) == 1, "one confirmation however many approvals and retries"
-    assert "Approved by <@" in confirmations[0]["text"]
+    text = confirmations[0]["text"]
+    assert text.startswith("Approved by <@"), text
+    assert text.endswith(f": invoice {reference} released in Visma."), "told after Visma took it"
 
     chain = _audit(
         str(message["ts"]),

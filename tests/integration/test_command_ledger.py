@@ -44,8 +44,9 @@ def test_a_fresh_ledger_loads_the_newest_entry_of_every_command(
     first = ledger()
 
     async def write() -> None:
-        await first.write(entry("a", DeliveryStatus.PENDING, "7001"))
-        await first.write(entry("a", DeliveryStatus.DONE, "7002"))
+        await first.write_all(
+            [entry("a", DeliveryStatus.PENDING, "7001"), entry("a", DeliveryStatus.DONE, "7002")]
+        )
         await first.write(entry("b", DeliveryStatus.PENDING, "9001"))
 
     asyncio.run(write())
@@ -62,6 +63,7 @@ def test_a_fresh_ledger_loads_the_newest_entry_of_every_command(
     assert (loaded_b.status, loaded_b.external_id) == (DeliveryStatus.PENDING, "9001")
     assert loaded_a.entity_id == "t1/c1/supplierInvoice/Invoice:1"
     assert second.get("c") is None
+    assert sorted(e.command_id for e in second.entries()) == ["a", "b"]
 
     producer.send(topic, key="broken", value=b"not avro")
     producer.flush()

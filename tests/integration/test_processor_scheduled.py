@@ -8,7 +8,6 @@ expected records arrived or a deadline passed.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from events import ChangeType, PostSlackMessage, SupplierInvoice, SupplierInvoic
 from events.commands import SendEmail
 from processor.config import ProcessorSettings
 from processor.routing import command_id
+from tests.integration.processor_run import stop
 
 pytestmark = pytest.mark.integration
 SERDE = AvroSerde(SchemaCatalog.load())
@@ -137,13 +137,7 @@ def run(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Run]:
     yield run
     consumer.close()
     for proc in run.procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop(proc)
 
 
 def invoice(n: int, *, at: datetime, currency: str = "SEK", approval: str = "Pending",

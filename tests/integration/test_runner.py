@@ -209,6 +209,21 @@ async def eventually(
         await asyncio.sleep(0.02)
 
 
+def redelivered(bench: Bench, *, count: int) -> list[int]:
+    """The offsets a fresh runner on the same group is handed, once it has `count` of them."""
+    again: list[int] = []
+
+    async def handler(record: Record) -> None:
+        again.append(record.offset)
+
+    async def second_run() -> None:
+        async with running(bench.runner(handler)) as task:
+            await eventually(lambda: len(again) >= count, task, "redelivery")
+
+    asyncio.run(second_run())
+    return again
+
+
 def _header(message: Any, name: str) -> str:
     values = [v for k, v in message.headers() if k == name]
     assert len(values) == 1, (name, message.headers())
@@ -306,18 +321,7 @@ def test_commit_stops_below_a_stuck_record_which_is_redelivered(bench: Bench) ->
     assert len(first) == len(expected_first)
     assert bench.committed(0) == blocked
 
-    again: list[int] = []
-
-    async def handler(record: Record) -> None:
-        again.append(record.offset)
-
-    async def second_run() -> None:
-        runner = bench.runner(handler)
-        async with running(runner) as task:
-            await eventually(lambda: len(again) >= 20 - blocked, task, "redelivery")
-
-    asyncio.run(second_run())
-
+    again = redelivered(bench, count=20 - blocked)
     assert sorted(again) == list(range(blocked, 20))
     assert bench.committed(0) == 20
 
@@ -571,15 +575,4 @@ def test_a_held_record_is_let_go_on_stop_and_redelivered(bench: Bench) -> None:
     asyncio.run(first_run())
     assert bench.committed(0) < 0  # nothing committed: the held record comes back
 
-    again: list[int] = []
-
-    async def handler(record: Record) -> None:
-        again.append(record.offset)
-
-    async def second_run() -> None:
-        runner = bench.runner(handler)
-        async with running(runner) as task:
-            await eventually(lambda: len(again) == 3, task, "redelivery")
-
-    asyncio.run(second_run())
-    assert again == [0, 1, 2]
+    assert redelivered(bench, count=3) == [0, 1, 2]

@@ -13,6 +13,7 @@ while the loading, lookup and durable writing live here once.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from chassis.kafka.producer import EventProducer
@@ -73,9 +74,19 @@ class CommandLedger(Generic[EntryT]):
     def get(self, command_id: str) -> EntryT | None:
         return self._entries.get(command_id)
 
+    def entries(self) -> Iterable[EntryT]:
+        """The newest entry of every known command (for a sink's own indexes)."""
+        return self._entries.values()
+
     async def write(self, entry: EntryT) -> None:
         """Writes `entry` and returns once Kafka has confirmed it."""
-        value = self._serde.encode(entry.SCHEMA, entry.to_record())
-        self._producer.send(self._topic, key=entry.command_id, value=value)
+        await self.write_all([entry])
+
+    async def write_all(self, entries: Sequence[EntryT]) -> None:
+        """Writes `entries` with one flush (a batch of commands guarded by one call)."""
+        for entry in entries:
+            value = self._serde.encode(entry.SCHEMA, entry.to_record())
+            self._producer.send(self._topic, key=entry.command_id, value=value)
         await asyncio.to_thread(self._producer.flush)
-        self._entries[entry.command_id] = entry
+        for entry in entries:
+            self._entries[entry.command_id] = entry

@@ -14,7 +14,6 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from events.approvals import ApprovalSignal
 from events.commands import ApplyVismaAction
 from events.deliveries import DeliveryStatus, SinkDelivery
-from events.slack import PostSlackMessage
 from events.slack_events import SlackEventReceived
 
 SERDE = AvroSerde(SchemaCatalog.load())
@@ -116,7 +115,6 @@ class FakeSlackUsers:
 class RecordingOutbox:
     signals: list[ApprovalSignal] = field(default_factory=list)
     actions: list[ApplyVismaAction] = field(default_factory=list)
-    replies: list[PostSlackMessage] = field(default_factory=list)
     flushes: int = 0
     fail_next_flush: bool = False
 
@@ -125,9 +123,6 @@ class RecordingOutbox:
 
     def action(self, command: ApplyVismaAction) -> None:
         self.actions.append(command)
-
-    def reply(self, message: PostSlackMessage) -> None:
-        self.replies.append(message)
 
     async def flush(self) -> None:
         if self.fail_next_flush:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from fake_sender import FakeSender
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from slack_kit import (
@@ -22,7 +23,6 @@ from slack_kit import (
     PARENT_TS,
     SECRET,
     TEAM,
-    FakeSender,
     envelope,
     reaction,
     signature_of,
@@ -33,17 +33,10 @@ from slack_kit import (
 from chassis.kafka.producer import ProduceError
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.slack_events import SlackEventReceived
-from ingress.app import create_app
-from ingress.config import IngressSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
 SERDE = AvroSerde(SchemaCatalog.load())
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @dataclass
@@ -64,20 +57,13 @@ class Ingress:
 
 
 @pytest.fixture
-async def make_ingress() -> AsyncIterator[Callable[..., Ingress]]:
-    clients: list[httpx.AsyncClient] = []
-
+def make_ingress(ingress_client: Callable[..., httpx.AsyncClient]) -> Callable[..., Ingress]:
     def make(sender: FakeSender | None = None, **settings: Any) -> Ingress:
         settings.setdefault("slack_signing_secret", SecretStr(SECRET))
         sender = sender or FakeSender()
-        app = create_app(settings=IngressSettings(**settings), send=sender, serde=SERDE)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://in")
-        clients.append(client)
-        return Ingress(client, sender)
+        return Ingress(ingress_client(sender, **settings), sender)
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 @pytest.fixture

@@ -11,19 +11,18 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from fake_sender import FakeSender
 from pydantic import SecretStr
 
 from chassis.kafka.producer import ProduceError
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.notifications import VismaNotificationReceived
-from ingress.app import create_app
-from ingress.config import IngressSettings
 from ingress.visma import RejectedNotificationError, expected_signature, verify
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
@@ -38,32 +37,6 @@ NOTE = {
     "event": "updated",
     "timestamp": "2026-03-02T10:00:00Z",
 }
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@dataclass
-class Sent:
-    topic: str
-    key: str | None
-    value: bytes
-    headers: Any
-
-
-@dataclass
-class FakeSender:
-    """Records each send; `behaviour` may raise or never return instead."""
-
-    sent: list[Sent] = field(default_factory=list)
-    behaviour: Callable[[], Awaitable[None]] | None = None
-
-    async def __call__(self, topic: str, *, key: str | None, value: bytes, headers: Any) -> None:
-        if self.behaviour is not None:
-            await self.behaviour()
-        self.sent.append(Sent(topic, key, value, headers))
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -89,19 +62,12 @@ class Ingress:
 
 
 @pytest.fixture
-async def make_ingress() -> AsyncIterator[Callable[..., Ingress]]:
-    clients: list[httpx.AsyncClient] = []
-
+def make_ingress(ingress_client: Callable[..., httpx.AsyncClient]) -> Callable[..., Ingress]:
     def make(sender: FakeSender, **settings: Any) -> Ingress:
         settings.setdefault("visma_webhook_secret", SecretStr(SECRET))
-        app = create_app(settings=IngressSettings(**settings), send=sender, serde=SERDE)
-        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://in")
-        clients.append(client)
-        return Ingress(client, sender)
+        return Ingress(ingress_client(sender, **settings), sender)
 
-    yield make
-    for client in clients:
-        await client.aclose()
+    return make
 
 
 @pytest.fixture

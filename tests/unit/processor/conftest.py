@@ -12,6 +12,7 @@ import pytest
 from chassis.serde import AvroSerde, SchemaCatalog
 from events import ChangeType, SupplierInvoice, SupplierInvoiceChanged
 from processor.rules import RuleSet, parse_rules
+from processor.schedule_state import MemoryStore
 
 RULES_YAML = """\
 rules:
@@ -74,3 +75,9 @@ def rules() -> RuleSet:
 @pytest.fixture(scope="session")
 def serde() -> AvroSerde:
     return AvroSerde(SchemaCatalog.load())
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    """The scheduled work's state (reminders, digests) in memory."""
+    return MemoryStore()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from schedule_kit import Clock
 
 from events import PostSlackMessage, SupplierInvoiceChanged
 from events.commands import SendEmail
@@ -43,14 +43,6 @@ rules:
 """
 
 
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def rules() -> RuleSet:
     return parse_rules(RULES)
@@ -59,11 +51,6 @@ def rules() -> RuleSet:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(MORNING)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
 
 
 @pytest.fixture

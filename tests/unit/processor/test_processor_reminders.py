@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from schedule_kit import Clock
 
 from events import PostSlackMessage, SupplierInvoiceChanged
 from events.commands import SendSms
@@ -37,14 +37,6 @@ rules:
 """
 
 
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
 def rules() -> RuleSet:
     return parse_rules(RULES)
@@ -53,11 +45,6 @@ def rules() -> RuleSet:
 @pytest.fixture
 def clock() -> Clock:
     return Clock(OBSERVED)
-
-
-@pytest.fixture
-def store() -> MemoryStore:
-    return MemoryStore()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The writer's unit-test harness: fake Visma (MockTransport), an in-memory ledger, audit log."""
+"""The writer's unit-test harness: fake Visma (MockTransport), in-memory ledger and replies."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
+from events.slack import PostSlackMessage
 from visma_writer.writer import VismaWriter
 
 SERDE = AvroSerde(SchemaCatalog.load())
@@ -33,6 +34,20 @@ class MemoryLedger:
         self.writes.append(entry)
 
 
+class MemoryReplies:
+    """The Slack sink's topic without Kafka: every reply sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[PostSlackMessage] = []
+
+    async def send(self, message: PostSlackMessage) -> None:
+        SERDE.encode(message.SCHEMA, message.to_record())
+        self.sent.append(message)
+
+    def texts(self) -> list[str]:
+        return [m.text for m in self.sent]
+
+
 class AuditLog:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
@@ -48,7 +63,11 @@ class AuditLog:
 def command(
     entity: str = "Invoice:000123", action: str = "release", *, command_id: str = "cmd-1",
     company: str = "c1", entity_type: str = "supplierInvoice", comment: str = "Approved by Ann",
+    reply: bool = False, decision: str = "approve",
 ) -> ApplyVismaAction:  # fmt: skip
+    """An approval's command; with `reply`, it names a thread to tell the outcome in."""
+    thread = {"reply_workspace": "T1", "reply_channel": "C1", "reply_thread_ts": "1700.01",
+              "requested_by": "U-ANN", "decision": decision} if reply else {}  # fmt: skip
     return ApplyVismaAction(
         command_id=command_id,
         tenant_id="t1",
@@ -60,6 +79,7 @@ def command(
         company_id=company,
         action=action,
         comment=comment,
+        **thread,
     )
 
 
@@ -68,10 +88,12 @@ class Harness:
         self.visma = FakeVisma()
         self.ledger = MemoryLedger()
         self.audit = AuditLog()
+        self.replies = MemoryReplies()
         self.writer = VismaWriter(
             companies={("t1", "c1"): actions_over(self.visma)},
             ledger=self.ledger,
             audit=self.audit.trail,
+            replies=self.replies,
             max_conflicts=2,
         )
 
