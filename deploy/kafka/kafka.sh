@@ -46,6 +46,15 @@ run_java() {
     -cp "$lib/*" "$@"
 }
 
+# Each partition keeps a few files open; test runs that leave their topics behind add up.
+diagnose() {
+  local partitions; partitions=$(find "$data" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)
+  if grep -qs "Too many open files" "$logdir/broker.log" "$logdir/stdout.log"; then
+    say "the broker ran out of file descriptors (limit $(ulimit -n)) with $partitions partitions on disk;"
+    say "'make clean' (deploy/kafka/kafka.sh reset) removes the local broker's data, test topics included"
+  fi
+}
+
 start() {
   if running; then say "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return 0; fi
   if port_open; then
@@ -55,6 +64,11 @@ start() {
   fi
   install
   mkdir -p "$logdir" "$data"
+  local partitions limit; partitions=$(find "$data" -mindepth 1 -maxdepth 1 -type d | wc -l)
+  limit=$(ulimit -n)
+  if [ "$limit" != unlimited ] && [ "$partitions" -gt $(( limit / 4 )) ]; then
+    say "warning: $partitions partitions on disk for a file limit of $limit; 'make clean' removes them"
+  fi
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$data#g" \
     "$here/server.properties.template" > "$state/server.properties"
   if [ ! -f "$data/meta.properties" ]; then
@@ -68,13 +82,13 @@ start() {
   run_java kafka.Kafka "$state/server.properties" </dev/null >"$logdir/stdout.log" 2>&1 &
   echo $! >"$pidfile"
   for _ in $(seq 1 120); do
-    if ! running; then say "broker exited at start, see $logdir/stdout.log"; tail -20 "$logdir/stdout.log" >&2; exit 1; fi
+    if ! running; then say "broker exited at start, see $logdir/stdout.log"; tail -20 "$logdir/stdout.log" >&2; diagnose; exit 1; fi
     if port_open && grep -q "Kafka Server started\|KafkaRaftServer.*started" "$logdir/stdout.log" "$logdir/broker.log" 2>/dev/null; then
       say "ready"; return 0
     fi
     sleep 0.5
   done
-  say "not ready after 60 s, see $logdir/broker.log"; exit 1
+  say "not ready after 60 s, see $logdir/broker.log"; diagnose; exit 1
 }
 
 stop() {
