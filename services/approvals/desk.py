@@ -206,24 +206,16 @@ class ApprovalDesk:
         )
         self._outbox.signal(signal)
         if approver is None:
-            self._audit.record(
-                Stage.SKIPPED,
-                entity_id=signal.entity_id,
-                event_id=signal.signal_id,
-                detail=f"ignored: not an approver ({signal.user})",
+            return await self._ignored(
+                signal, f"not an approver ({signal.user})", Outcome.NOT_AN_APPROVER
             )
-            await self._outbox.flush()
-            return Outcome.NOT_AN_APPROVER
         spec = policy.action_for(signal.entity_type, signal.decision)
         if spec is None:
-            self._audit.record(
-                Stage.SKIPPED,
-                entity_id=signal.entity_id,
-                event_id=signal.signal_id,
-                detail=f"ignored: no Visma action for {signal.decision} on {signal.entity_type}",
+            return await self._ignored(
+                signal,
+                f"no Visma action for {signal.decision} on {signal.entity_type}",
+                Outcome.NO_ACTION,
             )
-            await self._outbox.flush()
-            return Outcome.NO_ACTION
         command = self._action(signal, posted, spec, approver)
         self._audit.record(
             Stage.ROUTED,
@@ -235,6 +227,17 @@ class ApprovalDesk:
         self._outbox.action(command)
         await self._outbox.flush()
         return Outcome.ACTIONED
+
+    async def _ignored(self, signal: ApprovalSignal, why: str, outcome: Outcome) -> Outcome:
+        """An audited signal that changes nothing in Visma."""
+        self._audit.record(
+            Stage.SKIPPED,
+            entity_id=signal.entity_id,
+            event_id=signal.signal_id,
+            detail=f"ignored: {why}",
+        )
+        await self._outbox.flush()
+        return outcome
 
     def _signal(
         self,

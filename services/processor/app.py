@@ -52,7 +52,7 @@ from processor.enrichment import ReferenceData
 from processor.handler import Headers, InvoiceHandler, Observe, Record, Send
 from processor.processed import ProcessedMarkers
 from processor.rules import RuleSet, RulesWatcher
-from processor.schedule_app import install_schedule
+from processor.schedule_app import install_schedule, raw_topic
 from processor.schedule_state import Clock, system_clock
 
 SERVICE = "processor"
@@ -89,7 +89,7 @@ def build_app(
     serde = serde or AvroSerde(SchemaCatalog.load())
     observe = install_schedule(app, settings, serde=serde, rules=lambda: handler.rules, clock=clock)
     handler, batches = _handler(app, settings, rules, serde, reference, observe=observe)
-    source = _raw_topic(app, *settings.input_topics())
+    source = raw_topic(app, *settings.input_topics())
     app.agent(source, name="route-events")(_agent(app, handler, batches))
     if watcher is not None:
         app.timer(interval=settings.rules_check_seconds)(_reloader(watcher, handler))
@@ -142,7 +142,7 @@ def _handler(
         serde=serde,
         seen=markers.versions,
         send_command=send_command,
-        send_dead_letter=_sender(_raw_topic(app, settings.dlq_spec().name)),
+        send_dead_letter=_sender(raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
         enrich=reference.enrich if reference is not None else _nothing_known,
         observe=observe,
@@ -233,12 +233,6 @@ def _reloader(watcher: RulesWatcher, handler: InvoiceHandler) -> Callable[[], Aw
             handler.rules = watcher.current
 
     return reload_rules
-
-
-def _raw_topic(app: faust.App, *names: str) -> Any:
-    return app.topic(
-        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-    )
 
 
 async def _nothing_known(event: VismaEntityChanged) -> Mapping[str, str]:

@@ -101,11 +101,11 @@ class ScheduledWork:
             TableStore(_table(app, settings, REMINDERS_TABLE), owned), clock=clock
         )
         self.digests = Digests(TableStore(_table(app, settings, DIGESTS_TABLE), owned), clock=clock)
-        self.items_topic = _raw_topic(app, settings.digest_topic())
+        self.items_topic = raw_topic(app, settings.digest_topic())
         self._senders = {
-            kind: _raw_topic(app, settings.command_topic(kind)) for kind in COMMAND_TOPICS
+            kind: raw_topic(app, settings.command_topic(kind)) for kind in COMMAND_TOPICS
         }
-        audit_topic = _raw_topic(app, settings.audit_topic)
+        audit_topic = raw_topic(app, settings.audit_topic)
         self._audit = AuditTrail(
             service=SERVICE,
             serde=serde,
@@ -190,7 +190,8 @@ def _table(app: faust.App, settings: ProcessorSettings, name: str) -> Any:
     )
 
 
-def _raw_topic(app: faust.App, name: str) -> Any:
+def raw_topic(app: faust.App, *names: str) -> Any:
+    """A faust topic of bytes: the processor encodes and decodes Avro itself."""
     return app.topic(
-        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+        *names, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
     )
