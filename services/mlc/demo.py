@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient
 from chassis.settings import KafkaSettings
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.processes import ProcessError
-from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, ROOT, Expected, FlowStack, command_ids
+from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, Expected, FlowStack, command_ids, state_root
 from processor.rules import RulesFileError, load_rules
 
 
@@ -33,7 +33,7 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--invoices", type=int, default=25, help="invoices per company (25)")
     p.add_argument("--seed", type=int, default=42, help="dataset seed (42)")
     p.add_argument("--rules", type=Path, default=DEFAULT_RULES, help="rules file")
-    p.add_argument("--port", type=int, default=18080, help="sandbox port (18080; 0 = any)")
+    p.add_argument("--port", type=int, default=0, help="sandbox port (default 0: a free port)")
     p.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls (10)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after (600 s)")
     p.add_argument(
@@ -59,17 +59,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "`deploy/kafka/kafka.sh start` (`make demo` does it for you)."
         )
         return 1
-    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
-    stack = FlowStack(
-        run_id=run_id,
-        state_dir=ROOT / ".state/demo" / run_id,
-        rules=args.rules,
-        invoices=args.invoices,
-        seed=args.seed,
-        port=args.port,
-        poll_interval=args.poll_interval,
-        entities=("supplierInvoice", "supplier", "employee"),  # employees: who may approve
-    )
+    stack = demo_stack(args)
+    run_id = stack.run_id
     started = time.monotonic()
     print(f"demo run {run_id}: logs in {stack.state_dir}")
     ok = False
@@ -107,6 +98,21 @@ def run_demo(args: argparse.Namespace) -> int:
         else:
             stack.stop()
     return 0 if ok else 1
+
+
+def demo_stack(args: argparse.Namespace) -> FlowStack:
+    """A fresh run id, its folder under `MLC_STATE_DIR`, and the services the demo starts."""
+    run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+    return FlowStack(
+        run_id=run_id,
+        state_dir=state_root() / "demo" / run_id,
+        rules=args.rules,
+        invoices=args.invoices,
+        seed=args.seed,
+        port=args.port,
+        poll_interval=args.poll_interval,
+        entities=("supplierInvoice", "supplier", "employee"),  # employees: who may approve
+    )
 
 
 def _kafka_reachable(settings: KafkaSettings) -> bool:

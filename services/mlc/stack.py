@@ -7,6 +7,7 @@ runs never see each other's data on a shared broker.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Iterable
@@ -39,6 +40,11 @@ SANDBOX_SECRETS = {
     "VISMA_CLIENT_SECRET": "mlc-demo-secret",
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
 }
+
+
+def state_root() -> Path:
+    """Where local runs write: `MLC_STATE_DIR`, as deploy/kafka/kafka.sh reads it, else .state/."""
+    return Path(os.environ.get("MLC_STATE_DIR") or ROOT / ".state")
 
 
 def free_port() -> int:
@@ -161,6 +167,7 @@ class FlowStack:
             )
         elif name == "processor":
             argv = python_module("processor", "--rules", str(self.rules))
+            env["MLC_PROCESSOR_DATA_DIR"] = str(self.state_dir / "processor-data")
         elif name in ("approvals", "ingress", "visma-writer"):
             argv, env = self._approval_child(name, env)
         elif name == "slack-sink":

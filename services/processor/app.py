@@ -97,6 +97,8 @@ def build_app(
 
 
 def _faust_app(settings: ProcessorSettings) -> faust.App:
+    # faust writes its data directory even with in-memory tables; None keeps faust's default.
+    where: dict[str, Any] = {"datadir": settings.data_dir} if settings.data_dir is not None else {}
     return faust.App(
         settings.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
@@ -114,6 +116,7 @@ def _faust_app(settings: ProcessorSettings) -> faust.App:
         web_enabled=settings.web_enabled,
         web_port=settings.web_port,
         autodiscover=False,
+        **where,
     )
 
 

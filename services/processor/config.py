@@ -7,6 +7,7 @@ a real worker on its own fresh topics and consumer group without touching the sh
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,10 @@ class ProcessorSettings(BaseSettings):
         "predecessor left open, and distinct between workers running at once, which would "
         "otherwise fence each other. On Kubernetes: a StatefulSet, and the pod name (its "
         "hostname, with the ordinal) as the default does.",
+    )
+    data_dir: Path | None = Field(
+        default=None,
+        description="faust's data directory (default: <app_id>-data in the working directory)",
     )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)
