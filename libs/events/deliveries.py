@@ -44,6 +44,9 @@ class SinkDelivery(AvroModel):
     rule: str | None = None
     digest: bool = False
     """The post was one digest message standing for several commands."""
+    not_posted: bool = False
+    """PENDING, and Slack refused the last attempt (429, a rejected token): nothing was
+    posted, so the next attempt posts without asking Slack first."""
 
     @property
     def posted(self) -> bool:

@@ -24,7 +24,13 @@ from slack_client.errors import (
     SlackRequestError,
     SlackUnavailable,
 )
-from slack_client.models import HistoryPage, MessageMetadata, PostedMessage, SlackUser
+from slack_client.models import (
+    ChannelPage,
+    HistoryPage,
+    MessageMetadata,
+    PostedMessage,
+    SlackUser,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "SlackClient"]
 
@@ -47,7 +53,9 @@ _RATE_ERRORS = frozenset({"ratelimited", "rate_limited"})
 _UNAVAILABLE_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-_ModelT = TypeVar("_ModelT", PostedMessage, SlackUser, HistoryPage)
+_ModelT = TypeVar("_ModelT", PostedMessage, SlackUser, HistoryPage, ChannelPage)
+HISTORY_PAGE = 200
+CHANNEL_LIST_PAGE = 200
 
 _USER_NOT_FOUND = frozenset({"users_not_found", "user_not_found"})
 
@@ -99,24 +107,26 @@ class SlackClient:
     async def find_message_by_metadata(
         self,
         *,
-        channel: str,
+        channel_id: str,
         event_type: str,
         key: str,
         value: str,
         oldest: str | None = None,
+        thread_ts: str | None = None,
         max_pages: int = 20,
     ) -> PostedMessage | None:
-        """The newest message in `channel` whose metadata has `event_payload[key] == value`.
+        """The newest message in the channel whose metadata has `event_payload[key] == value`.
 
         The sink asks this when it cannot tell whether an earlier post went through
         (a timeout after sending), so it never posts the same thing twice.
         """
         found = await self.find_messages_by_metadata(
-            channel=channel,
+            channel_id=channel_id,
             event_type=event_type,
             keys=(key,),
             values={value},
             oldest=oldest,
+            thread_ts=thread_ts,
             max_pages=max_pages,
         )
         return found.get(value)
@@ -124,33 +134,43 @@ class SlackClient:
     async def find_messages_by_metadata(
         self,
         *,
-        channel: str,
+        channel_id: str,
         event_type: str,
         keys: tuple[str, ...],
         values: Collection[str],
         oldest: str | None = None,
+        thread_ts: str | None = None,
         max_pages: int = 20,
     ) -> dict[str, PostedMessage]:
-        """For each of `values`, the newest message in `channel` that carries it in its metadata.
+        """For each of `values`, the newest message in the channel that carries it in its metadata.
+
+        Slack reads history by conversation ID only (a name gets `channel_not_found`).
+        Top-level messages come from conversations.history; replies in the thread of
+        `thread_ts` from conversations.replies, because history leaves thread replies out.
+        `oldest` (a Slack ts) bounds the search to messages after it, so a lookup for a
+        recent post reads one page however long the channel is.
 
         A message carries a value when `event_payload[k]` equals it, or is a list holding it,
         for one of `keys`: a digest message lists all the command ids it stands for.
         """
         wanted = set(values)
         found: dict[str, PostedMessage] = {}
+        method = "conversations.history" if thread_ts is None else "conversations.replies"
         params: dict[str, str] = {
-            "channel": channel,
+            "channel": channel_id,
             "include_all_metadata": "true",
-            "limit": "200",
+            "limit": str(HISTORY_PAGE),
         }
+        if thread_ts is not None:
+            params["ts"] = thread_ts
         if oldest is not None:
             params["oldest"] = oldest
         for _ in range(max_pages):
-            data = await self._call("GET", "conversations.history", params=params)
-            page = _parse(HistoryPage, data, "conversations.history")
+            data = await self._call("GET", method, params=params)
+            page = _parse(HistoryPage, data, method)
             for message in page.messages:
                 for carried in _carried(message.metadata, event_type, keys) & wanted:
-                    found[carried] = PostedMessage(channel=channel, ts=message.ts)
+                    found[carried] = PostedMessage(channel=channel_id, ts=message.ts)
                 wanted -= found.keys()
             cursor = page.next_cursor
             if not wanted or cursor is None:
@@ -158,9 +178,31 @@ class SlackClient:
             params["cursor"] = cursor
         logger.warning(
             "metadata search stopped at the page limit",
-            extra={"channel": channel, "max_pages": max_pages},
+            extra={"channel": channel_id, "max_pages": max_pages},
         )
         return found
+
+    async def channel_id(self, name: str) -> str | None:
+        """The ID of the channel called `name` (with or without '#'), from conversations.list.
+
+        None when no channel the bot can see has that name. Only for a destination whose ID
+        the caller has not learned yet from a post: it pages through every channel.
+        """
+        wanted = name.lstrip("#")
+        params: dict[str, str] = {
+            "types": "public_channel,private_channel",
+            "limit": str(CHANNEL_LIST_PAGE),
+        }
+        while True:
+            data = await self._call("GET", "conversations.list", params=params)
+            page = _parse(ChannelPage, data, "conversations.list")
+            for channel in page.channels:
+                if channel.name == wanted:
+                    return channel.id
+            cursor = page.next_cursor
+            if cursor is None:
+                return None
+            params["cursor"] = cursor
 
     async def lookup_user_by_email(self, email: str) -> SlackUser | None:
         """users.lookupByEmail; None when no user has that address."""

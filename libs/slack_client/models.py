@@ -58,14 +58,28 @@ class _ResponseMetadata(_SlackModel):
     next_cursor: str | None = None
 
 
-class HistoryPage(_SlackModel):
-    """conversations.history response body (the parts we read)."""
-
-    messages: list[_HistoryMessage] = []
-    has_more: bool = False
+class _Paged(_SlackModel):
     response_metadata: _ResponseMetadata | None = None
 
     @property
     def next_cursor(self) -> str | None:
         cursor = self.response_metadata.next_cursor if self.response_metadata else None
         return cursor or None
+
+
+class HistoryPage(_Paged):
+    """conversations.history or conversations.replies response body (the parts we read)."""
+
+    messages: list[_HistoryMessage] = []
+    has_more: bool = False
+
+
+class _Channel(_SlackModel):
+    id: str
+    name: str = ""
+
+
+class ChannelPage(_Paged):
+    """conversations.list response body (the parts we read)."""
+
+    channels: list[_Channel] = []

@@ -3,16 +3,23 @@ entry, audit.
 
 Every command is posted at most once: DONE in the ledger means skip; PENDING means an
 earlier post may have landed, so Slack is asked (by the command ids in message metadata)
-before posting again. Slack's answers decide the rest: a channel error is permanent (the
-runner dead-letters it with the reason), a rejected token holds the workspace
+before posting again: by channel ID (Slack reads history by ID only), from shortly before
+the PENDING entry was written (one page, however long the channel), and in the thread for
+a reply (thread replies are not in channel history). A refusal from Slack (429, a rejected
+token, a channel error) means nothing was posted; the ledger says so, and the retry posts
+without asking. Slack's answers decide the rest: a channel error is permanent (the runner
+dead-letters it with the reason), a rejected token holds the workspace
 (`credentials.WorkspaceCredentials`), a 429 is retried after Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import re
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import timedelta
 
 from pydantic import SecretStr
 
@@ -20,7 +27,11 @@ from chassis.audit import AuditTrail, Stage
 from chassis.kafka.record import Record
 from events import PostSlackMessage
 from slack_client.client import SlackClient
-from slack_client.errors import SlackCredentialError
+from slack_client.errors import (
+    SlackChannelError,
+    SlackCredentialError,
+    SlackRateLimited,
+)
 from slack_client.models import PostedMessage
 from slack_sink import message
 from slack_sink.credentials import WorkspaceCredentials
@@ -28,6 +39,16 @@ from slack_sink.ledger import Ledger
 from slack_sink.mentions import Mentions
 
 log = logging.getLogger(__name__)
+
+LOOKUP_MARGIN = timedelta(minutes=5)
+"""How far before a PENDING entry's time its post is looked for: covers the clock
+difference between this host and Slack, whose clock stamps the message ts."""
+
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+"""Slack conversation IDs; channel names are lower case, so the two never mix up."""
+
+_REFUSED = (SlackRateLimited, SlackCredentialError, SlackChannelError)
+"""Answers from chat.postMessage that mean Slack stored nothing."""
 
 
 class SlackDelivery:
@@ -65,12 +86,13 @@ class SlackDelivery:
                 c.command_id: await self._mentions.user_ids(client, c.workspace, c.mention_emails)
                 for c in todo
             }
-        new = [c for c in todo if self._ledger.get(c.command_id) is None]
+        new = [c for c in todo if self._ledger.needs_pending(c.command_id)]
         if new:
             await self._ledger.pending(new, digest=True)
         async with records[0].paced():
             with self._guard(first.workspace, token):
-                posted = await _post(client, first, message.digest(todo, mentions))
+                async with self._refusal_recorded(todo, digest=True):
+                    posted = await _post(client, first, message.digest(todo, mentions))
         await self._ledger.done(todo, posted, digest=True)
         self._sent(todo, posted, digest=True)
         log.info("digest posted", extra={"channel": first.channel, "commands": len(todo)})
@@ -81,13 +103,25 @@ class SlackDelivery:
             mentions = await self._mentions.user_ids(
                 client, command.workspace, command.mention_emails
             )
-        if self._ledger.get(command.command_id) is None:
+        if self._ledger.needs_pending(command.command_id):
             await self._ledger.pending([command], digest=False)
         async with record.paced():
             with self._guard(command.workspace, token):
-                posted = await _post(client, command, message.single(command, mentions))
+                async with self._refusal_recorded([command], digest=False):
+                    posted = await _post(client, command, message.single(command, mentions))
         await self._ledger.done([command], posted, digest=False)
         self._sent([command], posted, digest=False)
+
+    @asynccontextmanager
+    async def _refusal_recorded(
+        self, commands: Sequence[PostSlackMessage], *, digest: bool
+    ) -> AsyncIterator[None]:
+        """Slack refused the post: the ledger says nothing was posted, then the error goes on."""
+        try:
+            yield
+        except _REFUSED:
+            await self._ledger.not_posted(commands, digest=digest)
+            raise
 
     @contextmanager
     def _guard(self, workspace: str, token: SecretStr) -> Iterator[None]:
@@ -112,27 +146,71 @@ class SlackDelivery:
                 )
             else:
                 todo.append(command)
-        interrupted = [c for c in todo if self._ledger.get(c.command_id) is not None]
+        interrupted = [c for c in todo if self._ledger.may_have_posted(c.command_id)]
         if not interrupted:
             return todo
-        client, token = self._credentials.client(interrupted[0].workspace)
-        with self._guard(interrupted[0].workspace, token):
+        found: set[str] = set()
+        for thread_ts, group in self._by_thread(interrupted).items():
+            found |= await self._look_for(group, thread_ts=thread_ts)
+        return [c for c in todo if c.command_id not in found]
+
+    def _by_thread(
+        self, commands: Sequence[PostSlackMessage]
+    ) -> dict[str | None, list[PostSlackMessage]]:
+        """Where each interrupted post would be: its thread, or the channel (None)."""
+        groups: dict[str | None, list[PostSlackMessage]] = defaultdict(list)
+        for command in commands:
+            digest = self._ledger.was_digest(command.command_id)
+            groups[None if digest else command.thread_ts].append(command)
+        return groups
+
+    async def _look_for(
+        self, interrupted: Sequence[PostSlackMessage], *, thread_ts: str | None
+    ) -> set[str]:
+        """Asks Slack which of `interrupted` (one channel, one thread) were posted; records
+        those as DONE and returns their command ids."""
+        first = interrupted[0]
+        client, token = self._credentials.client(first.workspace)
+        with self._guard(first.workspace, token):
+            channel_id = await self._channel_id(client, first)
             found = await client.find_messages_by_metadata(
-                channel=interrupted[0].channel,
+                channel_id=channel_id,
                 event_type=message.METADATA_EVENT_TYPE,
                 keys=message.METADATA_KEYS,
                 values=[c.command_id for c in interrupted],
+                oldest=self._oldest(interrupted),
+                thread_ts=thread_ts,
             )
         for posted in set(found.values()):
             landed = [c for c in interrupted if found.get(c.command_id) == posted]
             log.info("post found after an interrupted delivery", extra={"ts": posted.ts})
-            # History answers by the name we asked with; the ledger wants Slack's channel id.
-            channel_id = self._ledger.channel_id(landed[0].key) or posted.channel
-            posted = PostedMessage(channel=channel_id, ts=posted.ts)
             digest = any(self._ledger.was_digest(c.command_id) for c in landed)
             await self._ledger.done(landed, posted, digest=digest)
             self._sent(landed, posted, digest=digest)
-        return [c for c in todo if c.command_id not in found]
+        return set(found)
+
+    async def _channel_id(self, client: SlackClient, command: PostSlackMessage) -> str:
+        """Slack's id for the command's channel: from the ledger, the command itself, or
+        (before the first post there) conversations.list."""
+        entry = self._ledger.get(command.command_id)
+        known = (entry.channel_id if entry else None) or self._ledger.channel_id(command.key)
+        if known is not None:
+            return known
+        if _CHANNEL_ID.match(command.channel):
+            return command.channel
+        resolved = await client.channel_id(command.channel)
+        if resolved is None:
+            raise SlackChannelError(
+                f"no channel named {command.channel} is visible to the bot",
+                error="channel_not_found",
+            )
+        self._ledger.learn_channel_id(command.key, resolved)
+        return resolved
+
+    def _oldest(self, interrupted: Sequence[PostSlackMessage]) -> str:
+        """Slack ts from which to look: the earliest PENDING entry's time, less the margin."""
+        times = [e.at for c in interrupted if (e := self._ledger.get(c.command_id)) is not None]
+        return f"{(min(times) - LOOKUP_MARGIN).timestamp():.6f}"
 
     def _sent(
         self, commands: Sequence[PostSlackMessage], posted: PostedMessage, *, digest: bool

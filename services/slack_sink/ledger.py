@@ -4,8 +4,9 @@ Before posting, each command is written PENDING; after Slack answers, DONE with 
 id and ts (`events.deliveries.SinkDelivery`, compacted topic keyed by command id). A command
 found DONE is never posted again. A command found PENDING is one whose post may or may not
 have reached Slack (the sink died in between): the sink asks Slack, by the command ids it put
-in the message metadata, before it posts again. The approvals service reads the same topic to
-match a reaction on (channel_id, ts) back to the record.
+in the message metadata, before it posts again, unless the entry says Slack refused that
+attempt (`not_posted`: a 429 or a rejected token means nothing was posted). The approvals
+service reads the same topic to match a reaction on (channel_id, ts) back to the record.
 
 Loading, lookup and durable writing are the chassis `CommandLedger`'s; what is Slack's here
 is building the entries and remembering Slack's channel id per destination.
@@ -54,9 +55,29 @@ class Ledger:
         entry = self.get(command_id)
         return entry is not None and entry.status is DeliveryStatus.DONE
 
+    def may_have_posted(self, command_id: str) -> bool:
+        """PENDING from an attempt whose outcome is unknown: Slack must be asked first."""
+        entry = self.get(command_id)
+        return entry is not None and entry.status is DeliveryStatus.PENDING and not entry.not_posted
+
+    def needs_pending(self, command_id: str) -> bool:
+        """No entry yet, or one saying the last attempt posted nothing: write PENDING again
+        before the next attempt, so a crash during it is looked for."""
+        entry = self.get(command_id)
+        return entry is None or entry.not_posted
+
     async def pending(self, commands: Sequence[PostSlackMessage], *, digest: bool) -> None:
         await self._write(
             [self._entry(c, DeliveryStatus.PENDING, None, digest=digest) for c in commands]
+        )
+
+    async def not_posted(self, commands: Sequence[PostSlackMessage], *, digest: bool) -> None:
+        """Slack refused the attempt (nothing posted): the retry may post without a lookup."""
+        await self._write(
+            [
+                self._entry(c, DeliveryStatus.PENDING, None, digest=digest, not_posted=True)
+                for c in commands
+            ]
         )
 
     async def done(
@@ -73,6 +94,7 @@ class Ledger:
         posted: PostedMessage | None,
         *,
         digest: bool,
+        not_posted: bool = False,
     ) -> SinkDelivery:
         return SinkDelivery(
             command_id=command.command_id,
@@ -81,7 +103,8 @@ class Ledger:
             destination=command.key,
             external_id=posted.ts if posted else None,
             at=datetime.now(UTC),
-            channel_id=posted.channel if posted else None,
+            # A PENDING entry keeps the channel id when it is known, for the lookup by ID.
+            channel_id=posted.channel if posted else self._channel_ids.get(command.key),
             ts=posted.ts if posted else None,
             tenant_id=command.tenant_id,
             company_id=command.company_id,
@@ -89,11 +112,16 @@ class Ledger:
             entity_id=command.entity_id,
             rule=command.rule,
             digest=digest,
+            not_posted=not_posted,
         )
 
     async def _write(self, entries: list[SinkDelivery]) -> None:
         await self._commands.write_all(entries)
         self._learn(entries)
+
+    def learn_channel_id(self, destination: str, channel_id: str) -> None:
+        """Slack's id for `destination`, resolved by name before any post had told us."""
+        self._channel_ids[destination] = channel_id
 
     def _learn(self, entries: Iterable[SinkDelivery]) -> None:
         for entry in entries:

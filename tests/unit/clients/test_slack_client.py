@@ -186,7 +186,7 @@ async def test_find_message_by_metadata_pages_until_found() -> None:
         history(msg("1.5", "other", invoice="123"), msg("1.0", "invoice_posted", invoice="123")),
     )
     found = await make(fake).find_message_by_metadata(
-        channel="C1", event_type="invoice_posted", key="invoice", value="123", oldest="0.5"
+        channel_id="C1", event_type="invoice_posted", key="invoice", value="123", oldest="0.5"
     )
     assert found == PostedMessage(channel="C1", ts="1.0")
     first, second = (dict(r.url.params) for r in fake.requests)
@@ -202,7 +202,7 @@ async def test_find_message_by_metadata_none_when_absent() -> None:
     fake = FakeSlack()
     fake.answer("conversations.history", history(msg("1.0", "invoice_posted", invoice="1")))
     found = await make(fake).find_message_by_metadata(
-        channel="C1", event_type="invoice_posted", key="invoice", value="2"
+        channel_id="C1", event_type="invoice_posted", key="invoice", value="2"
     )
     assert found is None
     assert len(fake.requests) == 1
@@ -213,7 +213,7 @@ async def test_find_message_by_metadata_matches_non_string_payload_values() -> N
     fake = FakeSlack()
     fake.answer("conversations.history", history(msg("4.0", "invoice_posted", invoice=42)))
     found = await make(fake).find_message_by_metadata(
-        channel="C1", event_type="invoice_posted", key="invoice", value="42"
+        channel_id="C1", event_type="invoice_posted", key="invoice", value="42"
     )
     assert found is not None
     assert found.ts == "4.0"
@@ -257,3 +257,42 @@ def test_token_never_in_repr_or_str() -> None:
     assert TOKEN not in repr(client)
     assert TOKEN not in str(client)
     assert "slack.test" in repr(client)
+
+
+@pytest.mark.anyio
+async def test_find_message_in_a_thread_reads_conversations_replies() -> None:
+    fake = FakeSlack()
+    fake.answer(
+        "conversations.replies",
+        history(msg("1.0"), msg("1.5", "invoice_posted", invoice="7"), cursor=""),
+    )
+    found = await make(fake).find_message_by_metadata(
+        channel_id="C1", event_type="invoice_posted", key="invoice", value="7",
+        oldest="0.5", thread_ts="1.0",
+    )  # fmt: skip
+    assert found == PostedMessage(channel="C1", ts="1.5")
+    [request] = fake.requests
+    assert request.url.path.endswith("/conversations.replies")
+    params = dict(request.url.params)
+    assert (params["channel"], params["ts"], params["oldest"]) == ("C1", "1.0", "0.5")
+    assert params["include_all_metadata"] == "true"
+
+
+@pytest.mark.anyio
+async def test_channel_id_pages_conversations_list_until_the_name_is_found() -> None:
+    fake = FakeSlack()
+    fake.answer(
+        "conversations.list",
+        {"ok": True, "channels": [{"id": "C1", "name": "general"}],
+         "response_metadata": {"next_cursor": "next"}},
+    )  # fmt: skip
+    fake.answer(
+        "conversations.list",
+        {"ok": True, "channels": [{"id": "C2", "name": "ap"}],
+         "response_metadata": {"next_cursor": ""}},
+    )  # fmt: skip
+    client = make(fake)
+    assert await client.channel_id("#ap") == "C2"
+    assert dict(fake.requests[1].url.params)["cursor"] == "next"
+    fake.answer("conversations.list", {"ok": True, "channels": []})
+    assert await client.channel_id("nowhere") is None

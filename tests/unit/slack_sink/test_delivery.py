@@ -21,6 +21,7 @@ from chassis.kafka.record import Held, Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events import PostSlackMessage
 from events.deliveries import DeliveryStatus, SinkDelivery
+from slack_client.errors import SlackRateLimited
 from slack_sink.credentials import WorkspaceCredentials
 from slack_sink.delivery import SlackDelivery
 from slack_sink.ledger import Ledger
@@ -44,18 +45,44 @@ class Producer:
 
 
 class Slack:
-    def __init__(self, history: list[dict[str, Any]] | None = None, error: str | None = None):
+    """Reads only by channel id (C42), as Slack does; `replies` is the thread of 1699.000001."""
+
+    def __init__(
+        self,
+        history: list[dict[str, Any]] | None = None,
+        error: str | None = None,
+        *,
+        replies: list[dict[str, Any]] | None = None,
+        rate_limited_posts: int = 0,
+    ):
         self.history = history or []
+        self.replies = replies or []
         self.error = error
+        self.rate_limited_posts = rate_limited_posts
         self.posts: list[dict[str, Any]] = []
+        self.reads: list[tuple[str, dict[str, str]]] = []
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         method = request.url.path.rsplit("/", 1)[1]
         if self.error:
             return httpx.Response(200, json={"ok": False, "error": self.error})
-        if method == "conversations.history":
-            return httpx.Response(200, json={"ok": True, "messages": self.history})
-        assert method == "chat.postMessage"
+        if method != "chat.postMessage":
+            params = dict(request.url.params)
+            self.reads.append((method, params))
+            if method == "conversations.list":
+                channels = [{"id": "C42", "name": "ap"}, {"id": "C43", "name": "ar"}]
+                return httpx.Response(200, json={"ok": True, "channels": channels})
+            if params.get("channel") != "C42":
+                return httpx.Response(200, json={"ok": False, "error": "channel_not_found"})
+            if method == "conversations.history":
+                return httpx.Response(200, json={"ok": True, "messages": self.history})
+            assert method == "conversations.replies"
+            return httpx.Response(200, json={"ok": True, "messages": self.replies})
+        if self.rate_limited_posts:
+            self.rate_limited_posts -= 1
+            return httpx.Response(
+                429, json={"ok": False, "error": "ratelimited"}, headers={"Retry-After": "1"}
+            )
         self.posts.append(json.loads(request.content))
         ts = f"1700000000.{len(self.posts):06d}"
         return httpx.Response(200, json={"ok": True, "channel": "C42", "ts": ts})
@@ -142,6 +169,109 @@ async def test_a_revoked_token_holds_the_command_with_nothing_marked_done() -> N
         await delivery(_record(_command(1), 0))
 
     assert not ledger.is_done("cmd-1")
-    assert [e.status for e in producer.sent] == [DeliveryStatus.PENDING]
+    assert [(e.status, e.not_posted) for e in producer.sent] == [
+        (DeliveryStatus.PENDING, False),
+        (DeliveryStatus.PENDING, True),  # Slack refused it: nothing was posted
+    ]
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(held.value.released(), timeout=0.05)
+
+
+def _metadata(command_id: str) -> dict[str, Any]:
+    return {"event_type": "mlc_command", "event_payload": {"command_id": command_id}}
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_post_is_looked_for_by_channel_id_from_shortly_before_pending() -> (
+    None
+):
+    slack = Slack(history=[{"ts": "1700000000.000100", "metadata": _metadata("cmd-7")}])
+    delivery, ledger, producer = _sink(slack)
+    await delivery(_record(_command(1), 0))  # the sink learns that #ap is C42
+    await ledger.pending([_command(7)], digest=False)  # then died mid-post
+    pending_at = ledger.get("cmd-7").at  # type: ignore[union-attr]
+
+    await delivery(_record(_command(7), 1))
+
+    assert len(slack.posts) == 1  # cmd-1 only: cmd-7 was found, not posted again
+    [(method, params)] = slack.reads
+    assert method == "conversations.history"
+    assert params["channel"] == "C42"
+    assert float(params["oldest"]) == pytest.approx(pending_at.timestamp() - 300, abs=1e-3)
+    assert ledger.get("cmd-7").ts == "1700000000.000100"  # type: ignore[union-attr]
+    assert producer.sent[-1].channel_id == "C42"
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_first_post_resolves_the_channel_name_to_its_id() -> None:
+    slack = Slack(history=[{"ts": "1700000000.000100", "metadata": _metadata("cmd-7")}])
+    delivery, ledger, _ = _sink(slack)
+    await ledger.pending([_command(7)], digest=False)  # no post has told us #ap's id yet
+
+    await delivery(_record(_command(7), 0))
+
+    assert slack.posts == []
+    assert [m for m, _ in slack.reads] == ["conversations.list", "conversations.history"]
+    assert slack.reads[1][1]["channel"] == "C42"
+    assert ledger.is_done("cmd-7")
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_thread_reply_is_found_with_conversations_replies() -> None:
+    reply = _command(8).model_copy(update={"thread_ts": "1699.000001"})
+    thread = [
+        {"ts": "1699.000001"},  # the parent comes first
+        {"ts": "1700000000.000200", "thread_ts": "1699.000001", "metadata": _metadata("cmd-8")},
+    ]
+    slack = Slack(replies=thread)
+    delivery, ledger, _ = _sink(slack)
+    await delivery(_record(_command(1), 0))
+    await ledger.pending([reply], digest=False)
+
+    await delivery(_record(reply, 1))
+
+    assert len(slack.posts) == 1
+    [(method, params)] = slack.reads
+    assert (method, params["channel"], params["ts"]) == (
+        "conversations.replies",
+        "C42",
+        "1699.000001",
+    )
+    assert ledger.get("cmd-8").ts == "1700000000.000200"  # type: ignore[union-attr]
+
+
+@pytest.mark.anyio
+async def test_a_429_records_that_nothing_was_posted_so_the_retry_posts_without_a_lookup() -> None:
+    slack = Slack(rate_limited_posts=1)
+    delivery, ledger, producer = _sink(slack)
+
+    with pytest.raises(SlackRateLimited):
+        await delivery(_record(_command(1), 0))
+    assert ledger.get("cmd-1").not_posted  # type: ignore[union-attr]
+
+    await delivery(_record(_command(1), 0))  # the runner's retry
+
+    assert slack.reads == []  # no history lookup: Slack said nothing was posted
+    assert len(slack.posts) == 1
+    assert [(e.status, e.not_posted) for e in producer.sent] == [
+        (DeliveryStatus.PENDING, False),
+        (DeliveryStatus.PENDING, True),
+        (DeliveryStatus.PENDING, False),  # the retry is guarded like any attempt
+        (DeliveryStatus.DONE, False),
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_429_on_a_digest_marks_every_command_in_it_not_posted() -> None:
+    slack = Slack(rate_limited_posts=1)
+    delivery, ledger, _ = _sink(slack)
+    commands = [_command(n) for n in range(3)]
+
+    with pytest.raises(SlackRateLimited):
+        await delivery.digest([_record(c, i) for i, c in enumerate(commands)])
+    await delivery.digest([_record(c, i) for i, c in enumerate(commands)])
+
+    assert slack.reads == []
+    [post] = slack.posts
+    assert post["metadata"]["event_payload"] == {"command_ids": ["cmd-0", "cmd-1", "cmd-2"]}
+    assert all(ledger.is_done(c.command_id) for c in commands)
