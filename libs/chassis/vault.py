@@ -11,13 +11,20 @@ keeps reading an entry after its re-wrap as long as it loaded the entry before: 
 ciphertext did not change, so the data key it already holds a wrap of still opens it.
 A deletion is a record with `deleted` set rather than a Kafka tombstone, because
 `read_to_end` keeps the newest value of a key and does not see tombstones.
+
+Kafka has no compare-and-swap, so a rotation that re-wraps what it read could bury a value
+`mlc secrets set` wrote in between (the re-wrap is newer, so it wins). The rotation therefore
+reads the log back after each write and, for every name where another writer's record sits
+between the one it re-wrapped and its own, writes that record again (re-wrapped): the
+newest value a person set is the one that stays.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +34,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.jsonlog import REDACTOR
 from chassis.kafka.producer import EventProducer, ProduceError
-from chassis.kafka.state import StateLoadError, read_to_end
+from chassis.kafka.state import StateLoadError, iter_to_end, read_to_end
 from chassis.serde import AvroSerde, SchemaCatalog, SerdeError
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicError, TopicSpec, ensure_topics
@@ -145,6 +152,10 @@ class CredentialLog(Protocol):
         """The newest record of every name."""
         ...
 
+    def read_log(self) -> list[tuple[str, bytes]]:
+        """Every record still in the log, oldest first (a rotation looks for interleaving)."""
+        ...
+
     def append(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Returns once every record is durable; raises `VaultUnavailable` otherwise."""
         ...
@@ -173,6 +184,13 @@ class KafkaCredentialLog:
     def read_all(self) -> dict[str, bytes]:
         try:
             return read_to_end(self._settings, self.topic, client=self._client)
+        except StateLoadError as exc:
+            raise VaultUnavailable(str(exc)) from exc
+
+    def read_log(self) -> list[tuple[str, bytes]]:
+        try:
+            records = iter_to_end(self._settings, self.topic, client=self._client)
+            return [(key, value) for key, value in records if key is not None]
         except StateLoadError as exc:
             raise VaultUnavailable(str(exc)) from exc
 
@@ -275,26 +293,42 @@ class CredentialVault:
     def rotate(self, new_ring: KeyRing) -> RotationReport:
         """Re-wraps every data key under `new_ring.current`; ciphertexts stay as they are.
 
-        Every entry is unwrapped before anything is written, so an entry neither ring can
-        open stops the rotation with `CredentialUnreadable` and the topic is unchanged.
+        Reads the log itself, so it re-wraps what is stored now, not what `load` saw. Every
+        entry is unwrapped before anything is written, so an entry neither ring can open
+        stops the rotation with `CredentialUnreadable` and the topic is unchanged. A value
+        set while the rotation runs is never lost (see the module docstring).
         """
         target = new_ring.current
         opener = KeyRing(target, [*_keys(self.ring), *_keys(new_ring)])
-        entries = self.entries()
+        entries = [r for r in self._newest(self._store.read_log()).values() if not r.deleted]
         stale = [r for r in entries if r.key_id != target.key_id]
-        rewrapped = [rewrap(opener, record, target) for record in stale]
-        if rewrapped:
-            self._write(rewrapped)
+        written = [rewrap(opener, record, target) for record in stale]
+        ours: set[tuple[object, ...]] = set()
+        while written:
+            self._write(written)
+            ours.update(_identity(r) for r in written)
+            log_now = self._decoded(self._store.read_log())
+            written = [_restored(opener, r, target) for r in _buried(log_now, written, ours)]
+            for record in written:
+                log.warning("a value set during the rotation is written again",
+                            extra={"credential": record.name})  # fmt: skip
+        self._records = self._newest(self._store.read_log())
         self._ring = new_ring
-        log.info(
-            "credentials re-wrapped",
-            extra={"key_id": target.key_id, "rewrapped": len(rewrapped)},
-        )
+        log.info("credentials re-wrapped", extra={"key_id": target.key_id, "rewrapped": len(stale)})
         return RotationReport(
             new_key_id=target.key_id,
-            rewrapped=[r.name for r in rewrapped],
+            rewrapped=[r.name for r in stale],
             already_current=[r.name for r in entries if r.key_id == target.key_id],
         )
+
+    def _decoded(self, records: list[tuple[str, bytes]]) -> list[SealedCredential]:
+        return [self._decode(name, value) for name, value in records]
+
+    def _newest(self, records: list[tuple[str, bytes]]) -> dict[str, SealedCredential]:
+        newest: dict[str, SealedCredential] = {}
+        for record in self._decoded(records):
+            newest[record.name] = self._keep_readable(self._records.get(record.name), record)
+        return newest
 
     def _write(self, records: list[SealedCredential]) -> None:
         self._store.append([(r.name, self._encode(r)) for r in records])
@@ -318,6 +352,41 @@ class CredentialVault:
         return f"CredentialVault(credentials={len(self.names())}, current_key_id={ring!r})"
 
     __str__ = __repr__
+
+
+def _identity(record: SealedCredential) -> tuple[object, ...]:
+    """What tells one written record from another (the wrap's nonce is fresh per write)."""
+    return (record.deleted, record.key_id, record.key_nonce, record.wrapped_key, record.nonce,
+            record.ciphertext)  # fmt: skip
+
+
+def _buried(
+    log_now: list[SealedCredential], written: list[SealedCredential], ours: set[tuple[object, ...]]
+) -> list[SealedCredential]:
+    """Records another writer appended after what we re-wrapped and before our write of the
+    same name: ours is newer and hides them, so each must be written again. `ours` holds the
+    identities of every record this rotation wrote."""
+    buried = []
+    for mine in written:
+        history = [r for r in log_now if r.name == mine.name]
+        if not history or _identity(history[-1]) != _identity(mine):
+            continue  # someone wrote after us (theirs is the newest), or compaction took ours
+        before = history[-2] if len(history) > 1 else None
+        if before is not None and _identity(before) not in ours and not _same_value(before, mine):
+            buried.append(before)
+    return buried
+
+
+def _same_value(a: SealedCredential, b: SealedCredential) -> bool:
+    """The same stored secret: a re-wrap changes only the wrapped data key."""
+    return (a.deleted, a.nonce, a.ciphertext) == (b.deleted, b.nonce, b.ciphertext)
+
+
+def _restored(opener: KeyRing, record: SealedCredential, target: MasterKey) -> SealedCredential:
+    """A buried record to write again: re-wrapped when we can, else as it was."""
+    if record.deleted or record.key_id == target.key_id or opener.find(record.key_id) is None:
+        return replace(record, updated_at=datetime.now(UTC)) if record.deleted else record
+    return rewrap(opener, record, target)
 
 
 def _keys(ring: KeyRing) -> list[MasterKey]:

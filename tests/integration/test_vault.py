@@ -10,6 +10,7 @@ import argparse
 import base64
 import io
 import time
+from collections.abc import Callable, Sequence
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -19,6 +20,7 @@ from chassis.settings import KafkaSettings
 from chassis.vault import (
     CredentialUnreadable,
     CredentialVault,
+    KafkaCredentialLog,
     KeyRing,
     MasterKey,
     VaultSettings,
@@ -98,6 +100,39 @@ def test_rotation_keeps_a_replica_on_the_old_key_working(kafka: KafkaSettings, t
     assert lagging.get("b").get_secret_value() == "value-of-b-222"
     assert rolled.rotate(KeyRing(new)).rewrapped == ["c"]  # the straggler written meanwhile
     assert _replica(kafka, topic, new).get("c").get_secret_value() == "value-of-c-333"
+
+
+class RacingKafkaLog(KafkaCredentialLog):
+    """Lets another writer in between the rotation's read and its first write."""
+
+    before_next_append: Callable[[], None] | None = None
+
+    def append(self, records: Sequence[tuple[str, bytes]]) -> None:
+        race, self.before_next_append = self.before_next_append, None
+        if race is not None:
+            race()
+        super().append(records)
+
+
+def test_a_secret_set_while_the_rotation_runs_is_kept(kafka: KafkaSettings, topic: str) -> None:
+    old, new = MasterKey.generate(), MasterKey.generate()
+    operator = _replica(kafka, topic, old)
+    operator.put("a", SecretStr("value-of-a-first"))
+    operator.put("b", SecretStr("value-of-b-first"))
+    colleague = _replica(kafka, topic, old)  # `mlc secrets set a` in another terminal
+    store = RacingKafkaLog(kafka, topic=topic, client="vault-rotating")
+    store.before_next_append = lambda: colleague.put("a", SecretStr("value-of-a-second"))
+    rotating = CredentialVault(store, KeyRing(old))
+    rotating.load()
+
+    report = rotating.rotate(KeyRing(old).rotated_to(new))
+
+    assert sorted(report.rewrapped) == ["a", "b"]
+    fresh = _replica(kafka, topic, new)
+    assert fresh.get("a").get_secret_value() == "value-of-a-second"
+    assert fresh.get("b").get_secret_value() == "value-of-b-first"
+    assert {r.key_id for r in fresh.entries()} == {new.key_id}
+    assert rotating.get("a").get_secret_value() == "value-of-a-second"
 
 
 def _raw_topic_bytes(kafka: KafkaSettings, topic: str, group: str) -> bytes:

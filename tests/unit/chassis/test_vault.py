@@ -8,7 +8,7 @@ import base64
 import io
 import json
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,18 +37,40 @@ SECRET = "xyzzy-plugh-0123456789-secret"
 
 
 class MemoryLog:
-    """The compacted topic as a dict: the newest value of every key."""
+    """The compacted topic as a list, before compaction: every record in order."""
 
     def __init__(self) -> None:
-        self.records: dict[str, bytes] = {}
+        self.log: list[tuple[str, bytes]] = []
         self.writes = 0
 
+    @property
+    def records(self) -> dict[str, bytes]:
+        return dict(self.log)
+
     def read_all(self) -> dict[str, bytes]:
-        return dict(self.records)
+        return self.records
+
+    def read_log(self) -> list[tuple[str, bytes]]:
+        return list(self.log)
 
     def append(self, records: Sequence[tuple[str, bytes]]) -> None:
         self.writes += 1
-        self.records.update(records)
+        self.log.extend(records)
+
+
+class RacingLog(MemoryLog):
+    """Lets another writer in just before the rotation's first write lands, as `mlc secrets
+    set` in another terminal would: after the rotation read, before its write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_next_append: Callable[[], None] | None = None
+
+    def append(self, records: Sequence[tuple[str, bytes]]) -> None:
+        race, self.before_next_append = self.before_next_append, None
+        if race is not None:
+            race()
+        super().append(records)
 
 
 @pytest.fixture
@@ -124,7 +146,7 @@ def test_a_ciphertext_moved_to_another_name_fails(store: MemoryLog, old: MasterK
         unseal(ring, replace(sealed, name="tenant-b.token"))
     vault = _vault(store, old)
     vault.put("tenant-a.token", SecretStr(SECRET))
-    store.records["tenant-b.token"] = store.records["tenant-a.token"]
+    store.log.append(("tenant-b.token", store.records["tenant-a.token"]))
     with pytest.raises(VaultError, match=r"'tenant-b\.token'"):
         vault.load()
 
@@ -177,6 +199,45 @@ def test_rotation_writes_nothing_when_an_entry_cannot_be_opened(
     writes = store.writes
     with pytest.raises(CredentialUnreadable, match="'foreign'"):
         _vault(store, old).rotate(KeyRing(old).rotated_to(new))
+    assert store.writes == writes
+
+
+@pytest.mark.parametrize("concurrent", ["set", "delete"])
+def test_a_value_changed_during_rotation_is_not_overwritten(
+    old: MasterKey, new: MasterKey, concurrent: str
+) -> None:
+    store = RacingLog()
+    operator = _vault(store, old)
+    for name in ("a", "b"):
+        operator.put(name, SecretStr(f"{SECRET}-{name}-first"))
+    other = _vault(store, old)  # another terminal, still on the old key
+    if concurrent == "set":
+        store.before_next_append = lambda: other.put("a", SecretStr(f"{SECRET}-a-second"))
+    else:
+        store.before_next_append = lambda: other.delete("a")
+
+    report = _vault(store, old).rotate(KeyRing(old).rotated_to(new))
+
+    assert sorted(report.rewrapped) == ["a", "b"]
+    reader = _vault(store, new)
+    if concurrent == "set":
+        assert reader.get("a").get_secret_value() == f"{SECRET}-a-second"
+        assert reader.entries()[0].key_id == new.key_id  # and it was re-wrapped too
+    else:
+        assert reader.names() == ["b"]
+    assert reader.get("b").get_secret_value() == f"{SECRET}-b-first"
+    assert store.writes == 2 + 1 + 1 + 1  # two puts, the race, the rotation, one repair
+
+
+def test_a_value_set_after_the_rotation_wrote_is_left_alone(old: MasterKey, new: MasterKey) -> None:
+    store = RacingLog()
+    _vault(store, old).put("a", SecretStr(f"{SECRET}-first"))
+    rotating = _vault(store, old)
+    rotating.rotate(KeyRing(old).rotated_to(new))
+    _vault(store, new, old).put("a", SecretStr(f"{SECRET}-later"))
+    writes = store.writes
+    assert _vault(store, new).get("a").get_secret_value() == f"{SECRET}-later"
+    assert rotating.rotate(KeyRing(new)).rewrapped == []
     assert store.writes == writes
 
 
