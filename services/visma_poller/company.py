@@ -2,7 +2,12 @@
 
 Polls of one company are sequential: they share one hourly call budget, and Visma counts
 calls per company. A webhook notification makes its entity due at once (`trigger`); the
-schedule still polls it later, which is what catches a dropped notification.
+schedule still polls it later, which is what catches a dropped notification. Triggers are
+coalesced per entity: while a pull is in flight, any number of triggers queue at most one
+more pull, so a replayed or repeated notification cannot spend the company's budget.
+
+A failed poll never stops the other companies: a retryable failure is retried after a
+pause; refused credentials hold the whole company with a growing backoff (`refusal`).
 """
 
 from __future__ import annotations
@@ -13,16 +18,23 @@ import logging
 import time
 from collections.abc import Callable
 
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 
 from chassis.errors import ConnectorError
+from visma_client.errors import VismaAuthError
 from visma_poller.config import EntitySchedule
 from visma_poller.poller import EntityPoller
+from visma_poller.refusal import CredentialStatus, CredentialWatch
 from visma_poller.schedule import BudgetPlan, EntityWish, plan
 
 log = logging.getLogger(__name__)
 
 CADENCE = Gauge("mlc_visma_cadence_seconds", "Planned seconds between polls", ["company", "entity"])
+TRIGGERS = Counter(
+    "mlc_visma_triggers_total",
+    "Webhook-triggered pulls: pulled (made due now), queued behind one in flight, coalesced",
+    ["company", "entity", "outcome"],
+)
 RETRY_AFTER_FAILURE_SECONDS = 30.0
 
 
@@ -48,6 +60,9 @@ class CompanySchedule:
         self._calls_per_poll = dict.fromkeys(pollers, 1.0)
         self._due = dict.fromkeys(pollers, clock())
         self._wake = asyncio.Event()
+        self._in_flight: str | None = None
+        self._queued: set[str] = set()
+        self.credentials = CredentialWatch(company_id, clock=clock, time_scale=time_scale)
         self.plan = self._replan(announce=True)
         self.polls = 0
         self.pages = 0
@@ -56,14 +71,29 @@ class CompanySchedule:
         """A webhook said `entity` changed: pull it now. False if this company does not poll it."""
         if entity not in self._pollers:
             return False
-        self._due[entity] = self._clock()
-        self._wake.set()
+        now = self._clock()
+        if entity == self._in_flight:
+            # The pull in flight may have read past the change: one more pull after it.
+            outcome = "coalesced" if entity in self._queued else "queued"
+            self._queued.add(entity)
+        elif self._due[entity] <= now:
+            outcome = "coalesced"  # already due: the coming pull covers it
+        else:
+            outcome = "pulled"
+            self._due[entity] = now
+            self._wake.set()
+        TRIGGERS.labels(self.company_id, entity, outcome).inc()
         return True
+
+    def status(self) -> CredentialStatus:
+        """Whether Visma accepts this company's credentials (for health checks)."""
+        return self.credentials.status()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             entity = min(self._due, key=self._due.__getitem__)
-            wait = self._due[entity] - self._clock()
+            due = max(self._due[entity], self.credentials.held_until)
+            wait = due - self._clock()
             if wait > 0:
                 await self._sleep(wait, stop)
                 continue
@@ -82,16 +112,26 @@ class CompanySchedule:
 
     async def _poll(self, entity: str) -> None:
         poller = self._pollers[entity]
+        self._in_flight = entity
         try:
             result = await poller.poll_once()
+        except VismaAuthError as exc:
+            # Every entity of the company shares the credentials: the whole company waits.
+            self._queued.discard(entity)
+            self.credentials.refused(str(exc))
+            return
         except ConnectorError as exc:
             # Pages already committed stay committed; the next poll resumes after them.
             log.warning(
                 "poll failed, will try again",
                 extra={"company": self.company_id, "entity": entity, "error": str(exc)},
             )
+            self._queued.discard(entity)
             self._due[entity] = self._clock() + RETRY_AFTER_FAILURE_SECONDS / self._scale
             return
+        finally:
+            self._in_flight = None
+        self.credentials.accepted()
         self.polls += 1
         self.pages += result.pages
         # An empty poll still costs its one call; a long one costs one call per page.
@@ -100,7 +140,11 @@ class CompanySchedule:
         self._calls_per_poll[entity] = 0.7 * previous + 0.3 * calls
         if abs(self._calls_per_poll[entity] - previous) > 0.5:
             self.plan = self._replan(announce=True)
-        self._due[entity] = self._clock() + self.plan.every(entity) / self._scale
+        if entity in self._queued:
+            self._queued.discard(entity)
+            self._due[entity] = self._clock()
+        else:
+            self._due[entity] = self._clock() + self.plan.every(entity) / self._scale
         if result.events:
             log.info(
                 "poll done",

@@ -33,6 +33,7 @@ from visma_poller.config import PollerConfig
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
 from visma_poller.poller import EntityPoller, Topics
+from visma_poller.refusal import CredentialStatus
 
 SERVICE = "visma-poller"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -85,6 +86,10 @@ class PollerApp:
 
     def ready(self) -> bool:
         return self.notifications.assigned
+
+    def status(self) -> list[CredentialStatus]:
+        """Each company's access to Visma, for health checks and the console."""
+        return [schedule.status() for schedule in self.schedules.values()]
 
     def stop(self) -> None:
         self.stopping.set()

@@ -16,12 +16,14 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import Counter
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail, Stage
+from chassis.errors import ConnectorError, RetryableError
 from chassis.kafka.producer import TransactionalProducer
 from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
 from events.topics import visma_topic
 from visma_client.client import VismaClient
 from visma_client.entities import EntitySpec
+from visma_client.errors import VismaAuthError
 from visma_client.models import VismaModel
 from visma_poller.cursor import Cursor, PollInProgress, version_of
 from visma_poller.cursor_store import cursor_key, encode_cursor
@@ -30,7 +32,11 @@ from visma_poller.mapping import UnusableRecordError, entity_event
 log = logging.getLogger(__name__)
 
 EVENTS = Counter("mlc_visma_events_total", "Events published", ["company", "entity"])
-POLLS = Counter("mlc_visma_polls_total", "Polls finished", ["company", "entity", "outcome"])
+POLLS = Counter(
+    "mlc_visma_polls_total",
+    "Polls by outcome: ok, refused (credentials), unavailable (retryable), failed, error (a bug)",
+    ["company", "entity", "outcome"],
+)
 PAGES = Counter("mlc_visma_pages_total", "List pages read", ["company", "entity"])
 
 
@@ -94,7 +100,28 @@ class EntityPoller:
         self._on_page = on_page
 
     async def poll_once(self) -> PollResult:
-        """One complete poll (or the rest of an interrupted one)."""
+        """One complete poll (or the rest of an interrupted one); every outcome is counted."""
+        try:
+            result = await self._poll()
+        except VismaAuthError:
+            self._count("refused")
+            raise
+        except RetryableError:
+            self._count("unavailable")
+            raise
+        except ConnectorError:
+            self._count("failed")
+            raise
+        except Exception:
+            self._count("error")  # counted, then it stops the service: a bug, not an outcome
+            raise
+        self._count("ok")
+        return result
+
+    def _count(self, outcome: str) -> None:
+        POLLS.labels(self.company_id, self.entity.name, outcome).inc()
+
+    async def _poll(self) -> PollResult:
         poll = self.cursor.begin(self._now())
         published_total = 0
         pages = 0
@@ -120,7 +147,6 @@ class EntityPoller:
             poll = PollInProgress(poll.since, self._client.last_server_date, 1)
         await self._commit(self.cursor.after_poll(poll, overlap=self._overlap), [])
         EVENTS.labels(self.company_id, self.entity.name).inc(published_total)
-        POLLS.labels(self.company_id, self.entity.name, "ok").inc()
         return PollResult(published_total, pages)
 
     async def _publish_page(self, poll: PollInProgress, items: Sequence[VismaModel]) -> int:

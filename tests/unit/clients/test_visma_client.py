@@ -163,18 +163,40 @@ async def test_token_request_is_client_credentials_form() -> None:
 
 
 @pytest.mark.anyio
-async def test_token_cached_until_expiry_minus_skew() -> None:
+async def test_token_cached_for_80_percent_of_its_lifetime() -> None:
     fake = FakeVisma([invoice("1")])
     clock = Clock()
     client, _ = make(fake, clock=clock)
     await client.get_supplier_invoice("1")
-    clock.now = 3539.0
+    clock.now = 2879.0
     await client.get_supplier_invoice("1")
     assert fake.issued == 1
-    clock.now = 3540.0
+    clock.now = 2880.0
     await client.get_supplier_invoice("1")
     assert fake.issued == 2
     assert fake.api_requests[-1].headers["authorization"] == "Bearer tok-2"
+
+
+@pytest.mark.anyio
+async def test_a_short_lived_token_is_reused_not_fetched_before_every_call() -> None:
+    # A 60-second token: a fixed 60 s margin would fetch one before every call.
+    fake = FakeVisma([invoice("1")])
+    fake.expires_in = 60
+    clock = Clock()
+    client, _ = make(fake, clock=clock)
+    for second in range(0, 48, 4):
+        clock.now = float(second)
+        await client.get_supplier_invoice("1")
+    assert fake.issued == 1, "12 calls within 80% of the lifetime share one token"
+    clock.now = 48.0
+    await client.get_supplier_invoice("1")
+    assert fake.issued == 2
+    clock.now = 95.0
+    await client.get_supplier_invoice("1")
+    assert fake.issued == 2, "the second token lives until 48 + 48 s"
+    clock.now = 96.0
+    await client.get_supplier_invoice("1")
+    assert fake.issued == 3
 
 
 @pytest.mark.anyio

@@ -8,14 +8,18 @@ a schedule that sleeps when it should poll fails the test instead of hanging it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
 import pytest
+from prometheus_client import REGISTRY
 
 from chassis.errors import RetryableError
+from visma_client.errors import VismaAuthError
 from visma_poller.company import RETRY_AFTER_FAILURE_SECONDS, CompanySchedule
 from visma_poller.config import EntitySchedule
 from visma_poller.poller import PollResult
+from visma_poller.refusal import MAX_BACKOFF_SECONDS
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
@@ -230,3 +234,116 @@ async def test_the_plan_stays_when_pages_per_poll_barely_change() -> None:
     b.pollers["supplierInvoice"].outcomes.append(PollResult(events=3, pages=2))  # 1.3 a poll
     await b.run_until(1)
     assert b.schedule.plan is first_plan
+
+
+@dataclass
+class GatedPoller:
+    """A poll that stays in flight until the test opens the gate."""
+
+    entity: str
+    log: PollLog
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def poll_once(self) -> PollResult:
+        self.log.record(self.entity)
+        self.started.set()
+        await self.gate.wait()
+        return PollResult(events=0, pages=1)
+
+
+def _triggers(outcome: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "mlc_visma_triggers_total",
+        {"company": "company-1", "entity": "supplierInvoice", "outcome": outcome},
+    )
+    return value or 0.0
+
+
+async def test_triggers_during_a_pull_in_flight_queue_exactly_one_more_pull() -> None:
+    b = bench({"supplierInvoice": 300})
+    gated = GatedPoller("supplierInvoice", b.log)
+    b.schedule._pollers["supplierInvoice"] = gated  # type: ignore[assignment]
+    queued, coalesced = _triggers("queued"), _triggers("coalesced")
+    task, stop = b.start()
+    await asyncio.wait_for(gated.started.wait(), DEADLINE)
+    for _ in range(100):  # a replayed notification, 100 times, while the pull runs
+        assert b.schedule.trigger("supplierInvoice") is True
+    b.log.stop_at = (2, stop)
+    gated.gate.set()
+    await asyncio.wait_for(task, DEADLINE)
+    # The pull in flight may have read before the change: one more, at once, and no more.
+    assert b.log.polls == [("supplierInvoice", 1000.0), ("supplierInvoice", 1000.0)]
+    assert _triggers("queued") - queued == 1
+    assert _triggers("coalesced") - coalesced == 99
+    await b.assert_idle()
+    b.clock.now += 300
+    assert await b.run_until(1) == ["supplierInvoice"]
+
+
+async def test_triggers_while_idle_make_one_pull() -> None:
+    b = bench({"supplierInvoice": 300})
+    await b.run_until(1)
+    b.clock.now += 10
+    for _ in range(100):
+        b.schedule.trigger("supplierInvoice")
+    assert await b.run_until(1) == ["supplierInvoice"]
+    await b.assert_idle()
+
+
+def _refusals() -> float:
+    value = REGISTRY.get_sample_value(
+        "mlc_visma_credential_refusals_total", {"company": "company-1"}
+    )
+    return value or 0.0
+
+
+def _refused_gauge() -> float | None:
+    return REGISTRY.get_sample_value("mlc_visma_credentials_refused", {"company": "company-1"})
+
+
+async def test_refused_credentials_hold_the_company_with_backoff_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    b = bench({"supplierInvoice": 60, "account": 3600})
+    refused = VismaAuthError("Visma Connect refused the token request (400): invalid_client")
+    b.pollers["supplierInvoice"].outcomes += [refused, refused, refused]
+    before = _refusals()
+    caplog.set_level(logging.WARNING, logger="visma_poller")
+    # The first refusal holds the company: `account` (also due) waits too.
+    assert await b.run_until(1) == ["supplierInvoice"]
+    status = b.schedule.status()
+    assert status.refused
+    assert status.refusals == 1
+    assert "invalid_client" in (status.error or "")
+    assert _refused_gauge() == 1
+    for backoff in (30.0, 60.0, 120.0):
+        b.clock.now += backoff - 0.1
+        await b.assert_idle()
+        b.clock.now += 0.1
+        # The probe after the hold is the entity that was refused; the third one passes.
+        assert await b.run_until(1) == ["supplierInvoice"]
+    assert _refusals() - before == 3
+    assert not b.schedule.status().refused
+    assert _refused_gauge() == 0
+    assert await b.run_until(1) == ["account"]
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "visma refuses the company's credentials; polling it is held"
+    ]
+    assert any("accepts the company's credentials again" in r.getMessage()
+               for r in caplog.records)  # fmt: skip
+
+
+async def test_the_backoff_for_refused_credentials_stops_growing_at_its_ceiling() -> None:
+    b = bench({"supplierInvoice": 60})
+    refusals = 12
+    b.pollers["supplierInvoice"].outcomes += [VismaAuthError("403")] * refusals
+    await b.run_until(1)
+    waits = []
+    for _ in range(refusals - 1):
+        waits.append(b.schedule.status().retry_in_seconds)
+        b.clock.now += MAX_BACKOFF_SECONDS
+        await b.run_until(1)
+    assert waits[:4] == [30.0, 60.0, 120.0, 240.0]
+    assert max(w or 0 for w in waits) == MAX_BACKOFF_SECONDS

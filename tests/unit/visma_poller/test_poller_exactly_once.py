@@ -16,10 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
 from visma_client.entities import VISMA_ENTITIES, EntitySpec
+from visma_client.errors import VismaAuthError, VismaRequestRejected, VismaUnavailable
 from visma_client.models import Page, SupplierInvoiceDto
 from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import decode_cursor
@@ -38,6 +40,7 @@ class FakeVisma:
     now: datetime = T0
     rows: dict[str, datetime] = field(default_factory=dict)
     on_page: Any = None
+    fail_with: Exception | None = None
 
     @property
     def last_server_date(self) -> datetime:
@@ -56,6 +59,8 @@ class FakeVisma:
         **_: Any,
     ) -> AsyncIterator[Page[SupplierInvoiceDto]]:
         assert entity.name == "supplierInvoice"
+        if self.fail_with is not None:
+            raise self.fail_with
         page = first_page
         while True:
             matching = [(n, m) for n, m in self.rows.items() if m >= modified_since]
@@ -213,3 +218,29 @@ def test_an_empty_poll_keeps_the_cursor_in_the_servers_time() -> None:
     visma.change("0001")
     asyncio.run(poller.poll_once())
     assert len(producer.events()) == 1
+
+
+def _polls(outcome: str) -> float:
+    labels = {"company": "c", "entity": "supplierInvoice", "outcome": outcome}
+    return REGISTRY.get_sample_value("mlc_visma_polls_total", labels) or 0.0
+
+
+@pytest.mark.parametrize(
+    ("failure", "outcome"),
+    [
+        (None, "ok"),
+        (VismaUnavailable("503"), "unavailable"),
+        (VismaAuthError("invalid_client"), "refused"),
+        (VismaRequestRejected("400 bad filter", status_code=400), "failed"),
+    ],
+)
+def test_every_poll_outcome_is_counted(failure: Exception | None, outcome: str) -> None:
+    visma, producer = FakeVisma(fail_with=failure), FakeProducer()
+    before = _polls(outcome)
+    poller = _poller(visma, producer, Cursor(since=T0 - timedelta(days=1)))
+    if failure is None:
+        asyncio.run(poller.poll_once())
+    else:
+        with pytest.raises(type(failure)):
+            asyncio.run(poller.poll_once())
+    assert _polls(outcome) - before == 1
