@@ -19,16 +19,48 @@ from pydantic import SecretStr
 from chassis.logcontext import current_correlation_id
 
 MASK = "***"
+_KEYS = r"(?:client_secret|password|secret|token|api_key)"
+# A quoted value runs to its closing quote, escapes included, so a secret with a quote or a
+# backslash in it is masked whole; `\"...\"` is JSON quoted again inside a message.
+_VALUE = "|".join(
+    (
+        # \"...\": JSON quoted again inside a message; inside it a backslash is \\\\ and a
+        # quote \\\", so the value ends at the first \" that is neither.
+        r'\\"(?:\\\\\\\\|\\\\\\"|\\\\[^\\"]|[^\\])*(?:\\"|$)',
+        r'"(?:\\.|[^"\\])*(?:"|$)',  # "...", escaped quotes included
+        r"'(?:\\.|[^'\\])*(?:'|$)",
+        r"""[^\s&,;}"']+""",  # bare, up to a separator
+    )
+)
 _PATTERNS = [
     re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    # `key=value` and `"key": "value"`, also inside JSON escaped again within a log line.
-    re.compile(
-        r"(?i)((?:client_secret|password|secret|token|api_key)\\?[\"']?\s*[=:]\s*\\?[\"']?)"
-        r"[^\s&\"'\\,}]+"
-    ),
+    # `key=value`, `key: 'value'` and `"key": "value"`, also in JSON quoted again.
+    re.compile(rf"(?i)({_KEYS}\\?[\"']?\s*[=:]\s*)(?:{_VALUE})"),
 ]
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
+def _spellings(secret: str) -> set[str]:
+    """How a secret may appear in text: as is, JSON-escaped (with and without \\u escapes of
+    non-ASCII characters) and Python-repr-escaped, as a message quoting a body would show it."""
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+    }
+
+
+def _mask(match: re.Match[str]) -> str:
+    """Keeps the key and the value's quotes, so the text around stays readable."""
+    prefix = match.group(1) if match.groups() else ""
+    value = match.group(0)[len(prefix) :]
+    for quote in ('\\"', '"', "'"):
+        if value.startswith(quote):
+            closed = len(value) > len(quote) and value.endswith(quote)
+            return prefix + quote + MASK + (quote if closed else "")
+    return prefix + MASK
 
 
 class Redactor:
@@ -39,14 +71,28 @@ class Redactor:
         for secret in secrets:
             value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
             if value and len(value) >= 4:
-                self._secrets.add(value)
+                self._secrets |= _spellings(value)
 
     def __call__(self, text: str) -> str:
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)
         for pattern in _PATTERNS:
-            text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
+            text = pattern.sub(_mask, text)
         return text
+
+    def fields(self, value: Any) -> Any:
+        """A JSON-ready copy of a log entry's value, every string in it redacted *before* it is
+        encoded: encoding escapes quotes, backslashes and non-ASCII characters, after which a
+        registered secret would no longer be found."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self(str(k)): self.fields(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self.fields(v) for v in value]
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        return self(str(value))
 
 
 REDACTOR = Redactor()
@@ -74,7 +120,7 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return self._redact(json.dumps(entry, default=str))
+        return json.dumps(self._redact.fields(entry))
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -83,5 +129,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)  # Python warnings as JSON lines too, not plain stderr
+    # Libraries log several debug lines per record: DEBUG shows their info lines, no lower.
+    floor = logging.INFO if root.level <= logging.DEBUG else logging.WARNING
     for noisy in ("httpx", "httpcore", "aiokafka", "faust", "mode", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(max(floor, root.level))

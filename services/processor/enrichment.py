@@ -74,7 +74,13 @@ class ReferenceData:
         record = await asyncio.to_thread(self._view.wait_for, key, self._wait)
         if record is None:
             self._missed[key] = now + MISS_MEMORY_SECONDS
-            log.warning("reference data missing, going on without it", extra={"key": key})
+            # In the message, not only in fields: faust's and plain-text log formats drop extras.
+            log.warning(
+                "reference data missing: waited %gs for %s %s (%s) needed by %s, "
+                "going on without it",
+                self._wait, entity, entity_id, key, event.key,
+                extra={"key": key, "needed_by": event.key, "waited_seconds": self._wait},
+            )  # fmt: skip
         return record
 
 

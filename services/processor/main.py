@@ -16,23 +16,20 @@ from typing import Any
 import faust
 
 from chassis.health import HealthServer
+from chassis.jsonlog import configure_logging
 from chassis.kafka.view import CompactedView
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
-from processor.app import build_app, declare_topics
+from events.command_topics import COMMAND_TOPICS
+from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
+from processor.app import SERVICE, build_app, declare_topics
 from processor.config import ProcessorSettings
 from processor.enrichment import ReferenceData
 from processor.rules import RulesFileError, load_rules
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m processor",
-        description="Route Visma supplier invoice changes to Slack commands by YAML rules. "
-        "Reads KAFKA_BOOTSTRAP_SERVERS and MLC_PROCESSOR_* (APP_ID, INPUT_TOPIC, "
-        "OUTPUT_TOPIC, AUDIT_TOPIC, DLQ_TOPIC, TRANSACTIONAL_ID, WEB_ENABLED, WEB_PORT) from the "
-        "environment.",
-    )
+    parser = argparse.ArgumentParser(prog="mlc run processor", description=_description())
     parser.add_argument(
         "--rules",
         type=Path,
@@ -43,14 +40,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--app-id", help="faust app id / consumer group (default mlc-processor)")
     parser.add_argument(
         "--loglevel",
-        default="info",
-        choices=["debug", "info", "warning", "error"],
-        help="default: info",
+        type=str.upper,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: MLC_LOG_LEVEL, else INFO",
     )
     parser.add_argument(
         "--check", action="store_true", help="only validate the rules file and exit (0 if valid)"
     )
     return parser.parse_args(argv)
+
+
+def _description() -> str:
+    """What the processor does, from the registries it runs on, so it stays true."""
+    entities = sorted(e for e in VISMA_EVENTS if e not in REFERENCE_ENTITIES)
+    targets = sorted(spec.name for spec in COMMAND_TOPICS.values())
+    return (
+        f"Apply the routing rules to changes of every Visma entity ({', '.join(entities)}), "
+        f"enriched with reference data ({', '.join(sorted(REFERENCE_ENTITIES))}), and send "
+        f"each matching rule's commands to its sink's topic ({', '.join(targets)}); "
+        "reminders and digests by schedule. The rules file is reloaded when it changes. "
+        "Reads KAFKA_BOOTSTRAP_SERVERS, MLC_LOG_LEVEL and MLC_PROCESSOR_* (APP_ID, "
+        "TOPIC_PREFIX, INPUT_TOPIC, OUTPUT_TOPIC, AUDIT_TOPIC, DLQ_TOPIC, TRANSACTIONAL_ID, "
+        "DATA_DIR, WEB_ENABLED, WEB_PORT) from the environment."
+    )
 
 
 def _record_decoder() -> Callable[[bytes], dict[str, Any]]:
@@ -70,6 +82,21 @@ def _assigned(app: faust.App) -> bool:
         return False
 
 
+def json_logging_worker(app: faust.App, level: str) -> faust.Worker:
+    """A faust worker that leaves logging as `configure_logging` set it: JSON lines on stdout.
+
+    By default the worker replaces the root handlers with its coloured text format, prints a
+    banner and redirects stdout into the log; all three are turned off here.
+    """
+    worker = faust.Worker(
+        app, loglevel=level, override_logging=False, redirect_stdouts=False, quiet=True
+    )
+    # faust's start-up spinner sets the root logger to DEBUG for good, so every debug call of
+    # aiokafka (several per record sent) builds a LogRecord that no handler wants.
+    worker.spinner = None
+    return worker
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -80,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check:
         print(f"{args.rules}: {len(rules.rules)} rules OK")
         return 0
+    service = ServiceSettings()
+    level = args.loglevel or service.log_level.upper()
+    configure_logging(SERVICE, level)
     settings = ProcessorSettings()
     if args.app_id:
         settings = settings.model_copy(update={"app_id": args.app_id})
@@ -92,10 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).start()
     reference = ReferenceData(view, wait_seconds=settings.enrichment_wait_seconds)
     app = build_app(settings, args.rules, reference=reference)
-    HealthServer(port=ServiceSettings().health_port, ready=lambda: _assigned(app)).start()
-    worker = faust.Worker(app, loglevel=args.loglevel)
-    # faust's start-up spinner sets the root logger to DEBUG for good, so every debug call of
-    # aiokafka (several per record sent) builds a LogRecord that no handler wants.
-    worker.spinner = None
+    HealthServer(port=service.health_port, ready=lambda: _assigned(app)).start()
+    worker = json_logging_worker(app, level)
     worker.execute_from_commandline()  # returns only by SystemExit, after a clean stop
     return 0  # pragma: no cover

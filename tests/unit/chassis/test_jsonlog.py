@@ -48,3 +48,52 @@ def test_line_carries_service_level_and_correlation_id() -> None:
     with correlated("cid-42"):
         line = _format(Redactor(), "hello")
     assert (line["service"], line["level"], line["correlation_id"]) == ("svc", "info", "cid-42")
+
+
+# Pieces of each secret between its quotes and backslashes: none may survive in a line.
+AWKWARD_SECRETS = {
+    'Kq7"Zt9"Wv3': ("Kq7", "Zt9", "Wv3"),
+    "Kq7\\Zt9\\\\Wv3": ("Kq7", "Zt9", "Wv3"),
+    "Kq7'Zt9'Wv3": ("Kq7", "Zt9", "Wv3"),
+    "Kq7øZt9ÅWv3€": ("Kq7", "Zt9", "Wv3"),
+    'Kq7"Zt9\\Wv3æ': ("Kq7", "Zt9", "Wv3"),
+}
+
+
+def _assert_hidden(line: dict[str, object], pieces: tuple[str, ...]) -> None:
+    text = json.dumps(line, ensure_ascii=False)
+    for piece in pieces:
+        assert piece not in text, text
+
+
+@pytest.mark.parametrize("secret", sorted(AWKWARD_SECRETS))
+def test_registered_secret_with_quotes_backslashes_or_non_ascii_is_masked(secret: str) -> None:
+    redactor = Redactor()
+    redactor.register(SecretStr(secret))
+    body = json.dumps({"client_id": "abc", "note": secret})
+    line = _format(
+        redactor,
+        f"raw {secret} body {body} repr {secret!r}",
+        detail=secret,
+        nested={"list": [secret, {"deep": f"x{secret}x"}]},
+    )
+    _assert_hidden(line, AWKWARD_SECRETS[secret])
+    assert str(line["msg"]).startswith("raw *** body ")
+    assert line["detail"] == "***"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'password="Kq7\\"Zt9 Wv3"',
+        "password='Kq7\\'Zt9 Wv3'",
+        '{"client_secret": "Kq7\\"Zt9\\\\Wv3"}',
+        "client_secret=Kq7ÆZt9øWv3&x=1",
+        "token: Kq7\\Zt9\\Wv3",
+        json.dumps(json.dumps({"password": 'Kq7"Zt9\\Wv3'})),  # JSON quoted again
+    ],
+)
+def test_unregistered_secret_values_are_masked_whole(text: str) -> None:
+    line = _format(Redactor(), text)
+    _assert_hidden(line, ("Kq7", "Zt9", "Wv3"))
+    assert "***" in str(line["msg"])
