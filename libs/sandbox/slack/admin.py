@@ -1,7 +1,8 @@
 """The Slack sandbox admin API (``/slack/_sandbox``): workspace set-up and inspection.
 
 Tests and the demo create channels, take the bot out of a channel, archive one, revoke a
-token, register users, read what was posted and the per-channel statistics.
+token, register users, give a channel a long history of earlier messages
+(``POST /channels/{channel}/history``), read what was posted and the per-channel statistics.
 ``POST /tokens/{token}/revoke|restore`` toggles a bot token (a revoked token gets
 ``token_revoked`` from every method); ``POST /tokens/{token}/replace`` ({"new_token"}
 optional) revokes it and issues a working one, as reinstalling the app does. The routes
@@ -12,7 +13,7 @@ that act as a person (reactions, thread replies) and the Events API settings are
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from sandbox.faults import add_fault_routes
 from sandbox.slack.human import add_human_routes
@@ -24,6 +25,17 @@ class ChannelCreate(BaseModel):
     id: str | None = None
     is_member: bool = True
     is_archived: bool = False
+
+
+class HistorySeed(BaseModel):
+    """Earlier messages from a person, spaced `spacing_seconds` apart and ending
+    `ended_seconds_ago` before now on the sandbox clock: a channel with a long past
+    without posting it message by message."""
+
+    count: int = Field(ge=1, le=100_000)
+    spacing_seconds: float = Field(default=60.0, gt=0)
+    ended_seconds_ago: float = Field(default=3600.0, ge=0)
+    user: str = "U0MLC00001"
 
 
 class ChannelChange(BaseModel):
@@ -89,6 +101,18 @@ def _channel_routes(router: APIRouter, state: SlackState) -> None:
             raise HTTPException(409, str(exc)) from exc
         channel.is_archived = body.is_archived
         return _channel_view(channel)
+
+    @router.post("/channels/{channel}/history", status_code=201)
+    async def seed_history(channel: str, body: HistorySeed) -> dict[str, object]:
+        found = state.find_channel(channel)
+        if found is None:
+            raise HTTPException(404, f"no channel {channel}")
+        newest = state.clock.time() - body.ended_seconds_ago
+        first = newest - (body.count - 1) * body.spacing_seconds
+        seeded = state.seed_history(
+            found, [first + n * body.spacing_seconds for n in range(body.count)], user=body.user
+        )
+        return {"channel": found.id, "seeded": seeded}
 
     @router.patch("/channels/{channel}")
     async def change_channel(channel: str, body: ChannelChange) -> dict[str, object]:

@@ -12,6 +12,7 @@ import math
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 
@@ -93,9 +94,12 @@ class SlackStats:
     posted: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)
+    """Web API calls per method, failed ones included."""
 
     def as_dict(self) -> dict[str, object]:
         return {
+            "calls": dict(self.calls),
             "posted": dict(self.posted),
             "rate_limited": dict(self.rate_limited),
             "errors": dict(self.errors),
@@ -208,19 +212,30 @@ class SlackState:
         if self.tokens[token]:
             raise SlackError("token_revoked")
 
-    def readable_channel(self, value: str | None) -> Channel:
-        channel = self.find_channel(value or "")
-        if channel is None:
-            raise SlackError("channel_not_found")
-        if not channel.is_member:
-            raise SlackError("not_in_channel")
-        return channel
-
     def next_ts(self) -> str:
         """Unique, increasing ``seconds.micros`` message timestamps from the sandbox clock."""
         micros = max(int(self.clock.time() * 1_000_000), self._last_ts + 1)
         self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def seed_history(self, channel: Channel, times: list[float], *, user: str) -> int:
+        """Messages by `user` at the given (past) times, kept in ts order with the rest."""
+        seeded = [
+            PostedMessage(
+                channel=channel.id,
+                channel_name=channel.name,
+                ts=f"{at:.6f}",
+                text=f"earlier message {n + 1}",
+                blocks=None,
+                metadata=None,
+                thread_ts=None,
+                posted_at=datetime.fromtimestamp(at, UTC).isoformat(),
+                user=user,
+            )
+            for n, at in enumerate(sorted(times))
+        ]
+        self.messages = sorted([*self.messages, *seeded], key=lambda m: float(m.ts))
+        return len(seeded)
 
     def store(
         self,

@@ -15,10 +15,13 @@ TOKEN = "xoxb-mlc-demo-token"
 
 async def _call_every_method(client: httpx.AsyncClient, token: str) -> dict[str, object]:
     auth = {"Authorization": f"Bearer {token}"}
+    channels = (await client.get(f"{ADMIN}/channels")).json()
+    ap_large = next(c["id"] for c in channels if c["name"] == "ap-large")
     calls = [
         ("POST", "chat.postMessage", {"json": {"channel": "ap-large", "text": "x"}}),
-        ("GET", "conversations.history", {"params": {"channel": "ap-large"}}),
-        ("GET", "conversations.replies", {"params": {"channel": "ap-large", "ts": "1.0"}}),
+        ("GET", "conversations.history", {"params": {"channel": ap_large}}),
+        ("GET", "conversations.replies", {"params": {"channel": ap_large, "ts": "1.0"}}),
+        ("GET", "conversations.list", {}),
         ("GET", "users.lookupByEmail", {"params": {"email": "cfo@nordic-demo.example"}}),
         ("POST", "auth.test", {}),
     ]
