@@ -3,6 +3,8 @@
 A declaration names the topic, its partitions, its retention and whether it is compacted.
 Creating a topic that exists is not an error; an existing topic with fewer partitions than
 declared is reported, never silently repartitioned (that would break per-key ordering).
+Every topic gets the one replication factor of `KafkaSettings` (`KAFKA_REPLICATION_FACTOR`)
+unless a caller names another.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+
+from chassis.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +50,12 @@ def ensure_topics(
     admin: AdminClient,
     specs: Iterable[TopicSpec],
     *,
-    replication_factor: int = 1,
+    replication_factor: int | None = None,
     timeout: float = 30.0,
 ) -> None:
+    """Creates the missing topics; `replication_factor` defaults to KafkaSettings'."""
+    if replication_factor is None:
+        replication_factor = KafkaSettings().replication_factor
     wanted = {spec.name: spec for spec in specs}
     existing = admin.list_topics(timeout=timeout).topics
     for name, spec in wanted.items():

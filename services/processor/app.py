@@ -41,11 +41,11 @@ from prometheus_client import Counter
 from chassis.audit import AuditTrail
 from chassis.kafka.producer import TransactionalProducer
 from chassis.serde import AvroSerde, SchemaCatalog
-from chassis.settings import KafkaSettings
 from chassis.topics import ensure_topics
 from events.command_topics import COMMAND_TOPICS
 from events.commands import Command
 from events.visma import VismaEntityChanged
+from processor.broker_auth import broker_credentials, broker_urls
 from processor.config import ProcessorSettings
 from processor.delivery import BatchTransaction
 from processor.enrichment import ReferenceData
@@ -64,8 +64,9 @@ BATCH_WITHIN_SECONDS = 0.05
 
 def declare_topics(settings: ProcessorSettings, *, admin: AdminClient | None = None) -> None:
     """Creates the processor's topics if missing, before faust starts consuming."""
-    admin = admin or AdminClient({"bootstrap.servers": settings.bootstrap_servers})
-    ensure_topics(admin, settings.topic_specs(), replication_factor=settings.replication_factor)
+    kafka = settings.kafka
+    admin = admin or AdminClient(kafka.client_config(f"{settings.app_id}-admin"))
+    ensure_topics(admin, settings.topic_specs(), replication_factor=kafka.replication_factor)
 
 
 def build_app(
@@ -99,14 +100,17 @@ def build_app(
 def _faust_app(settings: ProcessorSettings) -> faust.App:
     # faust writes its data directory even with in-memory tables; None keeps faust's default.
     where: dict[str, Any] = {"datadir": settings.data_dir} if settings.data_dir is not None else {}
+    kafka = settings.kafka
     return faust.App(
         settings.app_id,
-        broker=f"kafka://{settings.bootstrap_servers}",
+        broker=broker_urls(kafka),
+        broker_credentials=broker_credentials(kafka),
         store="memory://",
         processing_guarantee="at_least_once",
         key_serializer="raw",
         value_serializer="raw",
-        topic_replication_factor=settings.replication_factor,
+        # Changelogs and faust's own topics too: one replication factor for every topic.
+        topic_replication_factor=kafka.replication_factor,
         topic_partitions=settings.input_partitions,
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
@@ -169,7 +173,7 @@ def _batches(app: faust.App, settings: ProcessorSettings) -> Batches:
     audit records per event that was most of the worker's time (`make bench --profile`).
     Offsets, the dead-letter topic and the reminder and digest tables stay with faust.
     """
-    kafka = KafkaSettings(bootstrap_servers=settings.bootstrap_servers)
+    kafka = settings.kafka
     transaction = BatchTransaction(
         TransactionalProducer(
             kafka,

@@ -13,6 +13,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.audit import AUDIT_TOPIC
+from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, dead_letter_topic
 from events import PostSlackMessage
 from events.command_topics import COMMAND_TOPICS
@@ -21,12 +22,14 @@ from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
 
 class ProcessorSettings(BaseSettings):
-    """`MLC_PROCESSOR_*` variables; the broker comes from `KAFKA_BOOTSTRAP_SERVERS`."""
+    """`MLC_PROCESSOR_*` variables; the broker, the replication factor of every topic (faust's
+    changelogs included), TLS and SASL are the chassis's `KafkaSettings` (`KAFKA_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="MLC_PROCESSOR_", extra="ignore")
 
-    bootstrap_servers: str = Field(
-        default="127.0.0.1:19092", validation_alias="KAFKA_BOOTSTRAP_SERVERS"
+    kafka: KafkaSettings = Field(
+        default_factory=KafkaSettings,
+        description="the broker, replication factor, TLS and SASL: the chassis's KAFKA_* settings",
     )
     app_id: str = Field(default="mlc-processor", min_length=1)
     topic_prefix: str = Field(default="", description="prefixes every fact and command topic")
@@ -47,7 +50,6 @@ class ProcessorSettings(BaseSettings):
     )
     audit_topic: str = AUDIT_TOPIC.name
     dlq_topic: str | None = Field(default=None, description="default dlq.<app_id>.v1")
-    replication_factor: int = Field(default=1, ge=1)
     session_timeout_s: float = Field(
         default=10.0, ge=6.0, description="how soon a crashed worker's partitions move on"
     )

@@ -19,7 +19,7 @@ from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
 from chassis.kafka.view import CompactedView
 from chassis.serde import AvroSerde, SchemaCatalog
-from chassis.settings import KafkaSettings, ServiceSettings
+from chassis.settings import ServiceSettings
 from events.command_topics import COMMAND_TOPICS
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 from processor.app import SERVICE, build_app, declare_topics
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings.model_copy(update={"app_id": args.app_id})
     declare_topics(settings)
     view: CompactedView[dict[str, Any]] = CompactedView(
-        KafkaSettings(bootstrap_servers=settings.bootstrap_servers),
+        settings.kafka,
         settings.reference_topics(),
         decode=_record_decoder(),
         client=f"{settings.app_id}-reference",
