@@ -21,6 +21,10 @@ CONFIRMATION_RULE = "approvals"
 """The rule name on every command this service sends (Visma actions, thread confirmations)."""
 
 
+LEDGER_BUDGET_SECONDS = 24 * 3600.0
+"""How long, from its arrival, a gesture is retried while its message's ledger entry is missing."""
+
+
 class ApprovalsSettings(BaseSettings):
     """`MLC_APPROVALS_*` variables; the broker comes from `KAFKA_BOOTSTRAP_SERVERS`."""
 
@@ -33,6 +37,12 @@ class ApprovalsSettings(BaseSettings):
         default=5.0,
         ge=0,
         description="how long a gesture waits for the Slack sink's ledger entry of its message",
+    )
+    ledger_budget_seconds: float = Field(
+        default=LEDGER_BUDGET_SECONDS,
+        gt=0,
+        description="how long, from its arrival, a gesture is retried while its message has "
+        "no ledger entry; then it goes to the DLQ with the reason",
     )
     employee_wait_seconds: float = Field(
         default=2.0, ge=0, description="how long to wait for an approver's employee record"

@@ -8,6 +8,12 @@ replies there once Visma has (or has not) taken it: only the writer knows what h
 Each step is written to the audit trail under the Visma record's key, so `mlc audit <key>`
 shows fact, post, signal, decision and action.
 
+A gesture can arrive before the Slack sink's ledger entry of its message (a person reacts
+within a moment of the post, or the sink died between posting and writing DONE and finds
+its post again later). Such a gesture is not dropped: it is audited once and raised as
+retryable, so the runner tries it again, and only when `ledger_budget_seconds` have passed
+since it was received does it go to the DLQ, with the reason.
+
 Ids are derived, never random, so nothing is done twice: Slack's retries carry the same
 event id, the same person's same decision on the same message is the same signal, and every
 authorised signal for one message and decision is the same Visma command (the writer applies
@@ -29,9 +35,16 @@ from typing import Protocol
 from prometheus_client import Counter
 
 from approvals.approvers import Approvers
-from approvals.config import CONFIRMATION_RULE, ActionSpec, ApprovalsConfig, Policy
+from approvals.config import (
+    CONFIRMATION_RULE,
+    LEDGER_BUDGET_SECONDS,
+    ActionSpec,
+    ApprovalsConfig,
+    Policy,
+)
 from approvals.posted import workspace_and_channel
 from chassis.audit import AuditTrail, Stage
+from chassis.errors import PermanentError, RetryableError
 from events.approvals import ApprovalSignal, Decision, SignalSource
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
@@ -52,12 +65,21 @@ class Outcome(StrEnum):
     NOT_AN_APPROVER = "not_an_approver"
     NO_ACTION = "no_action_configured"
     NOT_A_DECISION = "not_a_decision"
-    UNKNOWN_MESSAGE = "unknown_message"
     DIGEST = "digest"
     OWN_REPLY = "own_reply"
     NO_POLICY = "no_policy"
     DUPLICATE = "duplicate"
     NO_USER = "no_user"
+
+
+class MessageNotInLedgerYet(RetryableError):
+    """No ledger entry of the Slack sink names the gesture's message yet: it may be on its
+    way (the sink posts first and writes DONE after), so the gesture is tried again."""
+
+
+class MessageNeverInLedger(PermanentError):
+    """The gesture's message got no ledger entry within the budget: not a message the
+    connector posted, or its entry was lost. The gesture goes to the DLQ with this reason."""
 
 
 class PostedIndex(Protocol):
@@ -127,6 +149,7 @@ class ApprovalDesk:
         outbox: Outbox,
         audit: AuditTrail,
         match_wait_seconds: float,
+        ledger_budget_seconds: float = LEDGER_BUDGET_SECONDS,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._config = config
@@ -135,9 +158,12 @@ class ApprovalDesk:
         self._outbox = outbox
         self._audit = audit
         self._match_wait = match_wait_seconds
+        self._ledger_budget = ledger_budget_seconds
         self._now = now
         self._events = _Recent(MEMORY)
         self._signals = _Recent(MEMORY)
+        self._awaiting = _Recent(MEMORY)
+        """Gestures already audited as waiting for their ledger entry."""
 
     async def handle(self, event: SlackEventReceived) -> Outcome:
         if event.event_id in self._events:
@@ -162,7 +188,7 @@ class ApprovalDesk:
             event.channel, event.message_ts, seconds=self._match_wait
         )
         if posted is None:
-            return Outcome.UNKNOWN_MESSAGE
+            raise self._not_in_ledger(event)
         if posted.rule == CONFIRMATION_RULE:
             return Outcome.OWN_REPLY
         entity_id = posted.entity_id or posted.command_id
@@ -192,6 +218,31 @@ class ApprovalDesk:
         outcome = await self._decide(signal, posted, policy, approver)
         self._signals.add(signal_id)
         return outcome
+
+    def _not_in_ledger(self, event: SlackEventReceived) -> MessageNotInLedgerYet:
+        """The error to raise for a gesture whose message is not in the ledger: retryable
+        until the budget, counted from the gesture's arrival, is spent; permanent after."""
+        message = f"message {event.channel}/{event.message_ts}"
+        waited = (self._now() - event.received_at).total_seconds()
+        if waited >= self._ledger_budget:
+            GESTURES.labels("no_ledger_entry").inc()
+            raise MessageNeverInLedger(
+                f"no Slack sink ledger entry for {message} within {self._ledger_budget:.0f}s "
+                f"of the gesture ({waited:.0f}s): not a message the connector posted, or its "
+                "entry was lost"
+            )
+        GESTURES.labels("awaiting_ledger").inc()
+        if event.event_id not in self._awaiting:
+            self._awaiting.add(event.event_id)
+            self._audit.record(
+                Stage.RETRIED,
+                entity_id=event.key,
+                event_id=event.event_id,
+                external_id=event.message_ts,
+                detail=f"waiting for the Slack sink's ledger entry of {message}; retried for "
+                f"up to {self._ledger_budget:.0f}s from the gesture",
+            )
+        return MessageNotInLedgerYet(f"no Slack sink ledger entry for {message} yet")
 
     async def _decide(
         self, signal: ApprovalSignal, posted: SinkDelivery, policy: Policy, approver: str | None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +35,10 @@ from slack_client.client import DEFAULT_BASE_URL
 from slack_client.tokens import WorkspaceTokens
 
 SERVICE = "approvals"
+VIEW_CHECK_SECONDS = 0.5
+"""How often the start-up wait for the views looks whether the service was stopped."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -84,15 +91,45 @@ class ApprovalsApp(ConsumerService):
     http: httpx.AsyncClient
     producer: EventProducer
     views: list[CompactedView[Any]]
+    stopped: bool = False
 
     def ready(self) -> bool:
         return super().ready() and all(v.wait_until_caught_up(0) for v in self.views)
+
+    def stop(self) -> None:
+        self.stopped = True
+        super().stop()
+
+    async def run(self) -> None:
+        """Consumes gestures only once the ledger and employee views hold everything that was
+        on their topics at start: before that, a gesture would miss entries already there."""
+        try:
+            if await self._views_caught_up():
+                await self.runner.run()
+        finally:
+            await self.aclose()
+
+    async def _views_caught_up(self) -> bool:
+        for view in self.views:
+            while not await asyncio.to_thread(view.wait_until_caught_up, VIEW_CHECK_SECONDS):
+                if self.stopped:
+                    return False
+        log.info("views caught up; consuming gestures", extra={"views": len(self.views)})
+        return True
 
     async def aclose(self) -> None:
         for view in self.views:
             view.stop()
         await self.http.aclose()
         self.producer.close()
+
+
+def attempts_covering(budget_seconds: float) -> int:
+    """Enough runner attempts that a gesture waiting for its ledger entry is still retried
+    when the desk's budget runs out (the desk, not the count, then dead-letters it): each
+    wait after the first few is at least half of `backoff_max`."""
+    shortest_wait = RunnerConfig.backoff_max / 2
+    return math.ceil(budget_seconds / shortest_wait) + RunnerConfig.max_attempts + 2
 
 
 def build(
@@ -139,6 +176,7 @@ def build(
         outbox=KafkaOutbox(producer, serde, OutputTopics(topics.signals.name, topics.actions.name)),
         audit=audit,
         match_wait_seconds=settings.match_wait_seconds,
+        ledger_budget_seconds=settings.ledger_budget_seconds,
     )
     runner = ConsumerRunner(
         settings=kafka,
@@ -146,6 +184,7 @@ def build(
             group_id=settings.group_id,
             topics=(topics.events.name,),
             instance_id=options.instance_id,
+            max_attempts=attempts_covering(settings.ledger_budget_seconds),
         ),
         handler=GestureHandler(desk),
         serde=serde,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +91,10 @@ class FakePosted:
         self.lookups += 1
         return self.by_message.get((channel_id, ts))
 
+    def arrived(self, entry: SinkDelivery) -> None:
+        """The Slack sink's entry reaches the view (later than the gesture)."""
+        self.by_message[(entry.channel_id, entry.ts)] = entry
+
 
 class FakeEmployees:
     def __init__(self, emails: dict[str, str]) -> None:
@@ -153,8 +158,15 @@ class Desk:
     slack: FakeSlackUsers
 
 
+NOW = datetime(2026, 1, 1, 0, 2, tzinfo=UTC)
+
+
 def make_desk(
-    *deliveries: SinkDelivery, raw_config: dict[str, Any] | None = None, clock: Any = None
+    *deliveries: SinkDelivery,
+    raw_config: dict[str, Any] | None = None,
+    clock: Any = None,
+    now: Callable[[], datetime] = lambda: NOW,
+    ledger_budget_seconds: float = 3600.0,
 ) -> Desk:
     posted = FakePosted(*(deliveries or (delivery(),)))
     slack = FakeSlackUsers({APPROVER_EMAIL: APPROVER_SLACK, EMPLOYEE_EMAIL: EMPLOYEE_SLACK})
@@ -170,6 +182,7 @@ def make_desk(
         outbox=outbox,
         audit=AuditTrail(service="approvals", serde=SERDE, publish=audit.publish),
         match_wait_seconds=0,
-        now=lambda: datetime(2026, 1, 1, 0, 2, tzinfo=UTC),
+        ledger_budget_seconds=ledger_budget_seconds,
+        now=now,
     )
     return Desk(desk, outbox, audit, posted, slack)

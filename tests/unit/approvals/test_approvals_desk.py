@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from approvals_kit import (
     APPROVER_SLACK,
+    CHANNEL_ID,
     EMPLOYEE_SLACK,
     ENTITY,
     MESSAGE_TS,
@@ -19,7 +21,8 @@ from approvals_kit import (
     reply,
 )
 
-from approvals.desk import Outcome
+from approvals.desk import MessageNeverInLedger, MessageNotInLedgerYet, Outcome
+from chassis.errors import PermanentError, RetryableError
 from events.approvals import Decision, SignalSource
 
 pytestmark = pytest.mark.unit
@@ -151,12 +154,50 @@ def test_a_toned_reaction_counts_and_an_unrelated_one_costs_no_lookup() -> None:
     assert d.posted.lookups == lookups
 
 
-def test_unknown_messages_digests_and_own_replies_are_ignored() -> None:
+def test_a_gesture_before_its_ledger_entry_is_retried_audited_once_then_actioned() -> None:
+    d = make_desk(delivery(ts="1.1"))  # the view has another message only
+    early = reaction()
+    for _attempt in range(3):
+        with pytest.raises(MessageNotInLedgerYet, match=f"{CHANNEL_ID}/{MESSAGE_TS}") as raised:
+            asyncio.run(d.desk.handle(early))
+        assert isinstance(raised.value, RetryableError)
+    assert d.audit.stages() == [
+        (
+            "retried",
+            f"waiting for the Slack sink's ledger entry of message {CHANNEL_ID}/{MESSAGE_TS}; "
+            "retried for up to 3600s from the gesture",
+        )
+    ]
+    assert d.audit.events[0]["entity_id"] == early.key
+    assert d.outbox.signals == []
+
+    d.posted.arrived(delivery())
+    assert asyncio.run(d.desk.handle(early)) is Outcome.ACTIONED
+    assert [a.action for a in d.outbox.actions] == ["release"]
+
+
+def test_a_gesture_whose_entry_never_comes_is_dead_lettered_once_the_budget_is_spent() -> None:
+    now = [datetime(2026, 1, 1, 0, 2, tzinfo=UTC)]
+    d = make_desk(delivery(ts="1.1"), now=lambda: now[0], ledger_budget_seconds=3600)
+    gesture = reaction()  # received at 00:01:01
+    with pytest.raises(MessageNotInLedgerYet):
+        asyncio.run(d.desk.handle(gesture))
+    now[0] = datetime(2026, 1, 1, 1, 1, 0, tzinfo=UTC)  # 3599 s after it arrived
+    with pytest.raises(MessageNotInLedgerYet):
+        asyncio.run(d.desk.handle(gesture))
+    now[0] = datetime(2026, 1, 1, 1, 1, 1, tzinfo=UTC)  # the budget is spent
+    with pytest.raises(MessageNeverInLedger, match="within 3600s of the gesture") as raised:
+        asyncio.run(d.desk.handle(gesture))
+    assert isinstance(raised.value, PermanentError)
+    assert "not a message the connector posted" in str(raised.value)
+    assert d.outbox.signals == []
+
+
+def test_digests_and_own_replies_are_ignored() -> None:
     d = make_desk(
         delivery(command_id="digest", ts="1.1", digest=True, entity_id=None, entity_type=None),
         delivery(command_id="confirmation", ts="2.2", rule="approvals"),
     )
-    assert asyncio.run(d.desk.handle(reaction(message_ts="9.9"))) is Outcome.UNKNOWN_MESSAGE
     assert asyncio.run(d.desk.handle(reaction(message_ts="1.1", event_id="e2"))) is Outcome.DIGEST
     assert (
         asyncio.run(d.desk.handle(reaction(message_ts="2.2", event_id="e3"))) is Outcome.OWN_REPLY
