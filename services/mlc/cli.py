@@ -1,10 +1,14 @@
-"""Entry point of `mlc`; each sub-command lives in its own module and is imported on use."""
+"""Entry point of `mlc`; each sub-command lives in its own module and is imported on use.
+
+Only the chosen sub-command's module is imported, for its arguments as for its work: `mlc
+--help` and `mlc audit ID` do not load faust, the processor or the sandbox.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 SERVICES: dict[str, str] = {
     "visma-poller": "visma_poller.main",
@@ -73,7 +77,58 @@ def _rules_test(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def parser() -> argparse.ArgumentParser:
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.demo import add_demo_arguments
+
+    add_demo_arguments(p)
+
+
+def _visma_arguments(p: argparse.ArgumentParser) -> None:
+    from visma_poller.backfill import add_arguments
+    from visma_poller.plan_cli import add_arguments as add_plan_arguments
+
+    visma = p.add_subparsers(dest="visma_command", required=True, metavar="COMMAND")
+    backfill = visma.add_parser(
+        "backfill", help="replay one entity's history since a date into the live topics"
+    )
+    add_arguments(backfill)
+    backfill.set_defaults(func=_backfill)
+    plan = visma.add_parser(
+        "plan", help="show what polling cadence each company's hourly budget allows"
+    )
+    add_plan_arguments(plan)
+    plan.set_defaults(func=_plan)
+
+
+def _rules_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.rules_cli import add_arguments
+
+    rules = p.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
+    rules_test = rules.add_parser(
+        "test", help="show which rules match a sample event and the messages they would send"
+    )
+    add_arguments(rules_test)
+    rules_test.set_defaults(func=_rules_test)
+
+
+def _secrets_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.secrets import add_secrets_arguments
+
+    add_secrets_arguments(p)
+
+
+LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+    "demo": _demo_arguments,
+    "visma": _visma_arguments,
+    "rules": _rules_arguments,
+    "secrets": _secrets_arguments,
+}
+"""Sub-commands whose arguments live in their own module: added only when chosen."""
+
+
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every sub-command with its help line; `command`'s own arguments too (its module is
+    imported for them), the others' only when they are chosen."""
     p = argparse.ArgumentParser(
         prog="mlc",
         description="ml-connector: keeps Visma.net ERP in step with Slack and the tools around it.",
@@ -89,60 +144,35 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("sandbox_args", nargs=argparse.REMAINDER, help="options (--help)")
     sandbox.set_defaults(func=_sandbox)
 
-    demo = sub.add_parser(
+    sub.add_parser(
         "demo", help="run the first flow end to end: sandbox, Kafka, poller, processor, sink"
-    )
-    from mlc.demo import add_demo_arguments
-
-    add_demo_arguments(demo)
-    demo.set_defaults(func=_demo)
+    ).set_defaults(func=_demo)
 
     audit = sub.add_parser("audit", help="print the audit chain of an entity or external id")
     audit.add_argument("id", help="entity key, entity id, event id, command id or external id")
     audit.set_defaults(func=_audit)
 
-    visma = sub.add_parser("visma", help="Visma operations").add_subparsers(
-        dest="visma_command", required=True, metavar="COMMAND"
-    )
-    backfill = visma.add_parser(
-        "backfill", help="replay one entity's history since a date into the live topics"
-    )
-    from visma_poller.backfill import add_arguments
-
-    add_arguments(backfill)
-    backfill.set_defaults(func=_backfill)
-    plan = visma.add_parser(
-        "plan", help="show what polling cadence each company's hourly budget allows"
-    )
-    from visma_poller.plan_cli import add_arguments as add_plan_arguments
-
-    add_plan_arguments(plan)
-    plan.set_defaults(func=_plan)
-
-    rules = sub.add_parser("rules", help="work on routing rules files").add_subparsers(
-        dest="rules_command", required=True, metavar="COMMAND"
-    )
-    rules_test = rules.add_parser(
-        "test", help="show which rules match a sample event and the messages they would send"
-    )
-    from mlc.rules_cli import add_arguments as add_rules_test_arguments
-
-    add_rules_test_arguments(rules_test)
-    rules_test.set_defaults(func=_rules_test)
+    sub.add_parser("visma", help="Visma operations: backfill, plan")
+    sub.add_parser("rules", help="work on routing rules files: test")
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
 
     secrets = sub.add_parser("secrets", help="manage the encrypted credentials (never in argv)")
-    from mlc.secrets import add_secrets_arguments
-
-    add_secrets_arguments(secrets)
     secrets.set_defaults(func=_secrets)
+    if command in LAZY_ARGUMENTS:
+        LAZY_ARGUMENTS[command](sub.choices[command])
     return p
 
 
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The sub-command named in argv (the first word that is not an option), if any."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args = parser(_chosen(words)).parse_args(words)
     result: int = args.func(args)
     return result
 

@@ -15,14 +15,14 @@ pytestmark = pytest.mark.unit
 
 
 def test_the_sandbox_port_defaults_to_a_free_one() -> None:
-    assert parser().parse_args(["demo"]).port == 0
+    assert parser("demo").parse_args(["demo"]).port == 0
 
 
 def test_the_run_folder_is_under_mlc_state_dir(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MLC_STATE_DIR", str(tmp_path))
-    stack = demo_stack(parser().parse_args(["demo"]))
+    stack = demo_stack(parser("demo").parse_args(["demo"]))
     assert stack.state_dir == tmp_path / "demo" / stack.run_id
 
 
@@ -31,7 +31,7 @@ def test_fausts_data_directory_is_in_the_run_folder(
 ) -> None:
     """The processor child's environment puts faust's datadir under the run folder."""
     monkeypatch.setenv("MLC_STATE_DIR", str(tmp_path))
-    stack = demo_stack(parser().parse_args(["demo"]))
+    stack = demo_stack(parser("demo").parse_args(["demo"]))
     child = stack._child("processor")
     for name, value in child.env.items():
         monkeypatch.setenv(name, value)
