@@ -18,11 +18,18 @@ from typing import Any
 
 import httpx
 import yaml
+from pydantic import SecretStr
 
 from chassis.kafka.state import StateLoadError, iter_to_end
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
+from mlc.demo_vault import (
+    SLACK_BOT_CREDENTIAL,
+    SLACK_SIGNING_CREDENTIAL,
+    VISMA_CREDENTIAL,
+    DemoVault,
+)
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
@@ -40,6 +47,7 @@ SANDBOX_SECRETS = {
     "VISMA_CLIENT_SECRET": "mlc-demo-secret",
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
 }
+"""The sandbox's own credentials (stored in the run's vault, never handed to a child)."""
 
 
 def state_root() -> Path:
@@ -119,6 +127,8 @@ class FlowStack:
     """The approvals file (`services/approvals/approvals.example.yaml`) for `approvals`."""
     ingress_port: int = 0
     """Where `ingress` listens for the sandbox's Slack events (0: not started)."""
+    vault: DemoVault | None = None
+    """The run's credentials; made on first use, under `state_dir`."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -140,16 +150,16 @@ class FlowStack:
 
     def start(self, name: str) -> Child:
         """Starts (or restarts) one service; its log file keeps every life of it."""
-        child = self._child(name).start()
+        child = self._child(name)
+        if child.env.get("MLC_CREDENTIALS_TOPIC"):
+            self.credentials().store(KafkaSettings())
+        child.start()
         self.children[name] = child
         return child
 
     def _child(self, name: str) -> Child:
         t = self.topics
-        env = SANDBOX_SECRETS | {
-            "MLC_PROCESSOR_APP_ID": f"run-{self.run_id}-processor",
-            "MLC_PROCESSOR_TOPIC_PREFIX": t.prefix,
-        }
+        env = self.credentials().env_for(name)
         log = self.state_dir / f"{name}.log"
         if name == "visma-poller":
             config = self.state_dir / "visma.yaml"
@@ -167,7 +177,11 @@ class FlowStack:
             )
         elif name == "processor":
             argv = python_module("processor", "--rules", str(self.rules))
-            env["MLC_PROCESSOR_DATA_DIR"] = str(self.state_dir / "processor-data")
+            env |= {
+                "MLC_PROCESSOR_APP_ID": f"run-{self.run_id}-processor",
+                "MLC_PROCESSOR_TOPIC_PREFIX": t.prefix,
+                "MLC_PROCESSOR_DATA_DIR": str(self.state_dir / "processor-data"),
+            }
         elif name in ("approvals", "ingress", "visma-writer"):
             argv, env = self._approval_child(name, env)
         elif name == "slack-sink":
@@ -181,6 +195,8 @@ class FlowStack:
                 t.commands,
                 "--ledger-topic",
                 t.ledger,
+                "--workspace-credential",
+                f"default={SLACK_BOT_CREDENTIAL}",
             )
         else:
             raise ValueError(f"no service {name}")
@@ -200,7 +216,7 @@ class FlowStack:
             return argv, env
         if name == "ingress":
             env = env | {
-                "MLC_INGRESS_SLACK_SIGNING_SECRET": SANDBOX_SLACK_SIGNING_SECRET,
+                "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL": SLACK_SIGNING_CREDENTIAL,
                 "MLC_INGRESS_SLACK_TOPIC": self.topics.slack_events,
             }
             port = str(self.ingress_port)
@@ -210,6 +226,7 @@ class FlowStack:
         argv = python_module(
             "approvals", "--config", str(config), "--api-base", f"{self.base_url}/slack/api",
             "--group-id", f"run-{self.run_id}-approvals", "--topic-prefix", self.topics.prefix,
+            "--workspace-credential", f"default={SLACK_BOT_CREDENTIAL}",
         )  # fmt: skip
         return argv, env
 
@@ -244,7 +261,7 @@ class FlowStack:
                     "tenant_id": t,
                     "company_id": t,
                     "client_id": "mlc-demo",
-                    "client_secret_env": "VISMA_CLIENT_SECRET",
+                    "credential": VISMA_CREDENTIAL,
                     "poll_interval_seconds": self.poll_interval,
                     "hourly_budget": 500,
                     "page_size": self.page_size,
@@ -252,6 +269,19 @@ class FlowStack:
                 for t in DEMO_TENANTS
             ],
         }
+
+    def credentials(self) -> DemoVault:
+        if self.vault is None:
+            self.vault = DemoVault(
+                self.state_dir,
+                topic=f"{self.topics.prefix}state.credentials.v1",
+                values={
+                    VISMA_CREDENTIAL: SecretStr(SANDBOX_SECRETS["VISMA_CLIENT_SECRET"]),
+                    SLACK_BOT_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SLACK_BOT_TOKEN"]),
+                    SLACK_SIGNING_CREDENTIAL: SecretStr(SANDBOX_SLACK_SIGNING_SECRET),
+                },
+            )
+        return self.vault
 
     def check_alive(self) -> None:
         for child in self.children.values():
