@@ -6,12 +6,12 @@ for it is held (kept uncommitted, neither posted nor dead-lettered) until the cr
 fixed. A token stored in the credential vault is fixed by `mlc secrets set`: while a
 workspace is held, the vault is re-read every few seconds and a different token releases
 the held commands without a restart. A token from the environment can only be fixed by a
-restart with the new value; its commands wait in Kafka meanwhile.
+restart with the new value; its commands wait in Kafka meanwhile. The hold itself is the
+chassis's (`chassis.credential_hold`), shared with the Visma writer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +20,10 @@ import httpx
 from prometheus_client import Counter, Gauge
 from pydantic import SecretStr
 
+from chassis.credential_hold import CredentialHolds
 from chassis.errors import PermanentError
 from chassis.kafka.record import Held
-from chassis.vault import CredentialVault, VaultError
+from chassis.vault import CredentialVault
 from slack_client.client import SlackClient
 from slack_client.tokens import WorkspaceToken, WorkspaceTokens
 
@@ -49,8 +50,6 @@ class _Workspace:
     token: SecretStr
     client: SlackClient
     vault_name: str | None
-    invalid: asyncio.Event | None = None
-    """Present while Slack rejects the token; set (and dropped) once it is replaced."""
 
 
 class WorkspaceCredentials:
@@ -65,11 +64,10 @@ class WorkspaceCredentials:
     ) -> None:
         self._http = http
         self._tokens = WorkspaceTokens(tokens=tokens, vault_names=vault_names, vault=vault)
-        self._refresh_seconds = refresh_seconds
+        self._holds = CredentialHolds(refresh_seconds=refresh_seconds)
         self._workspaces: dict[str, _Workspace] = {
             name: self._workspace(entry) for name, entry in self._tokens.items()
         }
-        self._watchers: dict[str, asyncio.Task[None]] = {}
 
     def _workspace(self, entry: WorkspaceToken) -> _Workspace:
         client = SlackClient(self._http, token=entry.token)
@@ -80,8 +78,9 @@ class WorkspaceCredentials:
         found = self._workspaces.get(workspace)
         if found is None:
             raise UnknownWorkspaceError(f"no Slack credential for workspace {workspace}")
-        if found.invalid is not None:
-            raise self._held(workspace, found.invalid)
+        held = self._holds.held(workspace)
+        if held is not None:
+            raise held
         return found.client, found.token
 
     def rejected(self, workspace: str, token: SecretStr, error: str) -> Held:
@@ -89,11 +88,8 @@ class WorkspaceCredentials:
         found = self._workspaces[workspace]
         if found.token.get_secret_value() != token.get_secret_value():
             # Another command already saw this token fail and it has been replaced since.
-            released = asyncio.Event()
-            released.set()
-            return self._held(workspace, released)
-        if found.invalid is None:
-            found.invalid = asyncio.Event()
+            return CredentialHolds.released_at_once(workspace)
+        if not self._holds.is_held(workspace):
             INVALID.labels(workspace).set(1)
             ALERTS.labels(workspace, error).inc()
             log.error(
@@ -107,36 +103,20 @@ class WorkspaceCredentials:
                     else "restart with a new token",
                 },
             )
-            if found.vault_name is not None:
-                self._watchers[workspace] = asyncio.create_task(self._watch(workspace))
-        return self._held(workspace, found.invalid)
+        replaced = None if found.vault_name is None else lambda: self._replaced(workspace)
+        return self._holds.hold(workspace, replaced=replaced)
 
-    def _held(self, workspace: str, released: asyncio.Event) -> Held:
-        return Held(f"workspace {workspace}: credential invalid", released=released.wait)
-
-    async def _watch(self, workspace: str) -> None:
-        """Re-reads the vault until it holds a different token, then releases the workspace."""
-        found = self._workspaces[workspace]
-        assert found.vault_name is not None
-        assert found.invalid is not None
-        while True:
-            await asyncio.sleep(self._refresh_seconds)
-            try:
-                replaced = await self._tokens.refresh(workspace)
-            except VaultError as exc:
-                log.warning("cannot re-read the credential", extra={"error": str(exc)})
-                continue
-            if replaced is not None:
-                break
-        released = found.invalid
+    async def _replaced(self, workspace: str) -> bool:
+        """Re-reads the vault; a different token replaces the workspace's client."""
+        replaced = await self._tokens.refresh(workspace)
+        if replaced is None:
+            return False
         self._workspaces[workspace] = self._workspace(replaced)
         INVALID.labels(workspace).set(0)
         log.warning(
             "Slack credential replaced; held commands go on", extra={"workspace": workspace}
         )
-        released.set()
-        self._watchers.pop(workspace, None)
+        return True
 
     async def aclose(self) -> None:
-        for task in self._watchers.values():
-            task.cancel()
+        await self._holds.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -14,14 +15,15 @@ from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
+from chassis.vault import CredentialVault, vault_from_environment
 from events.command_topics import SINK_VISMA_WRITER
 from events.deliveries import SinkDelivery
 from events.topics import SINK_SLACK, STATE_VISMA_WRITER_LEDGER
-from visma_client import SupplierInvoiceActions, company_client, company_secrets
 from visma_writer.config import WriterConfig
+from visma_writer.credentials import ClientSettings, CompanyClients
 from visma_writer.handler import ApplyVismaActionHandler
 from visma_writer.replies import KafkaReplies
-from visma_writer.writer import SINK, InvoiceActions, VismaWriter
+from visma_writer.writer import SINK, VismaWriter
 
 SERVICE = SINK
 
@@ -39,6 +41,11 @@ class WriterOptions:
         default_factory=lambda: RetryPolicy(max_attempts=5, retry_server_errors=True)
     )
     hold_seconds: float = 300.0
+    """While Visma refuses a company's credentials, try its commands again this often."""
+    credential_refresh_seconds: float = 2.0
+    """While held, re-read the vault this often for a replaced client secret."""
+    vault: Callable[[], CredentialVault] | None = None
+    """Opens the vault (default: from the environment, on the same Kafka)."""
     max_conflicts: int = 3
     time_scale: float = 1.0
     instance_id: str | None = None
@@ -47,12 +54,11 @@ class WriterOptions:
 @dataclass
 class WriterApp(ConsumerService):
     runner: ConsumerRunner
-    http_clients: list[httpx.AsyncClient]
+    companies: CompanyClients
     producer: EventProducer
 
     async def aclose(self) -> None:
-        for client in self.http_clients:
-            await client.aclose()
+        await self.companies.aclose()
         self.producer.close()
 
 
@@ -66,18 +72,15 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         SinkDelivery, topic=options.ledger_topic.name, producer=producer, serde=serde,
         client=f"{SERVICE}-ledger",
     )  # fmt: skip
-    companies: dict[tuple[str, str], InvoiceActions] = {}
-    http_clients: list[httpx.AsyncClient] = []
-    secrets = company_secrets(config.companies)
-    for company in config.companies:
-        client, clients = company_client(
-            config, company, secrets[company.company_id],
-            transport=options.transport, retry=options.retry, time_scale=options.time_scale,
-        )  # fmt: skip
-        companies[(company.tenant_id, company.company_id)] = SupplierInvoiceActions(client)
-        http_clients += clients
+    companies = CompanyClients(
+        ClientSettings(config, options.transport, options.retry, options.time_scale),
+        vault=options.vault or (lambda: vault_from_environment(kafka=settings)),
+        hold_seconds=options.hold_seconds,
+        refresh_seconds=options.credential_refresh_seconds,
+    )
     writer = VismaWriter(
-        companies=companies, ledger=ledger, audit=audit, max_conflicts=options.max_conflicts,
+        companies=companies.actions, ledger=ledger, audit=audit,
+        max_conflicts=options.max_conflicts,
         replies=KafkaReplies(producer, serde, options.replies_topic.name),
     )  # fmt: skip
     runner_config = RunnerConfig(
@@ -90,8 +93,8 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         config=runner_config,
         handler=ApplyVismaActionHandler(
             writer,
+            credentials=companies,
             audit=audit,
-            hold_seconds=options.hold_seconds,
             max_attempts=runner_config.max_attempts,
         ),
         serde=serde,
@@ -101,4 +104,4 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         # Before any command of newly assigned partitions: the previous owner wrote entries.
         on_assigned=lambda: ledger.load(settings),
     )
-    return WriterApp(runner, http_clients, producer)
+    return WriterApp(runner, companies, producer)

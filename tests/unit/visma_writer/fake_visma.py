@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from pydantic import SecretStr
@@ -55,11 +56,14 @@ class FakeVisma:
     requests: list[httpx.Request] = field(default_factory=list)
     refuse_tokens: int = 0
     """Answer this many token requests with 400 invalid_client."""
+    accepted_secret: str | None = None
+    """When set, a token request with any other client secret gets 400 invalid_client."""
     concurrent_edits: int = 0
     """Bump the version of the target just before this many writes (someone else saved)."""
     fail_writes: list[tuple[int, bool]] = field(default_factory=list)
     """(status, apply first) for the next writes: a 500 after applying is a lost answer."""
     on_write: Callable[[httpx.Request], None] | None = None
+    token_requests: int = 0
 
     def add(self, entity_id: str, status: str = "Balanced") -> Invoice:
         document_type, _, number = entity_id.partition(":")
@@ -72,6 +76,10 @@ class FakeVisma:
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if str(request.url) == TOKEN_URL:
+            self.token_requests += 1
+            secret = parse_qs(request.content.decode()).get("client_secret", [""])[0]
+            if self.accepted_secret is not None and secret != self.accepted_secret:
+                return httpx.Response(400, json={"error": "invalid_client"})
             if self.refuse_tokens:
                 self.refuse_tokens -= 1
                 return httpx.Response(400, json={"error": "invalid_client"})

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from writer_harness import Harness, command
 
-from chassis.kafka.record import Record
+from chassis.kafka.record import Held, Record
 from events.commands import ApplyVismaAction
 from visma_client import VismaRequestRejected
 from visma_writer.handler import ApplyVismaActionHandler
@@ -61,7 +63,9 @@ async def test_a_rejection_note_is_told_with_its_own_wording(harness: Harness) -
 
 async def test_a_command_without_a_thread_is_applied_without_a_reply(harness: Harness) -> None:
     harness.visma.add(ID, "Balanced")
-    handler = ApplyVismaActionHandler(harness.writer, audit=harness.audit.trail)
+    handler = ApplyVismaActionHandler(
+        harness.writer, credentials=harness.companies, audit=harness.audit.trail
+    )
     await handler(record(command()))
     with pytest.raises(UnknownCompanyError):
         await handler(record(command(company="nowhere", command_id="cmd-2")))
@@ -73,7 +77,9 @@ async def test_a_permanent_failure_is_told_before_the_command_is_dead_lettered(
     harness: Harness,
 ) -> None:
     harness.visma.add(ID, "OnHold")  # release does not apply to an invoice on hold
-    handler = ApplyVismaActionHandler(harness.writer, audit=harness.audit.trail)
+    handler = ApplyVismaActionHandler(
+        harness.writer, credentials=harness.companies, audit=harness.audit.trail
+    )
     with pytest.raises(VismaRequestRejected):
         await handler(record(command(reply=True)))
     [reply] = harness.replies.sent
@@ -87,7 +93,9 @@ async def test_a_permanent_failure_is_told_before_the_command_is_dead_lettered(
 async def test_a_retryable_failure_is_told_only_on_the_last_attempt(harness: Harness) -> None:
     harness.visma.add(ID, "Balanced")
     harness.visma.concurrent_edits = 100
-    handler = ApplyVismaActionHandler(harness.writer, audit=harness.audit.trail, max_attempts=2)
+    handler = ApplyVismaActionHandler(
+        harness.writer, credentials=harness.companies, audit=harness.audit.trail, max_attempts=2
+    )
     with pytest.raises(KeptChangingError):
         await handler(record(command(reply=True), attempts=1))
     assert harness.replies.sent == [], "the runner retries it: nothing to tell yet"
@@ -97,13 +105,17 @@ async def test_a_retryable_failure_is_told_only_on_the_last_attempt(harness: Har
     assert "could not be applied in Visma: gave up after 2 attempts" in reply.text
 
 
-async def test_refused_credentials_are_held_not_told_as_a_failure(harness: Harness) -> None:
+async def test_refused_credentials_are_held_not_told_as_a_failure() -> None:
+    harness = Harness(hold_seconds=0.01)
     harness.visma.add(ID, "Balanced")
     harness.visma.refuse_tokens = 1
-
-    async def wait(_seconds: float) -> None:
-        return None
-
-    handler = ApplyVismaActionHandler(harness.writer, audit=harness.audit.trail, sleep=wait)
+    handler = ApplyVismaActionHandler(
+        harness.writer, credentials=harness.companies, audit=harness.audit.trail
+    )
+    with pytest.raises(Held) as held:
+        await handler(record(command(reply=True)))
+    assert harness.replies.texts() == []
+    await asyncio.wait_for(held.value.released(), timeout=5)
     await handler(record(command(reply=True)))
     assert harness.replies.texts() == [RELEASED]
+    await harness.companies.aclose()

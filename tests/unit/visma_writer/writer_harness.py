@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fake_visma import FakeVisma, actions_over
+import httpx
+from fake_visma import API, TOKEN_URL, FakeVisma
+from pydantic import SecretStr
 
 from chassis.audit import AuditTrail
+from chassis.http import RetryPolicy
 from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.vault import CredentialVault, KeyRing, MasterKey
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
 from events.slack import PostSlackMessage
+from visma_writer.config import WriterConfig
+from visma_writer.credentials import ClientSettings, CompanyClients
 from visma_writer.writer import VismaWriter
 
 SERDE = AvroSerde(SchemaCatalog.load())
@@ -32,6 +39,26 @@ class MemoryLedger:
         SERDE.encode(entry.SCHEMA, entry.to_record())
         self.entries[entry.command_id] = entry
         self.writes.append(entry)
+
+
+class MemoryLog:
+    """The vault's credential log in memory (the real vault seals and unseals)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, bytes]] = []
+
+    def read_all(self) -> dict[str, bytes]:
+        return dict(self.log)
+
+    def read_log(self) -> list[tuple[str, bytes]]:
+        return list(self.log)
+
+    def append(self, records: Sequence[tuple[str, bytes]]) -> None:
+        self.log.extend(records)
+
+
+CREDENTIAL = "visma.client-secret/c1"
+FIRST_SECRET = "first-client-secret-0001"
 
 
 class MemoryReplies:
@@ -84,13 +111,26 @@ def command(
 
 
 class Harness:
-    def __init__(self) -> None:
+    """The writer over a fake Visma; company c1's client secret is in a vault (in memory)."""
+
+    def __init__(self, *, hold_seconds: float = 300.0) -> None:
         self.visma = FakeVisma()
         self.ledger = MemoryLedger()
         self.audit = AuditLog()
         self.replies = MemoryReplies()
+        self.vault = CredentialVault(MemoryLog(), KeyRing(MasterKey.generate()))
+        self.vault.put(CREDENTIAL, SecretStr(FIRST_SECRET))
+        file = WriterConfig.model_validate({
+            "token_url": TOKEN_URL, "api_base": API,
+            "companies": [{"tenant_id": "t1", "company_id": "c1", "client_id": "cid",
+                           "credential": CREDENTIAL}],
+        })  # fmt: skip
+        self.companies = CompanyClients(
+            ClientSettings(file, httpx.MockTransport(self.visma), RetryPolicy(max_attempts=1), 1.0),
+            vault=lambda: self.vault, hold_seconds=hold_seconds, refresh_seconds=0.01,
+        )  # fmt: skip
         self.writer = VismaWriter(
-            companies={("t1", "c1"): actions_over(self.visma)},
+            companies=self.companies.actions,
             ledger=self.ledger,
             audit=self.audit.trail,
             replies=self.replies,
