@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
-from ingress.errors import RejectedNotificationError
+from ingress.config import MAX_RECORD_BYTES
+from ingress.errors import RETRY_AFTER_SECONDS, NotAcceptingNowError, RejectedNotificationError
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,16 @@ Send = Callable[..., Awaitable[None]]
 """Stores one record; returns once Kafka confirmed it, raises ProduceError if it will not."""
 
 WEBHOOKS = Counter("mlc_ingress_webhooks_total", "Webhooks received", ["source", "outcome"])
-RETRY_AFTER_SECONDS = 5
 
 
-def refused(source: str, exc: RejectedNotificationError) -> JSONResponse:
+def refused(source: str, exc: RejectedNotificationError | NotAcceptingNowError) -> JSONResponse:
+    """A 4xx for what will never be accepted, a 503 with Retry-After for what may be later."""
     WEBHOOKS.labels(source, f"rejected_{exc.status}").inc()
     log.warning("webhook rejected", extra={"source": source, "reason": exc.reason})
-    return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status)
+    headers = {}
+    if isinstance(exc, NotAcceptingNowError) and exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return JSONResponse({"ok": False, "error": exc.reason}, status_code=exc.status, headers=headers)
 
 
 def unavailable(source: str, exc: Exception) -> JSONResponse:
@@ -38,3 +42,13 @@ def unavailable(source: str, exc: Exception) -> JSONResponse:
         status_code=503,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
+
+
+def fits_in_kafka(value: bytes) -> bytes:
+    """The record value, or a 413: Kafka refuses a record over its maximum message size at
+    produce time, and no retry of the same request could ever be stored."""
+    if len(value) > MAX_RECORD_BYTES:
+        raise RejectedNotificationError(
+            413, f"the record would be {len(value)} bytes, over Kafka's {MAX_RECORD_BYTES}"
+        )
+    return value

@@ -1,58 +1,47 @@
-"""The ingress HTTP app: routes translate and delegate, Kafka is behind an injected sender."""
+"""The ingress HTTP app: routes translate and delegate, Kafka is behind an injected sender.
+
+Every request body passes `BoundedBodies` first (size, time and a shared byte budget), so no
+route reads more than the configured limit or waits on a slow sender.
+"""
 
 from __future__ import annotations
 
-import asyncio
-
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_sdk.signature import Clock
 
-from chassis.kafka.producer import ProduceError
-from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
-from ingress.answers import WEBHOOKS, Send, refused, unavailable
+from ingress.answers import Send
+from ingress.body_limit import BodyBudget, BoundedBodies
 from ingress.config import IngressSettings
+from ingress.dedupe import RecentEvents
 from ingress.slack import slack_route
 from ingress.slack_signature import SlackSignature
-from ingress.visma import RejectedNotificationError, parse, verify
+from ingress.visma_route import visma_route
 
 
 def create_app(
-    *, settings: IngressSettings, send: Send, serde: AvroSerde, slack_clock: Clock | None = None
+    *,
+    settings: IngressSettings,
+    send: Send,
+    serde: AvroSerde,
+    slack_clock: Clock | None = None,
+    visma_recent: RecentEvents | None = None,
+    body_budget: BodyBudget | None = None,
 ) -> FastAPI:
     """`send` stores one record and returns once Kafka confirmed it (AsyncProducer.send);
-    `slack_clock` lets a test move the time Slack timestamps are checked against."""
+    `slack_clock` lets a test move the time Slack timestamps are checked against,
+    `visma_recent` the clock of the Visma replay window, and `body_budget` be watched."""
     app = FastAPI(title="ml-connector ingress", docs_url=None, redoc_url=None)
     signing_secret = settings.slack_signing_secret
     signature = SlackSignature(signing_secret, clock=slack_clock) if signing_secret else None
     app.router.routes.append(
         slack_route(settings=settings, send=send, serde=serde, signature=signature)
     )
-
-    @app.post("/webhooks/visma")
-    async def visma_webhook(request: Request) -> Response:
-        body = await request.body()
-        try:
-            if settings.visma_webhook_secret is None:
-                raise RejectedNotificationError(503, "no Visma webhook key configured")
-            verify(settings.visma_webhook_secret, body, request.headers.get(
-                settings.visma_signature_header))  # fmt: skip
-            notification = parse(body)
-        except RejectedNotificationError as exc:
-            return refused("visma", exc)
-        value = serde.encode(notification.SCHEMA, notification.to_record())
-        try:
-            await asyncio.wait_for(
-                send(settings.visma_topic, key=notification.key, value=value,
-                     headers=correlation_headers(new_correlation_id())),
-                timeout=settings.ack_timeout_seconds,
-            )  # fmt: skip
-        except (ProduceError, TimeoutError) as exc:
-            return unavailable("visma", exc)
-        WEBHOOKS.labels("visma", "stored").inc()
-        return JSONResponse({"ok": True, "id": notification.notification_id})
+    app.router.routes.append(
+        visma_route(settings=settings, send=send, serde=serde, recent=visma_recent)
+    )
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
@@ -62,4 +51,10 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(
+        BoundedBodies,
+        max_body_bytes=settings.max_body_bytes,
+        budget=body_budget or BodyBudget(settings.max_inflight_body_bytes),
+        read_timeout_seconds=settings.body_read_timeout_seconds,
+    )
     return app

@@ -12,6 +12,13 @@ from events.slack_events import SLACK_EVENTS
 
 # Slack retries a delivery not acknowledged within 3 s; the answer must leave before that.
 SLACK_ACK_DEADLINE_SECONDS = 3.0
+# The largest message the producer sends (librdkafka's default message.max.bytes), below
+# the broker's default max.message.bytes (1,048,588); the topics keep the broker's default.
+KAFKA_MAX_MESSAGE_BYTES = 1_000_000
+# Room for the key, the headers and the batch framing around one record's value.
+RECORD_MARGIN_BYTES = 64 * 1024
+MAX_RECORD_BYTES = KAFKA_MAX_MESSAGE_BYTES - RECORD_MARGIN_BYTES
+"""The largest record value the ingress hands to Kafka; a larger one is refused with 413."""
 
 
 class IngressSettings(BaseSettings):
@@ -46,6 +53,35 @@ class IngressSettings(BaseSettings):
         ge=1,
         description="event ids remembered per process so Slack's retries are stored once",
     )
+    visma_recent_notifications: int = Field(
+        default=100_000,
+        ge=1,
+        description="notification ids remembered per process so a replay is stored once",
+    )
+    visma_replay_window_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how long an exact repeat of a Visma notification is dropped (one hour: "
+        "the period of a company's Visma call budget)",
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        le=MAX_RECORD_BYTES,
+        description="largest request body read; larger is a 413 before it is read. Below "
+        "the largest Kafka record, so whatever is accepted can be stored",
+    )
+    max_inflight_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=1024,
+        description="request body bytes held at once across all requests; beyond, a 503",
+    )
+    body_read_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description="longest time to receive a whole request body; a slower one is a 408",
+    )
 
     @field_validator("slack_signing_secret")
     @classmethod
@@ -53,6 +89,15 @@ class IngressSettings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             raise ValueError("the signing secret is set but blank")
         return value
+
+    @model_validator(mode="after")
+    def _room_for_one_body(self) -> Self:
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ValueError(
+                "MLC_INGRESS_MAX_INFLIGHT_BODY_BYTES must hold at least one body of "
+                "MLC_INGRESS_MAX_BODY_BYTES"
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_source_for_the_signing_secret(self) -> Self:

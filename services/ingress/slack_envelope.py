@@ -12,10 +12,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from events.slack_events import SlackEventReceived, SlackEventType
 from ingress.errors import RejectedNotificationError
+from ingress.fields import (
+    EpochSeconds,
+    MessageText,
+    Name,
+    OptionalName,
+    OptionalStamp,
+    RetryNumber,
+    first_problem,
+)
 
 # A broadcast reply ("also send to channel") is still a reply; other subtypes are edits,
 # deletions, joins and bot posts.
@@ -42,31 +51,33 @@ class _Lenient(BaseModel):
 
 
 class _Item(_Lenient):
-    type: str | None = None
-    channel: str | None = None
-    ts: str | None = None
+    type: OptionalName = None
+    channel: OptionalName = None
+    ts: OptionalStamp = None
 
 
 class _Event(_Lenient):
-    type: str = Field(min_length=1)
-    subtype: str | None = None
-    user: str | None = None
-    bot_id: str | None = None
-    channel: str | None = None
-    ts: str | None = None
-    thread_ts: str | None = None
-    event_ts: str | None = None
-    text: str | None = None
-    reaction: str | None = None
+    type: Name
+    subtype: OptionalName = None
+    user: OptionalName = None
+    bot_id: OptionalName = None
+    channel: OptionalName = None
+    ts: OptionalStamp = None
+    thread_ts: OptionalStamp = None
+    event_ts: OptionalStamp = None
+    text: MessageText = None
+    reaction: OptionalName = None
     item: _Item | None = None
 
 
 class _Envelope(_Lenient):
-    type: str = Field(min_length=1)
-    challenge: str | None = None
-    event_id: str | None = Field(default=None, min_length=1)
-    team_id: str | None = Field(default=None, min_length=1)
-    event_time: int | None = None
+    """Every field the connector reads, bounded; the rest of Slack's envelope is ignored."""
+
+    type: Name
+    challenge: OptionalName = None
+    event_id: Name | None = None
+    team_id: Name | None = None
+    event_time: EpochSeconds | None = None
     event: _Event | None = None
 
 
@@ -80,7 +91,7 @@ class _Delivery:
 
 
 def read_envelope(
-    body: bytes, *, retry_num: int = 0, received_at: datetime | None = None
+    body: bytes, *, retry_num: RetryNumber = 0, received_at: datetime | None = None
 ) -> Challenge | Ignored | SlackEventReceived:
     """What a signed request body asks for; a 400 refusal when it is not a usable envelope."""
     envelope = _parse(body)
@@ -111,9 +122,7 @@ def _parse(body: bytes) -> _Envelope:
     try:
         return _Envelope.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise RejectedNotificationError(400, f"{where}: {first['msg']}") from exc
+        raise first_problem(exc) from None
 
 
 def _translate(event: _Event, delivery: _Delivery) -> SlackEventReceived | Ignored:

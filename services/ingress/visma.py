@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from events.notifications import VismaNotificationReceived
 from ingress.errors import RejectedNotificationError
+from ingress.fields import Name, OptionalName, OptionalStamp, first_problem
+
+# A base64 HMAC-SHA256 is 44 characters; anything much longer is not worth hashing against.
+MAX_SIGNATURE_LENGTH = 128
 
 __all__ = ["RejectedNotificationError", "expected_signature", "parse", "verify"]
 
@@ -28,6 +32,8 @@ def expected_signature(secret: SecretStr, body: bytes) -> str:
 def verify(secret: SecretStr, body: bytes, signature: str | None) -> None:
     if not signature:
         raise RejectedNotificationError(401, "missing signature")
+    if len(signature) > MAX_SIGNATURE_LENGTH:
+        raise RejectedNotificationError(401, "bad signature")
     # Bytes, not text: compare_digest raises on non-ASCII text, and a header can carry any.
     given = signature.strip().encode()
     if not hmac.compare_digest(expected_signature(secret, body).encode(), given):
@@ -35,23 +41,23 @@ def verify(secret: SecretStr, body: bytes, signature: str | None) -> None:
 
 
 class _Body(BaseModel):
+    """Every field the ingress reads, bounded; the rest of the payload is ignored."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    tenant_id: str = Field(alias="tenantId", min_length=1)
-    company_id: str = Field(alias="companyId", min_length=1)
-    entity: str = Field(min_length=1)
-    id: str | None = None
-    event: str | None = None
-    timestamp: str | None = None
+    tenant_id: Name = Field(alias="tenantId")
+    company_id: Name = Field(alias="companyId")
+    entity: Name
+    id: OptionalName = None
+    event: OptionalName = None
+    timestamp: OptionalStamp = None
 
 
 def parse(body: bytes, *, received_at: datetime | None = None) -> VismaNotificationReceived:
     try:
         parsed = _Body.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise RejectedNotificationError(400, f"{where}: {first['msg']}") from exc
+        raise first_problem(exc) from None
     return VismaNotificationReceived(
         notification_id=hashlib.sha256(body).hexdigest(),
         tenant_id=parsed.tenant_id,

@@ -32,7 +32,7 @@ from chassis.topics import TopicSpec, ensure_topics
 from events.slack_events import SlackEventReceived
 from ingress.app import create_app
 from ingress.config import IngressSettings
-from tests.unit.ingress.slack_kit import SECRET, envelope, reaction, signed_headers
+from tests.unit.ingress.slack_kit import SECRET, envelope, reaction, signed_headers, thread_reply
 
 pytestmark = pytest.mark.integration
 
@@ -102,6 +102,31 @@ def test_each_event_lands_once_however_often_slack_retries_it(
     assert sum(not r.json()["duplicate"] for r in responses) == len(ids)
     counts = Counter(e.event_id for e in stored(kafka_bootstrap, topic))
     assert counts == Counter(ids)
+
+
+def test_a_signed_body_larger_than_kafka_accepts_is_a_413_and_nothing_is_stored(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """Issue 10 item 3: librdkafka refused it at produce time and the ingress answered 500,
+    which Slack retries forever; no retry can store it, so the answer is a 413."""
+    topic = f"test.slack-event.{unique}"
+    create_topic(kafka_bootstrap, topic)
+    huge = envelope(thread_reply(text="approve " * 140_000), event_id=f"Ev{unique}")
+    assert len(huge) > 1_048_588, "over the broker's and the producer's largest message"
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        async with ingress(kafka_bootstrap, topic) as slack:
+            refused = await slack.http.post(
+                "/webhooks/slack", content=huge, headers=signed_headers(huge)
+            )
+            fine = await slack.deliver(f"Ev{unique}ok")
+            return refused, fine
+
+    refused, fine = asyncio.run(run())
+
+    assert refused.status_code == 413
+    assert fine.status_code == 200
+    assert [e.event_id for e in stored(kafka_bootstrap, topic)] == [f"Ev{unique}ok"]
 
 
 # ---- a private broker that can be stopped ---------------------------------------------------
