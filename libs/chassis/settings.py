@@ -190,3 +190,10 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="simulated seconds per real second, for a sandbox whose clock runs fast",
     )
+    group_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Kafka static group membership (group.instance.id): only a name that "
+        "survives a restart, such as a StatefulSet pod's; a Deployment's pod gets a new name "
+        "each time, and the old member would hold its partitions until its session expired",
+    )

@@ -90,5 +90,5 @@ def options_from(
         tokens=environment_tokens(args.workspace, default=not stored, environ=environ),
         vault_credentials=stored,
         api_base=args.api_base,
-        instance_id=environ.get("POD_NAME"),
+        instance_id=environ.get("MLC_GROUP_INSTANCE_ID") or None,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from dataclasses import replace
 
 from chassis.jsonlog import configure_logging
@@ -97,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         vault_credentials=stored,
         digest_backlog=args.digest_backlog or None,
         digest_max=args.digest_max,
-        instance_id=os.environ.get("POD_NAME"),
+        instance_id=service.group_instance_id,
     )
     if args.commands_topic:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)

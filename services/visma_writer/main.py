@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         hold_seconds=args.hold_seconds,
         max_conflicts=args.max_conflicts,
         time_scale=service.time_scale,
-        instance_id=os.environ.get("POD_NAME"),
+        instance_id=service.group_instance_id,
     )
     if args.commands_topic:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)
