@@ -24,7 +24,9 @@ def parser() -> argparse.ArgumentParser:
         prog="mlc run approvals",
         description="Read Slack reactions and thread replies (slack.event.v1), match them to the "
         "Visma record their message is about, check the person may approve, and send the "
-        "configured Visma action and a thread confirmation.",
+        "configured Visma action to the Visma writer (sink.visma-writer.v1). The writer "
+        "applies it and then sends the thread confirmation (or says why not) through the "
+        "Slack sink (sink.slack.v1); this service posts nothing to Slack itself.",
     )
     p.add_argument("--config", type=Path, required=True, help="the approvals YAML file")
     p.add_argument(
