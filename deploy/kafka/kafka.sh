@@ -9,6 +9,11 @@
 #
 # Environment: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
 # MLC_STATE_DIR (.state/ at the repository root): data, pid file and broker.log live there.
+# Second listeners, to try the clients' security settings (PLAINTEXT stays for the rest):
+#   KAFKA_SASL_PORT       a SASL_PLAINTEXT listener with SCRAM-SHA-256 and SCRAM-SHA-512; create
+#                         users with the Admin API (kafka-configs --alter --add-config SCRAM-...)
+#   KAFKA_SSL_PORT        an SSL listener, with KAFKA_SSL_KEYSTORE_PEM: one PEM file holding
+#                         the broker's unencrypted private key and its certificate chain
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -19,6 +24,9 @@ pidfile=$state/broker.pid
 logdir=$state/logs
 data=$state/data
 lib=$here/lib
+sasl_port=${KAFKA_SASL_PORT:-}
+ssl_port=${KAFKA_SSL_PORT:-}
+ssl_keystore=${KAFKA_SSL_KEYSTORE_PEM:-}
 
 say() { echo "kafka: $*" >&2; }
 
@@ -55,6 +63,22 @@ diagnose() {
   fi
 }
 
+# What the second listeners need; nothing when neither is asked for.
+security_properties() {
+  if [ -n "$sasl_port" ]; then
+    local scram=org.apache.kafka.common.security.scram.ScramLoginModule
+    echo "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"
+    echo "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$scram required;"
+    echo "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$scram required;"
+  fi
+  if [ -n "$ssl_port" ]; then
+    [ -f "$ssl_keystore" ] || { say "KAFKA_SSL_PORT needs KAFKA_SSL_KEYSTORE_PEM (key and certificate chain)"; exit 1; }
+    echo "listener.name.ssl.ssl.keystore.type=PEM"
+    echo "listener.name.ssl.ssl.keystore.location=$ssl_keystore"
+    echo "listener.name.ssl.ssl.client.auth=none"
+  fi
+}
+
 start() {
   if running; then say "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return 0; fi
   if port_open; then
@@ -69,8 +93,13 @@ start() {
   if [ "$limit" != unlimited ] && [ "$partitions" -gt $(( limit / 4 )) ]; then
     say "warning: $partitions partitions on disk for a file limit of $limit; 'make clean' removes them"
   fi
+  local extra=""
+  [ -n "$sasl_port" ] && extra="$extra,SASL_PLAINTEXT://127.0.0.1:$sasl_port"
+  [ -n "$ssl_port" ] && extra="$extra,SSL://127.0.0.1:$ssl_port"
   sed -e "s#@PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$cport#g" -e "s#@DATA_DIR@#$data#g" \
+    -e "s#@EXTRA_LISTENERS@#$extra#g" \
     "$here/server.properties.template" > "$state/server.properties"
+  security_properties >> "$state/server.properties"
   if [ ! -f "$data/meta.properties" ]; then
     say "formatting storage in $data"
     (run_java kafka.tools.StorageTool format --standalone \

@@ -22,6 +22,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.jsonlog import REDACTOR
+from chassis.kafka.client_errors import record_refusal
 from chassis.kafka.client_log import client_logger
 
 
@@ -98,6 +99,7 @@ class KafkaSettings(BaseSettings):
             "bootstrap.servers": self.bootstrap_servers,
             "client.id": name,
             "logger": client_logger(name, interval=self.client_log_interval_s),
+            "error_cb": record_refusal,
         }
         return config | self._librdkafka_security()
 

@@ -13,10 +13,12 @@ import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from chassis.kafka.client_errors import latest_refusal
 from chassis.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def ensure_topics(
     if replication_factor is None:
         replication_factor = KafkaSettings().replication_factor
     wanted = {spec.name: spec for spec in specs}
-    existing = admin.list_topics(timeout=timeout).topics
+    existing = _list_topics(admin, timeout)
     for name, spec in wanted.items():
         if name in existing and len(existing[name].partitions) < spec.partitions:
             raise TopicError(
@@ -84,6 +86,20 @@ def ensure_topics(
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise TopicError(f"cannot create topic {name}: {exc}") from exc
     _wait_for_leaders(admin, [t.topic for t in missing], timeout)
+
+
+def _list_topics(admin: AdminClient, timeout: float) -> dict[str, Any]:
+    """The broker's topics; a refused login fails as itself, not as a transport timeout."""
+    started = time.monotonic()
+    try:
+        topics: dict[str, Any] = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        admin.poll(0)  # serves the error callback that records a refused login
+        refusal = latest_refusal(since=started)
+        if refusal is not None:
+            raise refusal from exc
+        raise
+    return topics
 
 
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
