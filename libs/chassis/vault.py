@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -210,6 +210,8 @@ class RotationReport:
     new_key_id: str
     rewrapped: list[str]
     already_current: list[str]
+    rewritten: list[str] = field(default_factory=list)
+    """Names another writer changed while the rotation ran: their value was written again."""
 
 
 class CredentialVault:
@@ -304,12 +306,14 @@ class CredentialVault:
         stale = [r for r in entries if r.key_id != target.key_id]
         written = [rewrap(opener, record, target) for record in stale]
         ours: set[tuple[object, ...]] = set()
+        rewritten: list[str] = []
         while written:
             self._write(written)
             ours.update(_identity(r) for r in written)
             log_now = self._decoded(self._store.read_log())
             written = [_restored(opener, r, target) for r in _buried(log_now, written, ours)]
             for record in written:
+                rewritten.append(record.name)
                 log.warning("a value set during the rotation is written again",
                             extra={"credential": record.name})  # fmt: skip
         self._records = self._newest(self._store.read_log())
@@ -319,6 +323,7 @@ class CredentialVault:
             new_key_id=target.key_id,
             rewrapped=[r.name for r in stale],
             already_current=[r.name for r in entries if r.key_id == target.key_id],
+            rewritten=sorted(set(rewritten)),
         )
 
     def _decoded(self, records: list[tuple[str, bytes]]) -> list[SealedCredential]:

@@ -173,6 +173,8 @@ def _rotate(vault: CredentialVault, new: MasterKey) -> int:
         f"re-wrapped {len(report.rewrapped)} credentials under master key {new.key_id} "
         f"({len(report.already_current)} were under it already); ciphertexts unchanged"
     )
+    if report.rewritten:
+        print(f"changed by someone else while this ran, and kept: {', '.join(report.rewritten)}")
     print("Now change the deployment of every replica:")
     print(f"  MLC_MASTER_KEY (or MLC_MASTER_KEY_FILE) = the new key, id {new.key_id}")
     if old.current.key_id != new.key_id:

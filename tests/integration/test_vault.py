@@ -128,6 +128,7 @@ def test_a_secret_set_while_the_rotation_runs_is_kept(kafka: KafkaSettings, topi
     report = rotating.rotate(KeyRing(old).rotated_to(new))
 
     assert sorted(report.rewrapped) == ["a", "b"]
+    assert report.rewritten == ["a"]
     fresh = _replica(kafka, topic, new)
     assert fresh.get("a").get_secret_value() == "value-of-a-second"
     assert fresh.get("b").get_secret_value() == "value-of-b-first"

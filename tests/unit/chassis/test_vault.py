@@ -219,6 +219,7 @@ def test_a_value_changed_during_rotation_is_not_overwritten(
     report = _vault(store, old).rotate(KeyRing(old).rotated_to(new))
 
     assert sorted(report.rewrapped) == ["a", "b"]
+    assert report.rewritten == ["a"]
     reader = _vault(store, new)
     if concurrent == "set":
         assert reader.get("a").get_secret_value() == f"{SECRET}-a-second"
