@@ -5,13 +5,19 @@ Each client package subclasses exactly one of the two branches below, so a calle
 without knowing which external system failed::
 
     ConnectorError
-    ├── RetryableError   the same call may succeed later (429, 5xx, network)
-    └── PermanentError   repeating the call unchanged cannot help (4xx, bad auth)
+    ├── RetryableError       the same call may succeed later (429, 5xx, network)
+    │   └── SystemUnavailable    the external system is down or throttling, not this record
+    └── PermanentError       repeating the call unchanged cannot help (4xx, bad auth)
+
+The consumer runner spends a record's retry budget on a `RetryableError` but not on a
+`SystemUnavailable`: an outage or a 429 says nothing about the record, so the runner holds
+its key and tries again (after `retry_after`, when the system said) for as long as the
+outage lasts, and the record is never dead-lettered for it.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConnectorError", "PermanentError", "RetryableError"]
+__all__ = ["ConnectorError", "PermanentError", "RetryableError", "SystemUnavailable"]
 
 
 class ConnectorError(Exception):
@@ -24,6 +30,11 @@ class RetryableError(ConnectorError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SystemUnavailable(RetryableError):
+    """The external system cannot take any call now (an outage, a 503, a 429): the record
+    is fine, so waiting costs it nothing. Every client raises this for such answers."""
 
 
 class PermanentError(ConnectorError):

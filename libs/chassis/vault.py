@@ -33,7 +33,7 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.jsonlog import REDACTOR
-from chassis.kafka.producer import EventProducer, ProduceError
+from chassis.kafka.producer import EventProducer, ProduceError, confirm
 from chassis.kafka.state import StateLoadError, iter_to_end, read_to_end
 from chassis.serde import AvroSerde, SchemaCatalog, SerdeError
 from chassis.settings import KafkaSettings
@@ -197,10 +197,10 @@ class KafkaCredentialLog:
     def append(self, records: Sequence[tuple[str, bytes]]) -> None:
         if self._producer is None:
             self._producer = EventProducer(self._settings, self._client)
-        for name, value in records:
-            self._producer.send(self.topic, key=name, value=value)
         try:
-            self._producer.flush()
+            confirm(
+                [self._producer.send(self.topic, key=name, value=value) for name, value in records]
+            )
         except ProduceError as exc:
             raise VaultUnavailable(f"credentials not confirmed by Kafka: {exc}") from exc
 

@@ -3,8 +3,8 @@
 ::
 
     SlackError (ConnectorError)
-    ├── SlackRateLimited      RetryableError  HTTP 429 `ratelimited` (retry_after) or `rate_limited`
-    ├── SlackUnavailable      RetryableError  5xx, network errors, internal_error, ...
+    ├── SlackRateLimited      SystemUnavailable  HTTP 429 (retry_after), `ratelimited`
+    ├── SlackUnavailable      SystemUnavailable  5xx, network errors, internal_error, ...
     ├── SlackChannelError     PermanentError  channel_not_found, not_in_channel, is_archived
     ├── SlackCredentialError  PermanentError  invalid_auth, token_revoked, missing_scope, ...
     └── SlackRequestError     PermanentError  any other ok:false (msg_too_long, no_text, ...)
@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError
+from chassis.errors import ConnectorError, PermanentError, SystemUnavailable
 
 __all__ = [
     "SlackChannelError",
@@ -32,7 +32,7 @@ class SlackError(ConnectorError):
         self.error = error
 
 
-class SlackRateLimited(SlackError, RetryableError):
+class SlackRateLimited(SlackError, SystemUnavailable):
     """Slack asked us to slow down; wait `retry_after` seconds when it is known."""
 
     def __init__(
@@ -42,7 +42,7 @@ class SlackRateLimited(SlackError, RetryableError):
         self.retry_after = retry_after
 
 
-class SlackUnavailable(SlackError, RetryableError):
+class SlackUnavailable(SlackError, SystemUnavailable):
     """Slack or the network failed; the same call may succeed later."""
 
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from approvals.desk import ApprovalDesk
 from chassis.errors import PermanentError
-from chassis.kafka.producer import EventProducer
+from chassis.kafka.producer import Delivery, EventProducer, confirm
 from chassis.kafka.record import Record
 from chassis.serde import AvroSerde
 from events._avro import AvroModel
@@ -25,13 +25,16 @@ class OutputTopics:
 
 
 class KafkaOutbox:
-    """Sends each output to its topic; `flush` raises if Kafka did not take all of it, so the
-    runner retries the gesture (the derived ids make the repeat harmless)."""
+    """Sends each output to its topic; `flush` raises if Kafka did not take all of what this
+    outbox sent, so the runner retries the gesture (the derived ids make the repeat harmless)."""
 
     def __init__(self, producer: EventProducer, serde: AvroSerde, topics: OutputTopics) -> None:
         self._producer = producer
         self._serde = serde
         self._topics = topics
+        self._sent: list[Delivery] = []
+        """Sent and not yet confirmed. A gesture sends and flushes with no await between, so
+        this holds one gesture's writes (and, at worst, another's whose repeat is harmless)."""
 
     def signal(self, signal: ApprovalSignal) -> None:
         self._send(self._topics.signals, signal.key, signal)
@@ -40,11 +43,12 @@ class KafkaOutbox:
         self._send(self._topics.actions, command.key, command)
 
     async def flush(self) -> None:
-        await asyncio.to_thread(self._producer.flush)
+        sent, self._sent = self._sent, []
+        await asyncio.to_thread(confirm, sent)
 
     def _send(self, topic: str, key: str, model: AvroModel) -> None:
         value = self._serde.encode(model.SCHEMA, model.to_record())
-        self._producer.send(topic, key=key, value=value)
+        self._sent.append(self._producer.send(topic, key=key, value=value))
 
 
 class GestureHandler:

@@ -37,6 +37,8 @@ from visma_poller.refusal import CredentialStatus
 
 SERVICE = "visma-poller"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+NOTIFICATION_BUDGET = 60.0
+"""Seconds a webhook's pull trigger is retried: the next scheduled poll reads it anyway."""
 log = logging.getLogger(__name__)
 
 
@@ -175,7 +177,9 @@ def build(
     side_producer = EventProducer(settings, f"{SERVICE}-notifications")
     notifications = ConsumerRunner(
         settings=settings,
-        config=RunnerConfig(group_id=group, topics=(notification_topic.name,), max_attempts=3),
+        config=RunnerConfig(
+            group_id=group, topics=(notification_topic.name,), retry_budget=NOTIFICATION_BUDGET
+        ),
         handler=NotificationTrigger(schedules), serde=serde,
         dead_letters=DeadLetters(side_producer, group),
     )  # fmt: skip

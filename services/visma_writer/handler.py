@@ -7,20 +7,22 @@ through. It is held (the chassis hold: audited HELD, blocking only its own entit
 and redelivered if the writer stops or loses the partition) until the company's secret is
 replaced in the vault or `hold_seconds` have passed (see `credentials.py`).
 
-A command that will go to the DLQ instead (a permanent error, or the runner's last attempt
-failing) is first reported to whoever asked for it, then the error goes on to the runner.
+A command that will go to the DLQ instead (a permanent error, or a failure once the
+record's retry budget is spent) is first reported to whoever asked for it, then the error
+goes on to the runner.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError
 from chassis.kafka.record import Held, Record
-from chassis.kafka.runner import RunnerConfig
 from events.commands import ApplyVismaAction
 from visma_client import VismaAuthError
 from visma_writer.credentials import CompanyClients
@@ -40,12 +42,12 @@ class ApplyVismaActionHandler:
         *,
         credentials: CompanyClients,
         audit: AuditTrail,
-        max_attempts: int = RunnerConfig.max_attempts,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._writer = writer
         self._credentials = credentials
         self._audit = audit
-        self._max_attempts = max_attempts
+        self._clock = clock
 
     async def __call__(self, record: Record) -> None:
         try:
@@ -66,7 +68,7 @@ class ApplyVismaActionHandler:
             await self._writer.give_up(command, str(exc))
             raise
         except Exception as exc:  # decided: re-raised for the runner to retry or dead-letter
-            if record.attempts >= self._max_attempts:  # the runner dead-letters it next
+            if record.out_of_time(self._clock()):  # the runner dead-letters it next
                 reason = f"gave up after {record.attempts} attempts: {exc}"
                 await self._writer.give_up(command, reason)
             raise

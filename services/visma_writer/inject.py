@@ -95,7 +95,6 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
             writer,
             credentials=companies,
             audit=audit,
-            max_attempts=runner_config.max_attempts,
         ),
         serde=serde,
         dead_letters=outputs.dead_letters,

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 from typing import Protocol
 
-from chassis.kafka.producer import EventProducer
+from chassis.kafka.producer import EventProducer, confirm
 from chassis.serde import AvroSerde
 from events.commands import ApplyVismaAction
 from events.slack import PostSlackMessage
@@ -52,8 +52,8 @@ class KafkaReplies:
 
     async def send(self, message: PostSlackMessage) -> None:
         value = self._serde.encode(message.SCHEMA, message.to_record())
-        self._producer.send(self._topic, key=message.key, value=value)
-        await asyncio.to_thread(self._producer.flush)
+        delivery = self._producer.send(self._topic, key=message.key, value=value)
+        await asyncio.to_thread(confirm, [delivery])
 
 
 def applied_reply(command: ApplyVismaAction, *, invoice: str) -> PostSlackMessage | None:

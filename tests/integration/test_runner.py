@@ -12,229 +12,36 @@ import itertools
 import random
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
 
 from chassis.errors import PermanentError, RetryableError
-from chassis.kafka.dlq import DeadLetters
-from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import Batching, Held, Record
-from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.logcontext import current_correlation_id
-from chassis.serde import AvroSerde, SchemaCatalog
-from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
-from events import PostSlackMessage
+from tests.integration.runner_kit import (
+    WAIT,
+    Bench,
+    create_topics,
+    eventually,
+    header,
+    make_bench,
+    redelivered,
+    running,
+)
 
 pytestmark = pytest.mark.integration
-
-WAIT = 30.0
-Handler = Callable[[Record], Awaitable[None]]
-
-
-@dataclass
-class Produced:
-    key: str
-    partition: int
-    offset: int
-    value: bytes
-    headers: list[tuple[str, bytes]]
-
-
-@dataclass
-class Bench:
-    """One topic, one group, and what was written to the topic."""
-
-    bootstrap: str
-    topic: str
-    group: str
-    serde: AvroSerde
-    produced: list[Produced] = field(default_factory=list)
-
-    @property
-    def settings(self) -> KafkaSettings:
-        return KafkaSettings(bootstrap_servers=self.bootstrap)
-
-    @property
-    def dlq_topic(self) -> str:
-        return dead_letter_topic(self.group).name
-
-    def command(self, key: str, seq: int) -> bytes:
-        message = PostSlackMessage(
-            command_id=f"{key}-{seq}",
-            tenant_id="t1",
-            workspace="acme",
-            channel=key,
-            text=f"message {seq} for {key}",
-            rule="it",
-            source_event_id=f"event-{seq}",
-            entity_type="supplierInvoice",
-            entity_id=f"Bill:{seq:06d}",
-            created_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC),
-        )
-        return self.serde.encode(PostSlackMessage.SCHEMA, message.to_record())
-
-    def produce(self, items: list[tuple[str, bytes, int, list[tuple[str, bytes]]]]) -> None:
-        """Writes (key, value, partition, headers) in order and remembers where each landed."""
-        producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True})
-        landed: list[Produced] = []
-
-        def delivered(err: Any, msg: Any) -> None:
-            assert err is None, err
-            landed.append(
-                Produced(
-                    msg.key().decode(), msg.partition(), msg.offset(), msg.value(), msg.headers()
-                )
-            )
-
-        for key, value, partition, headers in items:
-            producer.produce(
-                self.topic,
-                key=key,
-                value=value,
-                partition=partition,
-                headers=headers,
-                on_delivery=delivered,
-            )
-        assert producer.flush(WAIT) == 0
-        assert len(landed) == len(items)
-        self.produced.extend(sorted(landed, key=lambda p: (p.partition, p.offset)))
-
-    def runner(
-        self, handler: Handler, *, batching: Batching | None = None, **config: Any
-    ) -> ConsumerRunner:
-        defaults: dict[str, Any] = {
-            "commit_interval": 0.1,
-            "backoff_base": 0.01,
-            "shutdown_timeout": 5.0,
-        }
-        return ConsumerRunner(
-            settings=self.settings,
-            config=RunnerConfig(group_id=self.group, topics=(self.topic,), **defaults | config),
-            handler=handler,
-            serde=self.serde,
-            dead_letters=DeadLetters(EventProducer(self.settings, f"dlq-{self.group}"), self.group),
-            batching=batching,
-        )
-
-    async def committed_now(self, partition: int = 0) -> int:
-        return await asyncio.to_thread(self.committed, partition)
-
-    async def committed_is(self, offset: int, partition: int = 0) -> bool:
-        return await self.committed_now(partition) == offset
-
-    def committed(self, partition: int = 0) -> int:
-        consumer = Consumer({"bootstrap.servers": self.bootstrap, "group.id": self.group})
-        try:
-            (tp,) = consumer.committed([TopicPartition(self.topic, partition)], timeout=10)
-            return int(tp.offset)
-        finally:
-            consumer.close()
-
-    def dead_letters(self) -> list[Any]:
-        """Every record on the group's DLQ (read once the runner has stopped)."""
-        consumer = Consumer(
-            {"bootstrap.servers": self.bootstrap, "group.id": f"{self.group}-reader"}
-        )
-        try:
-            tp = TopicPartition(self.dlq_topic, 0)
-            _, high = consumer.get_watermark_offsets(tp, timeout=10)
-            consumer.assign([TopicPartition(self.dlq_topic, 0, OFFSET_BEGINNING)])
-            messages: list[Any] = []
-            deadline = time.monotonic() + WAIT
-            while len(messages) < high and time.monotonic() < deadline:
-                message = consumer.poll(0.5)
-                if message is not None:
-                    assert message.error() is None, message.error()
-                    messages.append(message)
-            assert len(messages) == high
-            return messages
-        finally:
-            consumer.close()
 
 
 @pytest.fixture
 def bench(kafka_bootstrap: str, unique: str) -> Bench:
-    return Bench(
-        bootstrap=kafka_bootstrap,
-        topic=f"it.runner.{unique}.v1",
-        group=f"it-runner-{unique}",
-        serde=AvroSerde(SchemaCatalog.load()),
-    )
-
-
-def _create(bench: Bench, partitions: int) -> None:
-    ensure_topics(
-        AdminClient({"bootstrap.servers": bench.bootstrap}),
-        [TopicSpec(bench.topic, partitions=partitions), dead_letter_topic(bench.group)],
-    )
-
-
-@asynccontextmanager
-async def running(runner: ConsumerRunner) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(runner.run())
-    try:
-        yield task
-    finally:
-        runner.stop()
-        await asyncio.wait_for(task, timeout=60)
-
-
-async def eventually(
-    condition: Callable[[], bool | Awaitable[bool]],
-    task: asyncio.Task[None],
-    what: str,
-    within: float = WAIT,
-) -> None:
-    """Polls `condition` (a plain or async callable) until it holds; fails at the deadline."""
-    deadline = time.monotonic() + within
-    while True:
-        holds = condition()
-        if not isinstance(holds, bool):
-            holds = await holds
-        if holds:
-            return
-        if task.done():
-            task.result()  # the runner crashed: raise its error here
-            raise AssertionError(f"runner ended before {what}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-def redelivered(bench: Bench, *, count: int) -> list[int]:
-    """The offsets a fresh runner on the same group is handed, once it has `count` of them."""
-    again: list[int] = []
-
-    async def handler(record: Record) -> None:
-        again.append(record.offset)
-
-    async def second_run() -> None:
-        async with running(bench.runner(handler)) as task:
-            await eventually(lambda: len(again) >= count, task, "redelivery")
-
-    asyncio.run(second_run())
-    return again
-
-
-def _header(message: Any, name: str) -> str:
-    values = [v for k, v in message.headers() if k == name]
-    assert len(values) == 1, (name, message.headers())
-    return str(values[0].decode())
+    return make_bench(kafka_bootstrap, unique)
 
 
 # ---- ordering and concurrency ----------------------------------------------------------------
 
 
 def test_each_key_keeps_its_order_while_keys_run_concurrently(bench: Bench) -> None:
-    _create(bench, partitions=2)
+    create_topics(bench, partitions=2)
     keys = {"key-a": 0, "key-b": 1, "key-c": 0}
     bench.produce([(k, bench.command(k, i), p, []) for i in range(50) for k, p in keys.items()])
     handled: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -280,7 +87,7 @@ def test_each_key_keeps_its_order_while_keys_run_concurrently(bench: Bench) -> N
 
 
 def test_commit_stops_below_a_stuck_record_which_is_redelivered(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce([(f"key-{i % 4}", bench.command(f"key-{i % 4}", i), 0, []) for i in range(20)])
     blocked = 5  # key-1; later key-1 records wait behind it, other keys go on
     expected_first = {o for o in range(20) if o % 4 != 1 or o < blocked}
@@ -330,7 +137,7 @@ def test_commit_stops_below_a_stuck_record_which_is_redelivered(bench: Bench) ->
 
 
 def test_a_retryable_error_is_retried_until_it_succeeds(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce([("key-a", bench.command("key-a", 0), 0, [])])
     attempts: list[tuple[int, float]] = []
     succeeded: list[int] = []
@@ -357,7 +164,7 @@ def test_a_retryable_error_is_retried_until_it_succeeds(bench: Bench) -> None:
 
 
 def test_a_permanent_error_dead_letters_the_record_byte_for_byte(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce(
         [
             (
@@ -392,15 +199,15 @@ def test_a_permanent_error_dead_letters_the_record_byte_for_byte(bench: Bench) -
     assert dead.key() == poison.key.encode()
     assert dead.value() == poison.value
     assert dead.headers()[0] == ("correlation-id", b"corr-2")
-    assert "PermanentError: channel_not_found" in _header(dead, "dlq-reason")
-    assert _header(dead, "dlq-topic") == bench.topic
-    assert _header(dead, "dlq-partition") == "0"
-    assert _header(dead, "dlq-offset") == str(poison.offset)
-    assert _header(dead, "dlq-group") == bench.group
+    assert "PermanentError: channel_not_found" in header(dead, "dlq-reason")
+    assert header(dead, "dlq-topic") == bench.topic
+    assert header(dead, "dlq-partition") == "0"
+    assert header(dead, "dlq-offset") == str(poison.offset)
+    assert header(dead, "dlq-group") == bench.group
 
 
 def test_an_undecodable_value_is_dead_lettered_without_calling_the_handler(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     garbage = b"this is not avro"
     bench.produce(
         [
@@ -424,15 +231,17 @@ def test_an_undecodable_value_is_dead_lettered_without_calling_the_handler(bench
     assert handled == [2]
     bad_magic, too_short = bench.dead_letters()
     assert bad_magic.value() == garbage
-    assert _header(bad_magic, "dlq-reason") == "undecodable value: unknown magic byte 116"
-    assert _header(bad_magic, "dlq-offset") == "0"
+    assert header(bad_magic, "dlq-reason") == "undecodable value: unknown magic byte 116"
+    assert header(bad_magic, "dlq-offset") == "0"
     assert too_short.value() == b"\x00\x00"
-    assert _header(too_short, "dlq-reason").startswith("undecodable value: value of 2 bytes")
-    assert _header(too_short, "dlq-offset") == "1"
+    assert header(too_short, "dlq-reason").startswith("undecodable value: value of 2 bytes")
+    assert header(too_short, "dlq-offset") == "1"
 
 
-def test_an_error_that_keeps_coming_is_dead_lettered_after_max_attempts(bench: Bench) -> None:
-    _create(bench, partitions=1)
+def test_an_error_that_keeps_coming_is_dead_lettered_once_its_budget_is_spent(
+    bench: Bench,
+) -> None:
+    create_topics(bench, partitions=1)
     bench.produce([("key-a", bench.command("key-a", 0), 0, [])])
     attempts: list[int] = []
 
@@ -441,22 +250,27 @@ def test_an_error_that_keeps_coming_is_dead_lettered_after_max_attempts(bench: B
         raise RuntimeError("a bug")
 
     async def scenario() -> None:
-        runner = bench.runner(handler, max_attempts=3)
+        runner = bench.runner(handler, retry_budget=0.5)
         async with running(runner) as task:
             await eventually(lambda: bench.committed_is(1), task, "the record finished")
 
+    started = time.monotonic()
     asyncio.run(scenario())
 
-    assert attempts == [1, 2, 3]
+    assert attempts == list(range(1, len(attempts) + 1))
+    assert len(attempts) >= 2, "retried within its budget"
+    assert time.monotonic() - started < WAIT
     (dead,) = bench.dead_letters()
-    assert _header(dead, "dlq-reason") == "gave up after 3 attempts: RuntimeError: a bug"
+    assert header(dead, "dlq-reason") == (
+        f"retry budget of 0.5s spent after {len(attempts)} attempts: RuntimeError: a bug"
+    )
 
 
 # ---- per-key pacing --------------------------------------------------------------------------
 
 
 def test_each_key_is_paced_by_its_own_token_bucket(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce([(k, bench.command(k, i), 0, []) for i in range(4) for k in ("chan-a", "chan-b")])
     calls: dict[str, list[float]] = defaultdict(list)
 
@@ -486,7 +300,7 @@ def test_each_key_is_paced_by_its_own_token_bucket(bench: Bench) -> None:
 
 
 def test_a_long_queue_is_handed_over_in_batches_each_record_once_in_order(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce([("key-a", bench.command("key-a", i), 0, []) for i in range(30)])
     bench.produce([("key-b", bench.command("key-b", i), 0, []) for i in range(3)])
     calls: list[tuple[str, list[int]]] = []
@@ -527,7 +341,7 @@ def test_a_long_queue_is_handed_over_in_batches_each_record_once_in_order(bench:
 
 
 def test_a_held_key_waits_for_its_release_while_other_keys_go_on(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     keys = ("free", "held")
     bench.produce([(k, bench.command(k, i), 0, []) for i in range(5) for k in keys])
     fixed = asyncio.Event()
@@ -541,7 +355,7 @@ def test_a_held_key_waits_for_its_release_while_other_keys_go_on(bench: Bench) -
         done.append((str(record.key), record.offset))
 
     async def scenario() -> None:
-        runner = bench.runner(handler, max_attempts=2)
+        runner = bench.runner(handler, retry_budget=0.0)
         async with running(runner) as task:
             await eventually(lambda: len(done) == 5, task, "the free key's records")
             await eventually(lambda: bench.committed_is(1), task, "a commit up to the held one")
@@ -558,7 +372,7 @@ def test_a_held_key_waits_for_its_release_while_other_keys_go_on(bench: Bench) -
 
 
 def test_a_held_record_is_let_go_on_stop_and_redelivered(bench: Bench) -> None:
-    _create(bench, partitions=1)
+    create_topics(bench, partitions=1)
     bench.produce([("held", bench.command("held", i), 0, []) for i in range(3)])
     never = asyncio.Event()
     seen: list[int] = []

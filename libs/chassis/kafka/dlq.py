@@ -37,5 +37,4 @@ class DeadLetters:
             (GROUP, self._group.encode()),
             (AT, datetime.now(UTC).isoformat().encode()),
         ]
-        self._producer.send(self.topic, key=record.key, value=record.raw, headers=headers)
-        self._producer.flush()
+        self._producer.send_confirmed(self.topic, key=record.key, value=record.raw, headers=headers)

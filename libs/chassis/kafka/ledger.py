@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar
 
-from chassis.kafka.producer import EventProducer
+from chassis.kafka.producer import EventProducer, confirm
 from chassis.kafka.state import StateLoadError, read_to_end
 from chassis.serde import AvroSerde, SerdeError
 from chassis.settings import KafkaSettings
@@ -84,9 +84,14 @@ class CommandLedger(Generic[EntryT]):
 
     async def write_all(self, entries: Sequence[EntryT]) -> None:
         """Writes `entries` with one flush (a batch of commands guarded by one call)."""
-        for entry in entries:
-            value = self._serde.encode(entry.SCHEMA, entry.to_record())
-            self._producer.send(self._topic, key=entry.command_id, value=value)
-        await asyncio.to_thread(self._producer.flush)
+        deliveries = [
+            self._producer.send(
+                self._topic,
+                key=entry.command_id,
+                value=self._serde.encode(entry.SCHEMA, entry.to_record()),
+            )
+            for entry in entries
+        ]
+        await asyncio.to_thread(confirm, deliveries)
         for entry in entries:
             self._entries[entry.command_id] = entry

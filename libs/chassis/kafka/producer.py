@@ -3,27 +3,69 @@
 A source writes a page of events and its new cursor in one transaction, so a crash either
 loses the whole page and its cursor (and the page is read again) or keeps both: never one
 without the other.
+
+`EventProducer` is shared by everything a service writes (ledger, DLQ, audit, outbox), so
+each write has its own `Delivery`, resolved by that message's delivery report: a caller
+confirms exactly its own writes, and never sees (or misses) another caller's failure.
+While a consumer step runs inside `step_outputs()`, every write it makes is also collected,
+so the runner can wait for them (its audit records included) before committing its offset.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_futures
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NoReturn
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from chassis.errors import RetryableError
 from chassis.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
 HeaderList = Sequence[tuple[str, bytes]]
 
+Delivery = Future[None]
+"""One write's outcome: done once Kafka confirmed it, or failed with its `ProduceError`."""
 
-class ProduceError(Exception):
-    """Kafka did not confirm a write; the caller must not treat it as done."""
+CONFIRM_SECONDS = 130.0
+"""Longer than `delivery.timeout.ms`, after which librdkafka reports every write either way."""
+
+_STEP: ContextVar[list[Delivery] | None] = ContextVar("chassis_step_outputs", default=None)
+
+
+class ProduceError(RetryableError):
+    """Kafka did not confirm a write; the caller must not treat it as done (a retry may)."""
+
+
+@contextmanager
+def step_outputs() -> Iterator[list[Delivery]]:
+    """Collects the deliveries of every `EventProducer.send` made in this context (and in
+    threads started from it with `asyncio.to_thread`) until the block ends."""
+    collected: list[Delivery] = []
+    token = _STEP.set(collected)
+    try:
+        yield collected
+    finally:
+        _STEP.reset(token)
+
+
+def confirm(deliveries: Iterable[Delivery], timeout: float = CONFIRM_SECONDS) -> None:
+    """Blocks until every delivery is confirmed; raises `ProduceError` naming those that
+    failed or were not confirmed within `timeout`."""
+    pending = list(deliveries)
+    done, not_done = wait_for_futures(pending, timeout=timeout)
+    errors = [str(d.exception()) for d in done if d.exception() is not None]
+    if not_done:
+        errors.append(f"{len(not_done)} writes not confirmed within {timeout}s")
+    if errors:
+        raise ProduceError("; ".join(errors[:5]))
 
 
 def producer_config(
@@ -47,35 +89,66 @@ def producer_config(
 
 
 class EventProducer:
-    """Idempotent producer whose `flush` raises if any write since the last flush failed."""
+    """Idempotent producer shared by a service's writers; each write has its own `Delivery`.
+
+    A background thread serves delivery reports, so a delivery resolves without anyone
+    flushing. `flush` only drains the queue (at shutdown); a caller that must know its
+    writes landed `confirm`s their deliveries (or uses `send_confirmed`).
+    """
 
     def __init__(self, settings: KafkaSettings, client: str) -> None:
         self._producer = Producer(producer_config(settings, client))
-        self._errors: list[str] = []
-        self._lock = threading.Lock()
+        self._running = True
+        self._reports = threading.Thread(target=self._serve, name=f"{client}-reports", daemon=True)
+        self._reports.start()
 
-    def send(self, topic: str, *, key: str | None, value: bytes, headers: HeaderList = ()) -> None:
-        self._producer.produce(
-            topic, key=key, value=value, headers=list(headers), on_delivery=self._delivered
-        )
-        self._producer.poll(0)
+    def _serve(self) -> None:
+        while self._running:
+            self._producer.poll(0.05)
 
-    def _delivered(self, err: KafkaError | None, msg: Any) -> None:
-        if err is not None:
-            with self._lock:
-                self._errors.append(f"{msg.topic()}: {err}")
+    def send(
+        self, topic: str, *, key: str | None, value: bytes, headers: HeaderList = ()
+    ) -> Delivery:
+        """Queues one write; its delivery resolves when Kafka confirms it or gives up."""
+        delivery: Delivery = Future()
+        delivery.set_running_or_notify_cancel()
+
+        def delivered(err: KafkaError | None, _msg: Any) -> None:
+            if err is None:
+                delivery.set_result(None)
+            else:
+                delivery.set_exception(ProduceError(f"{topic}: {err}"))
+
+        try:
+            self._producer.produce(
+                topic, key=key, value=value, headers=list(headers), on_delivery=delivered
+            )
+        except (BufferError, KafkaException) as exc:
+            raise ProduceError(f"{topic}: not queued: {exc}") from exc
+        step = _STEP.get()
+        if step is not None:
+            step.append(delivery)
+        return delivery
+
+    def send_confirmed(
+        self, topic: str, *, key: str | None, value: bytes, headers: HeaderList = ()
+    ) -> None:
+        """Writes one record and blocks until Kafka confirmed it (or raises `ProduceError`)."""
+        confirm([self.send(topic, key=key, value=value, headers=headers)])
 
     def flush(self, timeout: float = 30.0) -> None:
+        """Waits until every queued write is reported; raises if some are not by `timeout`.
+        Says nothing about which writes failed: their deliveries do."""
         remaining = self._producer.flush(timeout)
-        with self._lock:
-            errors, self._errors = self._errors, []
         if remaining:
             raise ProduceError(f"{remaining} records not confirmed within {timeout}s")
-        if errors:
-            raise ProduceError("; ".join(errors[:5]))
 
     def close(self) -> None:
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            self._running = False
+            self._reports.join(5.0)
 
 
 class TransactionalProducer:

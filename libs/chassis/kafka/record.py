@@ -8,12 +8,18 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from chassis.errors import ConnectorError
+from chassis.errors import ConnectorError, RetryableError
+from chassis.kafka.tracker import PartitionTracker
 
 
 @asynccontextmanager
 async def _unpaced() -> AsyncIterator[None]:
     yield
+
+
+class PartitionRevoked(RetryableError):
+    """The record's partition went to another consumer (or the runner stops) before its side
+    effect: the record is let go here, unfinished, and the new owner handles it."""
 
 
 @dataclass
@@ -27,14 +33,33 @@ class Record:
     schema: str = ""
     value: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
+    """Failed handler calls so far (holds and outages of the external system not counted)."""
+    retry_deadline: float | None = None
+    """`time.monotonic()` after which a failure dead-letters the record (see `out_of_time`)."""
+    outages: int = 0
+    """Calls in a row that met an unavailable external system (for the wait's backoff)."""
     held: bool = False
+    waiting: bool = False
+    """In a wait between calls (a retry backoff, an outage): no handler code runs for it."""
     paced: Callable[[], AbstractAsyncContextManager[None]] = _unpaced
-    """`async with record.paced():` around the rate-limited call waits for this key's turn;
-    the handler's own work before the call (a ledger write) does not eat the spacing."""
+    """`async with record.paced():` around the side effect (the rate-limited call) waits for
+    this key's turn and raises `PartitionRevoked` if the partition is no longer this
+    consumer's; the handler's own work before it (a ledger write) does not eat the spacing."""
+    tracker: PartitionTracker | None = field(default=None, repr=False, compare=False)
+    """The runner's tracker of the partition this record was fetched under."""
 
     @property
     def position(self) -> str:
         return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    @property
+    def owned(self) -> bool:
+        """Whether this consumer still owns the partition it fetched the record under."""
+        return self.tracker is None or self.tracker.owned
+
+    def out_of_time(self, now: float) -> bool:
+        """Whether the record's retry budget is spent: one more failure dead-letters it."""
+        return self.retry_deadline is not None and now >= self.retry_deadline
 
 
 class Held(ConnectorError):

@@ -4,19 +4,28 @@ It owns the poll loop, decoding, dispatch, retries, the DLQ, commits and shutdow
 service writes its own `while True: consumer.poll()`. Within a partition, records of
 different keys run concurrently while each key keeps its order (the idea of Confluent's
 parallel consumer); each key may have a token bucket, so one slow Slack channel never holds
-back another (the handler wraps the limited call in `record.paced()`). Offsets are
-committed only below the oldest unfinished record.
+back another (the handler wraps its side effect in `record.paced()`). Offsets are
+committed only below the oldest unfinished record, and only once every write the step made
+(ledger, outbox, audit) is confirmed by Kafka.
 
 Handler outcomes:
 - returns: done.
-- raises `RetryableError`: retried with exponential backoff, at least `retry_after` later, up
-  to `max_attempts`; then dead-lettered.
+- raises `SystemUnavailable` (an outage, a 429, a 503): the external system is down, not
+  this record. Its key waits (`retry_after` when the system said, else backoff) and calls
+  again for as long as the outage lasts; the wait costs no attempt and no budget.
+- raises another `RetryableError`: retried with exponential backoff, at least
+  `retry_after` later, until the record's retry budget (`RunnerConfig.retry_budget`
+  seconds from its first call, holds and outages not counted) is spent; then dead-lettered.
 - raises `PermanentError` or the value cannot be decoded: dead-lettered at once.
 - raises anything else: a bug or an unforeseen failure, retried like a retryable error and
   then dead-lettered, never silently dropped.
 - raises `Held`: kept unfinished (so never committed past) until `released()`, then handled
   again; its key waits, other keys go on, and the in-flight bound stops fetching if held
   records pile up (see `chassis.kafka.held`).
+
+A record is handled only while this consumer owns its partition: every call and every
+`record.paced()` checks it, and a revoke (or `stop()`) ends every wait at once, so a
+record whose partition moved is let go unfinished and handled by the new owner only.
 
 With `Batching`, a key whose queue has grown long hands several records to one call (a
 digest), so a backlog shrinks faster than one call per record (see `chassis.kafka.batching`).
@@ -29,8 +38,9 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -39,11 +49,12 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import PermanentError, RetryableError, SystemUnavailable
 from chassis.kafka.batching import Batching, take_batch
 from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.held import Held, wait_for_release
-from chassis.kafka.record import Record
+from chassis.kafka.producer import Delivery, ProduceError, step_outputs
+from chassis.kafka.record import PartitionRevoked, Record
 from chassis.kafka.tracker import PartitionTracker
 from chassis.logcontext import correlated, correlation_from_headers
 from chassis.ratelimit import TokenBucket
@@ -56,6 +67,9 @@ Handler = Callable[[Record], Awaitable[None]]
 
 PROCESSED = Counter("mlc_records_total", "Records handled, by outcome", ["group", "outcome"])
 RETRIES = Counter("mlc_record_retries_total", "Handler attempts that will be retried", ["group"])
+OUTAGE_WAITS = Counter(
+    "mlc_record_outage_waits_total", "Waits for an unavailable external system", ["group"]
+)
 IN_FLIGHT = Gauge("mlc_records_in_flight", "Records fetched and not yet finished", ["group"])
 HANDLE_SECONDS = Histogram("mlc_handler_seconds", "Time in the handler per attempt", ["group"])
 
@@ -71,14 +85,20 @@ class RunnerConfig:
     group_id: str
     topics: tuple[str, ...]
     max_in_flight: int = 2000
-    max_attempts: int = 6
+    retry_budget: float = 24 * 3600.0
+    """Seconds a record may keep failing, from its first call, before it is dead-lettered;
+    time spent held or waiting out an outage of the external system is not counted."""
     backoff_base: float = 0.5
     backoff_max: float = 60.0
     commit_interval: float = 1.0
     rate_per_key: float | None = None
     burst_per_key: int = 1
+    idle_key_seconds: float = 600.0
+    """A key's token bucket is dropped once the key has had no record for this long."""
     shutdown_timeout: float = 30.0
     instance_id: str | None = None
+    confirm_timeout: float = 130.0
+    """How long a step's writes may take to be confirmed before the step is retried."""
 
 
 class ConsumerRunner:
@@ -111,6 +131,8 @@ class ConsumerRunner:
         self._queues: dict[str, deque[Record]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        self._idle_since: dict[str, float] = {}
+        """Keys whose queue ran empty, and when: their buckets go once idle long enough."""
         self._stopping = asyncio.Event()
         self._paused = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,7 +142,15 @@ class ConsumerRunner:
     # ---- lifecycle -------------------------------------------------------------------------
 
     def stop(self) -> None:
+        """Stops fetching and ends every wait at once; calls already running may finish."""
         self._stopping.set()
+        for tracker in list(self._trackers.values()):
+            tracker.disown(self._loop)
+
+    @property
+    def key_states(self) -> int:
+        """Per-key queues, workers and buckets held now (bounded by the keys in use)."""
+        return len(self._queues) + len(self._workers) + len(self._buckets)
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -140,6 +170,7 @@ class ConsumerRunner:
                 await self._apply_backpressure()
                 if time.monotonic() - self._last_commit >= self._config.commit_interval:
                     await self._on_kafka(self._commit)
+                    self._drop_idle_keys(time.monotonic())
         finally:
             await self._shutdown()
 
@@ -175,7 +206,7 @@ class ConsumerRunner:
         assert partition is not None
         assert offset is not None
         tracker = self._trackers.get((topic, partition))
-        if tracker is None:  # partition revoked while the fetch was in flight
+        if tracker is None or not tracker.owned:  # revoked while the fetch was in flight
             return
         key, value = message.key(), message.value()
         record = Record(
@@ -185,10 +216,12 @@ class ConsumerRunner:
             key=key.decode() if isinstance(key, bytes) else key,
             raw=value.encode() if isinstance(value, str) else value or b"",
             headers=[(h[0], _as_bytes(h[1])) for h in (message.headers() or [])],
+            tracker=tracker,
         )
         tracker.started(record.offset)
         IN_FLIGHT.labels(self._config.group_id).inc()
         ordering = self._ordering_key(record)
+        self._idle_since.pop(ordering, None)
         self._queues.setdefault(ordering, deque()).append(record)
         if ordering not in self._workers:
             self._workers[ordering] = asyncio.create_task(self._drain(ordering))
@@ -211,7 +244,7 @@ class ConsumerRunner:
         try:
             while queue:
                 record = queue[0]
-                if not self._owned(record):
+                if not record.owned:
                     queue.popleft()
                     continue
                 batch = self._batch_from(queue)
@@ -228,6 +261,7 @@ class ConsumerRunner:
             del self._workers[ordering]
             if not queue:
                 self._queues.pop(ordering, None)
+                self._idle_since[ordering] = time.monotonic()
 
     def _bucket(self, ordering: str) -> TokenBucket | None:
         if self._config.rate_per_key is None:
@@ -238,17 +272,34 @@ class ConsumerRunner:
             self._buckets[ordering] = bucket
         return bucket
 
-    def _owned(self, record: Record) -> bool:
-        return (record.topic, record.partition) in self._trackers
+    def _drop_idle_keys(self, now: float) -> None:
+        """Forgets the buckets of keys idle for `idle_key_seconds`: memory stays bounded by the
+        keys in use, not by every key ever seen. A returning key starts with a full bucket,
+        which is what it would have earned by then."""
+        idle = [
+            key
+            for key, since in self._idle_since.items()
+            if now - since >= self._config.idle_key_seconds
+        ]
+        for key in idle:
+            del self._idle_since[key]
+            if key not in self._workers:
+                self._buckets.pop(key, None)
 
-    def _decode_error(self, record: Record) -> str | None:
-        """Decodes the value once; the reason when it cannot be decoded (a poison record)."""
+    def _decode(self, record: Record) -> None:
+        """Decodes the value once; an undecodable value is poison (`PoisonRecord`)."""
         if not record.schema:
             try:
                 record.schema, record.value = self._serde.decode(record.raw)
             except SerdeError as exc:
-                return str(exc)
-        return None
+                raise PoisonRecord(f"undecodable value: {exc}") from exc
+
+    def _decodes(self, record: Record) -> bool:
+        try:
+            self._decode(record)
+        except (PoisonRecord, RetryableError):
+            return False
+        return True
 
     def _batch_from(self, queue: deque[Record]) -> list[Record] | None:
         if self._batching is None:
@@ -257,18 +308,16 @@ class ConsumerRunner:
             queue,
             self._batching,
             group=self._config.group_id,
-            usable=lambda r: self._owned(r) and self._decode_error(r) is None,
+            usable=lambda r: r.owned and self._decodes(r),
         )
 
     async def _handle(self, ordering: str, record: Record) -> _Outcome:
+        async def call() -> None:
+            self._decode(record)
+            await self._handler(record)
+
         with correlated(correlation_from_headers(record.headers)):
-            error = self._decode_error(record)
-            if error is not None:
-                await self._dead_letter(record, f"undecodable value: {error}")
-                return _Outcome.FINISHED
-            return await self._until_settled(
-                [record], self._bucket(ordering), lambda: self._handler(record)
-            )
+            return await self._until_settled([record], self._bucket(ordering), call)
 
     async def _handle_batch(self, ordering: str, batch: list[Record]) -> _Outcome:
         assert self._batching is not None
@@ -293,62 +342,147 @@ class ConsumerRunner:
         bucket: TokenBucket | None,
         call: Callable[[], Awaitable[None]],
     ) -> _Outcome:
-        """One call of the handler for one record or one batch."""
+        """One call of the handler for one record or one batch, if the partition is still ours."""
+        if not all(record.owned for record in records):
+            return self._let_go(records)
         group = self._config.group_id
+        started = time.monotonic()
         for record in records:
             record.attempts += 1
-            if bucket is not None:
-                record.paced = bucket.slot
-        started = time.monotonic()
+            if record.retry_deadline is None:
+                record.retry_deadline = started + self._config.retry_budget
+            record.paced = _side_effect_slot(record, bucket)
         try:
-            await call()
-        except Held as exc:
-            return await self._hold(records, exc)
-        except PermanentError as exc:
-            for record in records:
-                await self._dead_letter(record, f"{type(exc).__name__}: {exc}")
-            return _Outcome.FINISHED
-        except RetryableError as exc:
-            if bucket is not None and exc.retry_after:
-                bucket.penalize(exc.retry_after)
-            return await self._may_retry(records, exc, exc.retry_after)
-        except Exception as exc:  # decided: retried like a retryable error, then dead-lettered
-            log.exception("handler failed", extra={"record": records[0].position})
-            return await self._may_retry(records, exc, None)
+            with step_outputs() as outputs:
+                await call()
+            await self._confirmed(outputs)
+        except Exception as exc:  # noqa: BLE001 - decided: each kind has its outcome in _after_failure
+            return await self._after_failure(records, bucket, exc)
         finally:
             HANDLE_SECONDS.labels(group).observe(time.monotonic() - started)
         PROCESSED.labels(group, "ok").inc(len(records))
         for record in records:
+            record.outages = 0
             self._finish(record)
         return _Outcome.FINISHED
 
+    async def _after_failure(
+        self, records: list[Record], bucket: TokenBucket | None, exc: Exception
+    ) -> _Outcome:
+        if isinstance(exc, PartitionRevoked):
+            return self._let_go(records)
+        if isinstance(exc, Held):
+            return await self._hold(records, exc)
+        if isinstance(exc, PoisonRecord):
+            return await self._dead_letter(records, str(exc))
+        if isinstance(exc, PermanentError):
+            return await self._dead_letter(records, f"{type(exc).__name__}: {exc}")
+        if isinstance(exc, RetryableError):
+            if bucket is not None and exc.retry_after:
+                bucket.penalize(exc.retry_after)
+            if isinstance(exc, SystemUnavailable):
+                return await self._outage(records, exc)
+            return await self._may_retry(records, exc, exc.retry_after)
+        # A bug or an unforeseen failure: retried like a retryable error, then dead-lettered.
+        log.error("handler failed", exc_info=exc, extra={"record": records[0].position})
+        return await self._may_retry(records, exc, None)
+
+    async def _confirmed(self, outputs: list[Delivery]) -> None:
+        """Raises `ProduceError` unless Kafka confirmed every write of the step."""
+        if not outputs:
+            return
+        waiting = [asyncio.wrap_future(delivery) for delivery in outputs]
+        done, pending = await asyncio.wait(waiting, timeout=self._config.confirm_timeout)
+        for future in pending:
+            future.cancel()
+        errors = [str(f.exception()) for f in done if f.exception() is not None]
+        if pending:
+            errors.append(f"{len(pending)} writes not confirmed")
+        if errors:
+            raise ProduceError("step outputs not confirmed: " + "; ".join(errors[:3]))
+
+    def _let_go(self, records: list[Record]) -> _Outcome:
+        """Leaves the records unfinished: they are redelivered (to whoever owns them next)."""
+        IN_FLIGHT.labels(self._config.group_id).dec(len(records))
+        return _Outcome.LET_GO
+
+    async def _wait(self, records: list[Record], seconds: float) -> bool:
+        """Waits `seconds` between calls; False at once if the partition is lost meanwhile."""
+        tracker = records[0].tracker
+        for record in records:
+            record.waiting = True
+        try:
+            if tracker is None:
+                await asyncio.sleep(seconds)
+                return not self._stopping.is_set()
+            try:
+                await asyncio.wait_for(tracker.lost.wait(), timeout=seconds)
+            except TimeoutError:
+                return tracker.owned
+            return False
+        finally:
+            for record in records:
+                record.waiting = False
+
     async def _hold(self, records: list[Record], held: Held) -> _Outcome:
         """Waits for the release; lets go (unfinished) when stopping or the partition is lost."""
+        started = time.monotonic()
         released = await wait_for_release(
             records,
             held,
             group=self._config.group_id,
-            let_go=lambda: self._stopping.is_set() or not self._owned(records[0]),
+            let_go=lambda: self._stopping.is_set() or not records[0].owned,
         )
-        if released:
-            return _Outcome.AGAIN
-        IN_FLIGHT.labels(self._config.group_id).dec(len(records))
-        return _Outcome.LET_GO
+        if not released:
+            return self._let_go(records)
+        _extend_budget(records, time.monotonic() - started)
+        return _Outcome.AGAIN
+
+    async def _outage(self, records: list[Record], exc: SystemUnavailable) -> _Outcome:
+        """The external system is down or throttling: wait as it says, at no cost to the
+        records, and call again; let go if the partition is lost meanwhile."""
+        first = records[0]
+        for record in records:
+            record.attempts -= 1  # an outage is no failed attempt: it must never dead-letter
+            record.outages += 1
+        reason = f"{type(exc).__name__}: {exc}"
+        wait = exc.retry_after if exc.retry_after is not None else self._backoff(first.outages)
+        if first.outages == 1:
+            log.warning(
+                "external system unavailable; the key waits",
+                extra={"record": first.position, "wait": wait, "reason": reason},
+            )
+            if self._audit is not None:
+                for record in records:
+                    self._audit.record(
+                        Stage.HELD,
+                        entity_id=self._entity_of(record),
+                        detail=f"waiting out an unavailable system: {reason}"[:500],
+                    )
+        OUTAGE_WAITS.labels(self._config.group_id).inc()
+        started = time.monotonic()
+        if not await self._wait(records, wait):
+            return self._let_go(records)
+        _extend_budget(records, time.monotonic() - started)
+        return _Outcome.AGAIN
+
+    def _backoff(self, failures: int) -> float:
+        backoff = min(self._config.backoff_max, self._config.backoff_base * 2**failures)
+        return random.uniform(backoff / 2, backoff)
 
     async def _may_retry(
         self, records: list[Record], exc: Exception, retry_after: float | None
     ) -> _Outcome:
         reason = f"{type(exc).__name__}: {exc}"
         first = records[0]
-        if first.attempts >= self._config.max_attempts:
-            for record in records:
-                await self._dead_letter(
-                    record, f"gave up after {record.attempts} attempts: {reason}"
-                )
-            return _Outcome.FINISHED
+        if first.out_of_time(time.monotonic()):
+            budget = self._config.retry_budget
+            return await self._dead_letter(
+                records,
+                f"retry budget of {budget:g}s spent after {first.attempts} attempts: {reason}",
+            )
         RETRIES.labels(self._config.group_id).inc()
-        backoff = min(self._config.backoff_max, self._config.backoff_base * 2**first.attempts)
-        wait = max(retry_after or 0.0, random.uniform(backoff / 2, backoff))
+        wait = max(retry_after or 0.0, self._backoff(first.attempts))
         if self._audit is not None:
             for record in records:
                 self._audit.record(
@@ -357,21 +491,39 @@ class ConsumerRunner:
                     detail=f"attempt {record.attempts} in {wait:.1f}s: {reason}"[:500],
                 )
         log.warning("will retry", extra={"record": first.position, "wait": wait, "reason": reason})
-        await asyncio.sleep(wait)
+        if not await self._wait(records, wait):
+            return self._let_go(records)
         return _Outcome.AGAIN
 
-    async def _dead_letter(self, record: Record, reason: str) -> None:
-        log.error("dead-lettered", extra={"record": record.position, "reason": reason})
-        await asyncio.to_thread(self._dlq.send, record, reason)
-        if self._audit is not None:
-            self._audit.record(
-                Stage.DEAD_LETTERED, entity_id=self._entity_of(record), detail=reason[:500]
+    async def _dead_letter(self, records: list[Record], reason: str) -> _Outcome:
+        """Writes the records to the DLQ and audits it; finished once both are confirmed (if
+        Kafka refuses, the records are called again after a backoff, never dropped)."""
+        try:
+            with step_outputs() as outputs:
+                for record in records:
+                    log.error("dead-lettered", extra={"record": record.position, "reason": reason})
+                    await asyncio.to_thread(self._dlq.send, record, reason)
+                    if self._audit is not None:
+                        self._audit.record(
+                            Stage.DEAD_LETTERED,
+                            entity_id=self._entity_of(record),
+                            detail=reason[:500],
+                        )
+            await self._confirmed(outputs)
+        except ProduceError as exc:
+            log.error(
+                "dead-lettering failed", extra={"record": records[0].position, "error": str(exc)}
             )
-        PROCESSED.labels(self._config.group_id, "dead_lettered").inc()
-        self._finish(record)
+            if not await self._wait(records, self._backoff(records[0].attempts)):
+                return self._let_go(records)
+            return _Outcome.AGAIN
+        PROCESSED.labels(self._config.group_id, "dead_lettered").inc(len(records))
+        for record in records:
+            self._finish(record)
+        return _Outcome.FINISHED
 
     def _finish(self, record: Record) -> None:
-        tracker = self._trackers.get((record.topic, record.partition))
+        tracker = record.tracker or self._trackers.get((record.topic, record.partition))
         if tracker is not None:
             tracker.finished(record.offset)
         IN_FLIGHT.labels(self._config.group_id).dec()
@@ -406,8 +558,13 @@ class ConsumerRunner:
         log.info("partitions assigned", extra={"partitions": [_name(tp) for tp in partitions]})
 
     def _revoked(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        """Lets started records of the revoked partitions finish, commits, then lets go."""
+        """Ends ownership at once (waits end, no new call starts), lets calls already running
+        finish, commits what finished, then lets go."""
         revoked = {(tp.topic, tp.partition) for tp in partitions}
+        for key in revoked:
+            tracker = self._trackers.get(key)
+            if tracker is not None:
+                tracker.disown(self._loop)
         if self._loop is not None and not self._loop.is_closed():
             waiting = asyncio.run_coroutine_threadsafe(self._wait_for(revoked), self._loop)
             try:
@@ -421,12 +578,63 @@ class ConsumerRunner:
         log.info("partitions revoked", extra={"partitions": [_name(tp) for tp in partitions]})
 
     async def _wait_for(self, revoked: set[tuple[str, int]]) -> None:
+        """Until no handler call of a revoked partition runs (waits end by themselves)."""
         # Polled: the caller is the Kafka thread, which bounds the wait with its own deadline.
         while any(  # noqa: ASYNC110
-            q and (q[0].topic, q[0].partition) in revoked and q[0].attempts and not q[0].held
+            q
+            and (q[0].topic, q[0].partition) in revoked
+            and q[0].attempts
+            and not q[0].held
+            and not q[0].waiting
             for q in self._queues.values()
         ):
             await asyncio.sleep(0.02)
+
+
+class PoisonRecord(PermanentError):
+    """The record's value cannot be decoded: no retry can help."""
+
+
+def _extend_budget(records: list[Record], seconds: float) -> None:
+    """A hold or an outage is not the record's failure: its budget moves out by as long."""
+    for record in records:
+        if record.retry_deadline is not None:
+            record.retry_deadline += seconds
+
+
+def _side_effect_slot(
+    record: Record, bucket: TokenBucket | None
+) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """`record.paced`: waits for the key's pacing slot unless the partition is lost first,
+    and refuses (`PartitionRevoked`) to let a side effect start on a partition not ours."""
+
+    @asynccontextmanager
+    async def slot() -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            if bucket is not None:
+                await _unless_lost(record, stack.enter_async_context(bucket.slot()))
+            if not record.owned:
+                raise PartitionRevoked(f"{record.position}: partition no longer ours")
+            yield
+
+    return slot
+
+
+async def _unless_lost(record: Record, waiting: Awaitable[None]) -> None:
+    tracker = record.tracker
+    task = asyncio.ensure_future(waiting)
+    if tracker is None:
+        await task
+        return
+    lost = asyncio.ensure_future(tracker.lost.wait())
+    try:
+        await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        lost.cancel()
+    if not task.done():
+        task.cancel()
+        raise PartitionRevoked(f"{record.position}: partition lost while waiting for a slot")
+    task.result()
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

@@ -1,11 +1,18 @@
-"""Which offset of a partition may be committed while records finish out of order.
+"""Which offset of a partition may be committed while records finish out of order, and
+whether this consumer still owns the partition.
 
 Records of different keys finish in any order, so the committed offset may only move up to
 the oldest record still unfinished: committing past it would lose that record on a crash.
+
+Ownership ends when the partition is revoked (or lost, or the runner stops). A record of a
+partition this consumer no longer owns is another consumer's now: it must not be handled
+again here, and any wait it is in (a retry, a pacing slot) ends at once, so a rebalance
+never waits out a Retry-After and never runs a handler twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 
 
@@ -15,6 +22,27 @@ class PartitionTracker:
         self._done: set[int] = set()
         self._next_commit: int | None = None
         self._committed: int | None = None
+        self._owned = True
+        self.lost = asyncio.Event()
+        """Set (on the event loop) once ownership ended: waits race against it."""
+
+    @property
+    def owned(self) -> bool:
+        return self._owned
+
+    def disown(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        """Ends ownership now (from any thread) and wakes every wait on `lost`."""
+        self._owned = False
+        if loop is None or loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self.lost.set()
+        else:
+            loop.call_soon_threadsafe(self.lost.set)
 
     def started(self, offset: int) -> None:
         if self._pending and offset <= self._pending[-1]:

@@ -19,10 +19,12 @@ ID = "Invoice:000123"
 RELEASED = "Approved by <@U-ANN>: invoice 000123 released in Visma."
 
 
-def record(cmd: ApplyVismaAction, *, attempts: int = 1) -> Record:
+def record(
+    cmd: ApplyVismaAction, *, attempts: int = 1, retry_deadline: float | None = None
+) -> Record:
     return Record(
         topic="sink.visma-writer.v1", partition=0, offset=7, key=cmd.key, raw=b"", headers=[],
-        value=cmd.to_record(), attempts=attempts,
+        value=cmd.to_record(), attempts=attempts, retry_deadline=retry_deadline,
     )  # fmt: skip
 
 
@@ -90,17 +92,22 @@ async def test_a_permanent_failure_is_told_before_the_command_is_dead_lettered(
     assert reply.thread_ts == "1700.01"
 
 
-async def test_a_retryable_failure_is_told_only_on_the_last_attempt(harness: Harness) -> None:
+async def test_a_retryable_failure_is_told_only_once_the_budget_is_spent(
+    harness: Harness,
+) -> None:
     harness.visma.add(ID, "Balanced")
     harness.visma.concurrent_edits = 100
     handler = ApplyVismaActionHandler(
-        harness.writer, credentials=harness.companies, audit=harness.audit.trail, max_attempts=2
+        harness.writer,
+        credentials=harness.companies,
+        audit=harness.audit.trail,
+        clock=lambda: 1000.0,
     )
     with pytest.raises(KeptChangingError):
-        await handler(record(command(reply=True), attempts=1))
+        await handler(record(command(reply=True), attempts=1, retry_deadline=1000.5))
     assert harness.replies.sent == [], "the runner retries it: nothing to tell yet"
     with pytest.raises(KeptChangingError):
-        await handler(record(command(reply=True), attempts=2))
+        await handler(record(command(reply=True), attempts=2, retry_deadline=999.5))
     [reply] = harness.replies.sent
     assert "could not be applied in Visma: gave up after 2 attempts" in reply.text
 
