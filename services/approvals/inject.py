@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,12 +123,12 @@ class ApprovalsApp(ConsumerService):
         self.producer.close()
 
 
-def attempts_covering(budget_seconds: float) -> int:
-    """Enough runner attempts that a gesture waiting for its ledger entry is still retried
-    when the desk's budget runs out (the desk, not the count, then dead-letters it): each
-    wait after the first few is at least half of `backoff_max`."""
-    shortest_wait = RunnerConfig.backoff_max / 2
-    return math.ceil(budget_seconds / shortest_wait) + RunnerConfig.max_attempts + 2
+def budget_covering(budget_seconds: float) -> float:
+    """A runner retry budget under which a gesture waiting for its ledger entry is still
+    retried when the desk's budget runs out (the desk, not the runner, then dead-letters it
+    with its reason): the desk counts from the gesture's arrival, the runner from its first
+    call, and one more backoff may pass before the last call."""
+    return budget_seconds + 2 * RunnerConfig.backoff_max
 
 
 def build(
@@ -184,7 +183,7 @@ def build(
             group_id=settings.group_id,
             topics=(topics.events.name,),
             instance_id=options.instance_id,
-            max_attempts=attempts_covering(settings.ledger_budget_seconds),
+            retry_budget=budget_covering(settings.ledger_budget_seconds),
         ),
         handler=GestureHandler(desk),
         serde=serde,
