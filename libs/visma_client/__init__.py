@@ -35,6 +35,7 @@ from visma_client.errors import (
 )
 from visma_client.models import (
     Page,
+    RejectedRecord,
     SupplierInvoiceDto,
     SupplierInvoiceLineDto,
     SupplierInvoicePage,
@@ -53,6 +54,7 @@ __all__ = [
     "EntitySpec",
     "InvoiceVersion",
     "Page",
+    "RejectedRecord",
     "SupplierInvoiceActions",
     "SupplierInvoiceDto",
     "SupplierInvoiceLineDto",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -37,12 +38,13 @@ from visma_client.errors import (
 from visma_client.models import (
     ModelT,
     Page,
+    RejectedRecord,
     SupplierInvoiceDto,
     SupplierInvoicePage,
     VismaRecordDto,
 )
 
-__all__ = ["VismaClient", "format_visma_datetime"]
+__all__ = ["VismaClient", "format_visma_datetime", "raw_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,6 +166,8 @@ class VismaClient:
         Stops on an empty page or once `metadata.totalCount` items are read. A short page
         is not the end: Visma silently clamps `pageSize` to its `maxPageSize`. A read that
         starts at `first_page` counts the pages before it as full pages of the clamped size.
+        An item that does not match `model` is handed back in `Page.rejected`, raw, with
+        the reason; only a body that is not a list fails the whole page.
         """
         if condition not in _CONDITIONS:
             raise ValueError(f"condition must be one of {sorted(_CONDITIONS)}")
@@ -184,18 +188,20 @@ class VismaClient:
             body = _json(response)
             if not isinstance(body, list):
                 raise VismaContractError(f"Visma list {path} did not return a JSON array")
-            items = [_parse(model, item) for item in body]
-            if not items:
+            if not body:
                 return
-            total = _total_count(items)
+            items, sources, rejected = _parse_items(model, body)
+            total = _total_count(body)
             if read == 0 and page_number > 1:
-                read = (page_number - 1) * _effective_page_size(items, page_size)
-            read += len(items)
+                read = (page_number - 1) * _effective_page_size(body, page_size)
+            read += len(body)
             yield Page(
                 items=items,
                 page_number=page_number,
                 total_count=total,
                 server_date=_server_date(response),
+                sources=tuple(sources),
+                rejected=tuple(rejected),
             )
             if total is not None and read >= total:
                 return
@@ -334,16 +340,51 @@ def _parse(model: type[ModelT], data: Any) -> ModelT:
         raise VismaContractError(f"Visma payload does not match {model.__name__}: {exc}") from exc
 
 
-def _total_count(items: list[ModelT]) -> int | None:
-    metadata = getattr(items[0], "metadata", None)
-    total = getattr(metadata, "total_count", None)
-    return total if isinstance(total, int) else None
+def _parse_items(
+    model: type[ModelT], body: list[Any]
+) -> tuple[list[ModelT], list[Any], list[RejectedRecord]]:
+    """The items that match `model` (with the JSON each came from) and those that do not."""
+    items: list[ModelT] = []
+    sources: list[Any] = []
+    rejected: list[RejectedRecord] = []
+    for item in body:
+        try:
+            items.append(_parse(model, item))
+        except VismaContractError as exc:
+            rejected.append(RejectedRecord(raw=raw_json(item), reason=str(exc)))
+            continue
+        sources.append(item)
+    return items, sources, rejected
 
 
-def _effective_page_size(items: list[ModelT], requested: int) -> int:
-    metadata = items[0].metadata if items and hasattr(items[0], "metadata") else None
-    max_page = getattr(metadata, "max_page_size", None)
-    return min(requested, max_page) if isinstance(max_page, int) and max_page > 0 else requested
+def raw_json(item: Any) -> str:
+    """`item` (parsed with Decimal numbers) back as JSON text with its numbers digit for digit."""
+
+    def mark(value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"\x00decimal:{value}"  # a NUL no real string starts with
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    text = json.dumps(item, default=mark, ensure_ascii=False, separators=(",", ":"))
+    return re.sub(r'"\\u0000decimal:([^"]*)"', r"\1", text)
+
+
+def _metadata(body: list[Any]) -> dict[str, Any]:
+    first = body[0] if body else None
+    metadata = first.get("metadata") if isinstance(first, dict) else None
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def _total_count(body: list[Any]) -> int | None:
+    total = _metadata(body).get("totalCount")
+    return total if isinstance(total, int) and not isinstance(total, bool) else None
+
+
+def _effective_page_size(body: list[Any], requested: int) -> int:
+    max_page = _metadata(body).get("maxPageSize")
+    if isinstance(max_page, int) and not isinstance(max_page, bool) and max_page > 0:
+        return min(requested, max_page)
+    return requested
 
 
 def _server_date(response: httpx.Response) -> datetime | None:

@@ -22,6 +22,7 @@ __all__ = [
     "Page",
     "PartyRefDto",
     "PaymentMethodRefDto",
+    "RejectedRecord",
     "SupplierInvoiceDto",
     "SupplierInvoiceLineDto",
     "SupplierInvoicePage",
@@ -158,13 +159,28 @@ ModelT = TypeVar("ModelT", bound=VismaModel)
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedRecord:
+    """One list item that does not match its model: Visma's JSON as sent, and why."""
+
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Page(Generic[ModelT]):
-    """One page of a Visma list endpoint, with the server's clock for cursor safety."""
+    """One page of a Visma list endpoint, with the server's clock for cursor safety.
+
+    `sources` holds the JSON object each of `items` was parsed from (same order), so a
+    record that a caller cannot use can still be kept as Visma sent it; `rejected` holds
+    the items that did not parse at all. One bad record never costs the rest of its page.
+    """
 
     items: list[ModelT]
     page_number: int
     total_count: int | None
     server_date: datetime | None
+    sources: tuple[Any, ...] = ()
+    rejected: tuple[RejectedRecord, ...] = ()
 
 
 SupplierInvoicePage = Page[SupplierInvoiceDto]

@@ -30,6 +30,7 @@ from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
 from visma_poller.inject import PollerOverrides
 from visma_poller.poller import EntityPoller, Topics
+from visma_poller.rejects import DLQ_TOPIC
 
 SERVICE = "visma-backfill"
 
@@ -61,8 +62,9 @@ async def _backfill(args: argparse.Namespace, config: PollerConfig, company: Com
     serde = AvroSerde(SchemaCatalog.load())
     events_topic = overrides.topic(topics.visma_topic(args.entity))
     cursor_topic = overrides.topic(topics.STATE_POLL_CURSORS)
+    rejects_topic = overrides.topic(DLQ_TOPIC)
     ensure_topics(AdminClient(settings.client_config(SERVICE)),
-                  [events_topic, cursor_topic, AUDIT_TOPIC])  # fmt: skip
+                  [events_topic, cursor_topic, AUDIT_TOPIC, rejects_topic])  # fmt: skip
     since = datetime.combine(args.since, datetime.min.time(), UTC)
     name = (
         f"{cursor_key(company.tenant_id, company.company_id, args.entity)}#backfill-{since:%Y%m%d}"
@@ -85,7 +87,8 @@ async def _backfill(args: argparse.Namespace, config: PollerConfig, company: Com
         entity=VISMA_ENTITIES[args.entity], client=client, producer=producer,
         producer_lock=asyncio.Lock(), serde=serde,
         audit=AuditTrail(service=SERVICE, serde=serde, publish=_no_direct_audit),
-        topics=Topics(cursor_topic.name, AUDIT_TOPIC.name, {args.entity: events_topic.name}),
+        topics=Topics(cursor_topic.name, AUDIT_TOPIC.name, {args.entity: events_topic.name},
+                      dead_letters=rejects_topic.name),
         cursor=cursor, overlap=timedelta(0), page_size=company.page_size,
         cursor_name=name, on_page=progress,
     )  # fmt: skip

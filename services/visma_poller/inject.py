@@ -34,6 +34,7 @@ from visma_poller.cursor import Cursor
 from visma_poller.cursor_store import cursor_key, load_cursors
 from visma_poller.poller import EntityPoller, Topics
 from visma_poller.refusal import CredentialStatus
+from visma_poller.rejects import DLQ_TOPIC
 
 SERVICE = "visma-poller"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -127,10 +128,11 @@ def build(
     notification_topic = o.topic(VISMA_NOTIFICATIONS)
     group = f"{o.transactional_id}-notifications"
     entity_topics = {name: o.topic(topics.visma_topic(name)) for name in VISMA_ENTITIES}
+    rejects_topic = o.topic(DLQ_TOPIC)
     ensure_topics(
         AdminClient(settings.client_config(SERVICE)),
         [*entity_topics.values(), cursor_topic, notification_topic, AUDIT_TOPIC,
-         dead_letter_topic(group)],
+         dead_letter_topic(group), rejects_topic],
         replication_factor=settings.replication_factor,
     )  # fmt: skip
     cursors = load_cursors(settings, serde, cursor_topic.name)
@@ -138,8 +140,9 @@ def build(
     lock = asyncio.Lock()
     audit = AuditTrail(service=SERVICE, serde=serde, publish=_inside_transactions_only)
     page_topics = Topics(
-        cursor_topic.name, AUDIT_TOPIC.name, {k: v.name for k, v in entity_topics.items()}
-    )
+        cursor_topic.name, AUDIT_TOPIC.name, {k: v.name for k, v in entity_topics.items()},
+        dead_letters=rejects_topic.name,
+    )  # fmt: skip
     secrets = company_secrets(config.companies)
     schedules, clients = {}, []
     for company in config.companies:

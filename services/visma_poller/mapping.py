@@ -11,6 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import ValidationError
+
+from chassis.errors import PermanentError
 from events import (
     VISMA_EVENTS,
     Account,
@@ -56,8 +59,9 @@ from visma_poller.cursor import version_of
 ENTITY_TYPE = "supplierInvoice"
 
 
-class UnusableRecordError(Exception):
-    """A record Visma returned lacks what every event needs (an id, a change time)."""
+class UnusableRecordError(PermanentError):
+    """A record Visma returned lacks what every event needs (an id, a change time), or a
+    value of it does not fit the event (the poller dead-letters it)."""
 
 
 def entity_event(
@@ -82,20 +86,27 @@ def entity_event(
         raise UnusableRecordError(f"{entity_type} {entity_id} has no lastModifiedDateTime")
     event_type = VISMA_EVENTS[entity_type]
     created = dto.created_date_time
-    return event_type.model_validate(
-        {
-            "event_id": f"{tenant_id}/{company_id}/{entity_type}/{version_of(entity_id, modified)}",
-            "tenant_id": tenant_id,
-            "company_id": company_id,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "change_type": ChangeType.CREATED if created == modified else ChangeType.UPDATED,
-            "last_modified": modified,
-            "etag": dto.time_stamp,
-            "observed_at": observed_at,
-            event_type.payload_field(): _PAYLOADS[entity_type](dto),
-        }
-    )
+    try:
+        return event_type.model_validate(
+            {
+                "event_id": f"{tenant_id}/{company_id}/{entity_type}/"
+                f"{version_of(entity_id, modified)}",
+                "tenant_id": tenant_id,
+                "company_id": company_id,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "change_type": ChangeType.CREATED if created == modified else ChangeType.UPDATED,
+                "last_modified": modified,
+                "etag": dto.time_stamp,
+                "observed_at": observed_at,
+                event_type.payload_field(): _PAYLOADS[entity_type](dto),
+            }
+        )
+    except ValidationError as exc:
+        # A value Visma accepts but the event cannot carry (a length, a range): say which.
+        raise UnusableRecordError(
+            f"{entity_type} {entity_id} does not fit its event: {exc}"
+        ) from exc
 
 
 def supplier_invoice_event(

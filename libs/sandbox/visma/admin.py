@@ -9,6 +9,8 @@ API, kept as an alias with its snake_case fields.
 (and PUTs, as ``update``) applied through the public API;
 ``POST /invoices/{company}/{ref}/concurrent-edit`` plays another user saving the invoice
 (a new ``timeStamp``, so a client's stale If-Match gets 412).
+``PUT /paging`` orders lists by number and inserts and deletes records while a client pages
+(``sandbox.visma.paging``); ``GET /paging`` says what it changed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import BaseModel, Field
 from sandbox.faults import add_fault_routes
 from sandbox.visma.admin_entities import add_entity_routes, add_webhook_routes, create_record
 from sandbox.visma.entities import SPECS_BY_NAME
+from sandbox.visma.paging import PagingSwitch
 from sandbox.visma.records import Invoice, InvoiceLine, date_value, invoice_fields, money
 from sandbox.visma.state import VismaState
 from sandbox.visma.store import Record, record_dto
@@ -197,6 +200,17 @@ def _control_routes(router: APIRouter, state: VismaState) -> None:
         return state.stats.as_dict(state.faults.injected) | {
             "webhooks": state.webhooks.stats.as_dict()
         }
+
+    @router.get("/paging")
+    async def paging() -> dict[str, object]:
+        """The list order and churn switch in force, and the records it inserted and deleted."""
+        return state.paging.stats()
+
+    @router.put("/paging")
+    async def set_paging(switch: PagingSwitch) -> dict[str, object]:
+        """Order lists by number and/or insert and delete records while clients page."""
+        state.paging.set(switch)
+        return state.paging.stats()
 
     @router.post("/reset")
     async def reset() -> dict[str, object]:

@@ -100,11 +100,18 @@ def _list_endpoint(state: VismaState, spec: EntitySpec) -> Endpoint:
             raise
         matching = [
             r
-            for r in state.store.list(spec.name, access.company)
+            for r in state.paging.ordered(state.store.list(spec.name, access.company))
             if keep is None or keep(r.last_modified)
         ]
         chunk = matching[(page - 1) * size : page * size]
         body = [record_dto(r, total_count=len(matching), max_page_size=max_size) for r in chunk]
+        if chunk:
+            state.paging.after_page(
+                spec.name,
+                matching[: page * size],
+                insert=lambda: state.create(spec, access.company, {}),
+                delete=state.store.remove,
+            )
         return JSONResponse(body, headers=access.headers)
 
     list_records.__name__ = f"list_{spec.name}"

@@ -21,6 +21,7 @@ from sandbox.faults import FaultInjector
 from sandbox.visma.access import FixedWindowBudget, TokenGrant, TokenIssuer
 from sandbox.visma.entities import ENTITY_SPECS, EntitySpec
 from sandbox.visma.invoice_actions import ActionLedger
+from sandbox.visma.paging import PagingChurn
 from sandbox.visma.records import Supplier
 from sandbox.visma.seeding import new_record_fields, seed_company
 from sandbox.visma.store import EntityStore, Record
@@ -98,6 +99,7 @@ class VismaState:
         self.webhooks = WebhookDispatcher(client=webhook_client, seed=seed)
         self.stats = VismaStats()
         self.actions = ActionLedger()
+        self.paging = PagingChurn(seed=seed)
         self.suppliers: dict[str, list[Supplier]] = {}
         self._rng = random.Random(seed)
         self.seed(config.invoices_per_company, seed=seed)

@@ -3,7 +3,8 @@
 Every entity type lives here as JSON-ready fields plus the stamps the live ERP adds:
 ``createdDateTime``, ``lastModifiedDateTime`` (UTC, milliseconds) and ``timeStamp``, a
 rowversion-like ETag that changes on every change. A change never moves a record, so a
-paged read stays stable while records change underneath it.
+paged read stays stable while records change underneath it, unless the paging switch
+(``sandbox.visma.paging``) orders lists by number and inserts and deletes while paged.
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ class EntityStore:
         """Record a change: a new modification time and a new ETag."""
         record.last_modified = to_millis(now)
         record.timestamp = self._next_version()
+
+    def remove(self, record: Record) -> None:
+        """Delete a record (the paging switch deletes while a client pages)."""
+        self._records[record.entity][record.company].remove(record)
+        del self._index[(record.entity, record.company, record.entity_id)]
 
     def list(self, entity: str, company: str) -> list[Record]:
         return list(self._records.get(entity, {}).get(company, []))
