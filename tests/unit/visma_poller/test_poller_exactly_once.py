@@ -23,7 +23,7 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import VismaAuthError, VismaRequestRejected, VismaUnavailable
 from visma_client.models import Page, SupplierInvoiceDto
-from visma_poller.cursor import Cursor
+from visma_poller.cursor import MAX_REMEMBERED, Cursor, version_of
 from visma_poller.cursor_store import decode_cursor
 from visma_poller.poller import EntityPoller, Topics
 
@@ -244,3 +244,64 @@ def test_every_poll_outcome_is_counted(failure: Exception | None, outcome: str) 
         with pytest.raises(type(failure)):
             asyncio.run(poller.poll_once())
     assert _polls(outcome) - before == 1
+
+
+def test_an_insert_on_page_one_during_paging_publishes_nothing_twice() -> None:
+    # Newest first, as a list ordered by descending number is: an insert lands on page 1
+    # and pushes the last record of page 1, already published, onto page 2.
+    visma, producer = FakeVisma(), FakeProducer()
+    for n in range(6):
+        visma.change(f"{n:04d}", T0 - timedelta(hours=1))
+
+    def insert_on_top(page: int) -> None:
+        if page == 1:
+            visma.rows = {"0100": visma.now, **visma.rows}
+
+    visma.on_page = insert_on_top
+    poller = _poller(visma, producer, Cursor(since=datetime(2000, 1, 1, tzinfo=UTC)))
+    first = asyncio.run(poller.poll_once())
+    visma.on_page = None
+    assert first.moved
+    asyncio.run(poller.poll_once())
+    versions = _versions(producer.events())
+    assert len(versions) == len(set(versions)) == 7
+
+
+def test_a_deletion_behind_the_reader_loses_no_record() -> None:
+    # Deleting a record of page 1 pulls the first record of page 2 back onto page 1, after
+    # page 1 was read: this poll never sees it, and it is an hour older than the next `since`.
+    visma, producer = FakeVisma(), FakeProducer()
+    for n in range(6):
+        visma.change(f"{n:04d}", T0 - timedelta(hours=1))
+
+    def delete_behind(page: int) -> None:
+        if page == 1:
+            del visma.rows["0000"]
+
+    visma.on_page = delete_behind
+    poller = _poller(visma, producer, Cursor(since=datetime(2000, 1, 1, tzinfo=UTC)))
+    first = asyncio.run(poller.poll_once())
+    assert first.moved
+    assert poller.cursor.since == datetime(2000, 1, 1, tzinfo=UTC), "the cursor kept its start"
+    visma.on_page = None
+    visma.now += timedelta(minutes=5)
+    second = asyncio.run(poller.poll_once())
+    assert not second.moved
+    assert poller.cursor.since == visma.now - timedelta(seconds=60)
+    versions = _versions(producer.events())
+    assert len(versions) == len(set(versions)) == 6, "0000 (read before it went) and 0001-0005"
+    assert any(v.startswith("Invoice:0002@") for v in versions)
+
+
+def test_the_cursor_memory_is_bounded_to_the_newest_versions() -> None:
+    start = Cursor(since=datetime(2000, 1, 1, tzinfo=UTC))
+    poll = start.begin(T0)
+    published = {
+        version_of(f"Invoice:{n}", T0 - timedelta(seconds=n)): T0 - timedelta(seconds=n)
+        for n in range(MAX_REMEMBERED + 10)
+    }
+    cursor = start.after_page(poll, published)
+    assert len(cursor.seen) == MAX_REMEMBERED
+    assert version_of("Invoice:0", T0) in cursor.seen
+    oldest = MAX_REMEMBERED + 9
+    assert version_of(f"Invoice:{oldest}", T0 - timedelta(seconds=oldest)) not in cursor.seen
