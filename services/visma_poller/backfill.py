@@ -94,13 +94,23 @@ async def _backfill(args: argparse.Namespace, config: PollerConfig, company: Com
     )  # fmt: skip
     try:
         result = await poller.poll_once()
+        passes, pages = 1, result.pages
+        # The list moved while it was read: a record may have slipped past a page edge.
+        # Read the same window again (what was published is skipped), a bounded number of times.
+        while result.moved and passes < MAX_PASSES:
+            print(f"the list changed during the read; reading again (pass {passes + 1})")
+            result = await poller.poll_once()
+            passes, pages = passes + 1, pages + result.pages
     finally:
         for http in http_clients:
             await http.aclose()
         producer.close()
     print(f"backfill of {args.entity} in {company.company_id} since {args.since}: "
-          f"{result.events} events from {result.pages} pages into {events_topic.name}")  # fmt: skip
+          f"{total} events from {pages} pages into {events_topic.name}")  # fmt: skip
     return 0
+
+
+MAX_PASSES = 4
 
 
 def _no_direct_audit(key: str, value: bytes) -> None:

@@ -202,12 +202,13 @@ class EntityPoller:
             remembered[version] = event.last_modified
             records += self._event_records(event, value)
             published += 1
-        for raw, reason, counted in rejects:
+        for position, (raw, reason, counted) in enumerate(rejects):
             rejected = rejected_version(
                 raw, reason, key_prefix=self._key_prefix, read_at=poll.started_at
             )
             if not counted:
-                record_ids.add(rejected.key)
+                # No id to tell two such records apart (or one read twice): count each read.
+                record_ids.add(f"{rejected.key}#{page.page_number}.{position}")
             if self.cursor.is_new(rejected.version) and rejected.version not in remembered:
                 remembered[rejected.version] = rejected.modified
                 records += self._reject_records(rejected)

@@ -31,7 +31,7 @@ from visma_client.client import VismaClient
 from visma_client.config import VismaCredentials
 from visma_client.entities import VISMA_ENTITIES
 from visma_poller.cursor import Cursor
-from visma_poller.poller import EntityPoller, Topics
+from visma_poller.poller import EntityPoller, PollResult, Topics
 from visma_poller.rejects import DLQ_TOPIC
 
 pytestmark = pytest.mark.unit
@@ -56,16 +56,18 @@ TOO_LARGE = _invoice("0004", amount=1e30)
 LIST = [_invoice("0001"), UNPARSEABLE, _invoice("0003"), TOO_LARGE, _invoice("0005")]
 
 
-def _visma(request: httpx.Request) -> httpx.Response:
-    if str(request.url) == TOKEN_URL:
-        return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
-    size = int(request.url.params["pageSize"])
-    number = int(request.url.params["pageNumber"])
-    chunk = LIST[(number - 1) * size : number * size]
-    meta = {"totalCount": len(LIST), "maxPageSize": 100}
-    return httpx.Response(
-        200, json=[{**item, "metadata": meta} for item in chunk], headers={"Date": SERVER_DATE}
-    )
+def _visma(items: list[dict[str, Any]]) -> httpx.MockTransport:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URL:
+            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
+        size = int(request.url.params["pageSize"])
+        number = int(request.url.params["pageNumber"])
+        chunk = items[(number - 1) * size : number * size]
+        meta = {"totalCount": len(items), "maxPageSize": 100}
+        body = [{**item, "metadata": meta} for item in chunk]
+        return httpx.Response(200, json=body, headers={"Date": SERVER_DATE})
+
+    return httpx.MockTransport(answer)
 
 
 @dataclass
@@ -108,20 +110,22 @@ def _poller(producer: FakeProducer, http: httpx.AsyncClient) -> EntityPoller:
     )  # fmt: skip
 
 
-async def _two_polls(producer: FakeProducer) -> EntityPoller:
-    async with httpx.AsyncClient(base_url=API, transport=httpx.MockTransport(_visma)) as http:
+async def _two_polls(
+    producer: FakeProducer, items: list[dict[str, Any]] = LIST
+) -> tuple[EntityPoller, list[PollResult]]:
+    async with httpx.AsyncClient(base_url=API, transport=_visma(items)) as http:
         poller = _poller(producer, http)
-        await poller.poll_once()
+        results = [await poller.poll_once()]
         first = len(producer.committed)
-        await poller.poll_once()  # reads all five again: they are inside the overlap
-        assert [r[0] for r in producer.committed[first:]] == ["cursors"] * 4
-        return poller
+        results.append(await poller.poll_once())  # reads them again: inside the overlap
+        assert {r[0] for r in producer.committed[first:]} == {"cursors"}
+        return poller, results
 
 
 def test_an_unusable_record_is_dead_lettered_raw_with_its_reason_and_the_poll_goes_on() -> None:
     producer = FakeProducer()
     before = _rejected_count()
-    poller = asyncio.run(_two_polls(producer))
+    poller, _ = asyncio.run(_two_polls(producer))
     events = [SERDE.decode(v)[1]["entity_id"] for _, _, v, _ in producer.on("events")]
     assert events == ["Invoice:0001", "Invoice:0003", "Invoice:0005"]
     dead = producer.on("dlq")
@@ -137,6 +141,15 @@ def test_an_unusable_record_is_dead_lettered_raw_with_its_reason_and_the_poll_go
     assert "0004" in reasons[1]
     assert all(key.startswith("t/c/supplierInvoice/rejected:") for _, key, _, _ in dead)
     # The cursor moved past the rejected records to the server's time less the overlap.
+    assert poller.cursor.since == datetime(2026, 3, 1, 11, 55, tzinfo=UTC)
+
+
+def test_two_identical_records_without_an_id_do_not_hold_the_cursor() -> None:
+    # Told apart by nothing, each is still one record of the list: the poll is not "moved".
+    producer = FakeProducer()
+    poller, results = asyncio.run(_two_polls(producer, [UNPARSEABLE, UNPARSEABLE, _invoice("7")]))
+    assert not any(r.moved for r in results)
+    assert len(producer.on("dlq")) == 1, "the same content is one version"
     assert poller.cursor.since == datetime(2026, 3, 1, 11, 55, tzinfo=UTC)
 
 
