@@ -15,7 +15,7 @@ from events._avro import AvroModel
 from events.topics import STATE_SLACK_LEDGER
 
 SLACK_LEDGER = STATE_SLACK_LEDGER
-"""`state.slack-ledger.v1`: compacted, key = command_id, value = SinkDelivery."""
+"""`state.slack-ledger.v2`: compacted, key = command_id, value = SinkDelivery."""
 
 
 class DeliveryStatus(StrEnum):

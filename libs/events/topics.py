@@ -21,8 +21,10 @@ VISMA_PARTITIONS = 6
 VISMA_SUPPLIER_INVOICES = TopicSpec("visma.supplier-invoice.v1", partitions=VISMA_PARTITIONS)
 SINK_SLACK = TopicSpec("sink.slack.v1", partitions=6)
 STATE_POLL_CURSORS = TopicSpec("state.poll-cursor.v1", partitions=3, compacted=True)
-STATE_SLACK_LEDGER = TopicSpec("state.slack-ledger.v1", partitions=3, compacted=True)
-STATE_VISMA_WRITER_LEDGER = TopicSpec("state.visma-writer-ledger.v1", partitions=3, compacted=True)
+STATE_SLACK_LEDGER = TopicSpec("state.slack-ledger.v2", partitions=6, compacted=True)
+"""Compacted, key = command_id, value = SinkDelivery; partition p holds the entries of the
+commands of `sink.slack.v1` partition p (v1 had 3 partitions, hashed by command id)."""
+STATE_VISMA_WRITER_LEDGER = TopicSpec("state.visma-writer-ledger.v2", partitions=6, compacted=True)
 """Compacted, key = command_id, value = SinkDelivery (external_id: the invoice's ETag)."""
 
 

@@ -32,7 +32,7 @@ class ApprovalsSettings(BaseSettings):
 
     group_id: str = Field(default="mlc-approvals", min_length=1)
     topic_prefix: str = Field(default="", description="prefixes every topic (test stacks)")
-    ledger_topic: str | None = Field(default=None, description="default state.slack-ledger.v1")
+    ledger_topic: str | None = Field(default=None, description="default state.slack-ledger.v2")
     match_wait_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -146,7 +146,7 @@ def build(
     posted = PostedMessages(serde)
     views: list[CompactedView[Any]] = [
         CompactedView(kafka, [topics.ledger.name], decode=posted.decode,
-                      client=f"{settings.group_id}-ledger").start()
+                      client=f"{settings.group_id}-ledger", on_removed=posted.remove).start()
     ]  # fmt: skip
     employees = options.employees
     if employees is None:

@@ -4,7 +4,8 @@ The ledger (contract: `events.deliveries`) is keyed by command id; a reaction na
 channel id and a message ts. This index is fed by a `CompactedView` over the ledger topic
 (its decode step adds each DONE entry), so every replica knows every posted message. A person
 can react within a moment of the post, before the sink's DONE entry has been read here, so a
-lookup may wait, bounded, for the entry.
+lookup may wait, bounded, for the entry. The sink tombstones entries past its ledger horizon;
+`remove` (the view's `on_removed`) drops them here too, so the index is bounded like the ledger.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ class PostedMessages:
     def __init__(self, serde: AvroSerde) -> None:
         self._serde = serde
         self._by_message: dict[tuple[str, str], SinkDelivery] = {}
+        self._message_of: dict[str, tuple[str, str]] = {}
+        """Command id -> its message (a digest message stands for several commands)."""
+        self._commands_of: dict[tuple[str, str], set[str]] = {}
         self._changed = threading.Condition()
 
     def decode(self, raw: bytes) -> SinkDelivery:
@@ -33,9 +37,27 @@ class PostedMessages:
     def add(self, delivery: SinkDelivery) -> None:
         if not delivery.posted or delivery.channel_id is None or delivery.ts is None:
             return
+        message = (delivery.channel_id, delivery.ts)
         with self._changed:
-            self._by_message[(delivery.channel_id, delivery.ts)] = delivery
+            self._by_message[message] = delivery
+            self._message_of[delivery.command_id] = message
+            self._commands_of.setdefault(message, set()).add(delivery.command_id)
             self._changed.notify_all()
+
+    def remove(self, command_id: str) -> None:
+        """The command's ledger entry expired; its message goes once no command names it."""
+        with self._changed:
+            message = self._message_of.pop(command_id, None)
+            if message is None:
+                return
+            commands = self._commands_of.get(message, set())
+            commands.discard(command_id)
+            if not commands:
+                self._commands_of.pop(message, None)
+                self._by_message.pop(message, None)
+
+    def __len__(self) -> int:
+        return len(self._by_message)
 
     def find(self, channel_id: str, ts: str) -> SinkDelivery | None:
         return self._by_message.get((channel_id, ts))

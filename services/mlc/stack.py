@@ -94,7 +94,7 @@ class FlowTopics:
             events=f"{prefix}visma.supplier-invoice.v1",
             commands=f"{prefix}sink.slack.v1",
             cursors=f"{prefix}state.poll-cursor.v1",
-            ledger=f"{prefix}state.slack-ledger.v1",
+            ledger=f"{prefix}state.slack-ledger.v2",
             prefix=prefix,
         )
 
@@ -210,7 +210,7 @@ class FlowStack:
             argv = python_module(
                 "visma_writer", "--config", str(config), "--group-id", f"run-{self.run_id}-writer",
                 "--commands-topic", f"{self.topics.prefix}sink.visma-writer.v1",
-                "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v1",
+                "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v2",
                 "--replies-topic", self.topics.commands,
             )  # fmt: skip
             return argv, env

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 from pydantic import SecretStr
 
+from chassis.kafka.expiry import DEFAULT_HORIZON, Expiry
+from chassis.kafka.ledger import check_aligned
 from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import Batching, Record
@@ -30,6 +33,8 @@ class SinkOptions:
     group_id: str = "mlc-slack-sink"
     commands_topic: TopicSpec = topics.SINK_SLACK
     ledger_topic: TopicSpec = topics.STATE_SLACK_LEDGER
+    ledger_horizon: timedelta = DEFAULT_HORIZON
+    """How long a posted command is remembered; must exceed the command topic's retention."""
     api_base: str = SLACK_API
     seconds_per_message: float = 1.005
     tokens: dict[str, SecretStr] = field(default_factory=dict)
@@ -60,13 +65,25 @@ class SinkApp(ConsumerService):
         self.producer.close()
 
 
+def check_ledger(options: SinkOptions) -> Expiry:
+    """The ledger's horizon and partitions fit the command topic (or a config error says why)."""
+    expiry = Expiry(options.ledger_horizon)
+    expiry.check_covers(options.commands_topic)
+    check_aligned(options.ledger_topic, options.commands_topic)
+    return expiry
+
+
 def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
+    expiry = check_ledger(options)
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
         topics=[options.commands_topic, options.ledger_topic],
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
-    ledger = Ledger(sink=SERVICE, topic=options.ledger_topic.name, producer=producer, serde=serde)
+    ledger = Ledger(
+        sink=SERVICE, topic=options.ledger_topic.name, producer=producer, serde=serde,
+        expiry=expiry,
+    )  # fmt: skip
     # Slack's 429 comes back to the runner, which slows that one channel: no HTTP retry here.
     http = httpx.AsyncClient(base_url=options.api_base, transport=options.transport, timeout=30.0)
     credentials = WorkspaceCredentials(
@@ -90,7 +107,8 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         dead_letters=outputs.dead_letters,
         audit=audit,
         entity_of=lambda r: str(r.value.get("entity_id") or r.key),
-        on_assigned=lambda: ledger.load(settings),
+        on_assigned=lambda assigned: ledger.load(settings, [p for _, p in assigned]),
+        on_revoked=lambda revoked: ledger.forget([p for _, p in revoked]),
         batching=None
         if options.digest_backlog is None
         else Batching(

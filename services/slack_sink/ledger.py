@@ -8,15 +8,17 @@ in the message metadata, before it posts again, unless the entry says Slack refu
 attempt (`not_posted`: a 429 or a rejected token means nothing was posted). The approvals
 service reads the same topic to match a reaction on (channel_id, ts) back to the record.
 
-Loading, lookup and durable writing are the chassis `CommandLedger`'s; what is Slack's here
-is building the entries and remembering Slack's channel id per destination.
+Loading, lookup, expiry and durable writing are the chassis `CommandLedger`'s (entries live
+in the ledger partition of their command's partition and expire after the horizon); what is
+Slack's here is building the entries and remembering Slack's channel id per destination.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime
 
+from chassis.kafka.expiry import Expiry
 from chassis.kafka.ledger import CommandLedger
 from chassis.kafka.producer import EventProducer
 from chassis.serde import AvroSerde
@@ -27,19 +29,32 @@ from slack_client.models import PostedMessage
 
 
 class Ledger:
-    def __init__(self, *, sink: str, topic: str, producer: EventProducer, serde: AvroSerde) -> None:
+    def __init__(
+        self,
+        *,
+        sink: str,
+        topic: str,
+        producer: EventProducer,
+        serde: AvroSerde,
+        expiry: Expiry | None = None,
+    ) -> None:
         self._sink = sink
         self._commands = CommandLedger(
-            SinkDelivery, topic=topic, producer=producer, serde=serde, client=f"{sink}-ledger"
-        )
+            SinkDelivery, topic=topic, producer=producer, serde=serde, client=f"{sink}-ledger",
+            expiry=expiry,
+        )  # fmt: skip
         self._channel_ids: dict[str, str] = {}
         """Destination (`workspace/channel`) -> Slack's channel id, learned from posts."""
 
-    def load(self, settings: KafkaSettings) -> int:
-        """Reads the whole ledger topic; returns how many commands it knows."""
-        known = self._commands.load(settings)
+    def load(self, settings: KafkaSettings, partitions: Collection[int]) -> int:
+        """Reads the entries of the assigned partitions; returns how many are live."""
+        known = self._commands.load(settings, partitions)
         self._learn(self._commands.entries())
         return known
+
+    def forget(self, partitions: Collection[int]) -> None:
+        """The partitions were revoked; the channel ids learned stay (they do not change)."""
+        self._commands.forget(partitions)
 
     def get(self, command_id: str) -> SinkDelivery | None:
         return self._commands.get(command_id)

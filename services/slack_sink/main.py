@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import replace
+from datetime import timedelta
 
+from chassis.errors import ConnectorError
 from chassis.jsonlog import configure_logging
 from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
 from slack_client.workspaces import WorkspaceSpecError, environment_tokens, workspace_pairs
-from slack_sink.inject import SERVICE, SLACK_API, SinkOptions, build
+from slack_sink.inject import SERVICE, SLACK_API, SinkOptions, build, check_ledger
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,12 @@ def parser() -> argparse.ArgumentParser:
         "--commands-partitions", type=int, help="partitions of an overridden commands topic"
     )
     p.add_argument("--ledger-topic", help="override the ledger topic (tests)")
+    p.add_argument(
+        "--ledger-horizon-days",
+        type=float,
+        help="forget posted commands after this many days (default 40; must exceed the "
+        "commands topic's retention)",
+    )
     return p
 
 
@@ -106,6 +114,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.ledger_topic:
         options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
+    # Ledger partition p holds the entries of command partition p.
+    options.ledger_topic = replace(
+        options.ledger_topic, partitions=options.commands_topic.partitions
+    )
+    if args.ledger_horizon_days:
+        options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
+    try:
+        check_ledger(options)
+    except ConnectorError as exc:
+        log.error("bad configuration", extra={"error": str(exc)})
+        return 2
     run_service(lambda: build(KafkaSettings(), options), health_port=service.health_port)
     return 0
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import httpx
 
 from chassis.http import RetryPolicy
-from chassis.kafka.ledger import CommandLedger
+from chassis.kafka.expiry import DEFAULT_HORIZON, Expiry
+from chassis.kafka.ledger import CommandLedger, check_aligned
 from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
@@ -33,6 +35,8 @@ class WriterOptions:
     group_id: str = "mlc-visma-writer"
     commands_topic: TopicSpec = SINK_VISMA_WRITER
     ledger_topic: TopicSpec = STATE_VISMA_WRITER_LEDGER
+    ledger_horizon: timedelta = DEFAULT_HORIZON
+    """How long an applied command is remembered; must exceed the command topic's retention."""
     replies_topic: TopicSpec = SINK_SLACK
     """The Slack sink's commands: where the outcome is told in the requester's thread."""
     transport: httpx.AsyncBaseTransport | None = None
@@ -63,6 +67,9 @@ class WriterApp(ConsumerService):
 
 
 def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions) -> WriterApp:
+    expiry = Expiry(options.ledger_horizon)
+    expiry.check_covers(options.commands_topic)
+    check_aligned(options.ledger_topic, options.commands_topic)
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
         topics=[options.commands_topic, options.ledger_topic, options.replies_topic],
@@ -70,7 +77,7 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     ledger = CommandLedger(
         SinkDelivery, topic=options.ledger_topic.name, producer=producer, serde=serde,
-        client=f"{SERVICE}-ledger",
+        client=f"{SERVICE}-ledger", expiry=expiry,
     )  # fmt: skip
     companies = CompanyClients(
         ClientSettings(config, options.transport, options.retry, options.time_scale),
@@ -101,6 +108,7 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         audit=audit,
         entity_of=lambda r: str(r.value.get("entity_id") or r.key),
         # Before any command of newly assigned partitions: the previous owner wrote entries.
-        on_assigned=lambda: ledger.load(settings),
+        on_assigned=lambda assigned: ledger.load(settings, [p for _, p in assigned]),
+        on_revoked=lambda revoked: ledger.forget([p for _, p in revoked]),
     )
     return WriterApp(runner, companies, producer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from chassis.errors import ConnectorError
@@ -43,6 +44,12 @@ def parser() -> argparse.ArgumentParser:
         default=3,
         help="412 answers (the invoice changed under us) to re-read and retry before backing off",
     )
+    p.add_argument(
+        "--ledger-horizon-days",
+        type=float,
+        help="forget applied commands after this many days (default 40; must exceed the "
+        "commands topic's retention)",
+    )
     return p
 
 
@@ -63,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
     if args.replies_topic:
         options.replies_topic = replace(options.replies_topic, name=args.replies_topic)
+    if args.ledger_horizon_days:
+        options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
     try:
         if args.hold_seconds <= 0 or args.max_conflicts < 0:
             raise ConfigError("--hold-seconds must be > 0 and --max-conflicts >= 0")

@@ -57,7 +57,7 @@ class WriterRun:
         self.stack = stack
         self.settings = KafkaSettings(bootstrap_servers=kafka)
         self.commands = f"{stack.topics.prefix}sink.visma-writer.v1"
-        self.ledger = f"{stack.topics.prefix}state.visma-writer-ledger.v1"
+        self.ledger = f"{stack.topics.prefix}state.visma-writer-ledger.v2"
         self.group = f"run-{stack.run_id}-writer"
         ensure_topics(
             AdminClient(self.settings.client_config("test")),

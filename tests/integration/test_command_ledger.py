@@ -45,9 +45,10 @@ def test_a_fresh_ledger_loads_the_newest_entry_of_every_command(
 
     async def write() -> None:
         await first.write_all(
-            [entry("a", DeliveryStatus.PENDING, "7001"), entry("a", DeliveryStatus.DONE, "7002")]
+            [entry("a", DeliveryStatus.PENDING, "7001"), entry("a", DeliveryStatus.DONE, "7002")],
+            partition=0,
         )
-        await first.write(entry("b", DeliveryStatus.PENDING, "9001"))
+        await first.write(entry("b", DeliveryStatus.PENDING, "9001"), partition=2)
 
     asyncio.run(write())
     written = first.get("a")
@@ -55,7 +56,7 @@ def test_a_fresh_ledger_loads_the_newest_entry_of_every_command(
     assert (written.status, written.external_id) == (DeliveryStatus.DONE, "7002")
 
     second = ledger()
-    assert second.load(settings) == 2
+    assert second.load(settings, [0, 1, 2]) == 2
     loaded_a, loaded_b = second.get("a"), second.get("b")
     assert loaded_a is not None
     assert loaded_b is not None
@@ -65,8 +66,8 @@ def test_a_fresh_ledger_loads_the_newest_entry_of_every_command(
     assert second.get("c") is None
     assert sorted(e.command_id for e in second.entries()) == ["a", "b"]
 
-    producer.send(topic, key="broken", value=b"not avro")
+    producer.send(topic, key="broken", value=b"not avro", partition=1)
     producer.flush()
     with pytest.raises(StateLoadError, match="broken"):
-        ledger().load(settings)
+        ledger().load(settings, [1])
     producer.close()

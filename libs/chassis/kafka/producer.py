@@ -107,9 +107,16 @@ class EventProducer:
             self._producer.poll(0.05)
 
     def send(
-        self, topic: str, *, key: str | None, value: bytes, headers: HeaderList = ()
+        self,
+        topic: str,
+        *,
+        key: str | None,
+        value: bytes | None,
+        headers: HeaderList = (),
+        partition: int | None = None,
     ) -> Delivery:
-        """Queues one write; its delivery resolves when Kafka confirms it or gives up."""
+        """Queues one write; its delivery resolves when Kafka confirms it or gives up.
+        `value` None is a tombstone; `partition` None leaves the partition to the key's hash."""
         delivery: Delivery = Future()
         delivery.set_running_or_notify_cancel()
 
@@ -119,9 +126,10 @@ class EventProducer:
             else:
                 delivery.set_exception(ProduceError(f"{topic}: {err}"))
 
+        placed = {} if partition is None else {"partition": partition}
         try:
             self._producer.produce(
-                topic, key=key, value=value, headers=list(headers), on_delivery=delivered
+                topic, key=key, value=value, headers=list(headers), on_delivery=delivered, **placed
             )
         except (BufferError, KafkaException) as exc:
             raise ProduceError(f"{topic}: not queued: {exc}") from exc

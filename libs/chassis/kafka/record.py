@@ -41,6 +41,8 @@ class Record:
     held: bool = False
     waiting: bool = False
     """In a wait between calls (a retry backoff, an outage): no handler code runs for it."""
+    timestamp_ms: int | None = None
+    """When the record was written (Kafka's timestamp), if the broker gives one."""
     paced: Callable[[], AbstractAsyncContextManager[None]] = _unpaced
     """`async with record.paced():` around the side effect (the rate-limited call) waits for
     this key's turn and raises `PartitionRevoked` if the partition is no longer this

@@ -45,13 +45,20 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    TIMESTAMP_NOT_AVAILABLE,
+    Consumer,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError, RetryableError, SystemUnavailable
 from chassis.kafka.batching import Batching, take_batch
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.handling import handling
 from chassis.kafka.held import Held, wait_for_release
 from chassis.kafka.producer import Delivery, ProduceError, step_outputs
 from chassis.kafka.record import PartitionRevoked, Record
@@ -113,10 +120,12 @@ class ConsumerRunner:
         audit: AuditTrail | None = None,
         entity_of: Callable[[Record], str] = lambda r: r.key or r.position,
         ordering_key: Callable[[Record], str] = lambda r: r.key or "",
-        on_assigned: Callable[[], object] | None = None,
+        on_assigned: Callable[[list[tuple[str, int]]], object] | None = None,
+        on_revoked: Callable[[list[tuple[str, int]]], object] | None = None,
         batching: Batching | None = None,
     ) -> None:
         self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
         self._batching = batching
         self._config = config
         self._handler = handler
@@ -217,6 +226,7 @@ class ConsumerRunner:
             raw=value.encode() if isinstance(value, str) else value or b"",
             headers=[(h[0], _as_bytes(h[1])) for h in (message.headers() or [])],
             tracker=tracker,
+            timestamp_ms=_timestamp_ms(message),
         )
         tracker.started(record.offset)
         IN_FLIGHT.labels(self._config.group_id).inc()
@@ -316,13 +326,13 @@ class ConsumerRunner:
             self._decode(record)
             await self._handler(record)
 
-        with correlated(correlation_from_headers(record.headers)):
+        with correlated(correlation_from_headers(record.headers)), handling([record]):
             return await self._until_settled([record], self._bucket(ordering), call)
 
     async def _handle_batch(self, ordering: str, batch: list[Record]) -> _Outcome:
         assert self._batching is not None
         handler = self._batching.handler
-        with correlated(correlation_from_headers(batch[0].headers)):
+        with correlated(correlation_from_headers(batch[0].headers)), handling(batch):
             return await self._until_settled(batch, self._bucket(ordering), lambda: handler(batch))
 
     async def _until_settled(
@@ -549,9 +559,9 @@ class ConsumerRunner:
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         if partitions and self._on_assigned is not None:
-            # Before any record of the new partitions: e.g. a sink re-reads its ledger, which
-            # the previous owner of these partitions wrote to.
-            self._on_assigned()
+            # Before any record of the new partitions: e.g. a sink reads their ledger entries,
+            # which the previous owner of these partitions wrote.
+            self._on_assigned([(tp.topic, tp.partition) for tp in partitions])
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
         self.assigned = True
@@ -575,6 +585,10 @@ class ConsumerRunner:
         self._commit()
         for key in revoked:
             self._trackers.pop(key, None)
+        if revoked and self._on_revoked is not None:
+            # After the last commit: e.g. a sink forgets these partitions' ledger entries
+            # (the next owner writes them; they are read again if the partitions come back).
+            self._on_revoked(sorted(revoked))
         log.info("partitions revoked", extra={"partitions": [_name(tp) for tp in partitions]})
 
     async def _wait_for(self, revoked: set[tuple[str, int]]) -> None:
@@ -641,6 +655,11 @@ def _as_bytes(value: str | bytes | None) -> bytes:
     if value is None:
         return b""
     return value.encode() if isinstance(value, str) else value
+
+
+def _timestamp_ms(message: Message) -> int | None:
+    kind, stamp = message.timestamp()
+    return None if kind == TIMESTAMP_NOT_AVAILABLE else stamp
 
 
 def _name(tp: TopicPartition) -> str:

@@ -1,15 +1,18 @@
 """Reading a topic to its end: every record, or the newest value of every key.
 
 Sources keep cursors and sinks keep delivery ledgers in compacted topics; at start-up (and
-after a rebalance) they read the whole topic, committed records only, to rebuild their view.
+after a rebalance) they read the topic, or only the partitions they were given, committed
+records only, to rebuild their view. `read_newest` also reports tombstones and when each
+value was written, for state that expires (`chassis.kafka.ledger`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from chassis.settings import KafkaSettings
 
@@ -43,11 +46,48 @@ def read_to_end(
     return {key: value for key, value in records if key is not None}
 
 
+@dataclass(frozen=True)
+class StateRecord:
+    """The newest record of a key: `value` None is a tombstone (the key was removed)."""
+
+    key: str
+    value: bytes | None
+    partition: int
+    timestamp_ms: int
+
+
+def read_newest(
+    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int]
+) -> dict[str, StateRecord]:
+    """The newest record of every key in `partitions` of a compacted topic, tombstones included
+    (a caller that expires state must see that a key was removed, not its older value)."""
+    newest: dict[str, StateRecord] = {}
+    for message in _messages_to_end(settings, topic, client=client, partitions=partitions):
+        key, value = message.key(), message.value()
+        partition = message.partition()
+        if key is None or partition is None:
+            continue
+        name = key.decode() if isinstance(key, bytes) else key
+        _, timestamp_ms = message.timestamp()
+        raw = value.encode() if isinstance(value, str) else value
+        newest[name] = StateRecord(name, raw, partition, timestamp_ms)
+    return newest
+
+
 def iter_to_end(
     settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None = None
 ) -> Iterator[tuple[str | None, bytes]]:
     """Every committed record of the topic as it is now (or of `partitions` of it), in order
     within each partition."""
+    for message in _messages_to_end(settings, topic, client=client, partitions=partitions):
+        key, value = message.key(), message.value()
+        if isinstance(value, bytes):
+            yield (key.decode() if isinstance(key, bytes) else key), value
+
+
+def _messages_to_end(
+    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None
+) -> Iterator[Message]:
     consumer = Consumer(
         settings.client_config(client)
         | {
@@ -74,11 +114,9 @@ def iter_to_end(
         while ends:
             if time.monotonic() > deadline:
                 raise StateLoadError(f"could not read {topic} to its end")
-            message = consumer.poll(0.2)
-            if message is not None and not message.error():
-                key, value = message.key(), message.value()
-                if isinstance(value, bytes):
-                    yield (key.decode() if isinstance(key, bytes) else key), value
+            for message in consumer.consume(1000, 0.2):
+                if not message.error():
+                    yield message
             # Positions move past transaction markers too, which messages never show.
             for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
                 if tp.offset >= ends[tp.partition]:

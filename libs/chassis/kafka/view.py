@@ -4,7 +4,8 @@ Processors enrich events with reference data (vendor names, approver emails, acc
 that arrives on compacted topics. Every replica needs every key, whatever partitions it owns
 of its own input, so the view reads all partitions of its topics from the start and then
 follows them, on a thread of its own. `wait_for` lets a caller wait, bounded, for a key that
-has not arrived yet.
+has not arrived yet. A tombstone removes the key (a ledger entry that expired); `on_removed`
+tells an index built from the values to drop it too, so the view stays as bounded as the topic.
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class CompactedView(Generic[V]):
         *,
         decode: Callable[[bytes], V],
         client: str,
+        on_removed: Callable[[str], object] | None = None,
     ) -> None:
         self._settings = settings
+        self._on_removed = on_removed
         self._topics = topics
         self._decode = decode
         self._client = client
@@ -106,6 +109,8 @@ class CompactedView(Generic[V]):
         with self._changed:
             if decoded is None:  # a tombstone
                 self._values.pop(name, None)
+                if self._on_removed is not None:
+                    self._on_removed(name)
             else:
                 self._values[name] = decoded
             self._changed.notify_all()
