@@ -61,7 +61,10 @@ class WriterRun:
         self.group = f"run-{stack.run_id}-writer"
         ensure_topics(
             AdminClient(self.settings.client_config("test")),
-            [TopicSpec(self.commands, PARTITIONS), TopicSpec(self.ledger, 3, compacted=True)],
+            [
+                TopicSpec(self.commands, PARTITIONS),
+                TopicSpec(self.ledger, PARTITIONS, compacted=True),
+            ],
         )
         self.producer = EventProducer(self.settings, "test")
 
