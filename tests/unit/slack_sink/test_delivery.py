@@ -210,7 +210,8 @@ async def test_an_interrupted_post_is_looked_for_by_channel_id_from_shortly_befo
     slack = Slack(history=[{"ts": "1700000000.000100", "metadata": _metadata("cmd-7")}])
     delivery, ledger, producer = _sink(slack)
     await delivery(_record(_command(1), 0))  # the sink learns that #ap is C42
-    await ledger.pending([_command(7)], digest=False)  # then died mid-post
+    with handling([_record(_command(7), 0)]):
+        await ledger.pending([_command(7)], digest=False)  # then died mid-post
     pending_at = ledger.get("cmd-7").at  # type: ignore[union-attr]
 
     await delivery(_record(_command(7), 1))
@@ -228,7 +229,8 @@ async def test_an_interrupted_post_is_looked_for_by_channel_id_from_shortly_befo
 async def test_an_interrupted_first_post_resolves_the_channel_name_to_its_id() -> None:
     slack = Slack(history=[{"ts": "1700000000.000100", "metadata": _metadata("cmd-7")}])
     delivery, ledger, _ = _sink(slack)
-    await ledger.pending([_command(7)], digest=False)  # no post has told us #ap's id yet
+    with handling([_record(_command(7), 0)]):
+        await ledger.pending([_command(7)], digest=False)  # no post has told us #ap's id yet
 
     await delivery(_record(_command(7), 0))
 
@@ -248,7 +250,8 @@ async def test_an_interrupted_thread_reply_is_found_with_conversations_replies()
     slack = Slack(replies=thread)
     delivery, ledger, _ = _sink(slack)
     await delivery(_record(_command(1), 0))
-    await ledger.pending([reply], digest=False)
+    with handling([_record(reply, 0)]):
+        await ledger.pending([reply], digest=False)
 
     await delivery(_record(reply, 1))
 
