@@ -2,8 +2,8 @@
 
 A sink that calls an external system writes an entry before the call (PENDING) and after it
 (DONE), so a redelivered command is recognised and a crash between the two is visible. Every
-write is confirmed by Kafka before it returns: the entry must be durable before the call (PENDING) or
-the offset commit (DONE) it guards.
+write is confirmed by Kafka before it returns: the entry must be durable before the call
+(PENDING) or the offset commit (DONE) it guards.
 
 The state stays bounded:
 

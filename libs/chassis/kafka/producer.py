@@ -126,11 +126,16 @@ class EventProducer:
             else:
                 delivery.set_exception(ProduceError(f"{topic}: {err}"))
 
-        placed = {} if partition is None else {"partition": partition}
         try:
-            self._producer.produce(
-                topic, key=key, value=value, headers=list(headers), on_delivery=delivered, **placed
-            )
+            if partition is None:
+                self._producer.produce(
+                    topic, key=key, value=value, headers=list(headers), on_delivery=delivered
+                )
+            else:
+                self._producer.produce(
+                    topic, key=key, value=value, headers=list(headers), on_delivery=delivered,
+                    partition=partition,
+                )  # fmt: skip
         except (BufferError, KafkaException) as exc:
             raise ProduceError(f"{topic}: not queued: {exc}") from exc
         step = _STEP.get()
