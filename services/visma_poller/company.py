@@ -85,6 +85,13 @@ class CompanySchedule:
         TRIGGERS.labels(self.company_id, entity, outcome).inc()
         return True
 
+    @property
+    def pending_pulls(self) -> int:
+        """Pulls in flight, queued behind one, or due now (0: the company waits for its plan)."""
+        now = self._clock()
+        due = sum(1 for entity, at in self._due.items() if at <= now and entity != self._in_flight)
+        return (self._in_flight is not None) + len(self._queued) + due
+
     def status(self) -> CredentialStatus:
         """Whether Visma accepts this company's credentials (for health checks)."""
         return self.credentials.status()
