@@ -5,6 +5,11 @@ Ids come from a Schema Registry when one is configured, else from `schemas/manif
 so the same bytes are readable by any Confluent-compatible consumer. Decoding resolves the
 writer's schema to the newest reader schema of the same name, which is how old records stay
 readable after a schema evolves.
+
+A record may carry a schema id this catalogue does not know: a newer producer is rolling
+out. With a registry (`WriterSchemas`), the writer's schema is fetched by id once, cached,
+and the record read with schema resolution. Without one, the id is `UnknownSchemaError`,
+which is retryable: the record is fine, this consumer is just older than its writer.
 """
 
 from __future__ import annotations
@@ -19,13 +24,29 @@ from typing import Any, Protocol
 
 import fastavro
 
+from chassis.errors import PermanentError, RetryableError
+
 MAGIC_BYTE = 0
 _HEADER = struct.Struct(">bI")
 DEFAULT_SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
 
-class SerdeError(Exception):
+class SerdeError(PermanentError):
     """A value could not be encoded or decoded: the record is poison, a retry cannot help."""
+
+
+class UnknownSchemaError(RetryableError):
+    """The value's schema id is not in the catalogue and no registry can say what it is: a
+    newer producer is rolling out, so a later attempt (after an upgrade) can read it."""
+
+
+class WriterSchemas(Protocol):
+    """Where a writer's schema is looked up by id (a Schema Registry's `/schemas/ids/{id}`).
+
+    Returns the schema definition; raises `SerdeError` when the id is unknown there too (the
+    value is corrupt), a `RetryableError` when the lookup itself failed."""
+
+    def definition_of(self, schema_id: int) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -90,10 +111,13 @@ class SchemaCatalog:
 
 
 class AvroSerde:
-    """Encodes records with the newest version of a named schema; decodes any known version."""
+    """Encodes records with the newest version of a named schema; decodes any known version,
+    and with `writers` any version the registry knows."""
 
-    def __init__(self, catalog: SchemaCatalog) -> None:
+    def __init__(self, catalog: SchemaCatalog, *, writers: WriterSchemas | None = None) -> None:
         self.catalog = catalog
+        self._writers = writers
+        self._fetched: dict[int, RegisteredSchema] = {}
 
     def encode(self, name: str, record: Mapping[str, Any]) -> bytes:
         schema = self.catalog.latest(name)
@@ -112,7 +136,7 @@ class AvroSerde:
         magic, schema_id = _HEADER.unpack_from(data)
         if magic != MAGIC_BYTE:
             raise SerdeError(f"unknown magic byte {magic}")
-        writer = self.catalog.by_id(schema_id)
+        writer = self._writer(schema_id)
         reader = self.catalog.latest(writer.name)
         try:
             record = fastavro.schemaless_reader(
@@ -123,3 +147,25 @@ class AvroSerde:
         if not isinstance(record, dict):
             raise SerdeError(f"schema id {schema_id} is not a record schema")
         return writer.name, record
+
+    def _writer(self, schema_id: int) -> RegisteredSchema:
+        try:
+            return self.catalog.by_id(schema_id)
+        except SerdeError:
+            pass
+        fetched = self._fetched.get(schema_id)
+        if fetched is not None:
+            return fetched
+        if self._writers is None:
+            raise UnknownSchemaError(
+                f"unknown schema id {schema_id} and no schema registry to ask"
+            ) from None
+        definition = self._writers.definition_of(schema_id)
+        try:
+            name = f"{definition['namespace']}.{definition['name']}"
+            parsed = fastavro.parse_schema(definition, named_schemas={})
+        except (KeyError, TypeError, ValueError, fastavro.schema.SchemaParseException) as exc:
+            raise SerdeError(f"schema id {schema_id} from the registry is unusable: {exc}") from exc
+        fetched = RegisteredSchema(name, 0, schema_id, definition, parsed)
+        self._fetched[schema_id] = fetched
+        return fetched

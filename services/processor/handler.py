@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from chassis.audit import AuditTrail, Stage
 from chassis.logcontext import correlated
-from chassis.serde import AvroSerde, SerdeError
+from chassis.serde import AvroSerde, SerdeError, UnknownSchemaError
 from events.commands import Command
 from events.visma import VismaEntityChanged
 from events.visma_entities import VISMA_EVENTS
@@ -199,7 +199,9 @@ class InvoiceHandler:
             if model is None:
                 raise PoisonRecordError(f"unexpected schema {name}")
             return model.from_record(data)
-        except (SerdeError, ValidationError) as exc:
+        except (SerdeError, UnknownSchemaError, ValidationError) as exc:
+            # The processor has no retry path yet: an id from a newer producer is dead-lettered
+            # with its reason (and can be redriven after an upgrade), as before.
             raise PoisonRecordError(str(exc).splitlines()[0]) from exc
 
     def _encode(self, command: Command) -> bytes:

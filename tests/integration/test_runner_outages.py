@@ -9,12 +9,14 @@ committed; and idle keys leave nothing behind.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from collections import Counter
 from typing import Any
 
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
+from prometheus_client import REGISTRY
 
 from chassis.audit import AuditTrail, Stage
 from chassis.kafka.producer import EventProducer
@@ -202,3 +204,32 @@ def test_the_buckets_and_queues_of_idle_keys_are_dropped(bench: Bench) -> None:
     asyncio.run(scenario())
 
     assert max(peak) >= len(keys), "each key had its bucket while it had work"
+
+
+# ---- issue 9 item 6: a schema id from a newer producer is not poison -------------------------
+
+
+def test_a_value_with_an_unknown_schema_id_is_retried_not_dead_lettered(bench: Bench) -> None:
+    """No registry configured: the record waits for an upgrade (retried within its budget),
+    its key waits, other keys go on, and it never reaches the DLQ."""
+    create_topics(bench, partitions=1)
+    newer = struct.pack(">bI", 0, 987_654) + bench.command("chan-a", 0)[5:]
+    bench.produce([("chan-a", newer, 0, []), ("chan-b", bench.command("chan-b", 1), 0, [])])
+    done: list[str] = []
+
+    async def handler(record: Record) -> None:
+        done.append(str(record.key))
+
+    def retries() -> float:
+        value = REGISTRY.get_sample_value("mlc_record_retries_total", {"group": bench.group})
+        return value or 0.0
+
+    async def scenario() -> None:
+        async with running(bench.runner(handler, backoff_max=0.05)) as task:
+            await eventually(lambda: done == ["chan-b"], task, "the other key handled")
+            await eventually(lambda: retries() >= 5, task, "the unknown id retried")
+            assert await bench.committed_now() in (-1001, 0), "not committed past it"
+
+    asyncio.run(scenario())
+
+    assert bench.dead_letters() == []

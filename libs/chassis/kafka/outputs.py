@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import httpx
 from confluent_kafka.admin import AdminClient
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.producer import EventProducer
+from chassis.registry import SchemaRegistryIds
 from chassis.serde import AvroSerde, SchemaCatalog
-from chassis.settings import KafkaSettings
+from chassis.settings import KafkaSettings, RegistrySettings
 from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
 
-__all__ = ["ServiceOutputs", "service_outputs"]
+__all__ = ["ServiceOutputs", "serde_for", "service_outputs"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ def service_outputs(
 ) -> ServiceOutputs:
     """Creates `topics`, the audit topic and `group_id`'s DLQ, then the producer, audit trail
     and dead letters that write to them."""
-    serde = AvroSerde(SchemaCatalog.load())
+    serde = serde_for(RegistrySettings())
     ensure_topics(
         AdminClient(settings.client_config(service)),
         [*topics, AUDIT_TOPIC, dead_letter_topic(group_id)],
@@ -50,3 +52,12 @@ def service_outputs(
         publish=lambda key, value: producer.send(AUDIT_TOPIC.name, key=key, value=value),
     )
     return ServiceOutputs(serde, producer, audit, DeadLetters(producer, group_id))
+
+
+def serde_for(registry: RegistrySettings) -> AvroSerde:
+    """The manifest's schemas, or with SCHEMA_REGISTRY_URL the registry's ids, and writer
+    schemas fetched from it for ids a newer producer uses."""
+    if not registry.schema_registry_url:
+        return AvroSerde(SchemaCatalog.load())
+    ids = SchemaRegistryIds(httpx.Client(base_url=registry.schema_registry_url, timeout=10.0))
+    return AvroSerde(SchemaCatalog.load(ids=ids), writers=ids)

@@ -13,8 +13,15 @@ from typing import Any
 import httpx
 import pytest
 
+from chassis.errors import PermanentError, RetryableError
 from chassis.registry import SchemaRegistryIds
-from chassis.serde import DEFAULT_SCHEMAS_DIR, AvroSerde, SchemaCatalog, SerdeError
+from chassis.serde import (
+    DEFAULT_SCHEMAS_DIR,
+    AvroSerde,
+    SchemaCatalog,
+    SerdeError,
+    UnknownSchemaError,
+)
 from events import VISMA_EVENTS
 from events.command_topics import COMMAND_TOPICS
 
@@ -130,6 +137,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "entity_id": "Bill:000123",
         "rule": "large-invoices",
         "digest": False,
+        "not_posted": False,
     },
     "io.mlconnector.slack.SlackEventReceived": {
         "event_id": "Ev0MLC0001",
@@ -235,14 +243,18 @@ def test_an_unknown_schema_name_is_refused(serde: AvroSerde) -> None:
         serde.encode("io.mlconnector.Nope", {})
 
 
-def test_an_unknown_schema_id_is_refused(serde: AvroSerde) -> None:
+def test_an_unknown_schema_id_without_a_registry_is_retryable_not_poison(
+    serde: AvroSerde,
+) -> None:
+    """A newer producer rolling out writes ids this consumer does not know yet."""
     body = serde.encode(
         "io.mlconnector.audit.AuditEvent", SAMPLES["io.mlconnector.audit.AuditEvent"]
     )
     data = struct.pack(">bI", 0, 999_999) + body[5:]
 
-    with pytest.raises(SerdeError, match="unknown schema id 999999"):
+    with pytest.raises(RetryableError, match="unknown schema id 999999") as raised:
         serde.decode(data)
+    assert not isinstance(raised.value, PermanentError)
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00", b"\x00\x00\x00\x00"])
@@ -324,7 +336,7 @@ def test_a_registry_backed_catalog_writes_the_registry_ids() -> None:
         assert struct.unpack(">bI", data[:5]) == (0, assigned[name])
         assert serde.decode(data) == (name, record)
     manifest_id = struct.pack(">bI", 0, MANIFEST_IDS["io.mlconnector.audit.AuditEvent"])
-    with pytest.raises(SerdeError, match="unknown schema id"):
+    with pytest.raises(UnknownSchemaError, match="unknown schema id"):
         serde.decode(manifest_id + b"\x00")
 
 
