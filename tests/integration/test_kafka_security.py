@@ -176,7 +176,7 @@ def test_a_wrong_password_fails_the_chassis_with_a_clear_error(
 ) -> None:
     admin = AdminClient(wrong_password.client_config("it-wrong"))
     with pytest.raises(KafkaAuthenticationFailed, match="invalid credentials"):
-        ensure_topics(admin, [TopicSpec(f"it.never.{uuid.uuid4().hex[:8]}", 1)], timeout=10)
+        ensure_topics(admin, [TopicSpec(f"it.never.{uuid.uuid4().hex[:8]}", 1)], timeout=5)
 
 
 def test_a_wrong_password_fails_aiokafka_and_its_log_says_why(
@@ -206,4 +206,4 @@ def test_a_broker_certificate_from_another_ca_fails_with_a_clear_error(
     )
     admin = AdminClient(settings.client_config("it-untrusted"))
     with pytest.raises(KafkaAuthenticationFailed, match=r"(?i)certificate"):
-        ensure_topics(admin, [TopicSpec(f"it.never.{uuid.uuid4().hex[:8]}", 1)], timeout=10)
+        ensure_topics(admin, [TopicSpec(f"it.never.{uuid.uuid4().hex[:8]}", 1)], timeout=5)
