@@ -44,7 +44,7 @@ from approvals.config import (
 )
 from approvals.posted import workspace_and_channel
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import ConnectorError, PermanentError, RetryableError
 from events.approvals import ApprovalSignal, Decision, SignalSource
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
@@ -219,14 +219,14 @@ class ApprovalDesk:
         self._signals.add(signal_id)
         return outcome
 
-    def _not_in_ledger(self, event: SlackEventReceived) -> MessageNotInLedgerYet:
-        """The error to raise for a gesture whose message is not in the ledger: retryable
-        until the budget, counted from the gesture's arrival, is spent; permanent after."""
+    def _not_in_ledger(self, event: SlackEventReceived) -> ConnectorError:
+        """The error for a gesture whose message is not in the ledger: retryable until the
+        budget, counted from the gesture's arrival, is spent; permanent (the DLQ) after."""
         message = f"message {event.channel}/{event.message_ts}"
         waited = (self._now() - event.received_at).total_seconds()
         if waited >= self._ledger_budget:
             GESTURES.labels("no_ledger_entry").inc()
-            raise MessageNeverInLedger(
+            return MessageNeverInLedger(
                 f"no Slack sink ledger entry for {message} within {self._ledger_budget:.0f}s "
                 f"of the gesture ({waited:.0f}s): not a message the connector posted, or its "
                 "entry was lost"
