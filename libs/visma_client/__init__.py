@@ -26,6 +26,7 @@ from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import (
     VismaAuthError,
     VismaContractError,
+    VismaCredentialsRefused,
     VismaError,
     VismaPreconditionFailed,
     VismaRateLimited,
@@ -67,6 +68,7 @@ __all__ = [
     "VismaClient",
     "VismaContractError",
     "VismaCredentials",
+    "VismaCredentialsRefused",
     "VismaEndpoints",
     "VismaError",
     "VismaMetadataDto",

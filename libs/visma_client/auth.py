@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from visma_client.config import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, VismaCredentials
-from visma_client.errors import VismaAuthError, VismaUnavailable
+from visma_client.errors import VismaCredentialsRefused, VismaUnavailable
 
 __all__ = ["TokenProvider"]
 
@@ -97,7 +97,7 @@ class TokenProvider:
             raise VismaUnavailable(f"Visma Connect answered {response.status_code}")
         if response.status_code != 200:
             # The body names the OAuth error (invalid_client, ...) and never echoes the secret.
-            raise VismaAuthError(
+            raise VismaCredentialsRefused(
                 f"Visma Connect refused the token request ({response.status_code}): "
                 f"{response.text[:300]}"
             )

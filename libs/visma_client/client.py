@@ -30,6 +30,7 @@ from visma_client.entities import VISMA_ENTITIES, EntitySpec
 from visma_client.errors import (
     VismaAuthError,
     VismaContractError,
+    VismaCredentialsRefused,
     VismaPreconditionFailed,
     VismaRateLimited,
     VismaRequestRejected,
@@ -245,7 +246,7 @@ class VismaClient:
                 method, path, token=token, params=params, body=body, headers=headers
             )
             if response.status_code == 401:
-                raise VismaAuthError(_describe(response, "token refused twice"))
+                raise VismaCredentialsRefused(_describe(response, "token refused twice"))
         self._observe_rate_limit(response)
         self.last_server_date = _server_date(response) or self.last_server_date
         _raise_for_status(response)

@@ -6,7 +6,8 @@
     ├── VismaRateLimited         RetryableError  429 after transport retries; retry_after
     ├── VismaUnavailable         RetryableError  5xx, network errors, unreadable replies
     ├── VismaPreconditionFailed  RetryableError  412: re-read the entity, then retry
-    ├── VismaAuthError           PermanentError  token refused, 401 twice, 403
+    ├── VismaAuthError           PermanentError  403: these credentials may not do this
+    │   └── VismaCredentialsRefused              token request refused, or 401 twice
     ├── VismaContractError       PermanentError  a reply that does not match our models
     │   └── VismaRecordIncomplete                one record lacks the fields of its id
     └── VismaRequestRejected     PermanentError  400/404/other 4xx, with Visma's message
@@ -19,6 +20,7 @@ from chassis.errors import ConnectorError, PermanentError, RetryableError
 __all__ = [
     "VismaAuthError",
     "VismaContractError",
+    "VismaCredentialsRefused",
     "VismaError",
     "VismaPreconditionFailed",
     "VismaRateLimited",
@@ -46,6 +48,11 @@ class VismaPreconditionFailed(VismaError, RetryableError):
 
 class VismaAuthError(VismaError, PermanentError):
     """Credentials or tenant are wrong; retrying cannot fix it."""
+
+
+class VismaCredentialsRefused(VismaAuthError):
+    """Visma refuses the client credentials themselves (`invalid_client`, a token refused
+    twice): nothing this client asks will work until someone replaces them."""
 
 
 class VismaRequestRejected(VismaError, PermanentError):

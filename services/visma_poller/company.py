@@ -7,7 +7,8 @@ coalesced per entity: while a pull is in flight, any number of triggers queue at
 more pull, so a replayed or repeated notification cannot spend the company's budget.
 
 A failed poll never stops the other companies: a retryable failure is retried after a
-pause; refused credentials hold the whole company with a growing backoff (`refusal`).
+pause, a permanent one of one entity (a 403 on its route) at that entity's cadence, and
+refused credentials hold the whole company with a growing backoff (`refusal`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from collections.abc import Callable
 
 from prometheus_client import Counter, Gauge
 
-from chassis.errors import ConnectorError
-from visma_client.errors import VismaAuthError
+from chassis.errors import ConnectorError, PermanentError
+from visma_client.errors import VismaCredentialsRefused
 from visma_poller.config import EntitySchedule
 from visma_poller.poller import EntityPoller
 from visma_poller.refusal import CredentialStatus, CredentialWatch
@@ -122,10 +123,20 @@ class CompanySchedule:
         self._in_flight = entity
         try:
             result = await poller.poll_once()
-        except VismaAuthError as exc:
+        except VismaCredentialsRefused as exc:
             # Every entity of the company shares the credentials: the whole company waits.
             self._queued.discard(entity)
             self.credentials.refused(str(exc))
+            return
+        except PermanentError as exc:
+            # This entity only (a 403 on its route, a rejected filter): the same request
+            # fails again in 30 s, so it waits for its own cadence; the others go on.
+            log.error(
+                "poll refused, will try again at the entity's cadence",
+                extra={"company": self.company_id, "entity": entity, "error": str(exc)},
+            )
+            self._queued.discard(entity)
+            self._due[entity] = self._clock() + self.plan.every(entity) / self._scale
             return
         except ConnectorError as exc:
             # Pages already committed stay committed; the next poll resumes after them.

@@ -25,7 +25,7 @@ from events import VismaEntityChanged
 from events.topics import visma_topic
 from visma_client.client import VismaClient, raw_json
 from visma_client.entities import EntitySpec
-from visma_client.errors import VismaAuthError
+from visma_client.errors import VismaCredentialsRefused
 from visma_client.models import Page, VismaRecordDto
 from visma_poller.cursor import Cursor, PollInProgress, version_of
 from visma_poller.cursor_store import cursor_key, encode_cursor
@@ -112,7 +112,7 @@ class EntityPoller:
         """One complete poll (or the rest of an interrupted one); every outcome is counted."""
         try:
             result = await self._poll()
-        except VismaAuthError:
+        except VismaCredentialsRefused:
             self._count("refused")
             raise
         except RetryableError:

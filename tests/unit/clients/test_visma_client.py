@@ -21,6 +21,7 @@ from visma_client import (
     VismaAuthError,
     VismaClient,
     VismaCredentials,
+    VismaCredentialsRefused,
     VismaEndpoints,
     VismaPreconditionFailed,
     VismaRateLimited,
@@ -226,7 +227,7 @@ async def test_401_twice_is_auth_error() -> None:
     fake = FakeVisma([invoice("1")])
     fake.reject_tokens = {"tok-1", "tok-2"}
     client, _ = make(fake)
-    with pytest.raises(VismaAuthError) as info:
+    with pytest.raises(VismaCredentialsRefused) as info:
         await client.get_supplier_invoice("1")
     assert isinstance(info.value, PermanentError)
     assert len(fake.api_requests) == 2
@@ -239,8 +240,9 @@ async def test_token_endpoint_refusal_is_auth_error_without_secret() -> None:
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     tokens = TokenProvider(http, credentials=credentials(), token_url=TOKEN_URL)
-    with pytest.raises(VismaAuthError) as info:
+    with pytest.raises(VismaCredentialsRefused) as info:
         await tokens.token()
+    assert isinstance(info.value, VismaAuthError)
     assert "invalid_client" in str(info.value)
     assert SECRET not in str(info.value)
 
@@ -474,6 +476,8 @@ async def test_error_statuses_are_classified(
     if isinstance(info.value, VismaRequestRejected):
         assert info.value.status_code == 400
         assert "Bad date format" in str(info.value)
+    # A 403 is about one route, not the credentials: it must not hold the whole company.
+    assert not isinstance(info.value, VismaCredentialsRefused)
 
 
 @pytest.mark.anyio

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from chassis.errors import RetryableError
-from visma_client.errors import VismaAuthError
+from visma_client.errors import VismaAuthError, VismaCredentialsRefused
 from visma_poller.company import RETRY_AFTER_FAILURE_SECONDS, CompanySchedule
 from visma_poller.config import EntitySchedule
 from visma_poller.poller import PollResult
@@ -306,7 +306,7 @@ async def test_refused_credentials_hold_the_company_with_backoff_counted_and_log
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     b = bench({"supplierInvoice": 60, "account": 3600})
-    refused = VismaAuthError("Visma Connect refused the token request (400): invalid_client")
+    refused = VismaCredentialsRefused("Visma Connect refused the token request: invalid_client")
     b.pollers["supplierInvoice"].outcomes += [refused, refused, refused]
     before = _refusals()
     caplog.set_level(logging.WARNING, logger="visma_poller")
@@ -338,7 +338,7 @@ async def test_refused_credentials_hold_the_company_with_backoff_counted_and_log
 async def test_the_backoff_for_refused_credentials_stops_growing_at_its_ceiling() -> None:
     b = bench({"supplierInvoice": 60})
     refusals = 12
-    b.pollers["supplierInvoice"].outcomes += [VismaAuthError("403")] * refusals
+    b.pollers["supplierInvoice"].outcomes += [VismaCredentialsRefused("401 twice")] * refusals
     await b.run_until(1)
     waits = []
     for _ in range(refusals - 1):
@@ -347,3 +347,16 @@ async def test_the_backoff_for_refused_credentials_stops_growing_at_its_ceiling(
         await b.run_until(1)
     assert waits[:4] == [30.0, 60.0, 120.0, 240.0]
     assert max(w or 0 for w in waits) == MAX_BACKOFF_SECONDS
+
+
+async def test_a_403_on_one_entity_holds_neither_the_company_nor_the_30_s_retry() -> None:
+    b = bench({"supplierInvoice": 300, "account": 600})
+    b.pollers["account"].outcomes.append(VismaAuthError("Visma 403 forbidden on /v1/account"))
+    await b.run_until(2)
+    assert not b.schedule.status().refused, "the credentials work: other entities go on"
+    b.clock.now += RETRY_AFTER_FAILURE_SECONDS
+    await b.assert_idle()
+    b.clock.now += 300 - RETRY_AFTER_FAILURE_SECONDS
+    assert await b.run_until(1) == ["supplierInvoice"], "no retry of account after 30 s"
+    b.clock.now += 300
+    assert sorted(await b.run_until(2)) == ["account", "supplierInvoice"], "at its cadence"

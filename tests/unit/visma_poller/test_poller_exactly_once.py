@@ -21,7 +21,12 @@ from prometheus_client import REGISTRY
 from chassis.audit import AuditTrail
 from chassis.serde import AvroSerde, SchemaCatalog
 from visma_client.entities import VISMA_ENTITIES, EntitySpec
-from visma_client.errors import VismaAuthError, VismaRequestRejected, VismaUnavailable
+from visma_client.errors import (
+    VismaAuthError,
+    VismaCredentialsRefused,
+    VismaRequestRejected,
+    VismaUnavailable,
+)
 from visma_client.models import Page, SupplierInvoiceDto
 from visma_poller.cursor import MAX_REMEMBERED, Cursor, version_of
 from visma_poller.cursor_store import decode_cursor
@@ -230,7 +235,8 @@ def _polls(outcome: str) -> float:
     [
         (None, "ok"),
         (VismaUnavailable("503"), "unavailable"),
-        (VismaAuthError("invalid_client"), "refused"),
+        (VismaCredentialsRefused("invalid_client"), "refused"),
+        (VismaAuthError("403 forbidden"), "failed"),
         (VismaRequestRejected("400 bad filter", status_code=400), "failed"),
     ],
 )
