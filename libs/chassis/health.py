@@ -7,17 +7,33 @@ A plain threaded server keeps this independent of each service's own event loop.
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+log = logging.getLogger(__name__)
+
+
+class _LoggingServer(ThreadingHTTPServer):
+    """A request that fails is logged like everything else (JSON), not printed to stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            # The prober gave up waiting (its timeout) and closed: nothing failed here.
+            log.debug("health client went away", extra={"client": str(client_address)})
+            return
+        log.error("health request failed", exc_info=True, extra={"client": str(client_address)})
 
 
 class HealthServer:
     def __init__(self, *, port: int = 0, ready: Callable[[], bool] = lambda: True) -> None:
         self._ready = ready
-        self._server = ThreadingHTTPServer(("0.0.0.0", port), self._handler())  # noqa: S104
+        self._server = _LoggingServer(("0.0.0.0", port), self._handler())  # noqa: S104
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

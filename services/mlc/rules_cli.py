@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from events import VISMA_EVENTS, VismaEntityChanged
 from events.commands import Command
+from processor.deployed_sinks import DeployedSinks
 from processor.matchers import first_failure
 from processor.routing import commands_for
 from processor.rules import RulesFileError, load_rules
@@ -62,13 +63,18 @@ def rules_test(
     today: date | None = None,
     out: TextIO,
 ) -> int:
-    """Prints the verdict of every rule and each matching target's message; 2 on bad input."""
+    """Prints the verdict of every rule and each matching target's message, then every rule
+    that targets a sink not deployed (`MLC_DEPLOYED_SINKS`); 2 on bad input."""
     try:
         rules = load_rules(rules_path)
         sample = read_event(event)
         extra = read_enrichment(enrichment) if enrichment else {}
+        deployed = DeployedSinks()
     except (RulesFileError, SampleError) as exc:
         print(f"error: {exc}", file=out)
+        return 2
+    except ValidationError as exc:
+        print(f"error: MLC_DEPLOYED_SINKS: {exc.errors()[0]['msg']}", file=out)
         return 2
     facts = facts_of(sample, enrichment=extra, today=today)
     print(f"event {sample.key} {sample.change_type} (today {facts.today})", file=out)
@@ -83,6 +89,8 @@ def rules_test(
         for command in commands_for(facts, rule):
             print(describe(command), file=out)
     print(f"{matched} of {len(rules.rules)} rules match", file=out)
+    for note in deployed.notes(rules):
+        print(f"warning: {note}", file=out)
     return 0
 
 

@@ -8,12 +8,14 @@ the SIGTERM/SIGINT handlers and stops the app cleanly (offsets committed, produc
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import faust
+from pydantic import ValidationError
 
 from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
@@ -24,8 +26,11 @@ from events.command_topics import COMMAND_TOPICS
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 from processor.app import SERVICE, build_app, declare_topics
 from processor.config import ProcessorSettings
+from processor.deployed_sinks import SHIPPED_SINKS, DeployedSinks
 from processor.enrichment import ReferenceData
 from processor.rules import RulesFileError, load_rules
+
+log = logging.getLogger(__name__)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -59,6 +64,8 @@ def _description() -> str:
         f"enriched with reference data ({', '.join(sorted(REFERENCE_ENTITIES))}), and send "
         f"each matching rule's commands to its sink's topic ({', '.join(targets)}); "
         "reminders and digests by schedule. The rules file is reloaded when it changes. "
+        "Rules that target a sink not in MLC_DEPLOYED_SINKS (default "
+        f"{SHIPPED_SINKS}) are reported at start. "
         "Reads KAFKA_BOOTSTRAP_SERVERS, MLC_LOG_LEVEL and MLC_PROCESSOR_* (APP_ID, "
         "TOPIC_PREFIX, INPUT_TOPIC, OUTPUT_TOPIC, AUDIT_TOPIC, DLQ_TOPIC, TRANSACTIONAL_ID, "
         "DATA_DIR, WEB_ENABLED, WEB_PORT) from the environment."
@@ -104,12 +111,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RulesFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    try:
+        undeployed = DeployedSinks().notes(rules)
+    except ValidationError as exc:
+        print(f"error: MLC_DEPLOYED_SINKS: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
     if args.check:
+        for note in undeployed:
+            print(f"warning: {note}")
         print(f"{args.rules}: {len(rules.rules)} rules OK")
         return 0
     service = ServiceSettings()
     level = args.loglevel or service.log_level.upper()
     configure_logging(SERVICE, level)
+    for note in undeployed:
+        log.warning(note)
     settings = ProcessorSettings()
     if args.app_id:
         settings = settings.model_copy(update={"app_id": args.app_id})

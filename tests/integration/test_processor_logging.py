@@ -1,5 +1,5 @@
 """The processor logs like every other service: JSON lines only, faust's own included, at the
-level MLC_LOG_LEVEL asks for."""
+level MLC_LOG_LEVEL asks for; at start it names the rules whose target has no deployed sink."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ rules:
   - name: large
     when: {min_amount: {SEK: 50000}}
     slack: {channel: ap-large}
+  - name: texted
+    when: {min_amount: {SEK: 90000}}
+    targets:
+      - sms: {to: ["+46701234567"]}
 """
 
 
@@ -66,6 +70,9 @@ def test_every_line_is_json_at_the_level_mlc_log_level_asks_for(
     with processor_run(kafka_bootstrap, tmp_path, name="logging") as run:
         quiet = _run_until_ready(run, "WARNING")
         assert [e for e in quiet if e["level"] in ("debug", "info")] == []
+        # No SMS sink in the default MLC_DEPLOYED_SINKS: said at start, once.
+        [undeployed] = [e for e in quiet if "no such sink is deployed" in str(e["msg"])]
+        assert "'texted' targets sms" in str(undeployed["msg"])
 
         verbose = _run_until_ready(run, "DEBUG")
     assert {e["service"] for e in verbose} == {"processor"}

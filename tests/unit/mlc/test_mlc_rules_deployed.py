@@ -1,0 +1,56 @@
+"""A rule that targets a sink nobody deployed is reported by `mlc rules test` and the processor."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from mlc.rules_cli import rules_test
+from processor.main import main as processor_main
+
+pytestmark = pytest.mark.unit
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "services/processor/examples"
+EVERY_SINK = "slack,sms,email,monday,airbase,visma_writer"
+
+
+def _rules_test() -> str:
+    out = io.StringIO()
+    code = rules_test(EXAMPLES / "rules.yaml", event=EXAMPLES / "supplier-invoice.json", out=out)
+    assert code == 0
+    return out.getvalue()
+
+
+def test_rules_test_names_each_rule_whose_target_has_no_sink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MLC_DEPLOYED_SINKS", raising=False)  # the default: slack, visma_writer
+    warnings = [line for line in _rules_test().splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 3, warnings
+    [large] = [w for w in warnings if "'large-invoices-to-approvers'" in w]
+    assert "targets email, sms, but no such sink is deployed" in large
+    assert any("'logistics-due-soon' targets monday," in w for w in warnings)
+    assert any("'payments-to-airbase' targets airbase," in w for w in warnings)
+    assert all("MLC_DEPLOYED_SINKS=slack,visma_writer" in w for w in warnings)
+
+
+def test_rules_test_is_quiet_when_every_target_has_its_sink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLC_DEPLOYED_SINKS", EVERY_SINK)
+    assert "warning:" not in _rules_test()
+
+
+def test_processor_check_reports_undeployed_targets_and_refuses_an_unknown_sink(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MLC_DEPLOYED_SINKS", "slack,sms,email,monday")
+    assert processor_main(["--rules", str(EXAMPLES / "rules.yaml"), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "warning: rule 'payments-to-airbase' targets airbase" in out
+    assert out.count("warning:") == 1
+    monkeypatch.setenv("MLC_DEPLOYED_SINKS", "slack,pigeon")
+    assert processor_main(["--rules", str(EXAMPLES / "rules.yaml"), "--check"]) == 2
+    assert "unknown sink pigeon" in capsys.readouterr().err
