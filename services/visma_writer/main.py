@@ -36,7 +36,9 @@ def parser() -> argparse.ArgumentParser:
         "--hold-seconds",
         type=float,
         default=300.0,
-        help="while Visma refuses a company's credentials, try its commands again this often",
+        help="while Visma refuses a company's credentials, try its commands again this often "
+        "(a new client secret stored with `mlc secrets set` releases them within seconds, "
+        "no restart)",
     )
     p.add_argument(
         "--max-conflicts",
