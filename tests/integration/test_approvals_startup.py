@@ -27,7 +27,7 @@ from tests.integration.approvals_rig import (
 pytestmark = pytest.mark.integration
 
 ENTRIES = 120_000
-"""Ledger entries before the one the gesture needs (employee records: a third of that).
+"""Ledger entries before the one the gesture needs (employee records: a hundredth of that).
 Fewer, and the views can catch up before the runner has joined its group at all."""
 
 
@@ -37,7 +37,7 @@ def test_gestures_wait_for_the_ledger_and_employee_views(kafka_bootstrap: str, u
     for n in range(ENTRIES + 1):
         entry = ledger_entry(n)
         rig.send(t.ledger.name, entry.command_id, entry)
-    for n in range(ENTRIES // 3):
+    for n in range(ENTRIES // 100):
         person = employee(f"E{n:05d}", f"person{n}@example.se")
         rig.send(t.employees.name, person.key, person)
     rig.send(t.employees.name, employee().key, employee())
