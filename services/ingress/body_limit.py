@@ -6,13 +6,20 @@ a declared (Content-Length) body over the limit is refused with 413 before a byt
 read; a streamed body is refused with 413 as soon as it passes the limit; and a body that
 does not arrive within the read timeout is a 408. Across all requests, the bytes held at
 once come out of one budget: a request that finds it spent gets a 503 with Retry-After,
-since the same request can succeed once others are done. Refusals close the connection,
-so the unread rest of a body is never read. Routes then get the body already in memory.
+since the same request can succeed once others are done. Routes then get the body already
+in memory.
+
+A refusal closes the connection, but closing a socket with unread data makes the kernel
+reset it, and a client still sending then loses the answer. So, as web servers do with a
+"lingering close", the status line goes out at once, then up to a few MiB or a second of
+the rest is read and thrown away before the answer ends and the connection closes; a
+sender of more than that may see the reset instead of the 413.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from starlette.responses import JSONResponse
@@ -23,6 +30,8 @@ from ingress.errors import NotAcceptingNowError, RejectedNotificationError
 
 log = logging.getLogger(__name__)
 BUSY_RETRY_AFTER_SECONDS = 1
+LINGER_BYTES = 4 * 1024 * 1024
+LINGER_SECONDS = 1.0
 SOURCES = {"/webhooks/slack": "slack", "/webhooks/visma": "visma"}
 
 
@@ -171,7 +180,23 @@ async def _refuse(
     if isinstance(exc, NotAcceptingNowError) and exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
     answer = JSONResponse({"ok": False, "error": exc.reason}, exc.status, headers=headers)
-    await answer(scope, receive, send)
+    await send({"type": "http.response.start", "status": exc.status,
+                "headers": answer.raw_headers})  # fmt: skip
+    if exc.status != 408:  # a 408's sender has stopped sending
+        await _discard_rest(receive)
+    await send({"type": "http.response.body", "body": answer.body, "more_body": False})
+
+
+async def _discard_rest(receive: Receive) -> None:
+    """Reads and drops what the client is still sending, within the linger bounds."""
+    dropped = 0
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while dropped <= LINGER_BYTES:
+                message = await receive()
+                if message["type"] != "http.request" or not message.get("more_body", False):
+                    return
+                dropped += len(message.get("body", b""))
 
 
 def _source(scope: Scope) -> str:

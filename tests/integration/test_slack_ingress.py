@@ -9,9 +9,6 @@ broker is never touched.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -32,11 +29,11 @@ from chassis.topics import TopicSpec, ensure_topics
 from events.slack_events import SlackEventReceived
 from ingress.app import create_app
 from ingress.config import IngressSettings
+from tests.integration.private_broker import PrivateBroker
 from tests.unit.ingress.slack_kit import SECRET, envelope, reaction, signed_headers, thread_reply
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 SERDE = AvroSerde(SchemaCatalog.load())
 
 
@@ -132,43 +129,9 @@ def test_a_signed_body_larger_than_kafka_accepts_is_a_413_and_nothing_is_stored(
 # ---- a private broker that can be stopped ---------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class PrivateBroker:
-    state_dir: Path
-    port: int
-    controller_port: int
-
-    @property
-    def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _kafka_sh(self, action: str) -> None:
-        env = os.environ | {
-            "MLC_STATE_DIR": str(self.state_dir),
-            "KAFKA_PORT": str(self.port),
-            "KAFKA_CONTROLLER_PORT": str(self.controller_port),
-        }
-        subprocess.run(
-            [str(ROOT / "deploy/kafka/kafka.sh"), action], env=env, check=True, timeout=180
-        )
-
-    def start(self) -> None:
-        self._kafka_sh("start")
-
-    def stop(self) -> None:
-        self._kafka_sh("stop")
-
-
 @pytest.fixture
 def private_broker(tmp_path: Path) -> Iterator[PrivateBroker]:
-    broker = PrivateBroker(tmp_path / "state", _free_port(), _free_port())
+    broker = PrivateBroker.under(tmp_path / "state")
     broker.start()
     try:
         yield broker

@@ -21,7 +21,7 @@ from slack_kit import SECRET, envelope, signed_headers, thread_reply
 
 from chassis.serde import AvroSerde, SchemaCatalog
 from ingress.app import create_app
-from ingress.body_limit import BodyBudget
+from ingress.body_limit import LINGER_BYTES, BodyBudget
 from ingress.config import KAFKA_MAX_MESSAGE_BYTES, MAX_RECORD_BYTES, IngressSettings
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
@@ -38,6 +38,8 @@ class Exchange:
 
     read_calls: int = 0
     bytes_given: int = 0
+    bytes_at_answer: int | None = None
+    """How much of the body the app had asked for when its status line went out."""
     messages: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -86,6 +88,8 @@ async def call(app: Any, chunks: Chunks, headers: dict[str, str]) -> Exchange:
         return message
 
     async def send(message: dict[str, Any]) -> None:
+        if not exchange.messages:
+            exchange.bytes_at_answer = exchange.bytes_given
         exchange.messages.append(message)
 
     async with asyncio.timeout(DEADLINE):
@@ -114,15 +118,30 @@ def whole(body: bytes) -> Chunks:
 async def test_a_declared_body_over_the_limit_is_413_before_a_byte_is_read() -> None:
     exchange = await call(make_app(), endless, {"content-length": str(200 * 1024 * 1024)})
     assert exchange.status == 413
-    assert exchange.read_calls == 0
+    assert exchange.bytes_at_answer == 0
     assert exchange.headers["connection"] == "close"
     assert str(LIMIT) in exchange.body["error"]
+    # Then a bounded linger (so the client can read the 413 before the close), not the rest.
+    assert exchange.bytes_given <= LINGER_BYTES + CHUNK
+
+
+async def test_a_refused_body_that_ends_within_the_linger_is_read_to_its_end() -> None:
+    async def ends_soon(exchange: Exchange) -> dict[str, Any]:
+        more = exchange.read_calls < 10
+        return {"type": "http.request", "body": b"x" * CHUNK, "more_body": more}
+
+    exchange = await call(make_app(), ends_soon, {"content-length": str(10 * CHUNK)})
+    assert exchange.status == 413
+    assert exchange.bytes_at_answer == 0
+    assert exchange.read_calls == 10, "read to the end, so closing does not reset the connection"
 
 
 async def test_a_streamed_body_is_413_as_soon_as_it_passes_the_limit() -> None:
     exchange = await call(make_app(), endless, {"transfer-encoding": "chunked"})
     assert exchange.status == 413
-    assert exchange.bytes_given <= LIMIT + CHUNK
+    assert exchange.bytes_at_answer is not None
+    assert exchange.bytes_at_answer <= LIMIT + CHUNK
+    assert exchange.bytes_given <= LIMIT + CHUNK + LINGER_BYTES + CHUNK
     assert exchange.headers["connection"] == "close"
 
 
@@ -145,7 +164,7 @@ async def test_a_malformed_content_length_is_a_400() -> None:
     for value in ("abc", "-1", "1" * 40):
         exchange = await call(make_app(), endless, {"content-length": value})
         assert exchange.status == 400
-        assert exchange.read_calls == 0
+        assert exchange.bytes_at_answer == 0
 
 
 async def test_bodies_in_flight_share_one_budget_and_the_excess_is_503() -> None:
