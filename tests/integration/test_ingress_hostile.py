@@ -198,6 +198,10 @@ def test_10000_hostile_requests_get_only_allowed_answers_and_memory_stays_flat(
     down = asyncio.run(drive(ingress.url, traffic, 400, broker_up=False))
     clock.lap("400 requests, broker down")
     rss_after = ingress.rss_bytes()
+    ingress.broker.start()
+    recovered = asyncio.run(deliver_until_stored(ingress.url, traffic))
+    clock.lap("broker started, first delivery stored")
+    slack_later, visma_later = stored_ids(ingress)
     ingress.child.check()
 
     print(
@@ -228,6 +232,22 @@ def test_10000_hostile_requests_get_only_allowed_answers_and_memory_stays_flat(
     assert max(slack.values()) == 1, "a Slack replay was stored twice"
     assert max(visma.values()) == 1, "a Visma replay was stored twice"
     assert rss_after - rss_before < 50 * MIB
+    # What was answered 503 was never stored behind the sender's back once the broker was up.
+    assert set(slack_later) == want_slack | {recovered}
+    assert set(visma_later) == want_visma
+
+
+async def deliver_until_stored(url: str, traffic: Traffic) -> str:
+    """New valid Slack deliveries until one is stored: the producer reconnects on its own."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http, asyncio.timeout(90):
+        while True:
+            attempt = traffic.slack_valid(frozenset({200}))
+            response = await http.post(attempt.path, headers=attempt.headers,
+                                       content=attempt.body)  # fmt: skip
+            if response.status_code == 200:
+                assert attempt.slack_event is not None
+                return attempt.slack_event
+            assert response.status_code == 503
 
 
 # ---- 200 MB, unsigned --------------------------------------------------------------------
