@@ -13,6 +13,7 @@ It ends with one OK or FAILED line.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import uuid
 from collections import Counter
@@ -22,8 +23,10 @@ from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
+from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
+from mlc.demo_outage import Outage, OwnBroker
 from mlc.processes import ProcessError
 from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, Expected, FlowStack, command_ids, state_root
 from processor.rules import RulesFileError, load_rules
@@ -36,6 +39,15 @@ def add_demo_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=int, default=0, help="sandbox port (default 0: a free port)")
     p.add_argument("--poll-interval", type=float, default=10.0, help="seconds between polls (10)")
     p.add_argument("--timeout", type=float, default=600.0, help="give up after (600 s)")
+    p.add_argument(
+        "--broker-outage",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="run on a broker of the demo's own and SIGKILL it for SECONDS once a third of the "
+        "messages are posted; the run then also checks that every service recovered without a "
+        "restart and wrote fewer than 100 log lines, all JSON, meanwhile (0: no outage)",
+    )
     p.add_argument(
         "--keep-running",
         action="store_true",
@@ -52,6 +64,15 @@ def run_demo(args: argparse.Namespace) -> int:
     except RulesFileError as exc:
         print(f"mlc demo: {exc}")
         return 2
+    stack = demo_stack(args)
+    # The demo's own lines (its Kafka clients' too) go to its run folder, not the terminal.
+    stack.state_dir.mkdir(parents=True, exist_ok=True)
+    configure_logging("mlc-demo", stream=(stack.state_dir / "demo.log").open("a"))
+    try:
+        outage = _own_broker(stack, args.broker_outage) if args.broker_outage > 0 else None
+    except ProcessError as exc:
+        print(f"mlc demo: {exc}")
+        return 1
     settings = KafkaSettings()
     if not _kafka_reachable(settings):
         print(
@@ -59,7 +80,6 @@ def run_demo(args: argparse.Namespace) -> int:
             "`deploy/kafka/kafka.sh start` (`make demo` does it for you)."
         )
         return 1
-    stack = demo_stack(args)
     run_id = stack.run_id
     started = time.monotonic()
     print(f"demo run {run_id}: logs in {stack.state_dir}")
@@ -74,10 +94,14 @@ def run_demo(args: argparse.Namespace) -> int:
         )
         people = stack.employees(APPROVAL_TENANT)
         stack.start_with_approvals(approvals_file(people))
-        posted = _watch(stack, expected, started, args.timeout)
+        posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
         approvals_ok = check_approvals(stack, expected, posted, people)
         ok = flow_ok and approvals_ok
+        if outage is not None:
+            outage_ok, verdict = outage.verdict()
+            print(f"broker outage              : {verdict}")
+            ok = ok and outage_ok
         print(f"time taken                 : {time.monotonic() - started:.1f} s")
         print(
             "result                     : "
@@ -97,6 +121,8 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"left running: stop with `kill {pids}` (also in {stack.state_dir / 'pids'})")
         else:
             stack.stop()
+            if outage is not None:
+                outage.broker.stop()
     return 0 if ok else 1
 
 
@@ -115,6 +141,15 @@ def demo_stack(args: argparse.Namespace) -> FlowStack:
     )
 
 
+def _own_broker(stack: FlowStack, seconds: float) -> Outage:
+    """Starts the demo's own broker (the only one it may kill) and points everything at it."""
+    outage = Outage(OwnBroker(stack.state_dir / "broker"), seconds)
+    print(f"starting the demo's own broker on {outage.broker.bootstrap}", flush=True)
+    outage.broker.start()
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = outage.broker.bootstrap  # for every child too
+    return outage
+
+
 def _kafka_reachable(settings: KafkaSettings) -> bool:
     try:
         AdminClient(settings.client_config("mlc-demo")).list_topics(timeout=5)
@@ -124,13 +159,21 @@ def _kafka_reachable(settings: KafkaSettings) -> bool:
 
 
 def _watch(
-    stack: FlowStack, expected: Expected, started: float, timeout: float
+    stack: FlowStack,
+    expected: Expected,
+    started: float,
+    timeout: float,
+    *,
+    outage: Outage | None = None,
 ) -> list[dict[str, Any]]:
     want = len(expected.commands)
     last = ""
     while True:
         stack.check_alive()
         posted = stack.posted()
+        if outage is not None and not outage.counts and 3 * len(posted) >= want:
+            outage.run(stack.children, stack.check_alive)
+            posted = stack.posted()
         per_channel = Counter(str(m["channel_name"]) for m in posted)
         line = f"posted {len(posted)}/{want}  " + "  ".join(
             f"{name} {n}" for name, n in sorted(per_channel.items())

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 
 import pytest
 from pydantic import SecretStr
 
-from chassis.jsonlog import JsonFormatter, Redactor
+from chassis.jsonlog import JsonFormatter, Redactor, configure_logging
 from chassis.logcontext import correlated
 
 pytestmark = pytest.mark.unit
@@ -97,3 +98,29 @@ def test_unregistered_secret_values_are_masked_whole(text: str) -> None:
     line = _format(Redactor(), text)
     _assert_hidden(line, ("Kq7", "Zt9", "Wv3"))
     assert "***" in str(line["msg"])
+
+
+def test_a_library_repeating_a_failure_is_thinned_and_the_service_is_not(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A broker outage: aiokafka says the same thing hundreds of times, from several loggers."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging("svc", "INFO")
+        capsys.readouterr()
+        for attempt in range(300):
+            logging.getLogger("aiokafka").error(
+                "Unable connect to node with id 1: [Errno 111] Connect call failed "
+                "('127.0.0.1', %d)",
+                40000 + attempt,
+            )
+            logging.getLogger("aiokafka.consumer.fetcher").error("Failed fetch messages from 1")
+        for _ in range(3):
+            logging.getLogger("svc.core").warning("poll failed, will try again")
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    by_logger = Counter(str(line["logger"]) for line in lines)
+    assert by_logger == {"aiokafka": 1, "aiokafka.consumer.fetcher": 1, "svc.core": 3}
