@@ -7,6 +7,8 @@ or 200 with a Slack error), an optional Retry-After, an optional delay, for the 
 matching call is faulted only that often ("10% of calls fail"), drawn from a generator
 seeded from the configuration so a test run repeats exactly. A long ``delay_seconds`` with
 no status is the "timeout" fault: the answer comes, but after the client gave up.
+``delay_after_seconds`` holds the answer *after* the call was handled (a post stored, an
+action taken): the client cannot tell whether its call went through.
 Admin paths are never faulted.
 """
 
@@ -31,6 +33,7 @@ class FaultRule(BaseModel):
     path_prefix: str = ""
     method: str | None = None
     delay_seconds: float = Field(default=0.0, ge=0, le=120)
+    delay_after_seconds: float = Field(default=0.0, ge=0, le=120)
     error: str | None = None
     probability: float = Field(default=1.0, ge=0.0, le=1.0)
 
@@ -116,7 +119,10 @@ def install_fault_middleware(
             # Real seconds, not sandbox seconds: the point is to trip client timeouts.
             await asyncio.sleep(rule.delay_seconds)
         if rule.status is None:
-            return await call_next(request)
+            response = await call_next(request)
+            if rule.delay_after_seconds:
+                await asyncio.sleep(rule.delay_after_seconds)
+            return response
         return render(rule)
 
 

@@ -183,7 +183,7 @@ class SlackDelivery:
             )
         for posted in set(found.values()):
             landed = [c for c in interrupted if found.get(c.command_id) == posted]
-            log.info("post found after an interrupted delivery", extra={"ts": posted.ts})
+            log.info("post found after an interrupted delivery", extra={"slack_ts": posted.ts})
             digest = any(self._ledger.was_digest(c.command_id) for c in landed)
             await self._ledger.done(landed, posted, digest=digest)
             self._sent(landed, posted, digest=digest)

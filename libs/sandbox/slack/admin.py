@@ -160,14 +160,17 @@ def _identity_routes(router: APIRouter, state: SlackState) -> None:
 
 def _inspection_routes(router: APIRouter, state: SlackState) -> None:
     @router.get("/messages")
-    async def list_messages(channel: str | None = None) -> list[dict[str, object]]:
+    async def list_messages(
+        channel: str | None = None, from_bot: bool | None = None
+    ) -> list[dict[str, object]]:
         found = state.find_channel(channel) if channel else None
         if channel and found is None:
             raise HTTPException(404, f"no channel {channel}")
         return [
             _message_view(state, m)
             for m in state.messages
-            if found is None or m.channel == found.id
+            if (found is None or m.channel == found.id)
+            and (from_bot is None or m.from_bot == from_bot)
         ]
 
     @router.get("/stats")
