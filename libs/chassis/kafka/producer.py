@@ -164,6 +164,12 @@ class EventProducer:
             self._reports.join(5.0)
 
 
+def _undecided(exc: KafkaException) -> bool:
+    """A transactional call that failed only for now (timed out, broker away): call it again."""
+    error = exc.args[0]
+    return bool(error.retriable()) and not error.txn_requires_abort() and not error.fatal()
+
+
 class TransactionalProducer:
     """Writes groups of records atomically; a restarted instance with the same id fences the old.
 
@@ -184,9 +190,12 @@ class TransactionalProducer:
         try:
             yield self._producer
         except KafkaException as exc:
-            self._abort_after(exc)
+            # A write refused inside the body leaves the transaction open: abort it, or the
+            # next `begin` fails.
+            self._abort()
+            raise ProduceError(f"transaction failed: {exc.args[0]}") from exc
         except BaseException:
-            self._producer.abort_transaction(30)
+            self._abort()
             raise
         self.commit()
 
@@ -212,17 +221,37 @@ class TransactionalProducer:
         self._producer.poll(0)
 
     def commit(self) -> None:
-        """Commits every record sent since `begin`, or aborts them all and raises ProduceError."""
-        try:
-            self._producer.commit_transaction(60)
-        except KafkaException as exc:
-            self._abort_after(exc)
+        """Commits every record sent since `begin`, or aborts them all and raises ProduceError.
+
+        Returns only once the outcome is known. A retriable failure (the broker unreachable
+        past the call's timeout) leaves the commit in progress inside librdkafka: it may still
+        succeed, so the caller must not be told it failed (it would write the records again),
+        and the next `begin` would fail with _CONFLICT. It is resumed until it is decided.
+        """
+        while True:
+            try:
+                self._producer.commit_transaction(60)
+                return
+            except KafkaException as exc:
+                if not _undecided(exc):
+                    self._abort_after(exc)
+                log.warning("transaction commit not confirmed yet, resuming", extra={
+                    "error": str(exc.args[0])})  # fmt: skip
 
     def _abort_after(self, exc: KafkaException) -> NoReturn:
-        error = exc.args[0]
-        if error.txn_requires_abort():
-            self._producer.abort_transaction(30)
-        raise ProduceError(f"transaction failed: {error}") from exc
+        if exc.args[0].txn_requires_abort():
+            self._abort()
+        raise ProduceError(f"transaction failed: {exc.args[0]}") from exc
+
+    def _abort(self) -> None:
+        """Aborts the open transaction; like a commit, one that timed out is resumed."""
+        while True:
+            try:
+                self._producer.abort_transaction(30)
+                return
+            except KafkaException as failed:
+                if not _undecided(failed):
+                    raise ProduceError(f"transaction abort failed: {failed}") from failed
 
     def close(self) -> None:
         self._producer.flush(10)
