@@ -76,6 +76,12 @@ class IngressSettings(BaseSettings):
         ge=1024,
         description="request body bytes held at once across all requests; beyond, a 503",
     )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="open connections at most (uvicorn's limit_concurrency; beyond, a 503): "
+        "each may hold up to 64 KiB the server read ahead, on top of the body budget",
+    )
     body_read_timeout_seconds: float = Field(
         default=5.0,
         gt=0,

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import uvicorn
 from confluent_kafka.admin import AdminClient
+from fastapi import FastAPI
 
 from chassis.jsonlog import REDACTOR, configure_logging
 from chassis.kafka.async_producer import AsyncProducer
@@ -32,7 +33,10 @@ def parser() -> argparse.ArgumentParser:
         "/webhooks/slack), verify their signatures and store them in Kafka before "
         "acknowledging. Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
         "VISMA_SIGNATURE_HEADER, SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_CREDENTIAL, "
-        "ACK_TIMEOUT_SECONDS, PORT).",
+        "ACK_TIMEOUT_SECONDS, PORT; limits on hostile input: MAX_BODY_BYTES (256 KiB, a "
+        "413 beyond), MAX_INFLIGHT_BODY_BYTES (32 MiB across requests, a 503 beyond), "
+        "BODY_READ_TIMEOUT_SECONDS (5, a 408 beyond), MAX_CONNECTIONS (1000), "
+        "VISMA_REPLAY_WINDOW_SECONDS (3600: an exact repeat is acknowledged, not stored)).",
     )
     p.add_argument("--port", type=int, help="listen port (default MLC_INGRESS_PORT or 8080)")
     p.add_argument("--host", help="listen address (default 0.0.0.0)")
@@ -64,9 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     producer = AsyncProducer(kafka, SERVICE, delivery_timeout_ms=settings.kafka_delivery_timeout_ms)
     app = create_app(settings=settings, send=producer.send, serde=AvroSerde(SchemaCatalog.load()))
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-    )
+    server = uvicorn.Server(server_config(app, settings))
     # The event loop uvicorn itself would pick (uvloop when installed), as uvicorn.Server.run.
     try:
         with asyncio.Runner(loop_factory=server.config.get_loop_factory()) as runner:
@@ -74,6 +76,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         producer.close()
     return 0
+
+
+def server_config(app: FastAPI, settings: IngressSettings) -> uvicorn.Config:
+    """uvicorn as the ingress runs it: connections bounded, so is what they read ahead."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        limit_concurrency=settings.max_connections,
+    )
 
 
 def with_slack_secret(settings: IngressSettings) -> IngressSettings:

@@ -42,3 +42,13 @@ def test_kafka_gives_up_on_a_record_before_the_route_answers() -> None:
     for ack in (0.2, 1.0, 2.5, 2.99):  # the whole allowed range
         settings = IngressSettings(ack_timeout_seconds=ack)
         assert settings.kafka_delivery_timeout_ms < ack * 1000
+
+
+def test_the_server_bounds_its_open_connections() -> None:
+    from fastapi import FastAPI
+
+    from ingress.main import server_config
+
+    config = server_config(FastAPI(), IngressSettings(max_connections=7))
+    assert config.limit_concurrency == 7
+    assert server_config(FastAPI(), IngressSettings()).limit_concurrency == 1000
