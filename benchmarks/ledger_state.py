@@ -171,16 +171,22 @@ def wait_for_cleaning(bootstrap: str, topic: str, *, live: int, say: Progress) -
             return left
 
 
-def measure(python: str, cwd: Path, args: list[str]) -> dict[str, Any]:
+def run_module(python: str, cwd: Path, args: list[str]) -> str:
+    """Runs this module in `cwd`'s code with `python`; returns its standard output."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         str(cwd / p) for p in ("libs", "services", "."))}  # fmt: skip
     done = subprocess.run(  # noqa: S603 - our own interpreter and module, our arguments
-        [python, "-m", "benchmarks.ledger_state", "child", *args],
+        [python, "-m", "benchmarks.ledger_state", *args],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=1800, check=False,
     )  # fmt: skip
     if done.returncode != 0:
-        raise BenchmarkError(f"child failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        raise BenchmarkError(f"{args[0]} failed: {done.stderr[-2000:]}")
+    return done.stdout
+
+
+def measure(python: str, cwd: Path, args: list[str]) -> dict[str, Any]:
+    out = run_module(python, cwd, ["child", *args])
+    return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
 def run(args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress) -> dict[str, Any]:
@@ -195,7 +201,13 @@ def run(args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress) 
         ).values():
             future.result()
         say(f"N={total}: writing {total} entries ({args.live} within the horizon)")
-        write_history(args.bootstrap, topic, total=total, live=args.live, say=say)
+        # Written by the oldest code measured, in a schema version every side can read.
+        writer = Path(args.before_root) if args.before_root else ROOT
+        run_module(
+            str(writer / ".venv/bin/python"), writer,
+            ["write", "--bootstrap", args.bootstrap, "--topic", topic, "--total", str(total),
+             "--live", str(args.live)],
+        )  # fmt: skip
         row: dict[str, Any] = {}
         if args.before_root:
             before = Path(args.before_root)
@@ -207,7 +219,7 @@ def run(args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress) 
             )  # fmt: skip
         say(f"N={total}: after: first load after the upgrade (tombstones the expired)")
         row["after_first"] = measure(
-            sys.executable, ROOT,
+            str(ROOT / ".venv/bin/python"), ROOT,
             ["--bootstrap", args.bootstrap, "--topic", topic, "--loads", all_partitions],
         )  # fmt: skip
         say(f"N={total}: waiting for the broker's cleaner")
@@ -216,11 +228,11 @@ def run(args: argparse.Namespace, *, run_id: str, workdir: Path, say: Progress) 
         )
         say(f"N={total}: after: a replica given all 6 partitions; one given 3 by a rebalance")
         row["after"] = measure(
-            sys.executable, ROOT,
+            str(ROOT / ".venv/bin/python"), ROOT,
             ["--bootstrap", args.bootstrap, "--topic", topic, "--loads", all_partitions],
         )  # fmt: skip
         row["after_rebalance"] = measure(
-            sys.executable, ROOT,
+            str(ROOT / ".venv/bin/python"), ROOT,
             ["--bootstrap", args.bootstrap, "--topic", topic, "--loads", half],
         )  # fmt: skip
         results[str(total)] = row
@@ -251,6 +263,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--bootstrap", required=True)
     c.add_argument("--topic", required=True)
     c.add_argument("--loads", nargs="+", required=True, help="partition lists, one per load")
+    w = sub.add_parser("write")
+    w.add_argument("--bootstrap", required=True)
+    w.add_argument("--topic", required=True)
+    w.add_argument("--total", type=int, required=True)
+    w.add_argument("--live", type=int, required=True)
     p.add_argument("--bootstrap", default="127.0.0.1:19092")
     p.add_argument("--counts", type=int, nargs="+", default=[100_000, 300_000, 1_000_000])
     p.add_argument("--live", type=int, default=20_000, help="entries within the horizon")
@@ -263,6 +280,10 @@ def main() -> int:
     args = parser().parse_args()
     if args.mode == "child":
         child(args)
+        return 0
+    if args.mode == "write":
+        write_history(args.bootstrap, args.topic, total=args.total, live=args.live,
+                      say=progress())  # fmt: skip
         return 0
     results = run_session(args, run, say=progress())
     if isinstance(results, int):

@@ -148,6 +148,7 @@ def _handler(
         rules=rules,
         serde=serde,
         seen=markers.versions,
+        beyond_horizon=markers.beyond_horizon,
         send_command=send_command,
         send_dead_letter=_sender(raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
@@ -182,8 +183,9 @@ def _batches(app: faust.App, settings: ProcessorSettings) -> Batches:
         )
     )
     markers = ProcessedMarkers(
-        kafka, settings.processed_topic(), transaction, client=f"{settings.app_id}-processed"
-    )
+        kafka, settings.processed_topic(), transaction, client=f"{settings.app_id}-processed",
+        expiry=settings.marker_expiry(),
+    )  # fmt: skip
     inputs = set(settings.input_topics())
 
     async def forget_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -217,6 +219,7 @@ def _agent(
             ]
             try:
                 await markers.load(record.partition for record in records)
+                markers.sweep()
                 outcomes = await handler.handle_batch(records)
                 # Before faust may acknowledge the batch: its commands and markers, or nothing.
                 await transaction.commit()

@@ -7,12 +7,15 @@ a real worker on its own fresh topics and consumer group without touching the sh
 from __future__ import annotations
 
 import socket
+from datetime import timedelta
 from pathlib import Path
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.audit import AUDIT_TOPIC
+from chassis.kafka.expiry import DEFAULT_HORIZON, Expiry, HorizonConfigError
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, dead_letter_topic
 from events import PostSlackMessage
@@ -65,8 +68,28 @@ class ProcessorSettings(BaseSettings):
         default=None,
         description="faust's data directory (default: <app_id>-data in the working directory)",
     )
+    marker_horizon_days: float = Field(
+        default=DEFAULT_HORIZON / timedelta(days=1),
+        description="forget an entity's processed version once it is this old; a version "
+        "older than this without a marker is skipped, not routed. Must exceed the input "
+        "topics' retention",
+    )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)
+
+    @model_validator(mode="after")
+    def _horizon_covers_the_inputs(self) -> Self:
+        """Refuses a marker horizon that an input topic's retention reaches past."""
+        try:
+            expiry = self.marker_expiry()
+            for name in self.input_topics():
+                expiry.check_covers(TopicSpec(name, self.input_partitions))
+        except HorizonConfigError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+    def marker_expiry(self) -> Expiry:
+        return Expiry(timedelta(days=self.marker_horizon_days))
 
     def input_topics(self) -> list[str]:
         if self.input_topic:

@@ -34,10 +34,11 @@ class BatchTransaction:
         topic: str,
         *,
         key: str,
-        value: bytes,
+        value: bytes | None,
         headers: HeaderList = (),
         partition: int | None = None,
     ) -> _InTransaction:
+        """`value` None is a tombstone (an expired processed-marker)."""
         if not self._open:
             self._producer.begin()
             self._open = True

@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     ROUTED = "routed"
     UNMATCHED = "unmatched"
     DUPLICATE = "duplicate"
+    BEYOND_HORIZON = "beyond_horizon"
     DEAD_LETTERED = "dead_lettered"
 
 
@@ -102,8 +103,11 @@ class InvoiceHandler:
         remember: Remember | None = None,
         enrich: Enrich = _no_enrichment,
         observe: Observe | None = None,
+        beyond_horizon: Callable[[int], bool] = lambda version: False,
     ) -> None:
         self._observe = observe
+        self._beyond_horizon = beyond_horizon
+        """Whether a version with no marker is old enough that its marker may have expired."""
         self._remember = remember or (lambda record, key, version: seen.__setitem__(key, version))
         self._enrich = enrich
         self.rules = rules
@@ -145,6 +149,18 @@ class InvoiceHandler:
                         )
                     )
                     outcomes.append(Outcome.DUPLICATE)
+                    continue
+                if previous is None and self._beyond_horizon(version):
+                    audits.append(
+                        self._audit.record(
+                            Stage.SKIPPED,
+                            entity_id=event.key,
+                            event_id=event.event_id,
+                            detail=f"last_modified {version} is older than the processed-marker "
+                            "horizon: it may have been routed already, so it is not routed again",
+                        )
+                    )
+                    outcomes.append(Outcome.BEYOND_HORIZON)
                     continue
                 accepted[event.key] = version
                 accepted_from[event.key] = record

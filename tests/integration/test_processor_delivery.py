@@ -7,6 +7,7 @@ restarted worker must find exactly the markers that were committed.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from confluent_kafka.admin import AdminClient
@@ -20,6 +21,10 @@ from processor.handler import Record
 from processor.processed import ProcessedMarkers
 
 pytestmark = pytest.mark.integration
+
+
+NOW = int(time.time() * 1000)
+"""Versions are last-modified epoch millis; markers older than the horizon expire."""
 
 
 def _record(partition: int) -> Record:
@@ -65,19 +70,19 @@ def test_markers_count_once_committed_and_load_by_input_partition(
     markers = ProcessedMarkers(settings, topic, transaction, client=f"it-m-{unique}")
 
     async def work() -> None:
-        markers.remember(_record(0), "a", 1)
-        markers.remember(_record(1), "b", 2)
-        markers.remember(_record(0), "a", 3)
+        markers.remember(_record(0), "a", NOW + 1)
+        markers.remember(_record(1), "b", NOW + 2)
+        markers.remember(_record(0), "a", NOW + 3)
         assert markers.versions == {}  # nothing counts before the commit
         await transaction.commit()
         markers.committed()
-        markers.remember(_record(0), "c", 4)
+        markers.remember(_record(0), "c", NOW + 4)
         markers.discard()  # its batch failed: never committed
 
     asyncio.run(work())
-    assert markers.versions == {"a": 3, "b": 2}
+    assert markers.versions == {"a": NOW + 3, "b": NOW + 2}
     restarted = ProcessedMarkers(settings, topic, transaction, client=f"it-m2-{unique}")
     asyncio.run(restarted.load([0]))
-    assert restarted.versions == {"a": 3}
+    assert restarted.versions == {"a": NOW + 3}
     asyncio.run(restarted.load([0, 1]))
-    assert restarted.versions == {"a": 3, "b": 2}
+    assert restarted.versions == {"a": NOW + 3, "b": NOW + 2}

@@ -48,7 +48,7 @@ class Expiry:
     def __post_init__(self) -> None:
         if self.horizon <= self.clock_margin:
             raise HorizonConfigError(
-                f"ledger horizon {self.horizon} must exceed the clock margin {self.clock_margin}"
+                f"horizon {self.horizon} must exceed the clock margin {self.clock_margin}"
             )
 
     def expired(self, written_at: datetime, now: datetime) -> bool:
@@ -70,7 +70,7 @@ class Expiry:
         retention = timedelta(milliseconds=commands.retention_ms)
         if self.horizon - self.clock_margin <= retention:
             raise HorizonConfigError(
-                f"ledger horizon {self.horizon} (less the clock margin {self.clock_margin}) "
-                f"must exceed the retention of {commands.name} ({retention}): a replay could "
-                "reach commands whose entries have expired"
+                f"horizon {self.horizon} (less the clock margin {self.clock_margin}) must "
+                f"exceed the retention of {commands.name} ({retention}): a replay could reach "
+                "records whose ledger entries or markers have expired"
             )

@@ -207,7 +207,7 @@ class TransactionalProducer:
         topic: str,
         *,
         key: str | None,
-        value: bytes,
+        value: bytes | None,
         headers: HeaderList = (),
         partition: int | None = None,
     ) -> None:
