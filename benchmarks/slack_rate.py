@@ -60,7 +60,9 @@ def run_slack(
     partitions: int = COMMAND_PARTITIONS,
     commands: Sequence[PostSlackMessage] | None = None,
     sink_args: Sequence[str] = (),
+    faults: Sequence[dict[str, Any]] = (),
 ) -> SlackResult:
+    """`faults` are sandbox fault rules set before the sink starts (e.g. a fixed latency)."""
     sandbox = Child("sandbox", ["--port", "0"], log_path=workdir / "sandbox.log", cwd=workdir)
     with sandbox:
         base = sandbox.wait_for_line(LISTENING, timeout=30).group(1)
@@ -69,6 +71,8 @@ def run_slack(
             names = [f"bench-{n:02d}" for n in range(1, channels + 1)]
             for name in names:
                 admin.post("/channels", json={"name": name}).raise_for_status()
+            for rule in faults:
+                admin.post("/faults", json=rule).raise_for_status()
             commands_topic = f"{run_id}-slack-commands"
             create_topics(bootstrap, [commands_topic], partitions=partitions)
             wanted = commands or list(slack_commands(names, per_channel=per_channel))

@@ -4,6 +4,10 @@
    total posting rate of at least 95% of the ceiling (one post per second per channel = 50/s).
 2. Backlog: one channel with 500 messages while 49 others get 20 each. Digests must clear the
    backlog in under a minute while the other channels keep posting at their own pace.
+3. Latency: 20 channels x 20 messages while every chat.postMessage takes 100 ms longer to
+   reach Slack's limiter (a sandbox delay fault). Pacing counts from the start of the
+   previous post, so the rate must stay at least 95% of the ceiling (20/s) with zero 429s;
+   counted from Slack's answer it fell to about 90%.
 
 The sandbox plays Slack with its real per-channel limit; the sink runs as deployed (a
 subprocess). Each figure is printed with the target it is held to.
@@ -32,6 +36,9 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from events import PostSlackMessage
 
 PACE_TARGET = 0.95
+LATENCY_SECONDS = 0.1
+LATENCY_CHANNELS = 20
+STAGES = ("pace", "backlog", "latency")
 BACKLOG_SECONDS_TARGET = 60.0
 SECONDS_PER_MESSAGE = 1.005
 """The sink's default pause per channel: the pace a channel 'keeps'."""
@@ -90,15 +97,26 @@ def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
+def _pace_line(label: str, result: SlackResult, partitions: int) -> str:
+    share = result.rate / result.ceiling
+    return (
+        f"{label}: {result.posted} messages, {result.channels} channels, {partitions} partitions: "
+        f"{result.rate:.1f} msg/s = {share:.1%} of {result.ceiling:.0f}/s "
+        f"(target >= {PACE_TARGET:.0%}) {_verdict(share >= PACE_TARGET)}; "
+        f"{result.rate_limited} x 429 {_verdict(result.rate_limited == 0)}"
+    )
+
+
+def latency_report(result: SlackResult, partitions: int, latency: float) -> str:
+    label = f"latency (+{latency * 1000:.0f} ms per post)"
+    return _pace_line(label, result, partitions)
+
+
 def report(pace: SlackResult, backlog: BacklogFigures) -> str:
-    share = pace.rate / pace.ceiling
     own_pace = 1.0 / SECONDS_PER_MESSAGE
     return "\n".join(
         [
-            f"pace   : {pace.posted} messages, {pace.channels} channels, 3 partitions: "
-            f"{pace.rate:.1f} msg/s = {share:.1%} of {pace.ceiling:.0f}/s "
-            f"(target >= {PACE_TARGET:.0%}) {_verdict(share >= PACE_TARGET)}; "
-            f"{pace.rate_limited} x 429 {_verdict(pace.rate_limited == 0)}",
+            _pace_line("pace   ", pace, 3),
             f"backlog: {backlog.commands} messages on one channel cleared in "
             f"{backlog.cleared_seconds:.1f}s with {backlog.digests} digests "
             f"(target < {BACKLOG_SECONDS_TARGET:.0f}s) "
@@ -126,7 +144,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--digest-backlog", type=int, default=30, help="the sink's --digest-backlog (default 30)"
     )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=LATENCY_SECONDS,
+        help=f"latency stage: seconds added to every post (default {LATENCY_SECONDS})",
+    )
+    parser.add_argument(
+        "--seconds-per-message",
+        type=float,
+        default=SECONDS_PER_MESSAGE,
+        help=f"the sink's --seconds-per-message (default {SECONDS_PER_MESSAGE})",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="per run (default 300s)")
+    parser.add_argument(
+        "--stages",
+        default=",".join(STAGES),
+        help=f"comma-separated stages to run (default {','.join(STAGES)}; pace and backlog "
+        "report together)",
+    )
     return parser.parse_args(argv)
 
 
@@ -146,32 +182,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serde": serde,
         "progress": _say,
         "partitions": args.partitions,
-        "sink_args": ("--digest-backlog", str(args.digest_backlog)),
+        "sink_args": (
+            "--digest-backlog",
+            str(args.digest_backlog),
+            "--seconds-per-message",
+            str(args.seconds_per_message),
+        ),
     }
+    stages = {stage.strip() for stage in args.stages.split(",") if stage.strip()}
+    lines: list[str] = []
     try:
         ensure_reachable(args.bootstrap)
-        _say(f"pace: {args.channels} channels x {args.per_channel}")
-        pace = run_slack(
-            args.bootstrap, run_id=f"{run_id}-pace", channels=args.channels,
-            per_channel=args.per_channel, workdir=workdir / "pace", **common,
-        )  # fmt: skip
-        names = [f"bench-{n:02d}" for n in range(1, args.channels + 1)]
-        _say(f"backlog: {args.backlog} on {names[0]}, {args.per_channel} on each other channel")
-        commands = _commands(
-            names[0], names[1:], backlog_size=args.backlog, per_other=args.per_channel
-        )
-        backlog = run_slack(
-            args.bootstrap, run_id=f"{run_id}-backlog", channels=args.channels,
-            per_channel=args.per_channel, workdir=workdir / "backlog", commands=commands,
-            **common,
-        )  # fmt: skip
+        if {"pace", "backlog"} & stages:
+            lines.append(_pace_and_backlog(args, run_id, workdir, common))
+        if "latency" in stages:
+            (workdir / "latency").mkdir()
+            _say(f"latency: {LATENCY_CHANNELS} channels x {args.per_channel}, +{args.latency}s")
+            latency = run_slack(
+                args.bootstrap, run_id=f"{run_id}-latency", channels=LATENCY_CHANNELS,
+                per_channel=args.per_channel, workdir=workdir / "latency",
+                faults=[{"path_prefix": "/api/chat.postMessage", "times": None,
+                         "delay_seconds": args.latency}],
+                **common,
+            )  # fmt: skip
+            lines.append(latency_report(latency, args.partitions, args.latency))
     except (BenchmarkError, ChildError) as exc:
         print(f"error: {exc} (logs in {workdir})", file=sys.stderr)
         return 1
     finally:
         delete_topics_containing(args.bootstrap, run_id)
-    print(report(pace, backlog_figures(backlog, names[0])))
+    print("\n".join(lines))
     return 0
+
+
+def _pace_and_backlog(
+    args: argparse.Namespace, run_id: str, workdir: Path, common: dict[str, Any]
+) -> str:
+    _say(f"pace: {args.channels} channels x {args.per_channel}")
+    pace = run_slack(
+        args.bootstrap, run_id=f"{run_id}-pace", channels=args.channels,
+        per_channel=args.per_channel, workdir=workdir / "pace", **common,
+    )  # fmt: skip
+    names = [f"bench-{n:02d}" for n in range(1, args.channels + 1)]
+    _say(f"backlog: {args.backlog} on {names[0]}, {args.per_channel} on each other channel")
+    commands = _commands(names[0], names[1:], backlog_size=args.backlog, per_other=args.per_channel)
+    backlog = run_slack(
+        args.bootstrap, run_id=f"{run_id}-backlog", channels=args.channels,
+        per_channel=args.per_channel, workdir=workdir / "backlog", commands=commands,
+        **common,
+    )  # fmt: skip
+    return report(pace, backlog_figures(backlog, names[0]))
 
 
 if __name__ == "__main__":

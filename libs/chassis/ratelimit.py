@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,11 @@ from dataclasses import dataclass
 __all__ = ["BudgetSnapshot", "Clock", "HourlyBudget", "Sleep", "TokenBucket"]
 
 logger = logging.getLogger(__name__)
+
+LATENCY_WINDOW = 20
+"""Recent successful calls whose latency spread paces the next call (see `slot`)."""
+LATENCY_SAMPLES = 5
+"""Calls counted from their answer before the spread is trusted."""
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -46,6 +52,8 @@ class TokenBucket:
         self._updated = clock()
         self._blocked_until = float("-inf")
         self._lock = asyncio.Lock()
+        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._calls = 0
 
     def __repr__(self) -> str:
         return f"TokenBucket(rate_per_second={self._rate}, burst={int(self._burst)})"
@@ -66,17 +74,33 @@ class TokenBucket:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """One token for one call, with the refill counted from when the call *ends*.
+        """One token for one call, the refill counted from when the call *started*.
 
-        A server counts a call when it handles it, somewhere between our send and its
-        answer; counting from the answer keeps a slow call (a cold connection) from
-        squeezing the gap before the next one below the limit.
+        Anchoring at the answer would add every call's latency to the gap, so the rate
+        would fall as latency rises. Anchored at the start, the gap the server sees is the
+        interval plus the difference in when it counted two calls after their start, which
+        varies as much as the latency does: so the anchor moves on by the spread (slowest
+        less fastest) of the latency of the recent successful calls, this one included, or
+        by this call's latency when that is less (counting from the answer is always safe:
+        the server has counted the call by then). A steady latency, however long, costs
+        nothing; a jittery one costs its jitter, never more than its latency. Until a few
+        calls have shown their latency, a call counts from its answer (the first one, which
+        opens a connection, is no measure of the rest).
         """
         await self.acquire()
-        try:
-            yield
-        finally:
-            self._updated = max(self._updated, self._clock())
+        started = self._clock()
+        yield
+        # Only a call that answered normally tells the latency; after an error the caller
+        # penalizes or retries.
+        latency = max(0.0, self._clock() - started)
+        margin = latency  # counting from the answer is always safe: the server has seen it
+        self._calls += 1
+        if self._calls > 1:  # the first call opens a connection: its latency is no sample
+            self._latencies.append(latency)
+        if len(self._latencies) > LATENCY_SAMPLES:
+            # This call's own latency included: if it was the slow one, the next waits.
+            margin = min(margin, max(self._latencies) - min(self._latencies))
+        self._updated = max(self._updated, started + margin)
 
     def penalize(self, seconds: float) -> None:
         """Push the next slot at least `seconds` out (after a 429 with Retry-After)."""

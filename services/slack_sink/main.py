@@ -47,8 +47,9 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=1.005,
         help=(
-            "pause between posts to one channel, counted from Slack's answer to the previous "
-            "post; Slack allows about 1 per second (default 1.005)"
+            "pause between posts to one channel, counted from the start of the previous post "
+            "plus its latency's recent jitter (never more than counting from Slack's answer); "
+            "Slack allows about 1 per second (default 1.005)"
         ),
     )
     p.add_argument(

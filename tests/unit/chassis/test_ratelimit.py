@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from chassis.ratelimit import BudgetSnapshot, HourlyBudget, TokenBucket
+from chassis.ratelimit import LATENCY_SAMPLES, BudgetSnapshot, HourlyBudget, TokenBucket
 
 pytestmark = pytest.mark.unit
 
@@ -102,3 +104,53 @@ def test_budget_adopts_lower_server_limit() -> None:
     assert (snap.limit, snap.remaining) == (100, 100)
     t.now += 3600
     assert budget.snapshot().remaining == 100
+
+
+async def _starts(bucket: TokenBucket, t: FakeTime, latencies: list[float]) -> list[float]:
+    """When each call started, each call taking the given time to answer."""
+    starts = []
+    for latency in latencies:
+        async with bucket.slot():
+            starts.append(t.now)
+            t.now += latency
+    return [round(b - a, 6) for a, b in itertools.pairwise(starts)]
+
+
+@pytest.mark.anyio
+async def test_slots_are_paced_from_the_start_of_the_previous_call_not_its_end() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    # A steady latency, however long, leaves one second between starts (not 1 s + latency)
+    # once a few calls have shown it; those count from their answers.
+    gaps = await _starts(bucket, t, [0.3] * (LATENCY_SAMPLES + 5))
+    assert gaps == [1.3] * (LATENCY_SAMPLES + 1) + [1.0] * 3
+
+
+@pytest.mark.anyio
+async def test_a_jittery_latency_adds_its_spread_to_the_interval() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    await _starts(bucket, t, [0.6, 0.1, 0.15] + [0.1] * (LATENCY_SAMPLES - 2))  # 0.6: connect
+    # Latencies between 0.1 and 0.15 s: the server may count one call 0.05 s later after
+    # its start than the next, so starts are 1.05 s apart.
+    assert await _starts(bucket, t, [0.1, 0.15, 0.1, 0.12]) == [1.05, 1.05, 1.05]
+    # A 0.6 s outlier: the next start waits its excess over the fastest (0.5 s); after it,
+    # the spread (0.5 s) is more than a call's own latency, which then bounds the wait, as
+    # if counted from the answer.
+    assert await _starts(bucket, t, [0.12, 0.6, 0.05, 0.05]) == [1.05, 1.5, 1.05]
+
+
+async def _failing_call(bucket: TokenBucket, t: FakeTime, *, seconds: float) -> None:
+    async with bucket.slot():
+        t.now += seconds
+        raise RuntimeError
+
+
+@pytest.mark.anyio
+async def test_a_failed_call_does_not_count_as_a_latency_sample() -> None:
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    await _starts(bucket, t, [0.2] * (LATENCY_SAMPLES + 1))
+    with pytest.raises(RuntimeError):
+        await _failing_call(bucket, t, seconds=5.0)  # e.g. a 429 whose handling took long
+    assert await _starts(bucket, t, [0.2] * 3) == [1.0, 1.0]
