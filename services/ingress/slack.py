@@ -10,7 +10,6 @@ A retry of an event this process already stored is acknowledged without a second
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from pydantic import TypeAdapter, ValidationError
@@ -18,17 +17,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from chassis.kafka.producer import ProduceError
-from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
 from events.slack_events import SlackEventReceived
-from ingress.answers import WEBHOOKS, Send, fits_in_kafka, refused, unavailable
+from ingress.answers import WEBHOOKS, Send, refused
 from ingress.config import IngressSettings
-from ingress.dedupe import Outcome, RecentEvents
+from ingress.dedupe import RecentEvents
 from ingress.errors import NotAcceptingNowError, RejectedNotificationError
 from ingress.fields import RetryNumber
 from ingress.slack_envelope import Challenge, Ignored, read_envelope
 from ingress.slack_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, SlackSignature
+from ingress.storing import RecordStore
 
 SOURCE = "slack"
 RETRY_NUM_HEADER = "X-Slack-Retry-Num"
@@ -52,25 +50,7 @@ def slack_route(
     if recent is None:  # not `or`: an empty memory is falsy (it has a length)
         recent = RecentEvents(settings.slack_recent_event_ids)
 
-    async def store(event: SlackEventReceived) -> Response:
-        try:
-            value = fits_in_kafka(serde.encode(event.SCHEMA, event.to_record()))
-        except RejectedNotificationError as exc:
-            return refused(SOURCE, exc)
-
-        async def write() -> None:
-            await send(settings.slack_topic, key=event.key, value=value,
-                       headers=correlation_headers(new_correlation_id()))  # fmt: skip
-
-        try:
-            async with asyncio.timeout(settings.ack_timeout_seconds):
-                outcome = await recent.store_once(event.event_id, write)
-        except (ProduceError, TimeoutError) as exc:
-            return unavailable(SOURCE, exc)
-        WEBHOOKS.labels(SOURCE, outcome.value).inc()
-        return JSONResponse(
-            {"ok": True, "event_id": event.event_id, "duplicate": outcome is Outcome.DUPLICATE}
-        )
+    store = RecordStore(SOURCE, settings.slack_topic, send, recent, settings.ack_timeout_seconds)
 
     async def slack_events(request: Request) -> Response:
         try:
@@ -83,7 +63,9 @@ def slack_route(
         if isinstance(received, Ignored):
             WEBHOOKS.labels(SOURCE, "ignored").inc()
             return JSONResponse({"ok": True, "ignored": received.reason})
-        return await store(received)
+        value = serde.encode(received.SCHEMA, received.to_record())
+        return await store.store_once(received.event_id, key=received.key, value=value,
+                                      answer={"event_id": received.event_id})  # fmt: skip
 
     return Route("/webhooks/slack", slack_events, methods=["POST"])
 

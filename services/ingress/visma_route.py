@@ -9,19 +9,16 @@ so a replay costs neither storage nor a pull of the company's Visma budget.
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from chassis.kafka.producer import ProduceError
-from chassis.logcontext import correlation_headers, new_correlation_id
 from chassis.serde import AvroSerde
-from ingress.answers import WEBHOOKS, Send, fits_in_kafka, refused, unavailable
+from ingress.answers import Send, refused
 from ingress.config import IngressSettings
-from ingress.dedupe import Outcome, RecentEvents
+from ingress.dedupe import RecentEvents
 from ingress.errors import NotAcceptingNowError, RejectedNotificationError
+from ingress.storing import RecordStore
 from ingress.visma import parse, verify
 
 SOURCE = "visma"
@@ -37,6 +34,8 @@ def visma_route(
             window_seconds=settings.visma_replay_window_seconds,
         )
 
+    store = RecordStore(SOURCE, settings.visma_topic, send, recent, settings.ack_timeout_seconds)
+
     async def visma_webhook(request: Request) -> Response:
         body = await request.body()
         try:
@@ -45,26 +44,13 @@ def visma_route(
             verify(settings.visma_webhook_secret, body, request.headers.get(
                 settings.visma_signature_header))  # fmt: skip
             notification = parse(body)
-            value = fits_in_kafka(serde.encode(notification.SCHEMA, notification.to_record()))
+            value = serde.encode(notification.SCHEMA, notification.to_record())
         except (RejectedNotificationError, NotAcceptingNowError) as exc:
             return refused(SOURCE, exc)
 
-        async def write() -> None:
-            await send(settings.visma_topic, key=notification.key, value=value,
-                       headers=correlation_headers(new_correlation_id()))  # fmt: skip
-
-        try:
-            async with asyncio.timeout(settings.ack_timeout_seconds):
-                outcome = await recent.store_once(notification.notification_id, write)
-        except (ProduceError, TimeoutError) as exc:
-            return unavailable(SOURCE, exc)
-        WEBHOOKS.labels(SOURCE, outcome.value).inc()
-        return JSONResponse(
-            {
-                "ok": True,
-                "id": notification.notification_id,
-                "duplicate": outcome is Outcome.DUPLICATE,
-            }
-        )
+        return await store.store_once(
+            notification.notification_id, key=notification.key, value=value,
+            answer={"id": notification.notification_id},
+        )  # fmt: skip
 
     return Route("/webhooks/visma", visma_webhook, methods=["POST"])

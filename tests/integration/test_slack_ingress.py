@@ -9,6 +9,7 @@ broker is never touched.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 from pydantic import SecretStr
 
 from chassis.kafka.async_producer import AsyncProducer
@@ -122,6 +123,36 @@ def test_a_signed_body_larger_than_kafka_accepts_is_a_413_and_nothing_is_stored(
     refused, fine = asyncio.run(run())
 
     assert refused.status_code == 413
+    assert fine.status_code == 200
+    assert [e.event_id for e in stored(kafka_bootstrap, topic)] == [f"Ev{unique}ok"]
+
+
+def test_a_record_over_the_topics_own_size_limit_is_a_413_not_a_503_retried_forever(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """A topic an operator set to a smaller max.message.bytes: the broker refuses the record
+    in its delivery report; no retry can store it, so the sender hears 413, not 503."""
+    topic = f"test.slack-event.{unique}"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    created = admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1,
+                  config={"max.message.bytes": "4096"})]
+    )  # fmt: skip
+    created[topic].result(timeout=30)
+    # Random text: the producer compresses, and a repeated word would shrink below 4 KiB.
+    big = envelope(thread_reply(text=secrets.token_urlsafe(15_000)), event_id=f"Ev{unique}big")
+
+    async def run() -> tuple[httpx.Response, httpx.Response]:
+        async with ingress(kafka_bootstrap, topic) as slack:
+            refused = await slack.http.post("/webhooks/slack", content=big,
+                                            headers=signed_headers(big))  # fmt: skip
+            fine = await slack.deliver(f"Ev{unique}ok")
+            return refused, fine
+
+    refused, fine = asyncio.run(run())
+
+    assert refused.status_code == 413
+    assert "too large" in refused.json()["error"]
     assert fine.status_code == 200
     assert [e.event_id for e in stored(kafka_bootstrap, topic)] == [f"Ev{unique}ok"]
 

@@ -2,7 +2,10 @@
 
 Webhook receivers acknowledge a sender only after its payload is durably in Kafka; awaiting
 each record's own delivery report (instead of flushing the whole producer) lets many
-requests share one producer without waiting for each other.
+requests share one producer without waiting for each other. A record over the producer's or
+the topic's maximum message size is a `RecordTooLargeError` (permanent: no retry of the same
+record can be stored), whether librdkafka refuses it at once or the broker does later; every
+other failure is a `ProduceError` (a retry may succeed).
 """
 
 from __future__ import annotations
@@ -11,10 +14,17 @@ import asyncio
 import threading
 from typing import Any
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
+from chassis.errors import PermanentError
 from chassis.kafka.producer import HeaderList, ProduceError, producer_config
 from chassis.settings import KafkaSettings
+
+_TOO_LARGE = frozenset({KafkaError.MSG_SIZE_TOO_LARGE, KafkaError.RECORD_LIST_TOO_LARGE})
+
+
+class RecordTooLargeError(PermanentError):
+    """Kafka will never take this record: it is over the largest message size allowed."""
 
 
 class AsyncProducer:
@@ -50,6 +60,8 @@ class AsyncProducer:
             )
         except BufferError as exc:
             raise ProduceError(f"producer queue full: {exc}") from exc
+        except KafkaException as exc:
+            raise _failure(exc.args[0]) from exc
         await done
 
     def close(self, timeout: float = 10.0) -> None:
@@ -64,4 +76,10 @@ def _settle(done: asyncio.Future[None], err: KafkaError | None) -> None:
     if err is None:
         done.set_result(None)
     else:
-        done.set_exception(ProduceError(str(err)))
+        done.set_exception(_failure(err))
+
+
+def _failure(err: KafkaError) -> ProduceError | RecordTooLargeError:
+    if err.code() in _TOO_LARGE:
+        return RecordTooLargeError(f"Kafka refuses the record as too large: {err.str()}")
+    return ProduceError(str(err))
