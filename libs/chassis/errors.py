@@ -6,7 +6,8 @@ without knowing which external system failed::
 
     ConnectorError
     ├── RetryableError       the same call may succeed later (429, 5xx, network)
-    │   └── SystemUnavailable    the external system is down or throttling, not this record
+    │   ├── SystemUnavailable    the external system is down or throttling, not this record
+    │   └── NotArrivedYet        the record needs what another writer has yet to write
     └── PermanentError       repeating the call unchanged cannot help (4xx, bad auth)
 
 The consumer runner spends a record's retry budget on a `RetryableError` but not on a
@@ -17,7 +18,13 @@ outage lasts, and the record is never dead-lettered for it.
 
 from __future__ import annotations
 
-__all__ = ["ConnectorError", "PermanentError", "RetryableError", "SystemUnavailable"]
+__all__ = [
+    "ConnectorError",
+    "NotArrivedYet",
+    "PermanentError",
+    "RetryableError",
+    "SystemUnavailable",
+]
 
 
 class ConnectorError(Exception):
@@ -35,6 +42,12 @@ class RetryableError(ConnectorError):
 class SystemUnavailable(RetryableError):
     """The external system cannot take any call now (an outage, a 503, a 429): the record
     is fine, so waiting costs it nothing. Every client raises this for such answers."""
+
+
+class NotArrivedYet(RetryableError):
+    """The record waits for something another writer has not written yet (a ledger entry, a
+    reference record). It is retried within the budget like any retryable error, but the
+    raiser audits the wait (once, when it starts) and the runner does not audit each retry."""
 
 
 class PermanentError(ConnectorError):

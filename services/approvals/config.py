@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from approvals.provenance import FOREIGN_MARGIN_SECONDS
 from events.approvals import Decision
 
 CONFIRMATION_RULE = "approvals"
@@ -43,6 +44,13 @@ class ApprovalsSettings(BaseSettings):
         gt=0,
         description="how long, from its arrival, a gesture is retried while its message has "
         "no ledger entry; then it goes to the DLQ with the reason",
+    )
+    foreign_margin_seconds: float = Field(
+        default=FOREIGN_MARGIN_SECONDS,
+        gt=0,
+        description="how long after a post its ledger entry may still arrive; a gesture on a "
+        "message older than what the ledger view has read, less this, is on a message the "
+        "connector never posted and is ignored at once",
     )
     employee_wait_seconds: float = Field(
         default=2.0, ge=0, description="how long to wait for an approver's employee record"

@@ -11,8 +11,11 @@ shows fact, post, signal, decision and action.
 A gesture can arrive before the Slack sink's ledger entry of its message (a person reacts
 within a moment of the post, or the sink died between posting and writing DONE and finds
 its post again later). Such a gesture is not dropped: it is audited once and raised as
-retryable, so the runner tries it again, and only when `ledger_budget_seconds` have passed
-since it was received does it go to the DLQ, with the reason.
+`NotArrivedYet`, so the runner tries it again (without an audit record per attempt), and
+only when `ledger_budget_seconds` have passed since it was received does it go to the DLQ,
+with the reason. A gesture on a message whose entry cannot come any more (the ledger view
+has read past the message's time, `approvals.provenance`) is on a message the connector
+never posted: it is ignored at once and audited once, never retried or dead-lettered.
 
 Ids are derived, never random, so nothing is done twice: Slack's retries carry the same
 event id, the same person's same decision on the same message is the same signal, and every
@@ -28,7 +31,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -43,8 +46,9 @@ from approvals.config import (
     Policy,
 )
 from approvals.posted import workspace_and_channel
+from approvals.provenance import FOREIGN_MARGIN_SECONDS, may_still_arrive, posted_at
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import ConnectorError, PermanentError, RetryableError
+from chassis.errors import ConnectorError, NotArrivedYet, PermanentError
 from events.approvals import ApprovalSignal, Decision, SignalSource
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
@@ -70,9 +74,10 @@ class Outcome(StrEnum):
     NO_POLICY = "no_policy"
     DUPLICATE = "duplicate"
     NO_USER = "no_user"
+    NOT_OURS = "not_a_connector_message"
 
 
-class MessageNotInLedgerYet(RetryableError):
+class MessageNotInLedgerYet(NotArrivedYet):
     """No ledger entry of the Slack sink names the gesture's message yet: it may be on its
     way (the sink posts first and writes DONE after), so the gesture is tried again."""
 
@@ -86,6 +91,8 @@ class PostedIndex(Protocol):
     async def wait_for(
         self, channel_id: str, ts: str, *, seconds: float
     ) -> SinkDelivery | None: ...
+
+    def pending_around(self, channel_id: str, moment: datetime, *, margin: timedelta) -> bool: ...
 
 
 class Outbox(Protocol):
@@ -149,9 +156,13 @@ class ApprovalDesk:
         outbox: Outbox,
         audit: AuditTrail,
         match_wait_seconds: float,
+        ledger_read_through: Callable[[], datetime | None],
         ledger_budget_seconds: float = LEDGER_BUDGET_SECONDS,
+        foreign_margin_seconds: float = FOREIGN_MARGIN_SECONDS,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """`ledger_read_through` says up to when the ledger view has read every record
+        (`CompactedView.read_through`)."""
         self._config = config
         self._posted = posted
         self._approvers = approvers
@@ -159,6 +170,8 @@ class ApprovalDesk:
         self._audit = audit
         self._match_wait = match_wait_seconds
         self._ledger_budget = ledger_budget_seconds
+        self._read_through = ledger_read_through
+        self._foreign_margin = timedelta(seconds=foreign_margin_seconds)
         self._now = now
         self._events = _Recent(MEMORY)
         self._signals = _Recent(MEMORY)
@@ -184,10 +197,14 @@ class ApprovalDesk:
         reaction = event.reaction if event.event_type == "reaction_added" else None
         if not self._config.may_be_decision(reaction=reaction, word=first_word(event.text)):
             return Outcome.NOT_A_DECISION
+        read_through = self._read_through()  # before the lookup: all it covers was indexed
         posted = await self._posted.wait_for(
             event.channel, event.message_ts, seconds=self._match_wait
         )
         if posted is None:
+            if not self._may_still_arrive(event, read_through):
+                self._skipped(event.key, event, "ignored: not a connector message")
+                return Outcome.NOT_OURS
             raise self._not_in_ledger(event)
         if posted.rule == CONFIRMATION_RULE:
             return Outcome.OWN_REPLY
@@ -218,6 +235,19 @@ class ApprovalDesk:
         outcome = await self._decide(signal, posted, policy, approver)
         self._signals.add(signal_id)
         return outcome
+
+    def _may_still_arrive(self, event: SlackEventReceived, read_through: datetime | None) -> bool:
+        """Whether the ledger entry of the gesture's message may still come (see
+        `approvals.provenance`); if not, the message is not one the connector posted."""
+        posted = posted_at(event.message_ts)
+        margin = self._foreign_margin
+        return may_still_arrive(
+            posted=posted,
+            read_through=read_through,
+            pending_nearby=posted is not None
+            and self._posted.pending_around(event.channel, posted, margin=margin),
+            margin=margin,
+        )
 
     def _not_in_ledger(self, event: SlackEventReceived) -> ConnectorError:
         """The error for a gesture whose message is not in the ledger: retryable until the

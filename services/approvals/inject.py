@@ -20,7 +20,7 @@ from approvals.posted import PostedMessages
 from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
-from chassis.kafka.view import CompactedView
+from chassis.kafka.view import CompactedView, ViewFailedError
 from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
@@ -93,7 +93,10 @@ class ApprovalsApp(ConsumerService):
     stopped: bool = False
 
     def ready(self) -> bool:
-        return super().ready() and all(v.wait_until_caught_up(0) for v in self.views)
+        try:
+            return super().ready() and all(v.wait_until_caught_up(0) for v in self.views)
+        except ViewFailedError:
+            return False
 
     def stop(self) -> None:
         self.stopped = True
@@ -101,10 +104,11 @@ class ApprovalsApp(ConsumerService):
 
     async def run(self) -> None:
         """Consumes gestures only once the ledger and employee views hold everything that was
-        on their topics at start: before that, a gesture would miss entries already there."""
+        on their topics at start: before that, a gesture would miss entries already there.
+        A view that dies, then or later, ends the service with its `ViewFailedError`."""
         try:
             if await self._views_caught_up():
-                await self.runner.run()
+                await self.consume()
         finally:
             await self.aclose()
 
@@ -144,10 +148,11 @@ def build(
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     posted = PostedMessages(serde)
-    views: list[CompactedView[Any]] = [
-        CompactedView(kafka, [topics.ledger.name], decode=posted.decode,
-                      client=f"{settings.group_id}-ledger", on_removed=posted.remove).start()
-    ]  # fmt: skip
+    ledger: CompactedView[Any] = CompactedView(
+        kafka, [topics.ledger.name], decode=posted.decode,
+        client=f"{settings.group_id}-ledger", on_removed=posted.remove,
+    ).start()  # fmt: skip
+    views: list[CompactedView[Any]] = [ledger]
     employees = options.employees
     if employees is None:
         view: CompactedView[dict[str, Any]] = CompactedView(
@@ -175,7 +180,9 @@ def build(
         outbox=KafkaOutbox(producer, serde, OutputTopics(topics.signals.name, topics.actions.name)),
         audit=audit,
         match_wait_seconds=settings.match_wait_seconds,
+        ledger_read_through=ledger.read_through,
         ledger_budget_seconds=settings.ledger_budget_seconds,
+        foreign_margin_seconds=settings.foreign_margin_seconds,
     )
     runner = ConsumerRunner(
         settings=kafka,

@@ -6,6 +6,8 @@ channel id and a message ts. This index is fed by a `CompactedView` over the led
 can react within a moment of the post, before the sink's DONE entry has been read here, so a
 lookup may wait, bounded, for the entry. The sink tombstones entries past its ledger horizon;
 `remove` (the view's `on_removed`) drops them here too, so the index is bounded like the ledger.
+PENDING entries whose post's outcome the sink has yet to learn are kept too (`pending_around`):
+a message near one of them may be the connector's even though the view has read past it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import datetime, timedelta
 
 from chassis.serde import AvroSerde
-from events.deliveries import SinkDelivery
+from events.deliveries import DeliveryStatus, SinkDelivery
 
 
 class PostedMessages:
@@ -25,6 +28,9 @@ class PostedMessages:
         self._message_of: dict[str, tuple[str, str]] = {}
         """Command id -> its message (a digest message stands for several commands)."""
         self._commands_of: dict[tuple[str, str], set[str]] = {}
+        self._pending: dict[str, tuple[str | None, datetime]] = {}
+        """Command id -> channel id (None if not known yet) and time of a PENDING entry whose
+        post may have happened (not one that says nothing was posted)."""
         self._changed = threading.Condition()
 
     def decode(self, raw: bytes) -> SinkDelivery:
@@ -35,6 +41,10 @@ class PostedMessages:
         return delivery
 
     def add(self, delivery: SinkDelivery) -> None:
+        if delivery.status is DeliveryStatus.PENDING and not delivery.not_posted:
+            self._pending[delivery.command_id] = (delivery.channel_id, delivery.at)
+        else:
+            self._pending.pop(delivery.command_id, None)
         if not delivery.posted or delivery.channel_id is None or delivery.ts is None:
             return
         message = (delivery.channel_id, delivery.ts)
@@ -46,6 +56,7 @@ class PostedMessages:
 
     def remove(self, command_id: str) -> None:
         """The command's ledger entry expired; its message goes once no command names it."""
+        self._pending.pop(command_id, None)
         with self._changed:
             message = self._message_of.pop(command_id, None)
             if message is None:
@@ -58,6 +69,14 @@ class PostedMessages:
 
     def __len__(self) -> int:
         return len(self._by_message)
+
+    def pending_around(self, channel_id: str, moment: datetime, *, margin: timedelta) -> bool:
+        """Whether a PENDING entry in the channel (or in a channel not known yet) was written
+        within `margin` of `moment`: its post, if it happened, may be the message at `moment`."""
+        return any(
+            channel in (channel_id, None) and abs(at - moment) <= margin
+            for channel, at in list(self._pending.values())
+        )
 
     def find(self, channel_id: str, ts: str) -> SinkDelivery | None:
         return self._by_message.get((channel_id, ts))

@@ -11,14 +11,16 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import Consumer, Message
+from confluent_kafka import Consumer, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from approvals.config import ApprovalsConfig, ApprovalsFile, ApprovalsSettings
 from approvals.inject import ApprovalsOptions, ApprovalsTopics, build
+from chassis.audit import AUDIT_TOPIC as AUDIT_SPEC
 from chassis.kafka.producer import EventProducer
+from chassis.kafka.state import watermarks
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import ensure_topics
@@ -28,6 +30,7 @@ from events.slack_events import SlackEventReceived
 from events.visma_reference import Employee, EmployeeChanged
 
 SERDE = AvroSerde(SchemaCatalog.load())
+AUDIT_TOPIC = AUDIT_SPEC.name
 TENANT = "tenant-se-1"
 CHANNEL = "C0STARTUP"
 EMPLOYEE = "E0999"
@@ -43,12 +46,18 @@ class SlackUsers:
         return SLACK_USER if email == EMAIL else None
 
 
-def ledger_entry(n: int) -> SinkDelivery:
+def message_ts(n: int, *, posted: float = 1767225600) -> str:
+    """The Slack ts of message number `n`, posted at `posted` (seconds since the epoch)."""
+    return f"{int(posted)}.{n:06d}"
+
+
+def ledger_entry(n: int, *, ts: str | None = None) -> SinkDelivery:
     """The Slack sink's DONE entry of message number `n`."""
+    ts = ts or message_ts(n)
     return SinkDelivery(
         command_id=f"cmd-{n}", sink="slack-sink", status=DeliveryStatus.DONE,
-        destination="default/ap-approvals", external_id=f"1767225600.{n:06d}",
-        at=datetime(2026, 1, 1, tzinfo=UTC), channel_id=CHANNEL, ts=f"1767225600.{n:06d}",
+        destination="default/ap-approvals", external_id=ts,
+        at=datetime(2026, 1, 1, tzinfo=UTC), channel_id=CHANNEL, ts=ts,
         tenant_id=TENANT, company_id=TENANT, entity_type="supplierInvoice",
         entity_id=f"{TENANT}/{TENANT}/supplierInvoice/Invoice:{n:06d}", rule="all-invoices",
     )  # fmt: skip
@@ -63,11 +72,11 @@ def employee(number: str = EMPLOYEE, email: str = EMAIL) -> EmployeeChanged:
     )  # fmt: skip
 
 
-def approval(n: int) -> SlackEventReceived:
-    """The approver's ✅ on message number `n`, received now."""
+def approval(n: int, *, ts: str | None = None) -> SlackEventReceived:
+    """The approver's ✅ on message number `n` (or on the message at `ts`), received now."""
     return SlackEventReceived(
         event_id=f"Ev-approval-{n}", team_id="T0MLC", event_type="reaction_added",
-        user=SLACK_USER, channel=CHANNEL, message_ts=f"1767225600.{n:06d}",
+        user=SLACK_USER, channel=CHANNEL, message_ts=ts or message_ts(n),
         event_ts="1767225700.000001", reaction="white_check_mark",
         event_time=datetime.now(UTC), received_at=datetime.now(UTC),
     )  # fmt: skip
@@ -105,6 +114,53 @@ class Rig:
         finally:
             app.stop()
             await asyncio.wait_for(running, 60)
+
+    def audit_marks(self) -> dict[int, int]:
+        """The audit topic's end offsets now: `audit_of` reads from there."""
+        consumer = Consumer(self.kafka.client_config("approvals-rig-audit") | {
+            "group.id": "approvals-rig-audit"})  # fmt: skip
+        try:
+            partitions = consumer.list_topics(AUDIT_TOPIC, timeout=30).topics[AUDIT_TOPIC]
+            return {p: watermarks(consumer, TopicPartition(AUDIT_TOPIC, p))[1]
+                    for p in partitions.partitions}  # fmt: skip
+        finally:
+            consumer.close()
+
+    async def audit_of(self, key: str, *, since: dict[int, int]) -> list[dict[str, Any]]:
+        """Every audit record about `key` written after `since` and before now."""
+        return await asyncio.to_thread(self._audit_of, key, since)
+
+    def _audit_of(self, key: str, since: dict[int, int]) -> list[dict[str, Any]]:
+        consumer = Consumer(self.kafka.client_config("approvals-rig-audit") | {
+            "group.id": "approvals-rig-audit", "isolation.level": "read_committed"})  # fmt: skip
+        try:
+            ends = {p: high for p, high in self.audit_marks().items() if high > since.get(p, 0)}
+            consumer.assign([TopicPartition(AUDIT_TOPIC, p, since.get(p, 0)) for p in ends])
+            found: list[dict[str, Any]] = []
+            deadline = time.monotonic() + 60
+            while ends:
+                assert time.monotonic() < deadline, "the audit topic was not read to its end"
+                for message in consumer.consume(500, 0.2):
+                    if not message.error() and message.key() == key.encode():
+                        found.append(decoded(message))
+                # Positions pass transaction markers too, which no message shows.
+                for tp in consumer.position([TopicPartition(AUDIT_TOPIC, p) for p in list(ends)]):
+                    if tp.offset >= ends[tp.partition]:
+                        ends.pop(tp.partition)
+            return found
+        finally:
+            consumer.close()
+
+    def committed(self, topic: str) -> int:
+        """How many records of `topic` the service's group has committed, over all partitions."""
+        consumer = Consumer(self.kafka.client_config("approvals-rig-offsets") | {
+            "group.id": self.settings.group_id})  # fmt: skip
+        try:
+            partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+            offsets = consumer.committed([TopicPartition(topic, p) for p in partitions], 30)
+            return sum(max(tp.offset, 0) for tp in offsets)
+        finally:
+            consumer.close()
 
     async def first(self, topic: str, *, within: float) -> Message:
         return await asyncio.to_thread(self._first, topic, within)

@@ -5,6 +5,7 @@ never comes goes to the approvals' DLQ with the reason once the ledger budget is
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.integration.approvals_rig import (
     employee,
     gestures,
     ledger_entry,
+    message_ts,
     until_more,
 )
 
@@ -28,15 +30,16 @@ def test_a_gesture_before_its_ledger_entry_is_actioned_once_the_entry_arrives(
 ) -> None:
     rig = Rig(kafka_bootstrap, unique)
     t = rig.topics
+    ts = message_ts(7, posted=time.time())  # just posted: its entry may still come
     rig.send(t.employees.name, employee().key, employee())
-    rig.send(t.events.name, approval(7).key, approval(7))
+    rig.send(t.events.name, approval(7, ts=ts).key, approval(7, ts=ts))
     rig.flush()
     waiting = gestures("awaiting_ledger")
 
     async def scenario() -> ApplyVismaAction:
         async with rig.running():
             await until_more("awaiting_ledger", waiting, within=60)  # it found no entry
-            rig.send(t.ledger.name, ledger_entry(7).command_id, ledger_entry(7))
+            rig.send(t.ledger.name, ledger_entry(7).command_id, ledger_entry(7, ts=ts))
             await asyncio.to_thread(rig.flush)
             action = await rig.first(t.actions.name, within=60)
         return ApplyVismaAction.from_record(decoded(action))
@@ -50,7 +53,8 @@ def test_a_gesture_whose_entry_never_comes_is_dead_lettered_with_the_reason(
 ) -> None:
     rig = Rig(kafka_bootstrap, unique, ledger_budget_seconds=1.0)
     t = rig.topics
-    rig.send(t.events.name, approval(8).key, approval(8))
+    ts = message_ts(8, posted=time.time())
+    rig.send(t.events.name, approval(8, ts=ts).key, approval(8, ts=ts))
     rig.flush()
 
     async def scenario() -> dict[str, bytes]:
@@ -61,5 +65,5 @@ def test_a_gesture_whose_entry_never_comes_is_dead_lettered_with_the_reason(
     headers = asyncio.run(scenario())
     reason = headers[REASON].decode()
     assert "MessageNeverInLedger" in reason
-    assert f"no Slack sink ledger entry for message C0STARTUP/{approval(8).message_ts}" in reason
+    assert f"no Slack sink ledger entry for message C0STARTUP/{ts}" in reason
     assert "within 1s of the gesture" in reason

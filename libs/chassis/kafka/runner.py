@@ -55,7 +55,7 @@ from confluent_kafka import (
 from prometheus_client import Counter, Gauge, Histogram
 
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import NotArrivedYet, PermanentError, RetryableError, SystemUnavailable
 from chassis.kafka.batching import Batching, take_batch
 from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.handling import handling
@@ -493,7 +493,7 @@ class ConsumerRunner:
             )
         RETRIES.labels(self._config.group_id).inc()
         wait = max(retry_after or 0.0, self._backoff(first.attempts))
-        if self._audit is not None:
+        if self._audit is not None and not isinstance(exc, NotArrivedYet):
             for record in records:
                 self._audit.record(
                     Stage.RETRIED,

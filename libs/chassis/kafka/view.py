@@ -6,6 +6,12 @@ of its own input, so the view reads all partitions of its topics from the start 
 follows them, on a thread of its own. `wait_for` lets a caller wait, bounded, for a key that
 has not arrived yet. A tombstone removes the key (a ledger entry that expired); `on_removed`
 tells an index built from the values to drop it too, so the view stays as bounded as the topic.
+`read_through` says up to when every partition has been read (a reader can then tell that a
+key written before that time would be here by now).
+
+A view whose reader dies (the topic cannot be read, a callback fails) does not go quiet: it
+logs why at error level, `failure` says so, and every wait on it raises `ViewFailedError`,
+so the service using it stops and exits instead of serving stale values (`chassis.service`).
 """
 
 from __future__ import annotations
@@ -14,15 +20,22 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from chassis.errors import RetryableError
 from chassis.kafka.state import watermarks
 from chassis.settings import KafkaSettings
 
 V = TypeVar("V")
 log = logging.getLogger(__name__)
+
+
+class ViewFailedError(RetryableError):
+    """The view's reader stopped on an error: its values no longer follow the topics. Only a
+    new reader (a restart of the process) can help."""
 
 
 class CompactedView(Generic[V]):
@@ -44,6 +57,9 @@ class CompactedView(Generic[V]):
         self._changed = threading.Condition()
         self._caught_up = threading.Event()
         self._stopping = threading.Event()
+        self._failure: ViewFailedError | None = None
+        self._read_ms: dict[tuple[str, int], int | None] = {}
+        """Per partition: the timestamp of the last record read, None while at its end."""
         self._thread = threading.Thread(target=self._follow, name=f"{client}-view", daemon=True)
 
     def start(self) -> CompactedView[V]:
@@ -60,15 +76,37 @@ class CompactedView(Generic[V]):
     def __len__(self) -> int:
         return len(self._values)
 
+    @property
+    def failure(self) -> ViewFailedError | None:
+        """Why the view stopped following its topics, if it did."""
+        return self._failure
+
     def wait_until_caught_up(self, timeout: float) -> bool:
-        """True once everything that was in the topics at start has been read."""
-        return self._caught_up.wait(timeout)
+        """True once everything that was in the topics at start has been read; raises
+        `ViewFailedError` if the view died (it never will)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: self._caught_up.is_set() or self._failure is not None, timeout
+            )
+        if self._failure is not None:
+            raise self._failure
+        return self._caught_up.is_set()
+
+    def read_through(self) -> datetime | None:
+        """The time before which every record of the topics has been read (a partition at
+        its end counts as read up to now); None until caught up or once failed."""
+        if not self._caught_up.is_set() or self._failure is not None:
+            return None
+        behind = [ms for ms in list(self._read_ms.values()) if ms is not None]
+        return datetime.fromtimestamp(min(behind, default=time.time() * 1000) / 1000, UTC)
 
     def wait_for(self, key: str, timeout: float) -> V | None:
         """The key's value, waiting up to `timeout` seconds for it to arrive."""
         deadline = time.monotonic() + timeout
         with self._changed:
             while key not in self._values:
+                if self._failure is not None:
+                    raise self._failure
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
@@ -76,28 +114,51 @@ class CompactedView(Generic[V]):
             return self._values[key]
 
     def _follow(self) -> None:
+        try:
+            self._read()
+        except Exception as exc:  # decided: the view is dead; it says why and wakes every waiter
+            reason = f"{type(exc).__name__}: {exc}"
+            where = {"view": self._client, "topics": self._topics, "reason": reason}
+            log.error("compacted view failed", exc_info=exc, extra=where)
+            with self._changed:
+                self._failure = ViewFailedError(f"view {self._client} stopped: {reason}")
+                self._changed.notify_all()
+
+    def _read(self) -> None:
         config = self._settings.client_config(self._client) | {
             "group.id": f"{self._client}-view",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
+            "enable.partition.eof": True,
         }
         consumer = Consumer(config)
         try:
             ends = self._assign_all(consumer)
             while not self._stopping.is_set():
                 message = consumer.poll(0.2)
-                if message is not None and not message.error():
-                    key, value = message.key(), message.value()
-                    if key is not None:
-                        name = key.decode() if isinstance(key, bytes) else key
-                        self._apply(name, value)
+                if message is not None:
+                    self._take(message)
                 if not self._caught_up.is_set():
                     wanted = [TopicPartition(t, p) for t, p in ends]
                     positions = consumer.position(wanted) if wanted else []
                     if all(tp.offset >= ends[(tp.topic, tp.partition)] for tp in positions):
-                        self._caught_up.set()
+                        with self._changed:
+                            self._caught_up.set()
+                            self._changed.notify_all()
         finally:
             consumer.close()
+
+    def _take(self, message: Message) -> None:
+        where = (message.topic() or "", message.partition() or 0)
+        error = message.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
+                self._read_ms[where] = None
+            return
+        key, value = message.key(), message.value()
+        if key is not None:
+            self._apply(key.decode() if isinstance(key, bytes) else key, value)
+        self._read_ms[where] = message.timestamp()[1]  # once applied: `read_through` promises it
 
     def _apply(self, name: str, value: bytes | str | None) -> None:
         try:
@@ -123,6 +184,7 @@ class CompactedView(Generic[V]):
             for partition in metadata[topic].partitions if topic in metadata else {}:
                 low, high = watermarks(consumer, TopicPartition(topic, partition))
                 assignment.append(TopicPartition(topic, partition, low))
+                self._read_ms[(topic, partition)] = 0 if high > low else None
                 if high > low:
                     ends[(topic, partition)] = high
         consumer.assign(assignment)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from approvals.approvers import Approvers
@@ -86,10 +86,18 @@ class FakePosted:
     def __init__(self, *deliveries: SinkDelivery) -> None:
         self.by_message = {(d.channel_id, d.ts): d for d in deliveries}
         self.lookups = 0
+        self.pending: list[tuple[str | None, datetime]] = []
+        """PENDING entries (channel id, time) whose post's outcome is unknown."""
 
     async def wait_for(self, channel_id: str, ts: str, *, seconds: float) -> SinkDelivery | None:
         self.lookups += 1
         return self.by_message.get((channel_id, ts))
+
+    def pending_around(self, channel_id: str, moment: datetime, *, margin: timedelta) -> bool:
+        return any(
+            channel in (channel_id, None) and abs(at - moment) <= margin
+            for channel, at in self.pending
+        )
 
     def arrived(self, entry: SinkDelivery) -> None:
         """The Slack sink's entry reaches the view (later than the gesture)."""
@@ -167,6 +175,7 @@ def make_desk(
     clock: Any = None,
     now: Callable[[], datetime] = lambda: NOW,
     ledger_budget_seconds: float = 3600.0,
+    read_through: Callable[[], datetime | None] = lambda: NOW,
 ) -> Desk:
     posted = FakePosted(*(deliveries or (delivery(),)))
     slack = FakeSlackUsers({APPROVER_EMAIL: APPROVER_SLACK, EMPLOYEE_EMAIL: EMPLOYEE_SLACK})
@@ -182,6 +191,7 @@ def make_desk(
         outbox=outbox,
         audit=AuditTrail(service="approvals", serde=SERDE, publish=audit.publish),
         match_wait_seconds=0,
+        ledger_read_through=read_through,
         ledger_budget_seconds=ledger_budget_seconds,
         now=now,
     )

@@ -1,5 +1,6 @@
 """Start-up order: gestures are consumed only once the ledger and employee views hold what
-was on their topics at start, and a stop while waiting for them ends the service cleanly."""
+was on their topics at start, and a stop while waiting for them ends the service cleanly.
+A view that dies, while loading or later, ends the service with its error, unready."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from approvals.inject import ApprovalsApp
+from chassis.kafka.view import ViewFailedError
 
 pytestmark = pytest.mark.unit
 
@@ -21,9 +23,15 @@ class SlowView:
     def __init__(self) -> None:
         self.caught_up = threading.Event()
         self.stopped = False
+        self.failure: ViewFailedError | None = None
 
     def wait_until_caught_up(self, timeout: float) -> bool:
+        if self.failure is not None:
+            raise self.failure
         return self.caught_up.wait(timeout)
+
+    def die(self) -> None:
+        self.failure = ViewFailedError("view ledger stopped: StateLoadError: cannot read")
 
     def stop(self) -> None:
         self.stopped = True
@@ -99,4 +107,44 @@ def test_a_stop_while_the_views_load_ends_without_consuming() -> None:
 
     runner, view = asyncio.run(scenario())
     assert runner.views_caught_up_at_start is None  # never consumed
+    assert view.stopped
+
+
+def test_a_view_that_dies_while_loading_ends_the_service_with_its_error() -> None:
+    async def scenario() -> tuple[RecordingRunner, SlowView, ApprovalsApp]:
+        view = SlowView()
+        app, runner = _app([view])
+        running = asyncio.create_task(app.run())
+        view.die()
+        async with asyncio.timeout(10):
+            with pytest.raises(ViewFailedError, match="StateLoadError"):
+                await running
+        return runner, view, app
+
+    runner, view, app = asyncio.run(scenario())
+    assert runner.views_caught_up_at_start is None  # never consumed
+    assert view.stopped
+    assert not app.ready()
+
+
+def test_a_view_that_dies_while_consuming_stops_the_runner_and_ends_the_service() -> None:
+    async def scenario() -> tuple[RecordingRunner, SlowView, list[bool]]:
+        view = SlowView()
+        view.caught_up.set()
+        app, runner = _app([view])
+        runner.assigned = True
+        running = asyncio.create_task(app.run())
+        async with asyncio.timeout(10):
+            await runner.started.wait()
+        readiness = [app.ready()]
+        view.die()
+        readiness.append(app.ready())
+        async with asyncio.timeout(10):
+            with pytest.raises(ViewFailedError):
+                await running
+        return runner, view, readiness
+
+    runner, view, readiness = asyncio.run(scenario())
+    assert readiness == [True, False]
+    assert runner.stopping.is_set()  # the runner was stopped (it lets go of what it had)
     assert view.stopped

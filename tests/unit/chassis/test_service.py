@@ -1,5 +1,5 @@
 """run_service: health endpoints while the service runs, SIGTERM and SIGINT stop it gracefully,
-and the started/stopped log lines bracket the run."""
+the started/stopped log lines bracket the run, and a service that failed exits non-zero."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from types import FrameType
 import httpx
 import pytest
 
-from chassis.service import run_service
+from chassis.kafka.view import ViewFailedError
+from chassis.service import EXIT_FAILED, run_service
 
 pytestmark = pytest.mark.unit
 
@@ -112,3 +113,36 @@ def test_the_service_is_built_inside_the_event_loop(unhandled_signals: list[int]
     run_service(build, health_port=0)
 
     assert len(loops) == 1
+
+
+def test_a_failed_service_logs_why_and_exits_non_zero(
+    caplog: pytest.LogCaptureFixture, unhandled_signals: list[int]
+) -> None:
+    caplog.set_level(logging.INFO, logger="chassis.service")
+    closed: list[bool] = []
+
+    class DeadView:
+        def ready(self) -> bool:
+            return True
+
+        def stop(self) -> None:
+            return None
+
+        async def run(self) -> None:
+            try:
+                raise ViewFailedError("view ledger stopped: StateLoadError: cannot read offsets")
+            finally:
+                closed.append(True)
+
+    with pytest.raises(SystemExit) as exited:
+        run_service(DeadView, health_port=0)
+
+    assert exited.value.code == EXIT_FAILED != 0
+    assert closed == [True]
+    failed = next(r for r in caplog.records if r.getMessage() == "service failed")
+    assert failed.levelno == logging.ERROR
+    assert failed.reason == (  # type: ignore[attr-defined]
+        "ViewFailedError: view ledger stopped: StateLoadError: cannot read offsets"
+    )
+    messages = [r.getMessage() for r in caplog.records if r.name == "chassis.service"]
+    assert messages == ["started", "service failed", "stopped"]
