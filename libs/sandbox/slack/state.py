@@ -125,7 +125,7 @@ class SlackState:
     ) -> None:
         self.config = config
         self.clock = clock
-        self.faults = FaultInjector()
+        self.faults = FaultInjector(clock=clock)
         self.channels: dict[str, Channel] = {}
         self.tokens: dict[str, bool] = dict.fromkeys(config.bot_tokens, False)  # token→revoked
         self.users: dict[str, SlackUser] = {}

@@ -95,7 +95,7 @@ class VismaState:
         self.budget = FixedWindowBudget(
             limit=config.hourly_budget, window_seconds=config.budget_window_seconds
         )
-        self.faults = FaultInjector(seed=seed)
+        self.faults = FaultInjector(seed=seed, clock=clock)
         self.webhooks = WebhookDispatcher(client=webhook_client, seed=seed)
         self.stats = VismaStats()
         self.actions = ActionLedger()
