@@ -104,6 +104,28 @@ class SlackClient:
         data = await self._call("POST", "chat.postMessage", json=body)
         return _parse(PostedMessage, data, "chat.postMessage")
 
+    async def update_message(
+        self,
+        *,
+        channel_id: str,
+        ts: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        metadata: MessageMetadata | None = None,
+    ) -> PostedMessage:
+        """chat.update: the bot's message at (channel ID, ts) changed in place.
+
+        Setting the same content twice leaves the same message, so repeating an update
+        after an unknown outcome is safe.
+        """
+        body: dict[str, Any] = {"channel": channel_id, "ts": ts, "text": text}
+        # An empty list clears blocks a message had, so the text shows.
+        body["blocks"] = blocks if blocks is not None else []
+        if metadata is not None:
+            body["metadata"] = metadata.model_dump(mode="json")
+        data = await self._call("POST", "chat.update", json=body)
+        return _parse(PostedMessage, data, "chat.update")
+
     async def find_message_by_metadata(
         self,
         *,

@@ -84,6 +84,7 @@ def _message_view(state: SlackState, m: PostedMessage) -> dict[str, object]:
         "blocks": m.blocks,
         "metadata": m.metadata,
         "posted_at": m.posted_at,
+        "edited_ts": m.edited_ts,
         "reactions": [{"name": n, "users": [u for name, u in given if name == n]} for n in names],
     }
 

@@ -1,6 +1,8 @@
 """The public Slack Web API routes, answering as slack.com does.
 
-Methods: chat.postMessage (``thread_ts`` makes a thread reply), auth.test, and the reads in
+Methods: chat.postMessage (``thread_ts`` makes a thread reply), chat.update (the bot's own
+message, by channel ID and ts: ``message_not_found``, ``cant_update_message``; Tier 3, so
+not under the per-channel posting limit), auth.test, and the reads in
 ``sandbox.slack.reads``. A revoked token gets ``token_revoked`` from every method.
 
 Every method answers GET and POST, as Slack does; arguments may come in the query string, a
@@ -14,6 +16,7 @@ a 429.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -106,6 +109,38 @@ def _post_method(router: APIRouter, state: SlackState) -> None:
     add_method(router, state, "chat.postMessage", post_message)
 
 
+def _update_method(router: APIRouter, state: SlackState) -> None:
+    async def update(fields: dict[str, Any]) -> JSONResponse:
+        channel = state.channels.get(str(fields.get("channel") or ""))  # an ID, never a name
+        if channel is None:
+            raise SlackError("channel_not_found")
+        old = state.find_message(channel.id, str(fields.get("ts") or ""))
+        if old is None:
+            raise SlackError("message_not_found")
+        if not old.from_bot:
+            raise SlackError("cant_update_message")
+        text, blocks, metadata = _content(fields)
+        new = replace(
+            old,
+            text=text,
+            blocks=blocks,
+            metadata=metadata if metadata is not None else old.metadata,
+            edited_ts=state.next_ts(),
+        )
+        state.replace_message(old, new)
+        return JSONResponse(
+            {
+                "ok": True,
+                "channel": channel.id,
+                "ts": new.ts,
+                "text": new.text,
+                "message": new.as_event(with_metadata=True),
+            }
+        )
+
+    add_method(router, state, "chat.update", update)
+
+
 def _auth_method(router: APIRouter, state: SlackState) -> None:
     async def auth_test(fields: dict[str, Any]) -> JSONResponse:
         return JSONResponse(
@@ -136,6 +171,7 @@ def _unknown_method(router: APIRouter, state: SlackState) -> None:
 def build_api_router(state: SlackState) -> APIRouter:
     router = APIRouter(prefix="/api")
     _post_method(router, state)
+    _update_method(router, state)
     _auth_method(router, state)
     add_read_methods(router, state)
     _unknown_method(router, state)  # last: it matches any name

@@ -50,6 +50,8 @@ class PostedMessage:
     thread_ts: str | None
     posted_at: str
     user: str = BOT_USER_ID
+    edited_ts: str | None = None
+    """When chat.update last changed it (Slack's `edited.ts`)."""
 
     @property
     def from_bot(self) -> bool:
@@ -66,6 +68,8 @@ class PostedMessage:
             event["thread_ts"] = self.thread_ts
         if with_metadata and self.metadata is not None:
             event["metadata"] = self.metadata
+        if self.edited_ts is not None:
+            event["edited"] = {"user": self.user, "ts": self.edited_ts}
         return event
 
 
@@ -94,12 +98,15 @@ class SlackStats:
     posted: Counter[str] = field(default_factory=Counter)
     rate_limited: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    updated: Counter[str] = field(default_factory=Counter)
+    """chat.update calls that changed a message, per channel name."""
     calls: Counter[str] = field(default_factory=Counter)
     """Web API calls per method, failed ones included."""
 
     def as_dict(self) -> dict[str, object]:
         return {
             "calls": dict(self.calls),
+            "updated": dict(self.updated),
             "posted": dict(self.posted),
             "rate_limited": dict(self.rate_limited),
             "errors": dict(self.errors),
@@ -217,6 +224,12 @@ class SlackState:
         micros = max(int(self.clock.time() * 1_000_000), self._last_ts + 1)
         self._last_ts = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def replace_message(self, old: PostedMessage, new: PostedMessage) -> None:
+        """Puts `new` where `old` was (chat.update keeps a message's place and ts)."""
+        index = next(i for i, m in enumerate(self.messages) if m is old)
+        self.messages[index] = new
+        self.stats.updated[new.channel_name] += 1
 
     def seed_history(self, channel: Channel, times: list[float], *, user: str) -> int:
         """Messages by `user` at the given (past) times, kept in ts order with the rest."""

@@ -296,3 +296,21 @@ async def test_channel_id_pages_conversations_list_until_the_name_is_found() -> 
     assert dict(fake.requests[1].url.params)["cursor"] == "next"
     fake.answer("conversations.list", {"ok": True, "channels": []})
     assert await client.channel_id("nowhere") is None
+
+
+@pytest.mark.anyio
+async def test_update_message_sends_chat_update_by_channel_id_and_ts() -> None:
+    fake = FakeSlack()
+    fake.answer(
+        "chat.update", {"ok": True, "channel": "C1", "ts": "1.5", "text": "t", "message": {}}
+    )
+    metadata = MessageMetadata(event_type="e", event_payload={"command_id": "c2"})
+    updated = await make(fake).update_message(
+        channel_id="C1", ts="1.5", text="t", metadata=metadata
+    )
+    assert updated == PostedMessage(channel="C1", ts="1.5")
+    body = json.loads(fake.requests[0].content)
+    assert body == {
+        "channel": "C1", "ts": "1.5", "text": "t", "blocks": [],
+        "metadata": {"event_type": "e", "event_payload": {"command_id": "c2"}},
+    }  # fmt: skip

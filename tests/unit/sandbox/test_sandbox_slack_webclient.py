@@ -1,7 +1,8 @@
 """The Slack sandbox as Slack's official `slack_sdk.WebClient` sees it.
 
-Every Web API method the project calls (chat.postMessage, conversations.history,
-conversations.replies, conversations.list, users.lookupByEmail; auth.test besides) is
+Every Web API method the project calls (chat.postMessage, chat.update,
+conversations.history, conversations.replies, conversations.list, users.lookupByEmail;
+auth.test besides) is
 called through the official client, by the client's own verb and again by POST with a form
 and with a JSON body, and must answer like slack.com: no HTTP 405, no framework `detail`,
 the answer fields Slack's OpenAPI spec marks required, `channel_not_found` for a channel
@@ -32,6 +33,7 @@ TOKEN = "xoxb-mlc-demo-token"
 
 REQUIRED = {
     "chat.postMessage": {"ok", "channel", "ts", "message"},
+    "chat.update": {"ok", "channel", "ts", "text", "message"},
     "conversations.history": {
         "ok", "messages", "has_more", "pin_count", "channel_actions_ts", "channel_actions_count"
     },
@@ -109,6 +111,7 @@ def test_every_method_answers_get_form_and_json_with_slacks_required_fields(
     parent = client.chat_postMessage(channel=channel, text="parent")["ts"]
     arguments = {
         "chat.postMessage": {"channel": channel, "text": "hello", "thread_ts": parent},
+        "chat.update": {"channel": channel, "ts": parent, "text": "parent, approved"},
         "conversations.history": {"channel": channel, "limit": "5"},
         "conversations.replies": {"channel": channel, "ts": parent},
         "conversations.list": {"limit": "50"},
@@ -232,3 +235,32 @@ def test_an_unknown_method_is_slacks_unknown_method_not_a_framework_404(
     assert unknown.value.response.status_code == 404
     assert unknown.value.response["error"] == "unknown_method"
     assert "detail" not in unknown.value.response.data
+
+
+@pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing")  # no_text case
+def test_chat_update_changes_the_bots_message_in_place_as_slack_does(sandbox: Sandbox) -> None:
+    client = sandbox.client()
+    channel = sandbox.channel_id("ap-large")
+    posted = client.chat_postMessage(channel=channel, text="Invoice 7: 100 EUR")
+    metadata = {"event_type": "mlc_command", "event_payload": {"command_id": "v2"}}
+
+    updated = client.chat_update(
+        channel=channel, ts=posted["ts"], text="Invoice 7: 100 EUR, approved", metadata=metadata
+    )
+
+    assert (updated["channel"], updated["ts"]) == (channel, posted["ts"])
+    assert updated["message"]["edited"]["user"] == posted["message"]["user"]
+    history = client.conversations_history(channel=channel, include_all_metadata=True)
+    [found] = [m for m in history["messages"] if m["ts"] == posted["ts"]]
+    assert (found["text"], found["metadata"]) == ("Invoice 7: 100 EUR, approved", metadata)
+    sandbox.admin.post(f"/channels/{channel}/history", json={"count": 1}).raise_for_status()
+    person = sandbox.admin.get("/messages", params={"channel": channel, "from_bot": False}).json()
+    for args, error in [
+        ({"channel": "ap-large", "ts": posted["ts"]}, "channel_not_found"),
+        ({"channel": channel, "ts": "1.000001"}, "message_not_found"),
+        ({"channel": channel, "ts": person[0]["ts"]}, "cant_update_message"),
+        ({"channel": channel, "ts": posted["ts"], "text": ""}, "no_text"),
+    ]:
+        with pytest.raises(SlackApiError) as refused:
+            client.chat_update(**{"text": "x", **args})
+        assert refused.value.response.data == {"ok": False, "error": error}
