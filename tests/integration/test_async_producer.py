@@ -7,6 +7,7 @@ offsets it has right after the await: a send that returned early would not be am
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import uuid
@@ -15,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from chassis.kafka.async_producer import AsyncProducer
+from chassis.errors import PermanentError
+from chassis.kafka.async_producer import AsyncProducer, RecordTooLargeError
 from chassis.kafka.producer import ProduceError
 from chassis.kafka.state import iter_to_end
 from chassis.settings import KafkaSettings
@@ -89,3 +91,20 @@ def test_a_broker_that_cannot_be_reached_makes_send_raise_in_bounded_time() -> N
     finally:
         producer.close(timeout=5)
     assert elapsed < 10, f"send took {elapsed:.1f}s to fail with a 1.5s delivery timeout"
+
+
+def test_a_record_over_the_largest_message_size_is_permanent_and_the_next_is_stored(
+    settings: KafkaSettings, topic: str, producer: AsyncProducer
+) -> None:
+    """librdkafka refuses it at produce time (a KafkaException that escaped as an unknown
+    error); no retry of it can ever be stored, so it is a PermanentError, not a ProduceError."""
+    too_large = os.urandom(2 * 1024 * 1024)
+
+    async def send_both() -> None:
+        with pytest.raises(RecordTooLargeError) as refused:
+            await producer.send(topic, key="k", value=too_large)
+        assert isinstance(refused.value, PermanentError)
+        await producer.send(topic, key="k", value=b"small")
+
+    asyncio.run(send_both())
+    assert [value for _, value in _read(settings, topic)] == [b"small"]
