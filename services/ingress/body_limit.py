@@ -25,6 +25,7 @@ import logging
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chassis.errors import PermanentError
 from ingress.answers import WEBHOOKS
 from ingress.errors import NotAcceptingNowError, RejectedNotificationError
 
@@ -58,7 +59,7 @@ class BodyBudget:
         self._held -= size
 
 
-class _ClientGoneError(Exception):
+class _ClientGoneError(PermanentError):
     """The client disconnected before its body arrived: nobody is left to answer."""
 
 

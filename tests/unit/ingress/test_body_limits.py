@@ -223,3 +223,15 @@ def test_the_body_limit_cannot_be_set_above_what_kafka_accepts() -> None:
         IngressSettings(max_body_bytes=KAFKA_MAX_MESSAGE_BYTES)
     with pytest.raises(ValidationError, match="MAX_INFLIGHT_BODY_BYTES"):
         IngressSettings(max_body_bytes=100_000, max_inflight_body_bytes=50_000)
+
+
+async def test_a_client_gone_mid_body_gets_no_answer_and_its_bytes_are_given_back() -> None:
+    async def leaves(exchange: Exchange) -> dict[str, Any]:
+        if exchange.read_calls == 1:
+            return {"type": "http.request", "body": b"x" * CHUNK, "more_body": True}
+        return {"type": "http.disconnect"}
+
+    budget = BodyBudget(LIMIT * 4)
+    exchange = await call(make_app(body_budget=budget), leaves, {"transfer-encoding": "chunked"})
+    assert exchange.messages == []
+    assert budget.held == 0
