@@ -15,8 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests check what code does, not how fast: on a loaded 2-core machine an example can
+# take longer than Hypothesis's default 200 ms deadline, which would fail a correct test.
+settings.register_profile("mlc", deadline=None)
+settings.load_profile("mlc")
 
 
 def _docker_engine_available() -> bool:
