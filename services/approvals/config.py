@@ -19,7 +19,8 @@ from approvals.provenance import FOREIGN_MARGIN_SECONDS
 from events.approvals import Decision
 
 CONFIRMATION_RULE = "approvals"
-"""The rule name on every command this service sends (Visma actions, thread confirmations)."""
+"""The rule name on every Visma action this service sends, which the Visma writer carries
+on to the thread confirmation it posts once Visma has taken the action."""
 
 
 LEDGER_BUDGET_SECONDS = 24 * 3600.0
