@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from chassis.errors import PermanentError
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 
@@ -121,7 +122,7 @@ class IngressSettings(BaseSettings):
         return int(self.ack_timeout_seconds * 800)
 
 
-class IngressConfigError(Exception):
+class IngressConfigError(PermanentError):
     """The environment does not describe a usable ingress; the message names each problem."""
 
 

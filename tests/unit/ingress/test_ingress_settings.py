@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from chassis.errors import PermanentError
 from ingress.config import IngressConfigError, IngressSettings, load_settings
 
 pytestmark = pytest.mark.unit
@@ -16,6 +17,7 @@ def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.Mon
     monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL", "slack/signing")
     with pytest.raises(IngressConfigError) as caught:
         load_settings()
+    assert isinstance(caught.value, PermanentError), "on the connector's one error tree"
     message = str(caught.value)
     assert "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL" in message
     assert "not both" in message
