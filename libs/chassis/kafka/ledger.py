@@ -41,6 +41,9 @@ from chassis.topics import TopicSpec
 
 __all__ = ["CommandLedger", "LedgerEntry", "LedgerPartitionError", "check_aligned"]
 
+TOMBSTONES_AT_ONCE = 10_000
+"""Tombstones queued before waiting for them (librdkafka's queue holds 100,000 records)."""
+
 ENTRIES = Gauge("mlc_ledger_entries", "Ledger entries held in memory", ["topic"])
 EXPIRED = Counter("mlc_ledger_expired_total", "Ledger entries expired (tombstoned)", ["topic"])
 
@@ -126,7 +129,10 @@ class CommandLedger(Generic[EntryT]):
                 expired.append((key, record.partition))
             else:
                 loaded[record.partition][key] = entry
-        confirm(self._tombstone(expired))
+        # In slices: a first load after a long stop can expire more entries than the
+        # producer's queue holds.
+        for start in range(0, len(expired), TOMBSTONES_AT_ONCE):
+            confirm(self._tombstone(expired[start : start + TOMBSTONES_AT_ONCE]))
         self._partitions.update(loaded)
         self._count()
         return sum(len(entries) for entries in loaded.values())
@@ -202,17 +208,20 @@ class CommandLedger(Generic[EntryT]):
         return handled.partition
 
     def _due_expiry(self) -> list[tuple[str, int]]:
-        """The expired entries of the owned partitions, at most once per `sweep_every`."""
+        """The expired entries of the owned partitions, at most once per `sweep_every` and
+        at most `TOMBSTONES_AT_ONCE` (the rest at the next write)."""
         now = self._clock()
         if now - self._last_sweep < self._sweep_every:
             return []
-        self._last_sweep = now
-        return [
+        due = [
             (key, partition)
             for partition, entries in self._partitions.items()
             for key, entry in entries.items()
             if self._expiry.expired(entry.at, now)
         ]
+        if len(due) <= TOMBSTONES_AT_ONCE:
+            self._last_sweep = now
+        return due[:TOMBSTONES_AT_ONCE]
 
     def _tombstone(self, expired: Sequence[tuple[str, int]]) -> list[Delivery]:
         EXPIRED.labels(self._topic).inc(len(expired))

@@ -178,3 +178,23 @@ async def test_a_revoke_forgets_only_the_revoked_partitions() -> None:
             await book.write(entry(f"cmd-{partition}", NOW))
     book.forget([0, 2])
     assert [e.command_id for e in book.entries()] == ["cmd-1"]
+
+
+@pytest.mark.anyio
+async def test_a_large_expiry_goes_out_in_slices_that_fit_the_producers_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("chassis.kafka.ledger.TOMBSTONES_AT_ONCE", 2)
+    clock, producer = Clock(), Producer()
+    book = ledger(clock, producer)
+    with handling([record(0, NOW)]):
+        for n in range(5):
+            await book.write(entry(f"old-{n}", NOW - timedelta(days=41)))
+        producer.sent.clear()
+        clock.now += timedelta(hours=2)
+        await book.write(entry("new-1", clock.now))
+        assert sum(tombstone for _, _, tombstone in producer.sent) == 2
+        await book.write(entry("new-2", clock.now))  # the rest is still due: no wait
+        await book.write(entry("new-3", clock.now))
+    assert sum(tombstone for _, _, tombstone in producer.sent) == 5
+    assert sorted(e.command_id for e in book.entries()) == ["new-1", "new-2", "new-3"]
