@@ -12,6 +12,7 @@ import asyncio
 import struct
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -136,6 +137,48 @@ def test_a_partition_that_moves_during_a_retry_after_wait_is_handled_once_by_its
 
     assert sorted(posted) == [("B", 0), ("B", 1)], "each record handled once, by its owner"
     assert Counter(calls_on_a) == {0: 1, 1: 1}, "A never called a handler again after the wait"
+
+
+def test_a_record_waiting_for_its_pacing_slot_is_let_go_when_its_partition_moves(
+    bench: Bench,
+) -> None:
+    """One post per key per 60 s on consumer A: each key's second record waits in
+    `record.paced()`. B joins: the moved key's second record is B's at once, and A, whose
+    wait ended with the revoke, never posts it."""
+    create_topics(bench, partitions=2)
+    bench.produce([("chan-a", bench.command("chan-a", n), 0, []) for n in range(2)])
+    bench.produce([("chan-b", bench.command("chan-b", n), 1, []) for n in range(2)])
+    posted: list[tuple[str, int, int]] = []
+    waiting: list[int] = []
+
+    def handler(who: str) -> Callable[[Record], Awaitable[None]]:
+        async def post(record: Record) -> None:
+            if record.offset == 1 and who == "A":
+                waiting.append(record.partition)
+            async with record.paced():
+                posted.append((who, record.partition, record.offset))
+
+        return post
+
+    def on(partition: int) -> list[str]:
+        return [who for who, p, offset in posted if p == partition and offset == 1]
+
+    async def scenario() -> None:
+        a = bench.runner(handler("A"), shutdown_timeout=30.0, rate_per_key=1 / 60)
+        b = bench.runner(handler("B"), shutdown_timeout=30.0, rate_per_key=100.0)
+        a_task = asyncio.create_task(a.run())
+        await eventually(lambda: len(waiting) == 2, a_task, "both second records waiting")
+        async with running(b) as b_task:
+            await eventually(
+                lambda: on(0) == ["B"] or on(1) == ["B"], b_task, "B posts the moved one", 10.0
+            )
+            a.stop()
+            await asyncio.wait_for(a_task, timeout=10)
+            await eventually(lambda: on(0) == on(1) == ["B"], b_task, "B posts both", 20.0)
+
+    asyncio.run(scenario())
+
+    assert Counter((p, o) for _, p, o in posted) == {(0, 0): 1, (0, 1): 1, (1, 0): 1, (1, 1): 1}
 
 
 # ---- issue 9 item 5: a step's writes are confirmed before its offset is committed ------------

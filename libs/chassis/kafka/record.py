@@ -39,8 +39,8 @@ class Record:
     outages: int = 0
     """Calls in a row that met an unavailable external system (for the wait's backoff)."""
     held: bool = False
-    waiting: bool = False
-    """In a wait between calls (a retry backoff, an outage): no handler code runs for it."""
+    calling: bool = False
+    """A handler call for it is running now (a revoke lets such calls finish first)."""
     timestamp_ms: int | None = None
     """When the record was written (Kafka's timestamp), if the broker gives one."""
     paced: Callable[[], AbstractAsyncContextManager[None]] = _unpaced

@@ -364,7 +364,13 @@ class ConsumerRunner:
             record.paced = _side_effect_slot(record, bucket)
         try:
             with step_outputs() as outputs:
-                await call()
+                for record in records:
+                    record.calling = True
+                try:
+                    await call()
+                finally:
+                    for record in records:
+                        record.calling = False
             await self._confirmed(outputs)
         except Exception as exc:  # noqa: BLE001 - decided: each kind has its outcome in _after_failure
             return await self._after_failure(records, bucket, exc)
@@ -419,20 +425,14 @@ class ConsumerRunner:
     async def _wait(self, records: list[Record], seconds: float) -> bool:
         """Waits `seconds` between calls; False at once if the partition is lost meanwhile."""
         tracker = records[0].tracker
-        for record in records:
-            record.waiting = True
+        if tracker is None:
+            await asyncio.sleep(seconds)
+            return not self._stopping.is_set()
         try:
-            if tracker is None:
-                await asyncio.sleep(seconds)
-                return not self._stopping.is_set()
-            try:
-                await asyncio.wait_for(tracker.lost.wait(), timeout=seconds)
-            except TimeoutError:
-                return tracker.owned
-            return False
-        finally:
-            for record in records:
-                record.waiting = False
+            await asyncio.wait_for(tracker.lost.wait(), timeout=seconds)
+        except TimeoutError:
+            return tracker.owned
+        return False
 
     async def _hold(self, records: list[Record], held: Held) -> _Outcome:
         """Waits for the release; lets go (unfinished) when stopping or the partition is lost."""
@@ -595,11 +595,7 @@ class ConsumerRunner:
         """Until no handler call of a revoked partition runs (waits end by themselves)."""
         # Polled: the caller is the Kafka thread, which bounds the wait with its own deadline.
         while any(  # noqa: ASYNC110
-            q
-            and (q[0].topic, q[0].partition) in revoked
-            and q[0].attempts
-            and not q[0].held
-            and not q[0].waiting
+            q and (q[0].topic, q[0].partition) in revoked and q[0].calling
             for q in self._queues.values()
         ):
             await asyncio.sleep(0.02)
