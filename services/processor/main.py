@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
 from chassis.kafka.view import CompactedView
 from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.service import VIEW_CHECK_SECONDS
 from chassis.settings import ServiceSettings
 from events.command_topics import COMMAND_TOPICS
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
@@ -81,6 +82,25 @@ def _record_decoder() -> Callable[[bytes], dict[str, Any]]:
     return decode
 
 
+def _ready(app: faust.App, view: CompactedView[Any]) -> bool:
+    """Ready while the worker owns partitions of its input and its reference view follows
+    its topics."""
+    return view.failure is None and _assigned(app)
+
+
+def crash_on_view_failure(
+    app: faust.App, view: CompactedView[Any]
+) -> Callable[[], Awaitable[None]]:
+    """A timer that crashes the worker once the reference view has died (the view logged
+    why): the process ends and is restarted, rather than routing without reference data."""
+
+    async def check() -> None:
+        if view.failure is not None:
+            await app.crash(view.failure)
+
+    return check
+
+
 def _assigned(app: faust.App) -> bool:
     """Ready once the worker owns partitions of its input."""
     try:
@@ -138,7 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ).start()
     reference = ReferenceData(view, wait_seconds=settings.enrichment_wait_seconds)
     app = build_app(settings, args.rules, reference=reference)
-    HealthServer(port=service.health_port, ready=lambda: _assigned(app)).start()
+    app.timer(interval=VIEW_CHECK_SECONDS)(crash_on_view_failure(app, view))
+    HealthServer(port=service.health_port, ready=lambda: _ready(app, view)).start()
     worker = json_logging_worker(app, level)
     worker.execute_from_commandline()  # returns only by SystemExit, after a clean stop
     return 0  # pragma: no cover

@@ -1,12 +1,16 @@
-"""The command line: rules are validated before anything touches Kafka."""
+"""The command line: rules are validated before anything touches Kafka; a dead reference view
+crashes the worker (it is restarted) and turns it unready."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
-from processor.main import main
+from chassis.kafka.view import ViewFailedError
+from processor.main import _ready, crash_on_view_failure, main
 
 pytestmark = pytest.mark.unit
 
@@ -34,3 +38,35 @@ def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "--rules FILE" in out
     assert "KAFKA_BOOTSTRAP_SERVERS" in out
+
+
+class _DeadView:
+    failure: ViewFailedError | None = None
+
+
+class _Consumer:
+    def assignment(self) -> set[str]:
+        return {"visma.supplierInvoice.v1/0"}
+
+
+class _CrashingApp:
+    def __init__(self) -> None:
+        self.crashed: list[BaseException] = []
+        self.consumer = _Consumer()
+
+    async def crash(self, reason: BaseException) -> None:
+        self.crashed.append(reason)
+
+
+def test_a_dead_reference_view_crashes_the_worker_and_turns_it_unready() -> None:
+    view, app = _DeadView(), _CrashingApp()
+    check = crash_on_view_failure(cast(Any, app), cast(Any, view))
+
+    asyncio.run(check())
+    assert app.crashed == []
+    assert _ready(cast(Any, app), cast(Any, view)) is True
+
+    view.failure = ViewFailedError("view reference stopped: StateLoadError: cannot read")
+    asyncio.run(check())
+    assert app.crashed == [view.failure]
+    assert _ready(cast(Any, app), cast(Any, view)) is False
