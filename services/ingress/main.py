@@ -8,6 +8,7 @@ import logging
 from dataclasses import replace
 
 import uvicorn
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from fastapi import FastAPI
 
@@ -21,6 +22,7 @@ from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from ingress.app import create_app
 from ingress.config import IngressConfigError, IngressSettings, load_settings
+from ingress.topic_limits import check_body_limit
 
 SERVICE = "ingress"
 log = logging.getLogger(__name__)
@@ -58,14 +60,24 @@ def main(argv: list[str] | None = None) -> int:
     REDACTOR.register(settings.visma_webhook_secret)
     REDACTOR.register(settings.slack_signing_secret)
     kafka = KafkaSettings()
+    admin = AdminClient(kafka.client_config(SERVICE))
     ensure_topics(
-        AdminClient(kafka.client_config(SERVICE)),
+        admin,
         [
             replace(VISMA_NOTIFICATIONS, name=settings.visma_topic),
             replace(SLACK_EVENTS, name=settings.slack_topic),
         ],
         replication_factor=kafka.replication_factor,
     )
+    try:
+        check_body_limit(admin, settings)
+    except IngressConfigError as exc:
+        log.error("cannot start", extra={"error": str(exc)})
+        return 2
+    except KafkaException as exc:
+        # Reading topic configs needs DescribeConfigs, which a locked-down principal may lack;
+        # the check only saves a round trip: the broker's own refusal is answered 413 too.
+        log.warning("topic limits not readable", extra={"error": str(exc)})
     producer = AsyncProducer(kafka, SERVICE, delivery_timeout_ms=settings.kafka_delivery_timeout_ms)
     app = create_app(settings=settings, send=producer.send, serde=AvroSerde(SchemaCatalog.load()))
     server = uvicorn.Server(server_config(app, settings))
