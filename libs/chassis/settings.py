@@ -192,6 +192,12 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="simulated seconds per real second, for a sandbox whose clock runs fast",
     )
+    retry_budget_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="how long a consumer retries a failing record before dead-lettering it; "
+        "time the external system is unavailable (an outage, a 429) does not count",
+    )
     group_instance_id: str | None = Field(
         default=None,
         min_length=1,

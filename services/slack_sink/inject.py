@@ -50,6 +50,8 @@ class SinkOptions:
     digest_max: int = 50
     transport: httpx.AsyncBaseTransport | None = None
     instance_id: str | None = None
+    retry_budget: float = RunnerConfig.retry_budget
+    """Seconds a failing command is retried before the DLQ (Slack being down not counted)."""
 
 
 @dataclass
@@ -101,6 +103,7 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
             topics=(options.commands_topic.name,),
             rate_per_key=1.0 / options.seconds_per_message,
             instance_id=options.instance_id,
+            retry_budget=options.retry_budget,
         ),
         handler=delivery,
         serde=serde,

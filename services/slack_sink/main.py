@@ -106,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         digest_backlog=args.digest_backlog or None,
         digest_max=args.digest_max,
         instance_id=service.group_instance_id,
+        retry_budget=service.retry_budget_seconds,
     )
     if args.commands_topic:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)

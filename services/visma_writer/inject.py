@@ -53,6 +53,8 @@ class WriterOptions:
     max_conflicts: int = 3
     time_scale: float = 1.0
     instance_id: str | None = None
+    retry_budget: float = RunnerConfig.retry_budget
+    """Seconds a failing command is retried before the DLQ (held credentials not counted)."""
 
 
 @dataclass
@@ -94,6 +96,7 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         group_id=options.group_id,
         topics=(options.commands_topic.name,),
         instance_id=options.instance_id,
+        retry_budget=options.retry_budget,
     )
     runner = ConsumerRunner(
         settings=settings,

@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         max_conflicts=args.max_conflicts,
         time_scale=service.time_scale,
         instance_id=service.group_instance_id,
+        retry_budget=service.retry_budget_seconds,
     )
     if args.commands_topic:
         options.commands_topic = replace(options.commands_topic, name=args.commands_topic)
