@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 from fake_sender import FakeSender
+from slack_sdk.signature import Clock
 
 from chassis.serde import AvroSerde, SchemaCatalog
 from ingress.app import create_app
@@ -23,11 +24,16 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 async def ingress_client() -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
-    """Builds the app with `settings` storing through `sender`; every client is closed after."""
+    """Builds the app with `settings` storing through `sender` (Slack timestamps checked
+    against `slack_clock`, default the real clock); every client is closed after."""
     clients: list[httpx.AsyncClient] = []
 
-    def make(sender: FakeSender, **settings: Any) -> httpx.AsyncClient:
-        app = create_app(settings=IngressSettings(**settings), send=sender, serde=SERDE)
+    def make(
+        sender: FakeSender, *, slack_clock: Clock | None = None, **settings: Any
+    ) -> httpx.AsyncClient:
+        app = create_app(
+            settings=IngressSettings(**settings), send=sender, serde=SERDE, slack_clock=slack_clock
+        )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://in")
         clients.append(client)
         return client
