@@ -47,6 +47,8 @@ class SinkDelivery(AvroModel):
     not_posted: bool = False
     """PENDING, and Slack refused the last attempt (429, a rejected token): nothing was
     posted, so the next attempt posts without asking Slack first."""
+    thread_ts: str | None = None
+    """The thread a reply went to; None for a top-level message (a document's own)."""
 
     @property
     def posted(self) -> bool:

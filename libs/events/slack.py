@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from events._avro import AvroModel
+
+
+class OnChange(StrEnum):
+    """What a later version of a document does where the channel already shows it."""
+
+    UPDATE = "update"
+    """One message per document per channel: the later version updates it in place."""
+    THREAD = "thread"
+    """The later version is posted as a reply in the document's message's thread."""
+    POST = "post"
+    """Always a new message (reminders, digests, thread replies, producers before v3)."""
 
 
 class PostSlackMessage(AvroModel):
@@ -26,6 +38,7 @@ class PostSlackMessage(AvroModel):
     """Approvers to mention: the sink maps each email to a Slack user id (users.lookupByEmail)."""
     thread_ts: str | None = None
     """Post as a reply in this thread (approval confirmations); a reply is never digested."""
+    on_change: OnChange = OnChange.POST
 
     @property
     def key(self) -> str:

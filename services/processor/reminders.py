@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from events import ChangeType, PostSlackMessage, VismaEntityChanged
 from events.commands import Command, CreateMondayItem, SendEmail, SendSms
+from events.slack import OnChange
 from events.visma_entities import VISMA_EVENTS
 from processor.matchers import evaluate, matches
 from processor.routing import command_id, commands_for
@@ -198,6 +199,7 @@ def _as_reminder(command: Command, new_id: str, created: datetime) -> Command:
     update: dict[str, Any] = {"command_id": new_id, "created_at": created}
     if isinstance(command, PostSlackMessage):
         update["text"] = PREFIX + command.text
+        update["on_change"] = OnChange.POST  # a reminder is a new message, not a version
         if command.blocks_json is not None:
             note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "*Reminder*"}]}
             update["blocks_json"] = json.dumps([note, *json.loads(command.blocks_json)])

@@ -174,6 +174,7 @@ def _legacy_slack(
         blocks_json=blocks_json(fields, record_url=record_url),
         company_id=facts.event.company_id,
         mention_emails=list(slack.mention),
+        on_change=slack.on_change,
     )
 
 
@@ -201,7 +202,8 @@ def _slack(d: _Draft, spec: SlackTarget) -> list[Command]:
     blocks = blocks_json(d.fields, record_url=d.record_url) if d.target.template is None else None
     return [PostSlackMessage(**d.provenance(), workspace=spec.workspace, channel=spec.channel,
                              text=d.body, blocks_json=blocks, company_id=d.facts.event.company_id,
-                             mention_emails=list(spec.mention))]  # fmt: skip
+                             mention_emails=list(spec.mention),
+                             on_change=spec.on_change)]  # fmt: skip
 
 
 def _sms(d: _Draft, spec: SmsTarget) -> list[Command]:

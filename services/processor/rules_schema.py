@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from events import VISMA_EVENTS, ChangeType
+from events.slack import OnChange
 from processor.templates import NAMES, TemplateError, check_template
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -158,6 +159,13 @@ class SlackTarget(_Strict):
     channel: str = Field(min_length=1)
     mention: tuple[EmailAddress, ...] = Field(
         default=(), description="approvers to @-mention, by the email of their Slack user"
+    )
+    on_change: OnChange = Field(
+        default=OnChange.UPDATE,
+        description="a later version of a document the channel already shows: 'update' its "
+        "message in place (one message per document per channel), post in its 'thread' (a "
+        "change worth a new post, e.g. in a rule matching amounts above a threshold), or "
+        "'post' a new message",
     )
 
     def target_keys(self) -> list[str]:

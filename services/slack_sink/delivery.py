@@ -1,6 +1,10 @@
 """Handles PostSlackMessage commands: ledger check, post (one, or a digest of many), ledger
 entry, audit.
 
+A command for a later version of a document that the channel already shows updates that
+message in place (chat.update, by the channel ID and ts the ledger keeps) or, when its rule
+asks for a new post on a change, replies in its thread; reminders and digests always post.
+
 Every command is posted at most once: DONE in the ledger means skip; PENDING means an
 earlier post may have landed, so Slack is asked (by the command ids in message metadata)
 before posting again: by channel ID (Slack reads history by ID only), from shortly before
@@ -19,6 +23,7 @@ import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from pydantic import SecretStr
@@ -26,11 +31,13 @@ from pydantic import SecretStr
 from chassis.audit import AuditTrail, Stage
 from chassis.kafka.record import Record
 from events import PostSlackMessage
+from events.slack import OnChange
 from slack_client.client import SlackClient
 from slack_client.errors import (
     SlackChannelError,
     SlackCredentialError,
     SlackRateLimited,
+    SlackRequestError,
 )
 from slack_client.models import PostedMessage
 from slack_sink import message
@@ -75,9 +82,15 @@ class SlackDelivery:
         """Several queued commands of one channel as one digest message."""
         commands = [PostSlackMessage.from_record(r.value) for r in records]
         todo = await self._still_to_post(commands)
+        # A later version of a document the channel shows goes to its message, not a digest.
+        placed = [c for c in todo if self._placement(c) != (None, None)]
+        todo = [c for c in todo if c not in placed]
         if len(todo) <= 1:
-            for command in todo:
-                await self._post_single(records[commands.index(command)], command)
+            placed += todo
+            todo = []
+        for command in sorted(placed, key=commands.index):
+            await self._post_single(records[commands.index(command)], command)
+        if not todo:
             return
         first = todo[0]
         client, token = self._credentials.client(first.workspace)
@@ -103,14 +116,35 @@ class SlackDelivery:
             mentions = await self._mentions.user_ids(
                 client, command.workspace, command.mention_emails
             )
+        document, thread_ts = self._placement(command)
+        outgoing = replace(message.single(command, mentions), thread_ts=thread_ts)
+        if document is not None:
+            # The message stands for every version it has shown, as a digest for its commands.
+            shown = [*self._ledger.shown_commands(document), command.command_id]
+            outgoing = replace(outgoing, metadata=message.versions_metadata(command, shown))
         if self._ledger.needs_pending(command.command_id):
             await self._ledger.pending([command], digest=False)
         async with record.paced():
             with self._guard(command.workspace, token):
                 async with self._refusal_recorded([command], digest=False):
-                    posted = await _post(client, command, message.single(command, mentions))
-        await self._ledger.done([command], posted, digest=False)
-        self._sent([command], posted, digest=False)
+                    if document is None:
+                        posted = await _post(client, command, outgoing)
+                    else:
+                        posted = await _update(client, command, outgoing, document)
+        await self._ledger.done([command], posted, digest=False, thread_ts=thread_ts)
+        self._sent([command], posted, digest=False, updated=document == posted)
+
+    def _placement(self, command: PostSlackMessage) -> tuple[PostedMessage | None, str | None]:
+        """Where the command goes: (the document's message to update in place, or None;
+        the thread to reply in, or None for a new top-level message)."""
+        if command.thread_ts is not None or command.on_change is OnChange.POST:
+            return None, command.thread_ts
+        document = self._ledger.document_message(command)
+        if document is None:
+            return None, None  # the document's first message in this channel
+        if command.on_change is OnChange.UPDATE:
+            return document, None
+        return None, document.ts
 
     @asynccontextmanager
     async def _refusal_recorded(
@@ -161,7 +195,7 @@ class SlackDelivery:
         groups: dict[str | None, list[PostSlackMessage]] = defaultdict(list)
         for command in commands:
             digest = self._ledger.was_digest(command.command_id)
-            groups[None if digest else command.thread_ts].append(command)
+            groups[None if digest else self._placement(command)[1]].append(command)
         return groups
 
     async def _look_for(
@@ -213,9 +247,15 @@ class SlackDelivery:
         return f"{(min(times) - LOOKUP_MARGIN).timestamp():.6f}"
 
     def _sent(
-        self, commands: Sequence[PostSlackMessage], posted: PostedMessage, *, digest: bool
+        self,
+        commands: Sequence[PostSlackMessage],
+        posted: PostedMessage,
+        *,
+        digest: bool,
+        updated: bool = False,
     ) -> None:
-        detail = f"posted to {commands[0].channel}" + (
+        verb = "updated in place in" if updated else "posted to"
+        detail = f"{verb} {commands[0].channel}" + (
             f" in a digest of {len(commands)}" if digest else ""
         )
         for command in commands:
@@ -239,3 +279,33 @@ async def _post(
         metadata=outgoing.metadata,
         thread_ts=outgoing.thread_ts,
     )
+
+
+_GONE = frozenset({"message_not_found", "cant_update_message", "edit_window_closed"})
+"""chat.update refusals meaning the document's message can no longer be changed."""
+
+
+async def _update(
+    client: SlackClient,
+    command: PostSlackMessage,
+    outgoing: message.SlackMessage,
+    document: PostedMessage,
+) -> PostedMessage:
+    """The document's message changed in place; a new post when it can no longer be
+    changed (deleted by someone, or past an edit window)."""
+    try:
+        return await client.update_message(
+            channel_id=document.channel,
+            ts=document.ts,
+            text=outgoing.text,
+            blocks=outgoing.blocks,
+            metadata=outgoing.metadata,
+        )
+    except SlackRequestError as exc:
+        if exc.error not in _GONE:
+            raise
+        log.warning(
+            "the document's message cannot be updated; posting a new one",
+            extra={"channel": command.channel, "error": exc.error},
+        )
+        return await _post(client, command, outgoing)

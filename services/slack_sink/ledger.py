@@ -45,6 +45,11 @@ class Ledger:
         )  # fmt: skip
         self._channel_ids: dict[str, str] = {}
         """Destination (`workspace/channel`) -> Slack's channel id, learned from posts."""
+        self._documents: dict[tuple[str, str], PostedMessage] = {}
+        """(destination, entity id) -> the document's own message there: its first top-level
+        single post (later updates keep its ts; replies, digests and reminders come after)."""
+        self._shown: dict[PostedMessage, list[str]] = {}
+        """A document's message -> the command ids it has shown (its versions), in order."""
 
     def load(self, settings: KafkaSettings, partitions: Collection[int]) -> int:
         """Reads the entries of the assigned partitions; returns how many are live."""
@@ -61,6 +66,14 @@ class Ledger:
 
     def channel_id(self, destination: str) -> str | None:
         return self._channel_ids.get(destination)
+
+    def document_message(self, command: PostSlackMessage) -> PostedMessage | None:
+        """The message that already shows the command's document in its channel, if any."""
+        return self._documents.get((command.key, command.entity_id))
+
+    def shown_commands(self, document: PostedMessage) -> list[str]:
+        """The command ids a document's message has shown so far (first post, updates)."""
+        return list(self._shown.get(document, []))
 
     def was_digest(self, command_id: str) -> bool:
         entry = self.get(command_id)
@@ -96,10 +109,19 @@ class Ledger:
         )
 
     async def done(
-        self, commands: Sequence[PostSlackMessage], posted: PostedMessage, *, digest: bool
+        self,
+        commands: Sequence[PostSlackMessage],
+        posted: PostedMessage,
+        *,
+        digest: bool,
+        thread_ts: str | None = None,
     ) -> None:
+        """`thread_ts`: the thread the post replied in (None for a top-level message)."""
         await self._write(
-            [self._entry(c, DeliveryStatus.DONE, posted, digest=digest) for c in commands]
+            [
+                self._entry(c, DeliveryStatus.DONE, posted, digest=digest, thread_ts=thread_ts)
+                for c in commands
+            ]
         )
 
     def _entry(
@@ -110,6 +132,7 @@ class Ledger:
         *,
         digest: bool,
         not_posted: bool = False,
+        thread_ts: str | None = None,
     ) -> SinkDelivery:
         return SinkDelivery(
             command_id=command.command_id,
@@ -128,6 +151,7 @@ class Ledger:
             rule=command.rule,
             digest=digest,
             not_posted=not_posted,
+            thread_ts=thread_ts,
         )
 
     async def _write(self, entries: list[SinkDelivery]) -> None:
@@ -142,3 +166,16 @@ class Ledger:
         for entry in entries:
             if entry.channel_id is not None:
                 self._channel_ids[entry.destination] = entry.channel_id
+            if (
+                entry.posted
+                and not entry.digest
+                and entry.thread_ts is None
+                and entry.entity_id is not None
+                and entry.channel_id is not None
+                and entry.ts is not None
+            ):
+                message = PostedMessage(channel=entry.channel_id, ts=entry.ts)
+                document = self._documents.setdefault((entry.destination, entry.entity_id), message)
+                shown = self._shown.setdefault(document, [])
+                if document == message and entry.command_id not in shown:
+                    shown.append(entry.command_id)

@@ -51,6 +51,15 @@ def single(command: PostSlackMessage, mentions: Sequence[str]) -> SlackMessage:
     )
 
 
+def versions_metadata(command: PostSlackMessage, shown: Sequence[str]) -> MessageMetadata:
+    """Metadata of a document's message updated to `command`: the newest command id, and
+    every command id (version) the message has shown, like a digest lists its commands."""
+    return MessageMetadata(
+        event_type=METADATA_EVENT_TYPE,
+        event_payload={"command_id": command.command_id, "command_ids": list(shown)},
+    )
+
+
 def digest(
     commands: Sequence[PostSlackMessage], mentions: Mapping[str, Sequence[str]]
 ) -> SlackMessage:

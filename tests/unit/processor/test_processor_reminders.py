@@ -12,6 +12,7 @@ from schedule_kit import Clock
 
 from events import PostSlackMessage, SupplierInvoiceChanged
 from events.commands import SendSms
+from events.slack import OnChange
 from processor.reminders import Reminders, ReminderState, reminder_id, reminder_key
 from processor.rules import RuleSet, RulesFileError, parse_rules
 from processor.schedule_state import MemoryStore
@@ -76,6 +77,7 @@ def test_a_match_is_reminded_once_per_period_to_the_targets_people_read(
     assert isinstance(slack, PostSlackMessage)
     assert isinstance(sms, SendSms)
     assert slack.text.startswith("Reminder: ")
+    assert slack.on_change is OnChange.POST  # a reminder is a new message, not a new version
     assert json.loads(slack.blocks_json or "[]")[0]["type"] == "context"
     assert sms.body.startswith("Reminder: ")
     assert slack.created_at == OBSERVED + timedelta(days=1)

@@ -11,8 +11,9 @@ from decimal import Decimal
 import pytest
 
 from events import ChangeType, SupplierInvoiceChanged
+from events.slack import OnChange
 from processor.routing import command_id, format_amount, route
-from processor.rules import RuleSet, parse_rules
+from processor.rules import RuleSet, RulesFileError, parse_rules
 
 MakeEvent = Callable[..., SupplierInvoiceChanged]
 
@@ -109,3 +110,19 @@ def test_missing_supplier_name_falls_back_to_number(rules: RuleSet, make: MakeEv
 )
 def test_format_amount(amount: str, text: str) -> None:
     assert format_amount("SEK", Decimal(amount)) == text
+
+
+def test_slack_messages_follow_the_document_unless_the_rule_asks_for_a_thread_post(
+    make: MakeEvent,
+) -> None:
+    rules = parse_rules(
+        "rules:\n"
+        "  - name: all\n    slack: {channel: ap}\n"
+        "  - name: raised\n    targets:\n"
+        "      - slack: {channel: ap-large, on_change: thread}\n"
+    )
+    commands = {c.rule: c for c in route(make(), rules)}
+    assert commands["all"].on_change is OnChange.UPDATE  # default: update its message in place
+    assert commands["raised"].on_change is OnChange.THREAD
+    with pytest.raises(RulesFileError, match="on_change"):
+        parse_rules("rules:\n  - name: r\n    slack: {channel: c, on_change: sometimes}\n")

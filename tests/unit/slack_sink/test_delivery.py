@@ -24,6 +24,7 @@ from chassis.kafka.record import Held, Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events import PostSlackMessage
 from events.deliveries import DeliveryStatus, SinkDelivery
+from events.slack import OnChange
 from slack_client.errors import SlackRateLimited
 from slack_sink.credentials import WorkspaceCredentials
 from slack_sink.delivery import SlackDelivery
@@ -65,12 +66,22 @@ class Slack:
         self.error = error
         self.rate_limited_posts = rate_limited_posts
         self.posts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
         self.reads: list[tuple[str, dict[str, str]]] = []
+        self.gone: set[str] = set()
+        """ts of messages someone deleted: chat.update gets message_not_found."""
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         method = request.url.path.rsplit("/", 1)[1]
         if self.error:
             return httpx.Response(200, json={"ok": False, "error": self.error})
+        if method == "chat.update":
+            body = json.loads(request.content)
+            if body["ts"] in self.gone:
+                return httpx.Response(200, json={"ok": False, "error": "message_not_found"})
+            self.updates.append(body)
+            answer = {"ok": True, "channel": body["channel"], "ts": body["ts"], "text": ""}
+            return httpx.Response(200, json={**answer, "message": {}})
         if method != "chat.postMessage":
             params = dict(request.url.params)
             self.reads.append((method, params))
@@ -300,3 +311,83 @@ async def test_a_429_on_a_digest_marks_every_command_in_it_not_posted() -> None:
     [post] = slack.posts
     assert post["metadata"]["event_payload"] == {"command_ids": ["cmd-0", "cmd-1", "cmd-2"]}
     assert all(ledger.is_done(c.command_id) for c in commands)
+
+
+def _version(n: int, version: int, on_change: OnChange = OnChange.UPDATE) -> PostSlackMessage:
+    """Version `version` of invoice `n`: a new source event, so a new command id."""
+    return _command(n).model_copy(
+        update={"command_id": f"cmd-{n}-v{version}", "source_event_id": f"e-{n}-v{version}",
+                "text": f"invoice {n} v{version}", "on_change": on_change}
+    )  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_a_later_version_of_a_document_updates_its_message_in_place() -> None:
+    slack = Slack()
+    delivery, ledger, producer = _sink(slack)
+    await delivery(_record(_version(1, 1), 0))
+    [first] = slack.posts
+
+    await delivery(_record(_version(1, 2), 1))
+    await delivery(_record(_version(1, 3), 2))
+
+    assert len(slack.posts) == 1  # one message per document per channel
+    assert [(u["channel"], u["ts"], u["text"]) for u in slack.updates] == [
+        ("C42", "1700000000.000001", "invoice 1 v2"),
+        ("C42", "1700000000.000001", "invoice 1 v3"),
+    ]
+    # The message stands for every version it has shown, so a lookup or a count finds each.
+    assert slack.updates[-1]["metadata"]["event_payload"] == {
+        "command_id": "cmd-1-v3",
+        "command_ids": ["cmd-1-v1", "cmd-1-v2", "cmd-1-v3"],
+    }
+    assert first["text"] == "invoice 1 v1"
+    assert ledger.get("cmd-1-v3").ts == "1700000000.000001"  # type: ignore[union-attr]
+    # The approvals' copy of the ledger still maps the message to the document.
+    assert {e.entity_id for e in producer.sent if e.ts == "1700000000.000001"} == {
+        "t1/c1/supplierInvoice/1"
+    }
+    await delivery(_record(_version(2, 1), 3))  # another document: its own message
+    assert len(slack.posts) == 2
+
+
+@pytest.mark.anyio
+async def test_a_rule_asking_for_a_new_post_on_change_replies_in_the_documents_thread() -> None:
+    slack = Slack()
+    delivery, ledger, _ = _sink(slack)
+    await delivery(_record(_version(1, 1), 0))
+
+    await delivery(_record(_version(1, 2, OnChange.THREAD), 1))
+    await delivery(_record(_version(1, 3), 2))  # an update still finds the document's message
+
+    assert [p.get("thread_ts") for p in slack.posts] == [None, "1700000000.000001"]
+    assert ledger.get("cmd-1-v2").thread_ts == "1700000000.000001"  # type: ignore[union-attr]
+    assert [u["ts"] for u in slack.updates] == ["1700000000.000001"]
+
+
+@pytest.mark.anyio
+async def test_post_mode_and_digests_always_post_and_a_deleted_message_gets_a_new_post() -> None:
+    slack = Slack()
+    delivery, _, _ = _sink(slack)
+    await delivery(_record(_version(1, 1), 0))
+    await delivery(_record(_version(1, 2, OnChange.POST), 1))  # e.g. a reminder
+    assert len(slack.posts) == 2
+    assert slack.updates == []
+
+    slack.gone.add("1700000000.000001")  # someone deleted the document's message
+    await delivery(_record(_version(1, 3), 2))
+    assert len(slack.posts) == 3
+    assert slack.posts[-1]["text"] == "invoice 1 v3"
+
+
+@pytest.mark.anyio
+async def test_a_later_version_queued_with_others_is_updated_not_digested() -> None:
+    slack = Slack()
+    delivery, _, _ = _sink(slack)
+    await delivery(_record(_version(1, 1), 0))
+    queued = [_version(1, 2), _command(5), _command(6)]
+
+    await delivery.digest([_record(c, i + 1) for i, c in enumerate(queued)])
+
+    assert [u["text"] for u in slack.updates] == ["invoice 1 v2"]
+    assert slack.posts[-1]["metadata"]["event_payload"] == {"command_ids": ["cmd-5", "cmd-6"]}
