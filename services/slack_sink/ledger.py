@@ -15,7 +15,7 @@ Slack's here is building the entries and remembering Slack's channel id per dest
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import UTC, datetime
 
 from chassis.kafka.expiry import Expiry
@@ -37,11 +37,13 @@ class Ledger:
         producer: EventProducer,
         serde: AvroSerde,
         expiry: Expiry | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sink = sink
+        self._clock = clock
         self._commands = CommandLedger(
             SinkDelivery, topic=topic, producer=producer, serde=serde, client=f"{sink}-ledger",
-            expiry=expiry,
+            expiry=expiry, clock=clock, on_removed=self._relearn,
         )  # fmt: skip
         self._channel_ids: dict[str, str] = {}
         """Destination (`workspace/channel`) -> Slack's channel id, learned from posts."""
@@ -58,7 +60,8 @@ class Ledger:
         return known
 
     def forget(self, partitions: Collection[int]) -> None:
-        """The partitions were revoked; the channel ids learned stay (they do not change)."""
+        """The partitions were revoked: their entries and documents leave memory; the channel
+        ids learned stay (they do not change, and there is one per channel)."""
         self._commands.forget(partitions)
 
     def get(self, command_id: str) -> SinkDelivery | None:
@@ -140,7 +143,7 @@ class Ledger:
             status=status,
             destination=command.key,
             external_id=posted.ts if posted else None,
-            at=datetime.now(UTC),
+            at=self._clock(),
             # A PENDING entry keeps the channel id when it is known, for the lookup by ID.
             channel_id=posted.channel if posted else self._channel_ids.get(command.key),
             ts=posted.ts if posted else None,
@@ -157,6 +160,13 @@ class Ledger:
     async def _write(self, entries: list[SinkDelivery]) -> None:
         await self._commands.write_all(entries)
         self._learn(entries)
+
+    def _relearn(self) -> None:
+        """Entries expired or were revoked: the document indexes keep only what the ledger
+        still holds (a document older than the horizon gets a new message, not an update)."""
+        self._documents.clear()
+        self._shown.clear()
+        self._learn(self._commands.entries())
 
     def learn_channel_id(self, destination: str, channel_id: str) -> None:
         """Slack's id for `destination`, resolved by name before any post had told us."""

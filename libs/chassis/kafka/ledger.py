@@ -96,7 +96,11 @@ class CommandLedger(Generic[EntryT]):
         expiry: Expiry | None = None,
         sweep_every: timedelta = timedelta(minutes=10),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_removed: Callable[[], object] | None = None,
     ) -> None:
+        """`on_removed` is told when entries left memory (expired or revoked), so an index a
+        sink builds from `entries()` can be rebuilt as bounded as the ledger."""
+        self._on_removed = on_removed
         self._entry_type = entry_type
         self._topic = topic
         self._producer = producer
@@ -142,6 +146,7 @@ class CommandLedger(Generic[EntryT]):
         for partition in partitions:
             self._partitions.pop(partition, None)
         self._count()
+        self._removed()
 
     def get(self, command_id: str) -> EntryT | None:
         """The command's entry; refuses a command older than the horizon that has none."""
@@ -195,6 +200,8 @@ class CommandLedger(Generic[EntryT]):
         for entry in entries:
             self._partitions.setdefault(target, {})[entry.command_id] = entry
         self._count()
+        if expired:
+            self._removed()
 
     def _partition_for(self, partition: int | None) -> int:
         if partition is not None:
@@ -229,6 +236,10 @@ class CommandLedger(Generic[EntryT]):
             self._producer.send(self._topic, key=key, value=None, partition=partition)
             for key, partition in expired
         ]
+
+    def _removed(self) -> None:
+        if self._on_removed is not None:
+            self._on_removed()
 
     def _count(self) -> None:
         ENTRIES.labels(self._topic).set(len(self))
