@@ -346,6 +346,9 @@ def blocks_json(fields: dict[str, str], *, record_url: str | None = None) -> str
         ("Due date", fields["due_date"]),
         ("Status", fields["status"]),
     ]
+    if fields.get("approval_status"):
+        # Shown as it changes: the sink updates the document's message in place.
+        facts.append(("Approval", fields["approval_status"]))
     title = f"{fields['label']} {fields['invoice_number']}"
     header = f"*{_escape(title)}* ({_escape(fields['rule'])})"
     section = {

@@ -120,8 +120,10 @@ class SlackDelivery:
         outgoing = replace(message.single(command, mentions), thread_ts=thread_ts)
         if document is not None:
             # The message stands for every version it has shown, as a digest for its commands.
-            shown = [*self._ledger.shown_commands(document), command.command_id]
-            outgoing = replace(outgoing, metadata=message.versions_metadata(command, shown))
+            shown = list(
+                dict.fromkeys([*self._ledger.shown_commands(document), command.command_id])
+            )
+            outgoing = replace(outgoing, metadata=message.versions_metadata(shown))
         if self._ledger.needs_pending(command.command_id):
             await self._ledger.pending([command], digest=False)
         async with record.paced():

@@ -51,12 +51,11 @@ def single(command: PostSlackMessage, mentions: Sequence[str]) -> SlackMessage:
     )
 
 
-def versions_metadata(command: PostSlackMessage, shown: Sequence[str]) -> MessageMetadata:
-    """Metadata of a document's message updated to `command`: the newest command id, and
-    every command id (version) the message has shown, like a digest lists its commands."""
+def versions_metadata(shown: Sequence[str]) -> MessageMetadata:
+    """Metadata of a document's message after an update: every command id (version) it has
+    shown, the newest last, as a digest lists its commands, so each is found and counted."""
     return MessageMetadata(
-        event_type=METADATA_EVENT_TYPE,
-        event_payload={"command_id": command.command_id, "command_ids": list(shown)},
+        event_type=METADATA_EVENT_TYPE, event_payload={"command_ids": list(shown)}
     )
 
 

@@ -338,8 +338,7 @@ async def test_a_later_version_of_a_document_updates_its_message_in_place() -> N
     ]
     # The message stands for every version it has shown, so a lookup or a count finds each.
     assert slack.updates[-1]["metadata"]["event_payload"] == {
-        "command_id": "cmd-1-v3",
-        "command_ids": ["cmd-1-v1", "cmd-1-v2", "cmd-1-v3"],
+        "command_ids": ["cmd-1-v1", "cmd-1-v2", "cmd-1-v3"]
     }
     assert first["text"] == "invoice 1 v1"
     assert ledger.get("cmd-1-v3").ts == "1700000000.000001"  # type: ignore[union-attr]
