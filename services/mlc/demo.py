@@ -6,8 +6,10 @@ processor, slack-sink, ingress, approvals, visma-writer. It shows progress and c
 Slack received exactly the messages the rules call for (each once, none below the
 thresholds). Then an approver reacts on one posted invoice and someone who may not approve
 on another, as people do in Slack, and it checks that Visma released the approved invoice
-exactly once, ignored the other reaction and confirmed in the approved message's thread.
-It ends with one OK or FAILED line.
+exactly once, ignored the other reaction and confirmed in the approved message's thread,
+and, once the released version reached Slack, counts every post again: the approved
+invoice's messages were updated in place, no second post. It ends with one OK or FAILED
+line.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from confluent_kafka.admin import AdminClient
 from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
+from mlc.demo_documents import check_documents
 from mlc.demo_outage import Outage, OwnBroker
 from mlc.processes import ProcessError
 from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, Expected, FlowStack, command_ids, state_root
@@ -97,6 +100,7 @@ def run_demo(args: argparse.Namespace) -> int:
         posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
         approvals_ok = check_approvals(stack, expected, posted, people)
+        approvals_ok = check_documents(stack, expected) and approvals_ok
         ok = flow_ok and approvals_ok
         if outage is not None:
             outage_ok, verdict = outage.verdict()
