@@ -95,6 +95,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "company_id": "1234567",
         "mention_emails": ["anna.lind@example.se"],
         "thread_ts": None,
+        "on_change": "post",
     },
     "io.mlconnector.audit.AuditEvent": {
         "audit_id": "0b7e1f9c2d3a4b5c8e9f0a1b2c3d4e5f",
@@ -138,6 +139,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "rule": "large-invoices",
         "digest": False,
         "not_posted": False,
+        "thread_ts": None,
     },
     "io.mlconnector.slack.SlackEventReceived": {
         "event_id": "Ev0MLC0001",
