@@ -149,6 +149,7 @@ def _handler(
         serde=serde,
         seen=markers.versions,
         beyond_horizon=markers.beyond_horizon,
+        outlive=markers.outlive,
         send_command=send_command,
         send_dead_letter=_sender(raw_topic(app, settings.dlq_spec().name)),
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
@@ -214,6 +215,7 @@ def _agent(
                     topic=event.message.topic,
                     partition=event.message.partition,
                     offset=event.message.offset,
+                    timestamp_ms=_millis(event.message.timestamp),
                 )
                 for event in events
             ]
@@ -243,6 +245,11 @@ def _reloader(watcher: RulesWatcher, handler: InvoiceHandler) -> Callable[[], Aw
             handler.rules = watcher.current
 
     return reload_rules
+
+
+def _millis(seconds: float | None) -> int | None:
+    """faust gives a consumed record's Kafka timestamp in seconds (None if it had none)."""
+    return None if seconds is None else round(seconds * 1000)
 
 
 async def _nothing_known(event: VismaEntityChanged) -> Mapping[str, str]:

@@ -70,9 +70,9 @@ class ProcessorSettings(BaseSettings):
     )
     marker_horizon_days: float = Field(
         default=DEFAULT_HORIZON / timedelta(days=1),
-        description="forget an entity's processed version once it is this old; a version "
-        "older than this without a marker is skipped, not routed. Must exceed the input "
-        "topics' retention",
+        description="forget an entity's processed-marker this long after it was written; an "
+        "input event written longer ago than this without a marker is skipped, not routed. "
+        "Must exceed the input topics' retention",
     )
     web_enabled: bool = False
     web_port: int = Field(default=6066, ge=0, le=65535)

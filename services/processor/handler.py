@@ -57,6 +57,8 @@ class Record:
     topic: str
     partition: int
     offset: int
+    timestamp_ms: int | None = None
+    """When the record was written to its topic (its Kafka timestamp, epoch millis)."""
 
 
 class PoisonRecordError(Exception):
@@ -103,11 +105,15 @@ class InvoiceHandler:
         remember: Remember | None = None,
         enrich: Enrich = _no_enrichment,
         observe: Observe | None = None,
-        beyond_horizon: Callable[[int], bool] = lambda version: False,
+        beyond_horizon: Callable[[Record], bool] = lambda record: False,
+        outlive: Remember | None = None,
     ) -> None:
         self._observe = observe
         self._beyond_horizon = beyond_horizon
-        """Whether a version with no marker is old enough that its marker may have expired."""
+        """Whether an event with no marker was written so long ago that its marker may have
+        expired (`processor.processed`)."""
+        self._outlive = outlive or (lambda record, key, version: None)
+        """A duplicate of a processed version was read: the marker must outlive it too."""
         self._remember = remember or (lambda record, key, version: seen.__setitem__(key, version))
         self._enrich = enrich
         self.rules = rules
@@ -139,28 +145,13 @@ class InvoiceHandler:
                     continue
                 version = epoch_millis(event)
                 previous = accepted.get(event.key, self._seen.get(event.key))
-                if previous is not None and version <= previous:
-                    audits.append(
-                        self._audit.record(
-                            Stage.SKIPPED,
-                            entity_id=event.key,
-                            event_id=event.event_id,
-                            detail=f"duplicate: last_modified {version} <= processed {previous}",
-                        )
-                    )
-                    outcomes.append(Outcome.DUPLICATE)
-                    continue
-                if previous is None and self._beyond_horizon(version):
-                    audits.append(
-                        self._audit.record(
-                            Stage.SKIPPED,
-                            entity_id=event.key,
-                            event_id=event.event_id,
-                            detail=f"last_modified {version} is older than the processed-marker "
-                            "horizon: it may have been routed already, so it is not routed again",
-                        )
-                    )
-                    outcomes.append(Outcome.BEYOND_HORIZON)
+                if previous is not None and version <= previous and event.key not in accepted:
+                    self._outlive(record, event.key, previous)
+                skipped = self._skipped(record, event, version, previous)
+                if skipped is not None:
+                    outcome, audit = skipped
+                    audits.append(audit)
+                    outcomes.append(outcome)
                     continue
                 accepted[event.key] = version
                 accepted_from[event.key] = record
@@ -184,6 +175,27 @@ class InvoiceHandler:
                 audits.extend(self._routed_audits(event, commands))
         await asyncio.gather(*audits)
         return outcomes
+
+    def _skipped(
+        self, record: Record, event: VismaEntityChanged, version: int, previous: int | None
+    ) -> tuple[Outcome, Awaitable[object]] | None:
+        """Why the event is not routed (and its audit record), or None if it is."""
+        if previous is not None and version <= previous:
+            detail = f"duplicate: last_modified {version} <= processed {previous}"
+            outcome = Outcome.DUPLICATE
+        elif previous is None and self._beyond_horizon(record):
+            detail = (
+                f"written to {record.topic} at {record.timestamp_ms}, longer ago than the "
+                "processed-marker horizon: it may have been routed already, so it is not "
+                "routed again"
+            )
+            outcome = Outcome.BEYOND_HORIZON
+        else:
+            return None
+        audit = self._audit.record(
+            Stage.SKIPPED, entity_id=event.key, event_id=event.event_id, detail=detail
+        )
+        return outcome, audit
 
     def _routed_audits(
         self, event: VismaEntityChanged, commands: list[Command]

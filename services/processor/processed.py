@@ -10,13 +10,20 @@ after a rebalance took them and gave them back. The read is read_committed, up t
 stable offset: a worker restarted under the same transactional.id has already aborted its
 predecessor's open transaction when it reads.
 
-The markers are bounded (`chassis.kafka.expiry`): a marker whose version (the entity's
-last-modified time) is older than the horizon is tombstoned in a batch's transaction and
-dropped from memory, and the markers of revoked partitions leave memory. So that forgetting a
-marker never lets a version be routed twice, the handler skips (audited) any version older
-than the horizon less the clock margin that has no marker: the horizon is above the input
-topics' retention, so only a backfill or an outage longer than the horizon brings such a
-version, and then it is reported, not acted on.
+The markers are bounded (`chassis.kafka.expiry`) by when they were WRITTEN, never by the
+entity's version (its last-modified time): a marker written longer ago than the horizon (its
+Kafka timestamp when read back, the processing clock's time when remembered) is tombstoned in
+a batch's transaction and dropped from memory, and the markers of revoked partitions leave
+memory. Whether a version without a marker may have had one that expired is decided by when
+its input EVENT was written to its topic (the record's Kafka timestamp): the horizon exceeds
+the input topics' retention and a marker is written after its event, so any event still in
+the topic within `horizon - clock_margin` of its write time finds its marker. An event
+written longer ago than that (records can outlive `retention.ms` by a segment, or an operator
+changed retention) is skipped and audited, not routed; an old version published today (a
+backfill of a new tenant's history, a record first seen now) is routed normally. A duplicate
+published after its marker (a re-poll, a backfill run again) rewrites the marker when it was
+written more than the clock margin after it, so the marker outlives that event as well. The
+marker's value stays the entity's version, which orders versions and skips older ones.
 """
 
 from __future__ import annotations
@@ -33,7 +40,8 @@ from processor.handler import Record
 
 
 class ProcessedMarkers:
-    """`versions` is what is committed: entity key -> last processed version."""
+    """`versions` is what is committed: entity key -> last processed version; `written` says
+    when each key's newest marker was written (epoch millis), which is what expires."""
 
     def __init__(
         self,
@@ -55,9 +63,10 @@ class ProcessedMarkers:
         self._clock = clock
         self._last_sweep = clock()
         self.versions: dict[str, int] = {}
+        self.written: dict[str, int] = {}
         self._partition_of: dict[str, int] = {}
-        self._staged: dict[str, tuple[int, int]] = {}
-        """Key -> (version, partition) written in the open transaction."""
+        self._staged: dict[str, tuple[int, int, int]] = {}
+        """Key -> (version, partition, written millis) written in the open transaction."""
         self._dropping: set[str] = set()
         """Keys tombstoned in the open transaction."""
         self._loaded: set[int] = set()
@@ -75,11 +84,10 @@ class ProcessedMarkers:
         for key, record in found.items():
             if record.value is None:
                 continue
-            version = int(record.value)
-            if self._expiry.expired(_instant(version), now):
+            if self._expiry.expired(_instant(record.timestamp_ms), now):
                 self._tombstone(key, record.partition)
             else:
-                self._merge(key, version, record.partition)
+                self._merge(key, int(record.value), record.partition, record.timestamp_ms)
         self._loaded |= missing
 
     def sweep(self) -> None:
@@ -89,13 +97,29 @@ class ProcessedMarkers:
         if now - self._last_sweep < self._sweep_every:
             return
         self._last_sweep = now
-        for key, version in list(self.versions.items()):
-            if self._expiry.expired(_instant(version), now):
+        for key, written in list(self.written.items()):
+            if self._expiry.expired(_instant(written), now):
                 self._tombstone(key, self._partition_of[key])
 
-    def beyond_horizon(self, version: int) -> bool:
-        """A version without a marker that may have had one (now expired): not to be routed."""
-        return self._expiry.too_old(version, self._clock())
+    def beyond_horizon(self, record: Record) -> bool:
+        """Whether an event without a marker may have had one that expired (not to be
+        routed): it was written to its topic longer ago than the horizon less the clock
+        margin. A record without a timestamp counts as new, as in `chassis.kafka.ledger`."""
+        return record.timestamp_ms is not None and self._expiry.too_old(
+            record.timestamp_ms, self._clock()
+        )
+
+    def outlive(self, record: Record, key: str, version: int) -> None:
+        """A duplicate of the key's processed `version` was read: if it was written more than
+        the clock margin after the marker, the marker is written again (same version) so it
+        does not expire before this event could be replayed without it."""
+        written = self.written.get(key)
+        if written is None or key in self._staged:
+            return
+        now = _millis(self._clock())
+        event = record.timestamp_ms if record.timestamp_ms is not None else now
+        if event - written > self._expiry.clock_margin / timedelta(milliseconds=1):
+            self.remember(record, key, version)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """A rebalance took these input partitions: their markers leave memory and are read
@@ -105,21 +129,23 @@ class ProcessedMarkers:
         for key in [k for k, p in self._partition_of.items() if p in gone]:
             del self._partition_of[key]
             self.versions.pop(key, None)
+            self.written.pop(key, None)
 
     def remember(self, record: Record, key: str, version: int) -> None:
         """Writes the marker into the batch's transaction; `versions` moves on `committed`."""
         self._transaction.send(
             self._topic, key=key, value=str(version).encode(), partition=record.partition
         )
-        self._staged[key] = (version, record.partition)
+        self._staged[key] = (version, record.partition, _millis(self._clock()))
 
     def committed(self) -> None:
         """The batch's transaction is committed: its markers (and tombstones) now count."""
         for key in self._dropping:
             self.versions.pop(key, None)
+            self.written.pop(key, None)
             self._partition_of.pop(key, None)
-        for key, (version, partition) in self._staged.items():
-            self._merge(key, version, partition)
+        for key, (version, partition, written) in self._staged.items():
+            self._merge(key, version, partition, written)
         self._dropping.clear()
         self._staged.clear()
 
@@ -132,13 +158,17 @@ class ProcessedMarkers:
         self._transaction.send(self._topic, key=key, value=None, partition=partition)
         self._dropping.add(key)
 
-    def _merge(self, key: str, version: int, partition: int) -> None:
+    def _merge(self, key: str, version: int, partition: int, written: int) -> None:
         known = self.versions.get(key)
         if known is None or version > known:
             self.versions[key] = version
             self._partition_of[key] = partition
+        self.written[key] = max(written, self.written.get(key, written))
 
 
-def _instant(version: int) -> datetime:
-    """A marker's version is the entity's last-modified time in epoch milliseconds."""
-    return datetime.fromtimestamp(version / 1000, tz=UTC)
+def _instant(millis: int) -> datetime:
+    return datetime.fromtimestamp(millis / 1000, tz=UTC)
+
+
+def _millis(at: datetime) -> int:
+    return int(at.timestamp() * 1000)

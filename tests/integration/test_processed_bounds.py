@@ -1,6 +1,7 @@
 """Processed-markers on the real broker: a worker given input partitions reads only their
-markers, and tombstones (in its batch transaction) the ones past the horizon, so the
-compacted marker topic and the worker's memory stay bounded."""
+markers, and tombstones (in its batch transaction) the ones written longer ago than the
+horizon (their Kafka timestamp, whatever the entity's version), so the compacted marker topic
+and the worker's memory stay bounded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from chassis.kafka.expiry import Expiry
@@ -28,8 +30,29 @@ def millis(age: timedelta) -> int:
     return int((NOW - age).timestamp() * 1000)
 
 
-def record(partition: int) -> Record:
-    return Record(key=None, value=b"", headers={}, topic="in", partition=partition, offset=0)
+def record(partition: int, *, written: timedelta = timedelta(0)) -> Record:
+    """An input record written to its topic `written` ago."""
+    return Record(
+        key=None, value=b"", headers={}, topic="in", partition=partition, offset=0,
+        timestamp_ms=millis(written),
+    )  # fmt: skip
+
+
+def write_marker(
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    key: str,
+    partition: int,
+    version: int,
+    written: timedelta,
+) -> None:
+    """A marker another worker wrote `written` ago (its Kafka timestamp)."""
+    producer = Producer(settings.client_config("it-pb-old"))
+    producer.produce(
+        topic, key=key, value=str(version).encode(), partition=partition, timestamp=millis(written)
+    )
+    assert producer.flush(30) == 0
 
 
 def test_a_worker_reads_its_partitions_markers_and_tombstones_the_expired(
@@ -48,12 +71,28 @@ def test_a_worker_reads_its_partitions_markers_and_tombstones_the_expired(
         )  # fmt: skip
         return markers, transaction
 
+    # Recent versions whose markers were written longer ago than the horizon.
+    write_marker(
+        settings,
+        topic,
+        key="old",
+        partition=0,
+        version=millis(timedelta(days=1)),
+        written=timedelta(days=41),
+    )
+    write_marker(
+        settings,
+        topic,
+        key="other-old",
+        partition=1,
+        version=millis(timedelta(days=1)),
+        written=timedelta(days=50),
+    )
     first, transaction = worker("it-pb-1")
 
     async def process() -> None:
-        first.remember(record(0), "old", millis(timedelta(days=41)))
-        first.remember(record(0), "young", millis(timedelta(days=1)))
-        first.remember(record(1), "other-old", millis(timedelta(days=50)))
+        # A version last modified 400 days ago (a backfill), processed now.
+        first.remember(record(0), "young", millis(timedelta(days=400)))
         await transaction.commit()
         first.committed()
 
@@ -66,10 +105,10 @@ def test_a_worker_reads_its_partitions_markers_and_tombstones_the_expired(
         second.committed()
 
     asyncio.run(take_partition_0())
-    assert second.versions == {"young": millis(timedelta(days=1))}
+    assert second.versions == {"young": millis(timedelta(days=400))}
     newest = read_newest(settings, topic, client=f"t-{unique}", partitions=[0, 1])
     assert newest["old"].value is None
     assert newest["old"].partition == 0
     assert newest["other-old"].value is not None  # partition 1 is not this worker's
-    assert second.beyond_horizon(millis(timedelta(days=41)))
-    assert not second.beyond_horizon(millis(timedelta(days=38)))
+    assert second.beyond_horizon(record(0, written=timedelta(days=41)))
+    assert not second.beyond_horizon(record(0, written=timedelta(days=38)))

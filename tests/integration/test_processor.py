@@ -59,8 +59,6 @@ class Env:
             "MLC_PROCESSOR_ENRICHMENT_WAIT_SECONDS": "0",
             "MLC_PROCESSOR_AUDIT_TOPIC": s.audit_topic,
             "MLC_PROCESSOR_DLQ_TOPIC": s.dlq_spec().name,
-            # The events are dated from T0: within the processed-marker horizon on any day.
-            "MLC_PROCESSOR_MARKER_HORIZON_DAYS": "36500",
         }
 
 
