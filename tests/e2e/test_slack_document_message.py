@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,3 +79,61 @@ def test_the_released_version_updates_each_channels_message_in_place(
         assert _status(before) != "Open", before["blocks"]
     stats = stack.get("/slack/_sandbox/stats")
     assert stats["updated"] == {"ap-approvals": 1, "ap-large": 1}, stats
+
+
+THRESHOLD_RULES = """\
+rules:
+  - name: every-invoice
+    when: {min_amount: {SEK: 10000}}
+    targets:
+      - slack: {channel: ap-approvals}          # on_change: update, the default
+  - name: raised-above-100k
+    when: {min_amount: {SEK: 100000}}
+    targets:
+      - slack: {channel: ap-approvals, on_change: thread}
+        template: "Amount now {{ money(amount, currency) }}"
+"""
+
+
+def test_an_amount_raised_above_a_thread_rules_threshold_replies_in_the_messages_thread(
+    make_stack: Callable[..., FlowStack], tmp_path: Path
+) -> None:
+    """The acceptance's last clause: a rule that asks for a new post on an amount change
+    (`on_change: thread` on a rule matching amounts above a threshold) posts in the thread of
+    the document's message, while the base rule updates that message in place."""
+    rules = tmp_path / "threshold-rules.yaml"
+    rules.write_text(THRESHOLD_RULES)
+    stack = make_stack(invoices=0, poll_interval=2.0, rules=rules)
+    stack.start_sandbox()
+    invoice = httpx.post(
+        f"{stack.base_url}/visma/_sandbox/invoices",
+        json={"company": TENANT, "amount": "20000.00", "currency_id": "SEK"},
+        timeout=10,
+    ).json()
+    expected = stack.expected(load_rules(rules))
+    assert sorted(expected.commands.values()) == ["ap-approvals"]  # below the threshold
+    stack.start_services()
+    wait_for_posts(stack, set(expected.commands), timeout=180)
+    [first] = _top_level(stack)
+
+    changed = httpx.patch(
+        f"{stack.base_url}/visma/_sandbox/invoices/{TENANT}/{invoice['referenceNumber']}",
+        json={"amount": "150000.00"},
+        timeout=10,
+    )
+    changed.raise_for_status()
+    raised = set(stack.expected(load_rules(rules)).commands) - set(expected.commands)
+    assert len(raised) == 2  # the new version, for each rule
+    posted = wait_for_posts(stack, raised, timeout=120)
+
+    [now] = _top_level(stack)
+    assert (now["channel"], now["ts"]) == (first["channel"], first["ts"])
+    assert now["edited_ts"], "the base rule's version did not update the message in place"
+    assert "150" not in first["text"], first["text"]
+    assert "150" in now["text"], now["text"]
+    replies = [m for m in posted if m.get("thread_ts")]
+    assert [(m["thread_ts"], m["channel"]) for m in replies] == [(first["ts"], first["channel"])]
+    assert replies[0]["text"].startswith("Amount now"), replies[0]["text"]
+    assert set(command_ids(replies)) < raised  # one of the new version's two commands
+    stats = stack.get("/slack/_sandbox/stats")
+    assert stats["updated"] == {"ap-approvals": 1}, stats
