@@ -32,6 +32,7 @@ from visma_client.errors import (
     VismaRateLimited,
     VismaRecordIncomplete,
     VismaRequestRejected,
+    VismaServerError,
     VismaUnavailable,
 )
 from visma_client.models import (
@@ -77,6 +78,7 @@ __all__ = [
     "VismaRecordDto",
     "VismaRecordIncomplete",
     "VismaRequestRejected",
+    "VismaServerError",
     "VismaUnavailable",
     "company_client",
     "company_secrets",

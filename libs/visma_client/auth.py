@@ -17,7 +17,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
 from visma_client.config import DEFAULT_SCOPE, DEFAULT_TOKEN_URL, VismaCredentials
-from visma_client.errors import VismaCredentialsRefused, VismaUnavailable
+from visma_client.errors import VismaCredentialsRefused, VismaServerError, VismaUnavailable
 
 __all__ = ["TokenProvider"]
 
@@ -93,8 +93,10 @@ class TokenProvider:
             response = await self._http.post(self._token_url, data=form)
         except httpx.TransportError as exc:
             raise VismaUnavailable(f"Visma Connect unreachable: {type(exc).__name__}") from exc
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code in (429, 503):
             raise VismaUnavailable(f"Visma Connect answered {response.status_code}")
+        if response.status_code >= 500:
+            raise VismaServerError(f"Visma Connect answered {response.status_code}")
         if response.status_code != 200:
             # The body names the OAuth error (invalid_client, ...) and never echoes the secret.
             raise VismaCredentialsRefused(
@@ -104,7 +106,7 @@ class TokenProvider:
         try:
             parsed = _TokenResponse.model_validate_json(response.content)
         except ValidationError as exc:
-            raise VismaUnavailable("Visma Connect sent an unreadable token response") from exc
+            raise VismaServerError("Visma Connect sent an unreadable token response") from exc
         self._token = parsed.access_token
         # A share of the lifetime, not a fixed margin: the margin scales with the lifetime, so
         # a short-lived token is still reused for most of its life.

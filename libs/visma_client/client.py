@@ -34,6 +34,7 @@ from visma_client.errors import (
     VismaPreconditionFailed,
     VismaRateLimited,
     VismaRequestRejected,
+    VismaServerError,
     VismaUnavailable,
 )
 from visma_client.models import (
@@ -298,8 +299,11 @@ def _raise_for_status(response: httpx.Response) -> None:
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         raise VismaRateLimited(_describe(response, "rate limited"), retry_after=retry_after)
+    if status == 503:
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        raise VismaUnavailable(_describe(response, "unavailable"), retry_after=retry_after)
     if status >= 500:
-        raise VismaUnavailable(_describe(response, "server error"))
+        raise VismaServerError(_describe(response, "server error"))
     if status == 412:
         raise VismaPreconditionFailed(_describe(response, "ETag is stale"))
     if status == 403:
@@ -331,7 +335,7 @@ def _json(response: httpx.Response) -> Any:
     try:
         return json.loads(response.content, parse_float=Decimal)
     except ValueError as exc:
-        raise VismaUnavailable(f"Visma sent invalid JSON for {response.request.url.path}") from exc
+        raise VismaServerError(f"Visma sent invalid JSON for {response.request.url.path}") from exc
 
 
 def _parse(model: type[ModelT], data: Any) -> ModelT:

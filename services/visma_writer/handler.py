@@ -9,7 +9,8 @@ replaced in the vault or `hold_seconds` have passed (see `credentials.py`).
 
 A command that will go to the DLQ instead (a permanent error, or a failure once the
 record's retry budget is spent) is first reported to whoever asked for it, then the error
-goes on to the runner.
+goes on to the runner. A Visma outage or 429 (`SystemUnavailable`) is neither: the runner
+waits it out at no cost to the record's budget, so nothing is reported for it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from pydantic import ValidationError
 
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import PermanentError
+from chassis.errors import PermanentError, SystemUnavailable
 from chassis.kafka.record import Held, Record
 from events.commands import ApplyVismaAction
 from visma_client import VismaAuthError
@@ -67,6 +68,8 @@ class ApplyVismaActionHandler:
         except PermanentError as exc:
             await self._writer.give_up(command, str(exc))
             raise
+        except SystemUnavailable:
+            raise  # Visma is down or throttling: the runner waits it out, never dead-letters
         except Exception as exc:  # decided: re-raised for the runner to retry or dead-letter
             if record.out_of_time(self._clock()):  # the runner dead-letters it next
                 reason = f"gave up after {record.attempts} attempts: {exc}"

@@ -19,7 +19,7 @@ from visma_client import (
     VismaCredentials,
     VismaPreconditionFailed,
     VismaRequestRejected,
-    VismaUnavailable,
+    VismaServerError,
 )
 
 pytestmark = pytest.mark.unit
@@ -156,9 +156,9 @@ async def test_a_refused_action_is_rejected_with_vismas_message() -> None:
 @pytest.mark.anyio
 async def test_an_action_post_is_never_repeated_by_the_transport_but_a_note_put_is() -> None:
     client, recorder = actions(lambda _: httpx.Response(500), retry=True)
-    with pytest.raises(VismaUnavailable):
+    with pytest.raises(VismaServerError):
         await client.apply("Invoice:000123", "release", etag="7001")
     assert len(recorder.requests) == 1
-    with pytest.raises(VismaUnavailable):
+    with pytest.raises(VismaServerError):
         await client.apply("Invoice:000123", "note", etag="7001", comment="x")
     assert len(recorder.requests) == 1 + 3

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import PermanentError, RetryableError, SystemUnavailable
 from chassis.http import RetryTransport
 from chassis.ratelimit import HourlyBudget
 from visma_client import (
@@ -26,6 +26,7 @@ from visma_client import (
     VismaPreconditionFailed,
     VismaRateLimited,
     VismaRequestRejected,
+    VismaServerError,
     VismaUnavailable,
 )
 
@@ -443,12 +444,20 @@ async def test_429_is_retried_by_the_transport_with_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
-    ("response", "error", "retryable"),
+    ("response", "error", "retryable", "outage"),
     [
-        (httpx.Response(429, headers={"Retry-After": "30"}), VismaRateLimited, True),
-        (httpx.Response(503, text="busy"), VismaUnavailable, True),
-        (httpx.Response(500), VismaUnavailable, True),
-        (httpx.Response(412, json={"ExceptionMessage": "etag"}), VismaPreconditionFailed, True),
+        (httpx.Response(429, headers={"Retry-After": "30"}), VismaRateLimited, True, True),
+        (httpx.Response(503, text="busy"), VismaUnavailable, True, True),
+        (httpx.Response(503, headers={"Retry-After": "30"}), VismaUnavailable, True, True),
+        (httpx.Response(500), VismaServerError, True, False),
+        (httpx.Response(502), VismaServerError, True, False),
+        (httpx.Response(504), VismaServerError, True, False),
+        (
+            httpx.Response(412, json={"ExceptionMessage": "etag"}),
+            VismaPreconditionFailed,
+            True,
+            False,
+        ),
         (
             httpx.Response(
                 400,
@@ -456,13 +465,14 @@ async def test_429_is_retried_by_the_transport_with_retry_after() -> None:
             ),
             VismaRequestRejected,
             False,
+            False,
         ),
-        (httpx.Response(403), VismaAuthError, False),
+        (httpx.Response(403), VismaAuthError, False, False),
     ],
 )
 @pytest.mark.anyio
 async def test_error_statuses_are_classified(
-    response: httpx.Response, error: type[Exception], retryable: bool
+    response: httpx.Response, error: type[Exception], retryable: bool, outage: bool
 ) -> None:
     fake = FakeVisma([invoice("1")])
     fake.scripted = [response]
@@ -471,7 +481,10 @@ async def test_error_statuses_are_classified(
         await client.get_supplier_invoice("1")
     assert isinstance(info.value, RetryableError) is retryable
     assert isinstance(info.value, PermanentError) is not retryable
-    if isinstance(info.value, VismaRateLimited):
+    # Only a 429 or a 503 is an outage the runner waits out without spending the budget;
+    # a 500 on every try is retried within the budget, then dead-lettered.
+    assert isinstance(info.value, SystemUnavailable) is outage
+    if "retry-after" in response.headers:
         assert info.value.retry_after == 30.0
     if isinstance(info.value, VismaRequestRejected):
         assert info.value.status_code == 400

@@ -9,7 +9,7 @@ from writer_harness import Harness, command
 
 from chassis.errors import PermanentError, RetryableError
 from events.deliveries import DeliveryStatus, SinkDelivery
-from visma_client import VismaRequestRejected, VismaUnavailable
+from visma_client import VismaRequestRejected, VismaServerError, VismaUnavailable
 from visma_writer.writer import (
     KeptChangingError,
     Outcome,
@@ -100,7 +100,7 @@ async def test_a_server_error_after_applying_is_not_applied_twice_on_retry(
 ) -> None:
     harness.visma.add(ID, "Balanced")
     harness.visma.fail_writes = [(500, True)]  # applied, but the answer is lost
-    with pytest.raises(VismaUnavailable):
+    with pytest.raises(VismaServerError):
         await harness.writer.apply(command())
     assert harness.ledger_trail() == [("PENDING", "7001")]
     assert await harness.writer.apply(command()) is Outcome.ALREADY_IN_EFFECT
