@@ -11,6 +11,7 @@ from slack_client.errors import (
     SlackError,
     SlackRateLimited,
     SlackRequestError,
+    SlackServerError,
     SlackUnavailable,
 )
 from slack_client.models import MessageMetadata, PostedMessage, SlackUser, SlackUserProfile
@@ -25,6 +26,7 @@ __all__ = [
     "SlackError",
     "SlackRateLimited",
     "SlackRequestError",
+    "SlackServerError",
     "SlackUnavailable",
     "SlackUser",
     "SlackUserProfile",

@@ -22,6 +22,7 @@ from slack_client.errors import (
     SlackError,
     SlackRateLimited,
     SlackRequestError,
+    SlackServerError,
     SlackUnavailable,
 )
 from slack_client.models import (
@@ -50,9 +51,8 @@ _CREDENTIAL_ERRORS = frozenset(
     }
 )
 _RATE_ERRORS = frozenset({"ratelimited", "rate_limited"})
-_UNAVAILABLE_ERRORS = frozenset(
-    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
+_UNAVAILABLE_ERRORS = frozenset({"service_unavailable"})
+_SERVER_ERRORS = frozenset({"internal_error", "fatal_error", "request_timeout"})
 _ModelT = TypeVar("_ModelT", PostedMessage, SlackUser, HistoryPage, ChannelPage)
 HISTORY_PAGE = 200
 CHANNEL_LIST_PAGE = 200
@@ -71,6 +71,8 @@ def classify(method: str, error: str) -> SlackError:
         return SlackCredentialError(message, error=error)
     if error in _UNAVAILABLE_ERRORS:
         return SlackUnavailable(message, error=error)
+    if error in _SERVER_ERRORS:
+        return SlackServerError(message, error=error)
     return SlackRequestError(message, error=error)
 
 
@@ -257,11 +259,11 @@ class SlackClient:
         try:
             data = response.json()
         except ValueError as exc:
-            raise SlackUnavailable(
+            raise SlackServerError(
                 f"Slack {method} sent a non-JSON reply", error="invalid_response"
             ) from exc
         if not isinstance(data, dict):
-            raise SlackUnavailable(
+            raise SlackServerError(
                 f"Slack {method} sent a non-object reply", error="invalid_response"
             )
         if data.get("ok") is not True:
@@ -292,8 +294,14 @@ def _raise_for_http_status(method: str, response: httpx.Response) -> None:
         raise SlackRateLimited(
             f"Slack {method} rate limited (retry after {retry_after}s)", retry_after=retry_after
         )
+    if status == 503:
+        raise SlackUnavailable(
+            f"Slack {method} answered HTTP 503",
+            error="http_503",
+            retry_after=parse_retry_after(response.headers.get("retry-after")),
+        )
     if status >= 500:
-        raise SlackUnavailable(f"Slack {method} answered HTTP {status}", error=f"http_{status}")
+        raise SlackServerError(f"Slack {method} answered HTTP {status}", error=f"http_{status}")
     if status >= 400:
         # Slack normally says ok:false with 200; a bare 4xx usually means a wrong URL.
         try:

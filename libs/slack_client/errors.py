@@ -4,15 +4,22 @@
 
     SlackError (ConnectorError)
     ├── SlackRateLimited      SystemUnavailable  HTTP 429 (retry_after), `ratelimited`
-    ├── SlackUnavailable      SystemUnavailable  5xx, network errors, internal_error, ...
+    ├── SlackUnavailable      SystemUnavailable  HTTP 503, network errors, service_unavailable
+    ├── SlackServerError      RetryableError  other 5xx, internal_error, fatal_error, non-JSON
     ├── SlackChannelError     PermanentError  channel_not_found, not_in_channel, is_archived
     ├── SlackCredentialError  PermanentError  invalid_auth, token_revoked, missing_scope, ...
     └── SlackRequestError     PermanentError  any other ok:false (msg_too_long, no_text, ...)
+
+Slack signals an outage or throttling with 429 and 503 (with or without Retry-After): the
+runner waits those out at no cost to the record, for as long as they last. Any other server
+failure (500, 502, 504, internal_error) may come from this request itself, so it is retried
+only within the record's budget: a request that always gets a 500 must not hold its channel
+forever.
 """
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, SystemUnavailable
+from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
 
 __all__ = [
     "SlackChannelError",
@@ -20,6 +27,7 @@ __all__ = [
     "SlackError",
     "SlackRateLimited",
     "SlackRequestError",
+    "SlackServerError",
     "SlackUnavailable",
 ]
 
@@ -43,7 +51,17 @@ class SlackRateLimited(SlackError, SystemUnavailable):
 
 
 class SlackUnavailable(SlackError, SystemUnavailable):
-    """Slack or the network failed; the same call may succeed later."""
+    """Slack (or the network to it) is down: no call works until it is back.
+    `retry_after` is Slack's Retry-After, when it sent one."""
+
+    def __init__(self, message: str, *, error: str, retry_after: float | None = None) -> None:
+        super().__init__(message, error=error)
+        self.retry_after = retry_after
+
+
+class SlackServerError(SlackError, RetryableError):
+    """Slack failed on this request (a 500, 502, 504, internal_error); it may work later, or
+    fail every time, so it is retried within the record's budget, then dead-lettered."""
 
 
 class SlackChannelError(SlackError, PermanentError):

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import PermanentError, RetryableError, SystemUnavailable
 from slack_client import (
     MessageMetadata,
     PostedMessage,
@@ -19,6 +19,7 @@ from slack_client import (
     SlackError,
     SlackRateLimited,
     SlackRequestError,
+    SlackServerError,
     SlackUnavailable,
 )
 
@@ -104,7 +105,9 @@ async def test_post_message_omits_unset_optionals() -> None:
         ("msg_too_long", SlackRequestError, False),
         ("no_text", SlackRequestError, False),
         ("rate_limited", SlackRateLimited, True),
-        ("internal_error", SlackUnavailable, True),
+        ("service_unavailable", SlackUnavailable, True),
+        ("internal_error", SlackServerError, True),
+        ("fatal_error", SlackServerError, True),
     ],
 )
 @pytest.mark.anyio
@@ -118,6 +121,10 @@ async def test_ok_false_errors_are_classified(
     assert info.value.error == code
     assert isinstance(info.value, RetryableError) is retryable
     assert isinstance(info.value, PermanentError) is not retryable
+    # Only throttling and an announced outage are waited out without spending the budget.
+    assert isinstance(info.value, SystemUnavailable) is (
+        code in {"rate_limited", "service_unavailable"}
+    )
     assert TOKEN not in str(info.value)
 
 
@@ -138,16 +145,39 @@ async def test_http_429_is_rate_limited_with_retry_after() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body"),
-    [(503, {"ok": False}), (500, None), (502, {"ok": False, "error": "x"})],
+    ("status", "headers", "body", "error_type", "retry_after"),
+    [
+        (503, {}, {"ok": False}, SlackUnavailable, None),
+        (503, {"Retry-After": "7"}, None, SlackUnavailable, 7.0),
+        (429, {}, None, SlackRateLimited, None),
+        (429, {"Retry-After": "7"}, {"ok": False, "error": "ratelimited"}, SlackRateLimited, 7.0),
+        (500, {}, None, SlackServerError, None),
+        (502, {}, {"ok": False, "error": "x"}, SlackServerError, None),
+        (504, {}, None, SlackServerError, None),
+        (501, {}, None, SlackServerError, None),
+    ],
 )
 @pytest.mark.anyio
-async def test_5xx_is_unavailable(status: int, body: Any) -> None:
+async def test_only_429_and_503_are_outages_other_5xx_spend_the_budget(
+    status: int,
+    headers: dict[str, str],
+    body: Any,
+    error_type: type[SlackError],
+    retry_after: float | None,
+) -> None:
+    """429 and 503 (with or without Retry-After) say Slack is throttling or down: the runner
+    waits them out at no cost to the record (SystemUnavailable). Any other 5xx is a plain
+    retryable error, so a request that always gets a 500 is dead-lettered when its budget is
+    spent instead of holding its channel forever."""
     fake = FakeSlack()
-    fake.answer("chat.postMessage", body, status=status)
-    with pytest.raises(SlackUnavailable) as info:
+    fake.answer("chat.postMessage", body, status=status, headers=headers)
+    with pytest.raises(error_type) as info:
         await make(fake).post_message(channel="C1", text="hi")
-    assert info.value.error == f"http_{status}"
+    assert isinstance(info.value, RetryableError)
+    assert isinstance(info.value, SystemUnavailable) is (status in {429, 503})
+    assert info.value.retry_after == retry_after
+    if status != 429:
+        assert info.value.error == f"http_{status}"
 
 
 @pytest.mark.anyio
