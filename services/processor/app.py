@@ -39,8 +39,10 @@ from faust.types import TP
 from prometheus_client import Counter
 
 from chassis.audit import AuditTrail
+from chassis.kafka.outputs import serde_for
 from chassis.kafka.producer import TransactionalProducer
-from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.serde import AvroSerde
+from chassis.settings import RegistrySettings
 from chassis.topics import ensure_topics
 from events.command_topics import COMMAND_TOPICS
 from events.commands import Command
@@ -87,7 +89,7 @@ def build_app(
         watcher = RulesWatcher(rules_path)
         rules = watcher.current
     app = _faust_app(settings)
-    serde = serde or AvroSerde(SchemaCatalog.load())
+    serde = serde or serde_for(RegistrySettings())
     observe = install_schedule(app, settings, serde=serde, rules=lambda: handler.rules, clock=clock)
     handler, batches = _handler(app, settings, rules, serde, reference, observe=observe)
     source = raw_topic(app, *settings.input_topics())
@@ -155,8 +157,17 @@ def _handler(
         audit=AuditTrail(service=SERVICE, serde=serde, publish=publish_audit),
         enrich=reference.enrich if reference is not None else _nothing_known,
         observe=observe,
+        owned=lambda record: _owns(app, TP(record.topic, record.partition)),
     )
     return handler, batches
+
+
+def _owns(app: faust.App, partition: TP) -> bool:
+    """Whether the worker's consumer is still assigned `partition`."""
+    try:
+        return partition in app.consumer.assignment()
+    except (AttributeError, RuntimeError):  # not started yet
+        return False
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,32 @@ every command is sent *before* the entity's processed version is remembered, so 
 never moves past a command that was not sent. In the worker both go into the batch's one
 transaction (see `processor.app`), so a crash keeps both or neither. Poison values go to
 the dead-letter topic once and are never retried.
+
+A value whose schema id this processor cannot resolve (no Schema Registry, and an id not in
+its catalogue; or the registry unreachable) is not poison: a newer producer is rolling out.
+The handler holds it, decoding again with backoff, so nothing after it is committed; it is
+routed once the processor is upgraded (or the registry answers). The error is logged once per
+schema id and every attempt is counted (`mlc_processor_unknown_schema_waits_total`). If the
+partition is taken away meanwhile, `PartitionMovedError` ends the wait: the worker stops
+rather than commit past the record, and the partition's new owner holds it instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from prometheus_client import Counter
 from pydantic import ValidationError
 
 from chassis.audit import AuditTrail, Stage
+from chassis.errors import RetryableError
 from chassis.logcontext import correlated
-from chassis.serde import AvroSerde, SerdeError, UnknownSchemaError
+from chassis.serde import AvroSerde, SerdeError
 from events.commands import Command
 from events.visma import VismaEntityChanged
 from events.visma_entities import VISMA_EVENTS
@@ -37,6 +48,13 @@ Remember = Callable[["Record", str, int], None]
 """Stores key -> processed version; the record says which input partition it came from."""
 
 CORRELATION_HEADER = "correlation-id"
+SCHEMA_WAITS = Counter(
+    "mlc_processor_unknown_schema_waits_total",
+    "Decode attempts of an input record whose writer schema is not known yet (held, not "
+    "dead-lettered)",
+    ["schema_id"],
+)
+_WIRE_HEADER = struct.Struct(">bI")
 
 
 class Outcome(StrEnum):
@@ -63,6 +81,22 @@ class Record:
 
 class PoisonRecordError(Exception):
     """The value is not a readable Visma event: a retry cannot help."""
+
+
+class PartitionMovedError(RetryableError):
+    """The partition of a held record was revoked while it waited: this worker must not
+    commit past it nor route it; its new owner reads it again."""
+
+
+@dataclass(frozen=True)
+class SchemaBackoff:
+    """How long a record whose schema is unknown waits between decode attempts."""
+
+    first_seconds: float = 1.0
+    max_seconds: float = 60.0
+
+    def after(self, failures: int) -> float:
+        return min(self.max_seconds, self.first_seconds * 2.0 ** (failures - 1))
 
 
 SendCommand = Callable[[Command, bytes, Headers], Awaitable[Awaitable[object]]]
@@ -107,7 +141,15 @@ class InvoiceHandler:
         observe: Observe | None = None,
         beyond_horizon: Callable[[Record], bool] = lambda record: False,
         outlive: Remember | None = None,
+        owned: Callable[[Record], bool] = lambda record: True,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        schema_backoff: SchemaBackoff = SchemaBackoff(),
     ) -> None:
+        self._owned = owned
+        """Whether the record's partition is still assigned to this worker."""
+        self._sleep = sleep
+        self._schema_backoff = schema_backoff
+        self._unknown_ids_logged: set[int] = set()
         self._observe = observe
         self._beyond_horizon = beyond_horizon
         """Whether an event with no marker was written so long ago that its marker may have
@@ -138,7 +180,7 @@ class InvoiceHandler:
             cid = _header(record.headers, CORRELATION_HEADER)
             with correlated(cid):
                 try:
-                    event = self.decode(record.value)
+                    event = await self._decode_when_known(record)
                 except PoisonRecordError as exc:
                     await self._dead_letter(record, str(exc))
                     outcomes.append(Outcome.DEAD_LETTERED)
@@ -221,16 +263,51 @@ class InvoiceHandler:
         ]
 
     def decode(self, value: bytes) -> VismaEntityChanged:
+        """The event in `value`; `PoisonRecordError` if no retry can read it, a
+        `RetryableError` (`UnknownSchemaError`, the registry unreachable) if a later one can."""
         try:
             name, data = self._serde.decode(value)
             model = _BY_SCHEMA.get(name)
             if model is None:
                 raise PoisonRecordError(f"unexpected schema {name}")
             return model.from_record(data)
-        except (SerdeError, UnknownSchemaError, ValidationError) as exc:
-            # The processor has no retry path yet: an id from a newer producer is dead-lettered
-            # with its reason (and can be redriven after an upgrade), as before.
+        except (SerdeError, ValidationError) as exc:
             raise PoisonRecordError(str(exc).splitlines()[0]) from exc
+
+    async def _decode_when_known(self, record: Record) -> VismaEntityChanged:
+        """Decodes, holding the record (and so its partition) while its writer schema cannot
+        be resolved; never dead-letters it for that."""
+        failures = 0
+        while True:
+            try:
+                return self.decode(record.value)
+            except RetryableError as exc:  # UnknownSchemaError, RegistryUnavailable
+                failures += 1
+                self._report_unreadable(record, exc)
+            if not self._owned(record):
+                raise PartitionMovedError(
+                    f"{record.topic}/{record.partition} was revoked while offset "
+                    f"{record.offset} waited for its schema"
+                )
+            await self._sleep(self._schema_backoff.after(failures))
+
+    def _report_unreadable(self, record: Record, exc: RetryableError) -> None:
+        schema_id = _schema_id(record.value)
+        SCHEMA_WAITS.labels(str(schema_id)).inc()
+        if schema_id in self._unknown_ids_logged:
+            return
+        self._unknown_ids_logged.add(schema_id)
+        log.error(
+            "input record's schema is not known yet; its partition is held until it is "
+            "(upgrade the processor or configure SCHEMA_REGISTRY_URL); not dead-lettered",
+            extra={
+                "topic": record.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "schema_id": schema_id,
+                "reason": str(exc),
+            },
+        )
 
     def _encode(self, command: Command) -> bytes:
         return self._serde.encode(command.SCHEMA, command.to_record())
@@ -258,6 +335,11 @@ class InvoiceHandler:
             entity_id=f"{record.topic}/{record.partition}/{record.offset}",
             detail=reason,
         )
+
+
+def _schema_id(value: bytes) -> int:
+    """The wire format's schema id (decode has already checked the header is there)."""
+    return int(_WIRE_HEADER.unpack_from(value)[1])
 
 
 def _header(headers: Mapping[str, bytes | None], name: str) -> str | None:

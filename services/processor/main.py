@@ -19,10 +19,11 @@ from pydantic import ValidationError
 
 from chassis.health import HealthServer
 from chassis.jsonlog import configure_logging
+from chassis.kafka.outputs import serde_for
 from chassis.kafka.view import CompactedView
-from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.serde import AvroSerde
 from chassis.service import VIEW_CHECK_SECONDS
-from chassis.settings import ServiceSettings
+from chassis.settings import RegistrySettings, ServiceSettings
 from events.command_topics import COMMAND_TOPICS
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 from processor.app import SERVICE, build_app, declare_topics
@@ -73,9 +74,7 @@ def _description() -> str:
     )
 
 
-def _record_decoder() -> Callable[[bytes], dict[str, Any]]:
-    serde = AvroSerde(SchemaCatalog.load())
-
+def _record_decoder(serde: AvroSerde) -> Callable[[bytes], dict[str, Any]]:
     def decode(value: bytes) -> dict[str, Any]:
         return serde.decode(value)[1]
 
@@ -150,14 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.app_id:
         settings = settings.model_copy(update={"app_id": args.app_id})
     declare_topics(settings)
+    # With SCHEMA_REGISTRY_URL, writer schemas a newer producer registered are read by id.
+    serde = serde_for(RegistrySettings())
     view: CompactedView[dict[str, Any]] = CompactedView(
         settings.kafka,
         settings.reference_topics(),
-        decode=_record_decoder(),
+        decode=_record_decoder(serde),
         client=f"{settings.app_id}-reference",
     ).start()
     reference = ReferenceData(view, wait_seconds=settings.enrichment_wait_seconds)
-    app = build_app(settings, args.rules, reference=reference)
+    app = build_app(settings, args.rules, serde=serde, reference=reference)
     app.timer(interval=VIEW_CHECK_SECONDS)(crash_on_view_failure(app, view))
     HealthServer(port=service.health_port, ready=lambda: _ready(app, view)).start()
     worker = json_logging_worker(app, level)

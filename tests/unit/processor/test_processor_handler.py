@@ -137,8 +137,8 @@ def test_unmatched_event_is_remembered_and_audited(h: Harness, make: MakeEvent) 
 
 @pytest.mark.parametrize(
     "value",
-    [b"garbage", b"\x00\x00\x00\x00\x63rest", b""],
-    ids=["not-wire-format", "unknown-schema-id", "empty"],
+    [b"garbage", b"\x05\x00\x00\x00\x01rest", b""],
+    ids=["not-wire-format", "wrong-magic-byte", "empty"],
 )
 def test_poison_goes_to_dlq_once_with_reason(h: Harness, value: bytes) -> None:
     assert h.handle(value, headers={"correlation-id": b"c"}) is Outcome.DEAD_LETTERED
