@@ -49,6 +49,9 @@ class SinkDelivery(AvroModel):
     posted, so the next attempt posts without asking Slack first."""
     thread_ts: str | None = None
     """The thread a reply went to; None for a top-level message (a document's own)."""
+    approved_by: str | None = None
+    """A confirmation reply's approver (Slack user id): the message of the thread it replied
+    in shows "Approved by" them, and keeps showing it through later versions (v5)."""
 
     @property
     def posted(self) -> bool:

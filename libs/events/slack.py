@@ -39,6 +39,9 @@ class PostSlackMessage(AvroModel):
     thread_ts: str | None = None
     """Post as a reply in this thread (approval confirmations); a reply is never digested."""
     on_change: OnChange = OnChange.POST
+    approved_by: str | None = None
+    """On an approval's confirmation (a reply): the approver's Slack user id, which the sink
+    shows on the document's message the reply is in the thread of (v4)."""
 
     @property
     def key(self) -> str:

@@ -31,6 +31,7 @@ from slack_client.models import (
     MessageMetadata,
     PostedMessage,
     SlackUser,
+    StoredMessage,
 )
 
 __all__ = ["DEFAULT_BASE_URL", "SlackClient"]
@@ -127,6 +128,24 @@ class SlackClient:
             body["metadata"] = metadata.model_dump(mode="json")
         data = await self._call("POST", "chat.update", json=body)
         return _parse(PostedMessage, data, "chat.update")
+
+    async def read_message(self, *, channel_id: str, ts: str) -> StoredMessage | None:
+        """The top-level message at (channel ID, ts) as Slack stores it now, or None.
+
+        conversations.history with `latest` = `oldest` = ts, `inclusive` and `limit` 1: the
+        one message at that ts.
+        """
+        params = {
+            "channel": channel_id,
+            "latest": ts,
+            "oldest": ts,
+            "inclusive": "true",
+            "limit": "1",
+            "include_all_metadata": "true",
+        }
+        data = await self._call("GET", "conversations.history", params=params)
+        page = _parse(HistoryPage, data, "conversations.history")
+        return next((m for m in page.messages if m.ts == ts), None)
 
     async def find_message_by_metadata(
         self,

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["MessageMetadata", "PostedMessage", "SlackUser", "SlackUserProfile"]
+__all__ = ["MessageMetadata", "PostedMessage", "SlackUser", "SlackUserProfile", "StoredMessage"]
 
 
 class _SlackModel(BaseModel):
@@ -49,9 +49,16 @@ class SlackUser(_SlackModel):
         return self.profile.email
 
 
-class _HistoryMessage(_SlackModel):
+class StoredMessage(_SlackModel):
+    """A message as conversations.history returns it (the parts we read)."""
+
     ts: str
+    text: str = ""
+    blocks: list[dict[str, Any]] | None = None
     metadata: MessageMetadata | None = None
+
+
+_HistoryMessage = StoredMessage
 
 
 class _ResponseMetadata(_SlackModel):

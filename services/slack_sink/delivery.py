@@ -124,17 +124,55 @@ class SlackDelivery:
                 dict.fromkeys([*self._ledger.shown_commands(document), command.command_id])
             )
             outgoing = replace(outgoing, metadata=message.versions_metadata(shown))
+            approver = self._ledger.approved_by(document)
+            if approver is not None:  # a later version keeps saying who approved it
+                text, blocks = message.with_approver(outgoing.text, outgoing.blocks, approver)
+                outgoing = replace(outgoing, text=text, blocks=blocks)
         if self._ledger.needs_pending(command.command_id):
             await self._ledger.pending([command], digest=False)
         async with record.paced():
             with self._guard(command.workspace, token):
                 async with self._refusal_recorded([command], digest=False):
+                    if command.approved_by is not None and thread_ts is not None:
+                        # Before the reply: a crash in between redoes this same update.
+                        await self._show_approver(client, command, thread_ts)
                     if document is None:
                         posted = await _post(client, command, outgoing)
                     else:
                         posted = await _update(client, command, outgoing, document)
-        await self._ledger.done([command], posted, digest=False, thread_ts=thread_ts)
+        approved_by = command.approved_by if thread_ts is not None else None
+        await self._ledger.done(
+            [command], posted, digest=False, thread_ts=thread_ts, approved_by=approved_by
+        )
         self._sent([command], posted, digest=False, updated=document == posted)
+
+    async def _show_approver(
+        self, client: SlackClient, command: PostSlackMessage, thread_ts: str
+    ) -> None:
+        """An approval's confirmation replies in a document's thread: that message, as Slack
+        shows it now (its newest version), gets an "Approved by" line, in place."""
+        assert command.approved_by is not None
+        parent = PostedMessage(channel=await self._channel_id(client, command), ts=thread_ts)
+        if not self._ledger.is_document(parent):
+            return  # a digest's or another sink's message: nothing of ours to keep current
+        stored = await client.read_message(channel_id=parent.channel, ts=parent.ts)
+        if stored is None:
+            log.warning("the approved document's message is gone", extra={"slack_ts": parent.ts})
+            return
+        text, blocks = message.with_approver(stored.text, stored.blocks, command.approved_by)
+        metadata = stored.metadata or message.versions_metadata(self._ledger.shown_commands(parent))
+        try:
+            await client.update_message(
+                channel_id=parent.channel, ts=parent.ts, text=text, blocks=blocks,
+                metadata=metadata,
+            )  # fmt: skip
+        except SlackRequestError as exc:
+            if exc.error not in _GONE:
+                raise
+            log.warning(
+                "the approved document's message cannot be updated",
+                extra={"slack_ts": parent.ts, "error": exc.error},
+            )
 
     def _placement(self, command: PostSlackMessage) -> tuple[PostedMessage | None, str | None]:
         """Where the command goes: (the document's message to update in place, or None;

@@ -52,6 +52,8 @@ class Ledger:
         single post (later updates keep its ts; replies, digests and reminders come after)."""
         self._shown: dict[PostedMessage, list[str]] = {}
         """A document's message -> the command ids it has shown (its versions), in order."""
+        self._approved_by: dict[PostedMessage, str] = {}
+        """A message -> the Slack user id of who approved it (from its confirmation reply)."""
 
     def load(self, settings: KafkaSettings, partitions: Collection[int]) -> int:
         """Reads the entries of the assigned partitions; returns how many are live."""
@@ -73,6 +75,14 @@ class Ledger:
     def document_message(self, command: PostSlackMessage) -> PostedMessage | None:
         """The message that already shows the command's document in its channel, if any."""
         return self._documents.get((command.key, command.entity_id))
+
+    def is_document(self, message: PostedMessage) -> bool:
+        """`message` is a document's own message in its channel (one the sink updates)."""
+        return message in self._shown
+
+    def approved_by(self, document: PostedMessage) -> str | None:
+        """Who approved the document shown by this message, as its confirmation said."""
+        return self._approved_by.get(document)
 
     def shown_commands(self, document: PostedMessage) -> list[str]:
         """The command ids a document's message has shown so far (first post, updates)."""
@@ -118,11 +128,20 @@ class Ledger:
         *,
         digest: bool,
         thread_ts: str | None = None,
+        approved_by: str | None = None,
     ) -> None:
-        """`thread_ts`: the thread the post replied in (None for a top-level message)."""
+        """`thread_ts`: the thread the post replied in (None for a top-level message);
+        `approved_by`: the approver a confirmation reply shows on that thread's message."""
         await self._write(
             [
-                self._entry(c, DeliveryStatus.DONE, posted, digest=digest, thread_ts=thread_ts)
+                self._entry(
+                    c,
+                    DeliveryStatus.DONE,
+                    posted,
+                    digest=digest,
+                    thread_ts=thread_ts,
+                    approved_by=approved_by,
+                )
                 for c in commands
             ]
         )
@@ -136,6 +155,7 @@ class Ledger:
         digest: bool,
         not_posted: bool = False,
         thread_ts: str | None = None,
+        approved_by: str | None = None,
     ) -> SinkDelivery:
         return SinkDelivery(
             command_id=command.command_id,
@@ -155,6 +175,7 @@ class Ledger:
             digest=digest,
             not_posted=not_posted,
             thread_ts=thread_ts,
+            approved_by=approved_by,
         )
 
     async def _write(self, entries: list[SinkDelivery]) -> None:
@@ -166,6 +187,7 @@ class Ledger:
         still holds (a document older than the horizon gets a new message, not an update)."""
         self._documents.clear()
         self._shown.clear()
+        self._approved_by.clear()
         self._learn(self._commands.entries())
 
     def learn_channel_id(self, destination: str, channel_id: str) -> None:
@@ -176,6 +198,9 @@ class Ledger:
         for entry in entries:
             if entry.channel_id is not None:
                 self._channel_ids[entry.destination] = entry.channel_id
+            if entry.posted and entry.approved_by and entry.thread_ts and entry.channel_id:
+                parent = PostedMessage(channel=entry.channel_id, ts=entry.thread_ts)
+                self._approved_by[parent] = entry.approved_by
             if (
                 entry.posted
                 and not entry.digest

@@ -51,6 +51,28 @@ def single(command: PostSlackMessage, mentions: Sequence[str]) -> SlackMessage:
     )
 
 
+APPROVED_BY_BLOCK = "mlc-approved-by"
+"""block_id of the context block saying who approved the document a message shows."""
+
+
+def with_approver(
+    text: str, blocks: list[dict[str, Any]] | None, user_id: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """The message's text and blocks with one "Approved by <@user>" line (a context block):
+    an earlier such line is replaced, so applying it twice gives the same message."""
+    line = f"Approved by <@{user_id}>"
+    kept = [b for b in blocks or [] if b.get("block_id") != APPROVED_BY_BLOCK]
+    if not kept:
+        kept = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    context = {
+        "type": "context",
+        "block_id": APPROVED_BY_BLOCK,
+        "elements": [{"type": "mrkdwn", "text": line}],
+    }
+    lines = [t for t in text.split("\n") if not t.startswith("Approved by <@")]
+    return "\n".join([*lines, line]), [*kept, context]
+
+
 def versions_metadata(shown: Sequence[str]) -> MessageMetadata:
     """Metadata of a document's message after an update: every command id (version) it has
     shown, the newest last, as a digest lists its commands, so each is found and counted."""

@@ -60,9 +60,13 @@ def applied_reply(command: ApplyVismaAction, *, invoice: str) -> PostSlackMessag
     """The reply for an action Visma has taken (now or earlier), or None without a target."""
     done = DONE_AS.get(command.action, f"`{command.action}` applied")
     colon = ":" if command.action == NOTE else ""
-    return _reply(
+    reply = _reply(
         command, "applied", f"{_lead(command)}: invoice {invoice}{colon} {done} in Visma."
     )
+    if reply is None or command.decision == "reject" or command.action == NOTE:
+        return reply
+    # The document's message shows who approved it (the sink updates it in place).
+    return reply.model_copy(update={"approved_by": command.requested_by})
 
 
 def failed_reply(

@@ -77,8 +77,43 @@ def test_the_released_version_updates_each_channels_message_in_place(
         before = next(m for m in first if m["ts"] == message["ts"])
         assert _status(message) == "Open", message["blocks"]  # released
         assert _status(before) != "Open", before["blocks"]
+    # The reacted-on message also shows who approved it, whichever came first: the writer's
+    # confirmation (which names the approver) or the released version.
+    reacted = first[0]
+    deadline = time.monotonic() + 60
+    while not _approver_line(message := _message_at(stack, reacted)):
+        assert time.monotonic() < deadline, ("no Approved by line", message["blocks"])
+        stack.check_alive()
+        time.sleep(0.5)
+    [confirmation] = [
+        m for m in stack.get("/slack/_sandbox/messages?from_bot=true")
+        if m.get("thread_ts") == reacted["ts"] and m["channel"] == reacted["channel"]
+    ]  # fmt: skip
+    approver_id = confirmation["text"].split("<@", 1)[1].split(">", 1)[0]
+    assert _approver_line(message) == f"Approved by <@{approver_id}>"
+    assert f"Approved by <@{approver_id}>" in message["text"]
+    assert _status(message) == "Open", message["blocks"]  # and still the released version
+    assert len(command_ids([message])) == 2, message["metadata"]
+    assert len(_top_level(stack)) == 2  # still one per channel
+    other = next(m for m in _top_level(stack) if m["ts"] != reacted["ts"])
+    assert _approver_line(other) is None  # the confirmation is in the reacted-on thread only
     stats = stack.get("/slack/_sandbox/stats")
-    assert stats["updated"] == {"ap-approvals": 1, "ap-large": 1}, stats
+    # The reacted-on message: the released version and the approver line, in either order.
+    assert stats["updated"] == {reacted["channel_name"]: 2, other["channel_name"]: 1}, stats
+
+
+def _message_at(stack: FlowStack, where: dict[str, Any]) -> dict[str, Any]:
+    return next(
+        m for m in _top_level(stack) if (m["channel"], m["ts"]) == (where["channel"], where["ts"])
+    )
+
+
+def _approver_line(message: dict[str, Any]) -> str | None:
+    """The text of the message's "Approved by" context block, if it has one."""
+    for block in message.get("blocks") or []:
+        if block.get("type") == "context" and block.get("block_id") == "mlc-approved-by":
+            return str(block["elements"][0]["text"])
+    return None
 
 
 THRESHOLD_RULES = """\

@@ -96,6 +96,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "mention_emails": ["anna.lind@example.se"],
         "thread_ts": None,
         "on_change": "post",
+        "approved_by": "U012AB3CD",
     },
     "io.mlconnector.audit.AuditEvent": {
         "audit_id": "0b7e1f9c2d3a4b5c8e9f0a1b2c3d4e5f",
@@ -140,6 +141,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "digest": False,
         "not_posted": False,
         "thread_ts": None,
+        "approved_by": "U012AB3CD",
     },
     "io.mlconnector.slack.SlackEventReceived": {
         "event_id": "Ev0MLC0001",
