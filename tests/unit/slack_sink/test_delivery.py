@@ -390,3 +390,59 @@ async def test_a_later_version_queued_with_others_is_updated_not_digested() -> N
 
     assert [u["text"] for u in slack.updates] == ["invoice 1 v2"]
     assert slack.posts[-1]["metadata"]["event_payload"] == {"command_ids": ["cmd-5", "cmd-6"]}
+
+
+def _confirmation(n: int, thread_ts: str) -> PostSlackMessage:
+    """The Visma writer's reply in the thread of invoice `n`'s message, naming its approver."""
+    return _command(n).model_copy(
+        update={"command_id": f"reply-{n}", "thread_ts": thread_ts,
+                "text": f"Approved by <@U-ANN>: invoice {n} released in Visma.",
+                "approved_by": "U-ANN"}
+    )  # fmt: skip
+
+
+@pytest.mark.anyio
+async def test_an_approvals_confirmation_shows_the_approver_on_the_documents_message() -> None:
+    slack = Slack()
+    delivery, ledger, _ = _sink(slack)
+    await delivery(_record(_version(1, 1), 0))
+    ts = "1700000000.000001"
+    slack.history = [{"ts": ts, "text": "invoice 1 v1", "metadata": {
+        "event_type": "mlc_command", "event_payload": {"command_id": "cmd-1-v1"}}}]  # fmt: skip
+
+    await delivery(_record(_confirmation(1, ts), 1))
+    await delivery(_record(_confirmation(1, ts), 1))  # redelivered: already DONE, skipped
+
+    # Read as Slack shows it now (one message, at that ts), then updated in place once.
+    [(method, params)] = slack.reads
+    assert method == "conversations.history"
+    assert {k: params[k] for k in ("channel", "latest", "oldest", "inclusive", "limit")} == {
+        "channel": "C42",
+        "latest": ts,
+        "oldest": ts,
+        "inclusive": "true",
+        "limit": "1",
+    }
+    [update] = slack.updates
+    assert (update["channel"], update["ts"]) == ("C42", ts)
+    assert update["text"] == "invoice 1 v1\nApproved by <@U-ANN>"
+    assert update["blocks"][-1]["elements"][0]["text"] == "Approved by <@U-ANN>"
+    assert update["metadata"]["event_payload"] == {"command_id": "cmd-1-v1"}
+    assert [p.get("thread_ts") for p in slack.posts] == [None, ts]  # the reply, once
+    assert ledger.get("reply-1").approved_by == "U-ANN"  # type: ignore[union-attr]
+
+    await delivery(_record(_version(1, 2), 2))  # the released version keeps the line
+    latest = slack.updates[-1]
+    assert latest["text"] == "invoice 1 v2\nApproved by <@U-ANN>"
+    assert [b.get("block_id") for b in latest["blocks"]].count("mlc-approved-by") == 1
+    assert len(slack.posts) == 2
+
+
+@pytest.mark.anyio
+async def test_a_confirmation_in_a_thread_that_is_no_documents_leaves_that_message_alone() -> None:
+    slack = Slack()
+    delivery, _, _ = _sink(slack)
+    await delivery(_record(_confirmation(1, "1699999999.000001"), 0))
+    assert slack.updates == []
+    assert "conversations.history" not in [method for method, _ in slack.reads]
+    assert [p.get("thread_ts") for p in slack.posts] == ["1699999999.000001"]

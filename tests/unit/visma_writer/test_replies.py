@@ -36,6 +36,7 @@ async def test_an_applied_action_is_told_in_the_requesters_thread(harness: Harne
     assert (reply.workspace, reply.channel, reply.thread_ts) == ("T1", "C1", "1700.01")
     assert reply.rule == "approvals", "the desk must recognise reactions on it as its own"
     assert reply.command_id != "cmd-1"
+    assert reply.approved_by == "U-ANN", "the sink shows the approver on the document's message"
 
 
 async def test_a_redelivered_command_repeats_the_same_reply_for_the_sink_to_drop(
@@ -61,6 +62,7 @@ async def test_a_rejection_note_is_told_with_its_own_wording(harness: Harness) -
     await harness.writer.apply(command(action="note", comment="Rejected", reply=True,
                                        decision="reject"))  # fmt: skip
     assert harness.replies.texts() == ["Rejected by <@U-ANN>: invoice 000123: note added in Visma."]
+    assert [r.approved_by for r in harness.replies.sent] == [None]  # a rejection approves nothing
 
 
 async def test_a_command_without_a_thread_is_applied_without_a_reply(harness: Harness) -> None:
