@@ -163,7 +163,10 @@ def _handler(
 
 
 def _owns(app: faust.App, partition: TP) -> bool:
-    """Whether the worker's consumer is still assigned `partition`."""
+    """Whether the worker still owns `partition` and keeps it: not while stopping or while a
+    rebalance (which waits for every record in hand) is under way."""
+    if app.should_stop or app.rebalancing:
+        return False
     try:
         return partition in app.consumer.assignment()
     except (AttributeError, RuntimeError):  # not started yet

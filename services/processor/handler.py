@@ -11,8 +11,9 @@ its catalogue; or the registry unreachable) is not poison: a newer producer is r
 The handler holds it, decoding again with backoff, so nothing after it is committed; it is
 routed once the processor is upgraded (or the registry answers). The error is logged once per
 schema id and every attempt is counted (`mlc_processor_unknown_schema_waits_total`). If the
-partition is taken away meanwhile, `PartitionMovedError` ends the wait: the worker stops
-rather than commit past the record, and the partition's new owner holds it instead.
+partition is taken away meanwhile (a rebalance, or the worker stopping: faust would wait for
+the record in hand), `PartitionMovedError` ends the wait: the worker stops without committing
+past the record, and whoever owns the partition next holds it instead.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class SchemaBackoff:
     """How long a record whose schema is unknown waits between decode attempts."""
 
     first_seconds: float = 1.0
-    max_seconds: float = 60.0
+    max_seconds: float = 10.0
 
     def after(self, failures: int) -> float:
         return min(self.max_seconds, self.first_seconds * 2.0 ** (failures - 1))

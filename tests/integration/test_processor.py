@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from chassis.serde import AvroSerde, SchemaCatalog
@@ -223,3 +224,93 @@ def test_sigkill_and_restart_loses_no_command(env: Env, start: object) -> None:
 
     consume_until(env.settings.output_topic, all_seen, timeout=120)
     assert ids == set(expected)
+
+
+def _committed(env: Env, partition: int) -> int:
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": env.settings.app_id})
+    try:
+        [tp] = consumer.committed([TopicPartition(env.settings.input_topic, partition)], 30)
+        return int(tp.offset)
+    finally:
+        consumer.close()
+
+
+def _size(topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"it-{uuid.uuid4().hex}"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+        marks = [consumer.get_watermark_offsets(TopicPartition(topic, p), 10) for p in partitions]
+        return sum(high - low for low, high in marks)
+    finally:
+        consumer.close()
+
+
+def _committed_ids(env: Env, topic: str) -> list[str]:
+    """The command id of every committed record of `topic`, read to its end."""
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"it-{uuid.uuid4().hex}",
+                         "isolation.level": "read_committed", "enable.partition.eof": True,
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, 0) for p in partitions])
+    ids: list[str] = []
+    ended: set[int] = set()
+    deadline = time.monotonic() + 60
+    try:
+        while len(ended) < len(partitions):
+            assert time.monotonic() < deadline, f"{topic} not read to its end"
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                if msg.error().code() == KafkaError._PARTITION_EOF:
+                    ended.add(msg.partition())
+                continue
+            ids.append(env.serde.decode(msg.value())[1]["command_id"])
+    finally:
+        consumer.close()
+    return ids
+
+
+def _until(what: str, check: Callable[[], bool], *, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {what}"
+        time.sleep(0.2)
+
+
+def test_an_unknown_schema_id_is_held_not_dead_lettered(env: Env, start: object) -> None:
+    """Issue 9 item 6, no Schema Registry: a record whose schema id this processor does not
+    know (a newer producer) is not dead-lettered, and the partition is not committed past it,
+    not even by a clean stop; the record after it waits with it."""
+    first, after = invoice_event(0), invoice_event(1)
+    unknown = invoice_event(2)
+    body = env.serde.encode(unknown.SCHEMA, unknown.to_record())
+    newer = body[:1] + struct.pack(">I", 987_654) + body[5:]
+    producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
+
+    def send(key: bytes, value: bytes) -> None:
+        producer.produce(env.settings.input_topic, key=key, value=value, partition=0)
+        assert producer.flush(30) == 0
+
+    send(first.key.encode(), env.serde.encode(first.SCHEMA, first.to_record()))
+    proc = start()  # type: ignore[operator]
+    expected_first = len(expected_commands([first]))
+    assert expected_first > 0
+    consume_until(env.settings.output_topic, lambda m: len(m) >= expected_first)
+    _until("the first record committed", lambda: _committed(env, 0) == 1)
+
+    send(unknown.key.encode(), newer)  # offset 1
+    send(after.key.encode(), env.serde.encode(after.SCHEMA, after.to_record()))  # offset 2
+    log_path = env.workdir / "processor-0.log"
+    _until(
+        "the held record's error logged",
+        lambda: "schema is not known yet" in log_path.read_text(errors="replace"),
+    )
+    proc.send_signal(signal.SIGTERM)  # a clean stop commits everything it acknowledged
+    proc.wait(timeout=60)
+
+    assert _committed(env, 0) == 1
+    assert _size(env.settings.dlq_spec().name) == 0
+    assert sorted(_committed_ids(env, env.settings.output_topic)) == sorted(
+        expected_commands([first])
+    )
