@@ -51,11 +51,12 @@ def test_sasl_from_the_environment_for_aiokafka(
     monkeypatch.setenv("KAFKA_SASL_MECHANISM", "PLAIN")
     monkeypatch.setenv("KAFKA_SASL_USERNAME", "mlc")
     monkeypatch.setenv("KAFKA_SASL_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "broker-1:9093,broker-2:9093")
 
     config = KafkaSettings().aiokafka_config("processor")
 
     assert config == {
-        "bootstrap_servers": "127.0.0.1:19092",
+        "bootstrap_servers": "broker-1:9093,broker-2:9093",
         "client_id": "mlc-processor",
         "security_protocol": "SASL_PLAINTEXT",
         "sasl_mechanism": "PLAIN",
