@@ -99,11 +99,17 @@ def test_chassis_producer_and_runner(secured: KafkaSettings) -> None:
         [TopicSpec(topic, 2), dead_letter_topic(group)],
     )
     producer = EventProducer(secured, "it-producer")
-    for n in range(COUNT):
-        producer.send(topic, key=f"k{n % 4}", value=cursor(n))
-    producer.flush(WAIT)
+    try:
+        for n in range(COUNT):
+            producer.send(topic, key=f"k{n % 4}", value=cursor(n))
+        producer.flush(WAIT)
+    finally:
+        producer.close()
 
     seen: list[str] = []
+    # Closed at the end: a producer left open keeps reconnecting to this module's broker after
+    # it stops, and its librdkafka lines land in whatever test runs next.
+    dlq_producer = EventProducer(secured, f"dlq-{group}")
 
     async def consume() -> None:
         done = asyncio.Event()
@@ -120,7 +126,7 @@ def test_chassis_producer_and_runner(secured: KafkaSettings) -> None:
             ),
             handler=handle,
             serde=SERDE,
-            dead_letters=DeadLetters(EventProducer(secured, f"dlq-{group}"), group),
+            dead_letters=DeadLetters(dlq_producer, group),
         )
         task = asyncio.create_task(runner.run())
         try:
@@ -129,7 +135,10 @@ def test_chassis_producer_and_runner(secured: KafkaSettings) -> None:
             runner.stop()
             await task
 
-    asyncio.run(consume())
+    try:
+        asyncio.run(consume())
+    finally:
+        dlq_producer.close()
     assert sorted(seen) == sorted(f"c{n}" for n in range(COUNT))
 
 

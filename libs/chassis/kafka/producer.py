@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_for_futures
@@ -36,6 +37,10 @@ Delivery = Future[None]
 
 CONFIRM_SECONDS = 130.0
 """Longer than `delivery.timeout.ms`, after which librdkafka reports every write either way."""
+
+QUEUE_FULL_WAIT = 30.0
+"""How long `send` waits for room when librdkafka's local queue is full (a burst faster than
+the broker takes it) before it gives up with `ProduceError`."""
 
 _STEP: ContextVar[list[Delivery] | None] = ContextVar("chassis_step_outputs", default=None)
 
@@ -96,8 +101,19 @@ class EventProducer:
     writes landed `confirm`s their deliveries (or uses `send_confirmed`).
     """
 
-    def __init__(self, settings: KafkaSettings, client: str) -> None:
-        self._producer = Producer(producer_config(settings, client))
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        client: str,
+        *,
+        queue_full_wait: float = QUEUE_FULL_WAIT,
+        max_queued: int | None = None,
+    ) -> None:
+        config = producer_config(settings, client)
+        if max_queued is not None:
+            config["queue.buffering.max.messages"] = max_queued
+        self._producer = Producer(config)
+        self._queue_full_wait = queue_full_wait
         self._running = True
         self._reports = threading.Thread(target=self._serve, name=f"{client}-reports", daemon=True)
         self._reports.start()
@@ -126,18 +142,25 @@ class EventProducer:
             else:
                 delivery.set_exception(ProduceError(f"{topic}: {err}"))
 
-        try:
-            if partition is None:
-                self._producer.produce(
-                    topic, key=key, value=value, headers=list(headers), on_delivery=delivered
-                )
-            else:
-                self._producer.produce(
-                    topic, key=key, value=value, headers=list(headers), on_delivery=delivered,
-                    partition=partition,
-                )  # fmt: skip
-        except (BufferError, KafkaException) as exc:
-            raise ProduceError(f"{topic}: not queued: {exc}") from exc
+        args: dict[str, Any] = {"key": key, "value": value, "headers": list(headers),
+                                "on_delivery": delivered}  # fmt: skip
+        if partition is not None:
+            args["partition"] = partition
+        deadline = time.monotonic() + self._queue_full_wait
+        while True:
+            try:
+                self._producer.produce(topic, **args)
+                break
+            except BufferError as exc:
+                # The local queue is full: the caller waits for room (backpressure) instead of
+                # losing the write, as long as the broker keeps taking records.
+                if time.monotonic() >= deadline:
+                    raise ProduceError(
+                        f"{topic}: not queued: {exc} for {self._queue_full_wait:g}s"
+                    ) from exc
+                self._producer.poll(0.05)
+            except KafkaException as exc:
+                raise ProduceError(f"{topic}: not queued: {exc}") from exc
         step = _STEP.get()
         if step is not None:
             step.append(delivery)
@@ -156,9 +179,12 @@ class EventProducer:
         if remaining:
             raise ProduceError(f"{remaining} records not confirmed within {timeout}s")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Waits up to `timeout` for queued writes (raising if some are unconfirmed), then stops
+        serving reports: a producer left open keeps reconnecting and logging after its broker
+        is gone."""
         try:
-            self.flush()
+            self.flush(timeout)
         finally:
             self._running = False
             self._reports.join(5.0)
