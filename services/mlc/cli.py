@@ -14,6 +14,7 @@ SERVICES: dict[str, str] = {
     "visma-poller": "visma_poller.main",
     "processor": "processor.main",
     "slack-sink": "slack_sink.main",
+    "twilio-sink": "twilio_sink.main",
     "ingress": "ingress.main",
     "approvals": "approvals.main",
     "visma-writer": "visma_writer.main",
