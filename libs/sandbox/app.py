@@ -5,8 +5,8 @@ so nothing exists at import time and each test gets a fresh, isolated sandbox. T
 objects hang on ``app.state.sandbox`` for tests that want to look inside. A test passes
 its own ``webhook_client`` (e.g. over ``httpx.MockTransport``) and keeps ownership of it;
 a client the app built itself is closed on shutdown. The same client carries Visma
-webhooks and Slack Events API callbacks. Slack users are seeded from the Visma employees'
-emails so the two simulators describe one firm.
+webhooks, Slack Events API callbacks and Twilio status callbacks. Slack users are seeded
+from the Visma employees' emails so the two simulators describe one firm.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from sandbox.clock_routes import build_clock_router
 from sandbox.config import SandboxConfig
 from sandbox.slack.app import create_slack_app
 from sandbox.slack.state import SlackState
+from sandbox.twilio.app import create_twilio_app
+from sandbox.twilio.state import TwilioState
 from sandbox.visma.app import create_visma_app
 from sandbox.visma.state import VismaState
 
@@ -34,6 +36,7 @@ class Sandbox:
     clock: SandboxClock
     visma: VismaState
     slack: SlackState
+    twilio: TwilioState
 
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
@@ -41,7 +44,8 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     visma = VismaState(config.visma, clock, seed=config.seed, webhook_client=webhook_client)
     slack = SlackState(config.slack, clock, events_client=webhook_client, seed=config.seed)
     seed_slack_users(slack, visma)
-    return Sandbox(config=config, clock=clock, visma=visma, slack=slack)
+    twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
+    return Sandbox(config=config, clock=clock, visma=visma, slack=slack, twilio=twilio)
 
 
 def seed_slack_users(slack: SlackState, visma: VismaState) -> None:
@@ -70,6 +74,7 @@ def create_app(
         yield
         await sandbox.visma.webhooks.cancel()
         await sandbox.slack.events.cancel()
+        await sandbox.twilio.cancel()
         if owned:
             await client.aclose()
 
@@ -88,8 +93,9 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"ok": True, "systems": ["visma", "slack"]}
+        return {"ok": True, "systems": ["visma", "slack", "twilio"]}
 
     app.mount("/visma", create_visma_app(sandbox.visma))
     app.mount("/slack", create_slack_app(sandbox.slack))
+    app.mount("/twilio", create_twilio_app(sandbox.twilio))
     return app

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sandbox.twilio.config import TwilioConfig
+
 DEMO_CLIENT_ID = "mlc-demo"
 DEMO_TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
 DEMO_BOT_TOKEN = "xoxb-mlc-demo-token"  # noqa: S105 - published demo credential
@@ -120,3 +122,4 @@ class SandboxConfig(BaseModel):
     clock_start: datetime | None = None
     visma: VismaConfig = Field(default_factory=VismaConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    twilio: TwilioConfig = Field(default_factory=TwilioConfig)

@@ -13,19 +13,14 @@ runs in-process under uvicorn on a loopback socket this test binds itself.
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from sandbox_kit import frozen_config
+from sandbox_kit import frozen_config, served_on_loopback
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-
-from sandbox import create_app
 
 pytestmark = pytest.mark.unit
 
@@ -66,23 +61,12 @@ def sandbox() -> Iterator[Sandbox]:
     # Burst 1000: these calls test answers, not the per-channel rate limit.
     config = frozen_config().model_copy(deep=True)
     config.slack.burst = 1000
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)  # connections wait in the backlog until uvicorn serves
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    host, port = listener.getsockname()
-    running = Sandbox(f"http://{host}:{port}")
-    try:
+    with served_on_loopback(config) as url:
+        running = Sandbox(url)
         yield running
         calls = running.calls()
         total = sum(calls.values())
         print(f"\nWebClient calls ({len(calls)} methods, {total} calls): {calls}")
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
 
 
 def _answer(client: WebClient, method: str, verb: str, args: dict[str, Any]) -> dict[str, Any]:
