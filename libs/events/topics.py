@@ -14,6 +14,7 @@ from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
+from events.twilio_status import TWILIO_MESSAGE_STATUSES
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
 VISMA_PARTITIONS = 6
@@ -61,4 +62,5 @@ ALL = (
     CREDENTIALS_TOPIC,
     SLACK_EVENTS,
     APPROVAL_SIGNALS,
+    TWILIO_MESSAGE_STATUSES,
 )

@@ -18,6 +18,8 @@ from ingress.config import IngressSettings
 from ingress.dedupe import RecentEvents
 from ingress.slack import slack_route
 from ingress.slack_signature import SlackSignature
+from ingress.twilio_route import twilio_route
+from ingress.twilio_tokens import TwilioAuthTokens
 from ingress.visma_route import visma_route
 
 
@@ -29,10 +31,12 @@ def create_app(
     slack_clock: Clock | None = None,
     visma_recent: RecentEvents | None = None,
     body_budget: BodyBudget | None = None,
+    twilio_tokens: TwilioAuthTokens | None = None,
 ) -> FastAPI:
     """`send` stores one record and returns once Kafka confirmed it (AsyncProducer.send);
     `slack_clock` lets a test move the time Slack timestamps are checked against,
-    `visma_recent` the clock of the Visma replay window, and `body_budget` be watched."""
+    `visma_recent` the clock of the Visma replay window, and `body_budget` be watched;
+    `twilio_tokens` holds the auth tokens Twilio signs with (default: the environment's)."""
     app = FastAPI(title="ml-connector ingress", docs_url=None, redoc_url=None)
     signing_secret = settings.slack_signing_secret
     signature = SlackSignature(signing_secret, clock=slack_clock) if signing_secret else None
@@ -42,6 +46,8 @@ def create_app(
     app.router.routes.append(
         visma_route(settings=settings, send=send, serde=serde, recent=visma_recent)
     )
+    tokens = twilio_tokens or TwilioAuthTokens(tokens=settings.twilio_auth_tokens)
+    app.router.routes.append(twilio_route(settings=settings, send=send, serde=serde, tokens=tokens))
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from chassis.errors import PermanentError
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
+from events.twilio_status import TWILIO_MESSAGE_STATUSES
 
 # Slack retries a delivery not acknowledged within 3 s; the answer must leave before that.
 SLACK_ACK_DEADLINE_SECONDS = 3.0
@@ -64,6 +65,31 @@ class IngressSettings(BaseSettings):
         gt=0,
         description="how long an exact repeat of a Visma notification is dropped (one hour: "
         "the period of a company's Visma call budget)",
+    )
+    twilio_status_callback_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="the public URL Twilio posts status callbacks to, as registered in each "
+        "message's StatusCallback (without its query): Twilio signs that URL, not the one a "
+        "proxy hands the ingress. Unset: POST /webhooks/twilio/status answers 503",
+    )
+    twilio_auth_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="development only: account SID -> auth token, as JSON; production reads "
+        "each account's token from the vault (twilio_auth_token_credential)",
+    )
+    twilio_auth_token_credential: str = Field(
+        default="twilio/{account_sid}/auth-token",
+        pattern=r"\{account_sid\}",
+        description="vault name of an account's auth token; {account_sid} is replaced. An "
+        "account that sends with an API key still signs its callbacks with its auth token",
+    )
+    twilio_topic: str = TWILIO_MESSAGE_STATUSES.name
+    twilio_recent_callbacks: int = Field(
+        default=100_000,
+        ge=1,
+        description="(message, status) pairs remembered per process so a repeated callback "
+        "is stored once",
     )
     max_body_bytes: int = Field(
         default=256 * 1024,

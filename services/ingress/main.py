@@ -20,9 +20,11 @@ from chassis.topics import ensure_topics
 from chassis.vault import vault_from_environment
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
+from events.twilio_status import TWILIO_MESSAGE_STATUSES
 from ingress.app import create_app
 from ingress.config import IngressConfigError, IngressSettings, load_settings
 from ingress.topic_limits import check_body_limit
+from ingress.twilio_tokens import TwilioAuthTokens
 
 SERVICE = "ingress"
 log = logging.getLogger(__name__)
@@ -32,9 +34,12 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run ingress",
         description="Receive webhooks (Visma: POST /webhooks/visma; Slack Events API: POST "
-        "/webhooks/slack), verify their signatures and store them in Kafka before "
-        "acknowledging. Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
+        "/webhooks/slack; Twilio status callbacks: POST /webhooks/twilio/status), verify their "
+        "signatures and store them in Kafka before acknowledging. "
+        "Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
         "VISMA_SIGNATURE_HEADER, SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_CREDENTIAL, "
+        "TWILIO_STATUS_CALLBACK_URL (the public URL Twilio signs), TWILIO_AUTH_TOKEN_CREDENTIAL "
+        "(vault name per account, default twilio/{account_sid}/auth-token), "
         "ACK_TIMEOUT_SECONDS, PORT; limits on hostile input: MAX_BODY_BYTES (256 KiB, a "
         "413 beyond), MAX_INFLIGHT_BODY_BYTES (32 MiB across requests, a 503 beyond), "
         "BODY_READ_TIMEOUT_SECONDS (5, a 408 beyond), MAX_CONNECTIONS (1000), "
@@ -59,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"host": args.host})
     REDACTOR.register(settings.visma_webhook_secret)
     REDACTOR.register(settings.slack_signing_secret)
+    for token in settings.twilio_auth_tokens.values():
+        REDACTOR.register(token)
     kafka = KafkaSettings()
     admin = AdminClient(kafka.client_config(SERVICE))
     ensure_topics(
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             replace(VISMA_NOTIFICATIONS, name=settings.visma_topic),
             replace(SLACK_EVENTS, name=settings.slack_topic),
+            replace(TWILIO_MESSAGE_STATUSES, name=settings.twilio_topic),
         ],
         replication_factor=kafka.replication_factor,
     )
@@ -79,7 +87,17 @@ def main(argv: list[str] | None = None) -> int:
         # the check only saves a round trip: the broker's own refusal is answered 413 too.
         log.warning("topic limits not readable", extra={"error": str(exc)})
     producer = AsyncProducer(kafka, SERVICE, delivery_timeout_ms=settings.kafka_delivery_timeout_ms)
-    app = create_app(settings=settings, send=producer.send, serde=AvroSerde(SchemaCatalog.load()))
+    tokens = TwilioAuthTokens(
+        tokens=settings.twilio_auth_tokens,
+        vault=lambda: vault_from_environment(kafka=kafka),
+        credential=settings.twilio_auth_token_credential,
+    )
+    app = create_app(
+        settings=settings,
+        send=producer.send,
+        serde=AvroSerde(SchemaCatalog.load()),
+        twilio_tokens=tokens,
+    )
     server = uvicorn.Server(server_config(app, settings))
     # The event loop uvicorn itself would pick (uvloop when installed), as uvicorn.Server.run.
     try:

@@ -3,8 +3,8 @@
 `MLC_INGRESS_MAX_BODY_BYTES` is validated against Kafka's defaults, but an operator may give
 a topic a smaller `max.message.bytes`. Then a body the ingress accepts could be a record the
 broker refuses; each such request would cost a produce round trip before its 413. The
-ingress therefore reads both topics' limits before it serves and refuses to start when the
-body limit (plus room for the key and headers) does not fit in either.
+ingress therefore reads its topics' limits before it serves and refuses to start when the
+body limit (plus room for the key and headers) does not fit in every one.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def largest_messages(
 
 def check_body_limit(admin: AdminClient, settings: IngressSettings) -> None:
     """Raises IngressConfigError naming the topic whose largest message a body may not fit."""
-    topics = (settings.slack_topic, settings.visma_topic)
+    topics = (settings.slack_topic, settings.visma_topic, settings.twilio_topic)
     for topic, largest in largest_messages(admin, topics).items():
         if settings.max_body_bytes + KEY_AND_HEADERS_BYTES > largest:
             raise IngressConfigError(

@@ -157,6 +157,17 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "received_at": AT,
         "retry_num": 1,
     },
+    "io.mlconnector.twilio.TwilioMessageStatus": {
+        "message_sid": "SM" + "0a" * 16,
+        "account_sid": "AC" + "0b" * 16,
+        "status": "undelivered",
+        "error_code": 30003,
+        "error_message": "Unreachable destination handset",
+        "to": "+46701234567",
+        "from_number": "+46769439999",
+        "messaging_service_sid": None,
+        "received_at": AT,
+    },
     "io.mlconnector.approval.ApprovalSignal": {
         "signal_id": "5e1f" * 16,
         "slack_event_id": "Ev0MLC0001",

@@ -30,6 +30,21 @@ def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.Mon
         ("MLC_INGRESS_SLACK_SIGNING_SECRET", "   ", "blank [MLC_INGRESS_SLACK_SIGNING_SECRET]"),
         ("MLC_INGRESS_ACK_TIMEOUT_SECONDS", "3", "less than 3 [MLC_INGRESS_ACK_TIMEOUT_SECONDS]"),
         ("MLC_INGRESS_SLACK_RECENT_EVENT_IDS", "0", "[MLC_INGRESS_SLACK_RECENT_EVENT_IDS]"),
+        (
+            "MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL",
+            "connector.example.com/webhooks/twilio/status",
+            "[MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL]",
+        ),
+        (
+            "MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL",
+            "https://connector.example.com/status?x=1",
+            "[MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL]",
+        ),
+        (
+            "MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL",
+            "twilio/auth-token",
+            "[MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL]",
+        ),
     ],
 )
 def test_a_bad_value_names_its_variable(
@@ -54,3 +69,13 @@ def test_the_server_bounds_its_open_connections() -> None:
     config = server_config(FastAPI(), IngressSettings(max_connections=7))
     assert config.limit_concurrency == 7
     assert server_config(FastAPI(), IngressSettings()).limit_concurrency == 1000
+
+
+def test_development_twilio_tokens_come_from_json_and_are_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    account = "AC" + "0123456789abcdef" * 2
+    monkeypatch.setenv("MLC_INGRESS_TWILIO_AUTH_TOKENS", f'{{"{account}": "tok-123"}}')
+    settings = load_settings()
+    assert settings.twilio_auth_tokens[account].get_secret_value() == "tok-123"
+    assert "tok-123" not in repr(settings)
