@@ -4,8 +4,8 @@ The twilio-sink writes one entry per command to a compacted topic keyed by comma
 (one topic per command topic, partition p holding the entries of command partition p):
 PENDING before the call to Twilio, DONE with the message SID after, FAILED with Twilio's
 code and message for a permanent failure. `message_status` is Twilio's own status of the
-message; status callbacks move it forward (`advances`), never back, so the ledger keeps the
-most advanced one while the audit trail keeps every transition.
+message; status callbacks move it forward (`events.twilio_status.advances`), never back,
+so the ledger keeps the most advanced one while the audit trail keeps every transition.
 """
 
 from __future__ import annotations
@@ -15,6 +15,16 @@ from enum import StrEnum
 
 from chassis.topics import TopicSpec
 from events._avro import AvroModel
+from events.twilio_status import advances
+
+__all__ = [
+    "STATE_TWILIO_EMAIL_LEDGER",
+    "STATE_TWILIO_SMS_LEDGER",
+    "TwilioChannel",
+    "TwilioDelivery",
+    "TwilioDeliveryStatus",
+    "advances",
+]
 
 STATE_TWILIO_SMS_LEDGER = TopicSpec("state.twilio-sms-ledger.v1", partitions=6, compacted=True)
 """Compacted, key = command_id, value = TwilioDelivery; partition p holds the entries of the
@@ -32,32 +42,6 @@ class TwilioDeliveryStatus(StrEnum):
     PENDING = "PENDING"
     DONE = "DONE"
     FAILED = "FAILED"
-
-
-MESSAGE_STATUS_RANK: dict[str, int] = {
-    "accepted": 0,
-    "scheduled": 0,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "failed": 4,
-    "undelivered": 4,
-    "canceled": 4,
-    "delivered": 4,
-    "partially_delivered": 4,
-    "read": 5,
-}
-"""How far along Twilio's message lifecycle each status is; the final ones share a rank
-(a message ends in one of them), and `read` follows `delivered`."""
-
-
-def advances(current: str | None, new: str) -> bool:
-    """Whether `new` is further along than `current` (an unknown status never is, unless
-    nothing is known yet; a final status never replaces another final one)."""
-    if current is None:
-        return True
-    rank = MESSAGE_STATUS_RANK.get(new)
-    return rank is not None and rank > MESSAGE_STATUS_RANK.get(current, -1)
 
 
 class TwilioDelivery(AvroModel):
