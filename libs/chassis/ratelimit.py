@@ -16,7 +16,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-__all__ = ["BudgetSnapshot", "Clock", "HourlyBudget", "Sleep", "TokenBucket"]
+__all__ = [
+    "BudgetSnapshot",
+    "Clock",
+    "HourlyBudget",
+    "LatencySpread",
+    "ServerCount",
+    "Sleep",
+    "TokenBucket",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +33,70 @@ LATENCY_WINDOW = 20
 LATENCY_SAMPLES = 5
 """Calls counted from their answer before the spread is trusted."""
 
+COUNTED_SAMPLES = 20
+"""Calls the server timed before the earliest of them is trusted as the floor: at start, many
+keys call at once and the server counts all of them late, so a floor learned from the first
+few would be too high, and the next calls, counted earlier, too close."""
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+class ServerCount:
+    """What a call may tell its pacing slot: when the server counted it, on the server's clock
+    (Slack: the `ts` of the message it posted)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def counted_at(self, server_time: float) -> None:
+        self.at = server_time
+
+
+class LatencySpread:
+    """How late after their start a server counts the calls made to it, recently.
+
+    It belongs to the server, not to one bucket: the Slack sink paces each channel with its own
+    bucket, but every channel's calls go to the same Slack. Where the server says when it
+    counted a call (`ServerCount`), `server time - start` is known up to a fixed clock offset,
+    so the next call's refill may count from this call's start plus only how much later than
+    the earliest recent one the server counted it: the round trip's answer half and the
+    caller's own delays after the server counted no longer cost anything.
+    """
+
+    def __init__(self, window: int = LATENCY_WINDOW) -> None:
+        self._latencies: deque[float] = deque(maxlen=window)
+        self._delays: deque[float] = deque(maxlen=window)
+        self._calls = 0
+        self._counted = 0
+
+    def margin(self, latency: float) -> float:
+        """For a call the server did not time: records its latency; returns the spread of
+        recent latencies, this call included, but never more than its own latency (counting
+        from the answer is always safe: the server has counted the call by then). Until a
+        few calls have shown their latency, the whole latency."""
+        self._calls += 1
+        if self._calls > 1:  # the first call opens a connection: its latency is no sample
+            self._latencies.append(latency)
+        if len(self._latencies) > LATENCY_SAMPLES:
+            return min(latency, max(self._latencies) - min(self._latencies))
+        return latency
+
+    def counted_margin(self, delay: float, latency: float) -> float:
+        """For a call the server timed, `delay` after its start (plus the clocks' offset):
+        how much later than the earliest recent call it was counted, so a next call counted
+        as early as that one still keeps the interval; the latency until enough are known."""
+        self._delays.append(delay)
+        self._counted += 1
+        if self._counted > COUNTED_SAMPLES:
+            return min(latency, max(0.0, delay - min(self._delays)))
+        return latency
+
+
 class TokenBucket:
-    """`rate_per_second` tokens refill continuously up to `burst`; one call costs one token."""
+    """`rate_per_second` tokens refill continuously up to `burst`; one call costs one token.
+
+    Buckets that call one server share its `LatencySpread` (see `slot`)."""
 
     def __init__(
         self,
@@ -39,6 +105,7 @@ class TokenBucket:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        latency: LatencySpread | None = None,
     ) -> None:
         if rate_per_second <= 0:
             raise ValueError("rate_per_second must be positive")
@@ -52,7 +119,7 @@ class TokenBucket:
         self._updated = clock()
         self._blocked_until = float("-inf")
         self._lock = asyncio.Lock()
-        self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._latency = latency or LatencySpread()
         self._calls = 0
 
     def __repr__(self) -> str:
@@ -73,7 +140,7 @@ class TokenBucket:
                 await self._sleep((1.0 - self._tokens) / self._rate)
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self) -> AsyncIterator[ServerCount]:
         """One token for one call, the refill counted from when the call *started*.
 
         Anchoring at the answer would add every call's latency to the gap, so the rate
@@ -85,21 +152,25 @@ class TokenBucket:
         the server has counted the call by then). A steady latency, however long, costs
         nothing; a jittery one costs its jitter, never more than its latency. Until a few
         calls have shown their latency, a call counts from its answer (the first one, which
-        opens a connection, is no measure of the rest).
+        opens a connection, is no measure of the rest). A call that reports when the server
+        counted it (`ServerCount.counted_at`) is paced on that instead (see `LatencySpread`).
         """
         await self.acquire()
         started = self._clock()
-        yield
+        count = ServerCount()
+        yield count
         # Only a call that answered normally tells the latency; after an error the caller
         # penalizes or retries.
         latency = max(0.0, self._clock() - started)
-        margin = latency  # counting from the answer is always safe: the server has seen it
         self._calls += 1
-        if self._calls > 1:  # the first call opens a connection: its latency is no sample
-            self._latencies.append(latency)
-        if len(self._latencies) > LATENCY_SAMPLES:
-            # This call's own latency included: if it was the slow one, the next waits.
-            margin = min(margin, max(self._latencies) - min(self._latencies))
+        if count.at is not None:
+            margin = self._latency.counted_margin(count.at - started, latency)
+        else:
+            margin = self._latency.margin(latency)
+        if self._calls == 1:
+            # This key's first call may have opened a connection, or come in a burst of every
+            # key's first calls that the server counted later than it will count the next.
+            margin = latency
         self._updated = max(self._updated, started + margin)
 
     def penalize(self, seconds: float) -> None:

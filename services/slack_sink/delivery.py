@@ -102,10 +102,11 @@ class SlackDelivery:
         new = [c for c in todo if self._ledger.needs_pending(c.command_id)]
         if new:
             await self._ledger.pending(new, digest=True)
-        async with records[0].paced():
+        async with records[0].paced() as count:
             with self._guard(first.workspace, token):
                 async with self._refusal_recorded(todo, digest=True):
                     posted = await _post(client, first, message.digest(todo, mentions))
+            count.counted_at(float(posted.ts))
         await self._ledger.done(todo, posted, digest=True)
         self._sent(todo, posted, digest=True)
         log.info("digest posted", extra={"channel": first.channel, "commands": len(todo)})
@@ -130,7 +131,7 @@ class SlackDelivery:
                 outgoing = replace(outgoing, text=text, blocks=blocks)
         if self._ledger.needs_pending(command.command_id):
             await self._ledger.pending([command], digest=False)
-        async with record.paced():
+        async with record.paced() as count:
             with self._guard(command.workspace, token):
                 async with self._refusal_recorded([command], digest=False):
                     if command.approved_by is not None and thread_ts is not None:
@@ -138,6 +139,8 @@ class SlackDelivery:
                         await self._show_approver(client, command, thread_ts)
                     if document is None:
                         posted = await _post(client, command, outgoing)
+                        # Slack's ts says when it counted the post against the channel's limit.
+                        count.counted_at(float(posted.ts))
                     else:
                         posted = await _update(client, command, outgoing, document)
         approved_by = command.approved_by if thread_ts is not None else None

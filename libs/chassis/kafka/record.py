@@ -10,11 +10,12 @@ from typing import Any
 
 from chassis.errors import ConnectorError, RetryableError
 from chassis.kafka.tracker import PartitionTracker
+from chassis.ratelimit import ServerCount
 
 
 @asynccontextmanager
-async def _unpaced() -> AsyncIterator[None]:
-    yield
+async def _unpaced() -> AsyncIterator[ServerCount]:
+    yield ServerCount()
 
 
 class PartitionRevoked(RetryableError):
@@ -43,10 +44,11 @@ class Record:
     """A handler call for it is running now (a revoke lets such calls finish first)."""
     timestamp_ms: int | None = None
     """When the record was written (Kafka's timestamp), if the broker gives one."""
-    paced: Callable[[], AbstractAsyncContextManager[None]] = _unpaced
-    """`async with record.paced():` around the side effect (the rate-limited call) waits for
-    this key's turn and raises `PartitionRevoked` if the partition is no longer this
-    consumer's; the handler's own work before it (a ledger write) does not eat the spacing."""
+    paced: Callable[[], AbstractAsyncContextManager[ServerCount]] = _unpaced
+    """`async with record.paced() as count:` around the side effect (the rate-limited call)
+    waits for this key's turn and raises `PartitionRevoked` if the partition is no longer this
+    consumer's; the handler's own work before it (a ledger write) does not eat the spacing.
+    A handler whose server says when it counted the call reports it (`count.counted_at`)."""
     tracker: PartitionTracker | None = field(default=None, repr=False, compare=False)
     """The runner's tracker of the partition this record was fetched under."""
 

@@ -43,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import (
     TIMESTAMP_NOT_AVAILABLE,
@@ -64,13 +64,18 @@ from chassis.kafka.producer import Delivery, ProduceError, step_outputs
 from chassis.kafka.record import PartitionRevoked, Record
 from chassis.kafka.tracker import PartitionTracker
 from chassis.logcontext import correlated, correlation_from_headers
-from chassis.ratelimit import TokenBucket
+from chassis.ratelimit import LatencySpread, ServerCount, TokenBucket
 from chassis.serde import AvroSerde, SerdeError
 from chassis.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Record], Awaitable[None]]
+
+T = TypeVar("T")
+
+SHARED_LATENCY_WINDOW = 100
+"""Recent calls (of every key) whose latency spread paces each key's next call."""
 
 PROCESSED = Counter("mlc_records_total", "Records handled, by outcome", ["group", "outcome"])
 RETRIES = Counter("mlc_record_retries_total", "Handler attempts that will be retried", ["group"])
@@ -140,6 +145,9 @@ class ConsumerRunner:
         self._queues: dict[str, deque[Record]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._buckets: dict[str, TokenBucket] = {}
+        # Every key's calls go to the same server; many keys call at once, so the window holds
+        # a few seconds of their calls, not one.
+        self._latency = LatencySpread(window=SHARED_LATENCY_WINDOW)
         self._idle_since: dict[str, float] = {}
         """Keys whose queue ran empty, and when: their buckets go once idle long enough."""
         self._stopping = asyncio.Event()
@@ -278,7 +286,9 @@ class ConsumerRunner:
             return None
         bucket = self._buckets.get(ordering)
         if bucket is None:
-            bucket = TokenBucket(self._config.rate_per_key, self._config.burst_per_key)
+            bucket = TokenBucket(
+                self._config.rate_per_key, self._config.burst_per_key, latency=self._latency
+            )
             self._buckets[ordering] = bucket
         return bucket
 
@@ -614,28 +624,28 @@ def _extend_budget(records: list[Record], seconds: float) -> None:
 
 def _side_effect_slot(
     record: Record, bucket: TokenBucket | None
-) -> Callable[[], AbstractAsyncContextManager[None]]:
+) -> Callable[[], AbstractAsyncContextManager[ServerCount]]:
     """`record.paced`: waits for the key's pacing slot unless the partition is lost first,
     and refuses (`PartitionRevoked`) to let a side effect start on a partition not ours."""
 
     @asynccontextmanager
-    async def slot() -> AsyncIterator[None]:
+    async def slot() -> AsyncIterator[ServerCount]:
         async with AsyncExitStack() as stack:
+            count = ServerCount()
             if bucket is not None:
-                await _unless_lost(record, stack.enter_async_context(bucket.slot()))
+                count = await _unless_lost(record, stack.enter_async_context(bucket.slot()))
             if not record.owned:
                 raise PartitionRevoked(f"{record.position}: partition no longer ours")
-            yield
+            yield count
 
     return slot
 
 
-async def _unless_lost(record: Record, waiting: Awaitable[None]) -> None:
+async def _unless_lost(record: Record, waiting: Awaitable[T]) -> T:
     tracker = record.tracker
     task = asyncio.ensure_future(waiting)
     if tracker is None:
-        await task
-        return
+        return await task
     lost = asyncio.ensure_future(tracker.lost.wait())
     try:
         await asyncio.wait({task, lost}, return_when=asyncio.FIRST_COMPLETED)
@@ -644,7 +654,7 @@ async def _unless_lost(record: Record, waiting: Awaitable[None]) -> None:
     if not task.done():
         task.cancel()
         raise PartitionRevoked(f"{record.position}: partition lost while waiting for a slot")
-    task.result()
+    return task.result()
 
 
 def _as_bytes(value: str | bytes | None) -> bytes:

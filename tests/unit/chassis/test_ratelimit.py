@@ -6,7 +6,14 @@ import itertools
 
 import pytest
 
-from chassis.ratelimit import LATENCY_SAMPLES, BudgetSnapshot, HourlyBudget, TokenBucket
+from chassis.ratelimit import (
+    COUNTED_SAMPLES,
+    LATENCY_SAMPLES,
+    BudgetSnapshot,
+    HourlyBudget,
+    LatencySpread,
+    TokenBucket,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -154,3 +161,58 @@ async def test_a_failed_call_does_not_count_as_a_latency_sample() -> None:
     with pytest.raises(RuntimeError):
         await _failing_call(bucket, t, seconds=5.0)  # e.g. a 429 whose handling took long
     assert await _starts(bucket, t, [0.2] * 3) == [1.0, 1.0]
+
+
+async def _counted(
+    bucket: TokenBucket, t: FakeTime, calls: list[tuple[float, float]]
+) -> list[float]:
+    """Starts of calls that the server counted `delay` after their start (its clock 1,000 s
+    ahead of ours) and answered `latency` after it."""
+    starts = []
+    for delay, latency in calls:
+        async with bucket.slot() as count:
+            starts.append(t.now)
+            count.counted_at(t.now + 1000.0 + delay)
+            t.now += latency
+    return [round(b - a, 6) for a, b in itertools.pairwise(starts)]
+
+
+@pytest.mark.anyio
+async def test_a_call_the_server_timed_is_paced_on_when_it_was_counted_not_on_its_answer() -> None:
+    """Answers that take 0.1 to 0.5 s while the server counts every call 0.1 s after its
+    start: nothing but the interval between starts (the round-trip spread would add 0.4 s)."""
+    t = FakeTime()
+    bucket = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    warmup = [(0.1, 0.5)] * (COUNTED_SAMPLES + 1)
+    assert await _counted(bucket, t, warmup) == [1.5] * COUNTED_SAMPLES  # until known
+    assert await _counted(bucket, t, [(0.1, 0.1), (0.1, 0.5), (0.1, 0.3)]) == [1.0, 1.0]
+    # Counted 0.3 s later than the earliest recent one: the next start waits those 0.3 s, so
+    # a call counted as early as the earliest still lands a full interval after it.
+    assert await _counted(bucket, t, [(0.4, 0.5), (0.1, 0.1), (0.1, 0.1)]) == [1.3, 1.0]
+
+
+@pytest.mark.anyio
+async def test_buckets_sharing_a_server_learn_its_latency_once() -> None:
+    """A channel's calls need not count from their answers for long when other channels'
+    calls to the same server have already shown a steady latency; its first call still does
+    (it may have opened a connection)."""
+    t = FakeTime()
+    spread = LatencySpread()
+    learned = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+    await _starts(learned, t, [0.3] * (LATENCY_SAMPLES + 2))
+    fresh = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+    assert await _starts(fresh, t, [0.3] * 4) == [1.3, 1.0, 1.0]
+    alone = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep)
+    assert await _starts(alone, t, [0.3] * 4) == [1.3, 1.3, 1.3]
+
+
+@pytest.mark.anyio
+async def test_a_keys_first_call_counts_from_its_answer_even_when_the_server_timed_it() -> None:
+    """At start every key calls at once and the server counts those calls late; a new key's
+    first call must not be paced on a floor the others learned in calmer times."""
+    t = FakeTime()
+    spread = LatencySpread()
+    learned = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+    await _counted(learned, t, [(0.1, 0.2)] * (COUNTED_SAMPLES + 2))
+    fresh = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+    assert await _counted(fresh, t, [(0.3, 0.4), (0.1, 0.2), (0.1, 0.2)]) == [1.4, 1.0]
