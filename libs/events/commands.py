@@ -28,7 +28,11 @@ class SendSms(_Command):
     SCHEMA = "io.mlconnector.sink.SendSms"
 
     to: str
+    """E.164."""
     body: str
+    """Already within the rule's segment budget (the processor measures GSM-7 / UCS-2)."""
+    resend_of: str | None = None
+    """An operator's resend: the command id of the alert sent again (v2)."""
 
     @property
     def key(self) -> str:
@@ -42,6 +46,11 @@ class SendEmail(_Command):
     to: list[str]
     subject: str
     body: str
+    """The plain-text part, always sent."""
+    html: str | None = None
+    """The HTML part (v2), styled like the Slack message of the same facts; None: text only."""
+    resend_of: str | None = None
+    """An operator's resend: the command id of the email sent again (v2)."""
 
     @property
     def key(self) -> str:

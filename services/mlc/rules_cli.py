@@ -18,12 +18,13 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from events import VISMA_EVENTS, VismaEntityChanged
-from events.commands import Command
+from events.commands import Command, SendSms
 from processor.deployed_sinks import DeployedSinks
 from processor.matchers import first_failure
 from processor.routing import commands_for
 from processor.rules import RulesFileError, load_rules
 from processor.rules_facts import facts_of
+from processor.sms_segments import measure
 
 EVENT_HELP = """\
 SAMPLE.json is one canonical event as JSON: the envelope (entity_type, event_id, tenant_id,
@@ -33,6 +34,13 @@ ISO-8601) plus the entity's payload field (supplierInvoice: "invoice", purchaseO
 are read as exact decimals. ENRICHMENT.json is a flat object of strings such as
 vendor_name, vendor_category, approver_email, cost_center. --today defaults to the day the
 event was observed. Example: services/processor/examples/supplier-invoice.json
+
+An SMS is shown with its segments: GSM-7 holds 160 characters in one segment and 153 in each
+of a longer message's (extension characters such as € [ ] { } | ^ ~ count double); a single
+character outside GSM-7 makes the whole body UCS-2, 70 in one and 67 each when split. A body
+over its target's max_segments (default 2, at most 10) is cut to fit and ends with an
+ellipsis ('...' in GSM-7, '…' in UCS-2). An email is shown with its plain-text body; its HTML
+part, styled like the Slack message, is sent beside it.
 """
 
 
@@ -97,8 +105,11 @@ def rules_test(
 def describe(command: Command) -> str:
     """A command as the sink would receive it: its target, then its message fields."""
     skip = {"command_id", "tenant_id", "rule", "source_event_id", "entity_type", "entity_id",
-            "created_at", "blocks_json", "payload_json"}  # fmt: skip
+            "created_at", "blocks_json", "payload_json", "html", "resend_of"}  # fmt: skip
     fields = {k: v for k, v in command.model_dump().items() if k not in skip}
+    if isinstance(command, SendSms):
+        size = measure(command.body)
+        fields["segments"] = f"{size.segments} ({size.encoding}, {size.units} units)"
     lines = [f"      -> {type(command).__name__} [{command.command_id[:12]}]"]
     lines += [f"         {name}: {value}" for name, value in fields.items()]
     return "\n".join(lines)

@@ -27,12 +27,14 @@ from pydantic import BaseModel, ConfigDict
 
 from events import PostSlackMessage, VismaEntityChanged
 from events.commands import Command, CreateMondayItem, SendEmail, SendSms
+from processor.email_message import Card, EmailParts, alert_email, digest_email
 from processor.matchers import matches
 from processor.routing import Provenance, command_id, target_message
 from processor.rules import RuleSet, Target
 from processor.rules_facts import facts_of
 from processor.rules_schema import Digest, EmailTarget, MondayTarget, SlackTarget, SmsTarget
 from processor.schedule_state import Clock, PartitionedStore, system_clock
+from processor.sms_segments import fit
 from processor.templates import TemplateError, render
 
 log = logging.getLogger(__name__)
@@ -241,15 +243,34 @@ def digest_commands(bucket: Bucket) -> list[Command]:
         return [PostSlackMessage(**_provenance(bucket, keys[0]), workspace=spec.workspace,
                                  channel=spec.channel, text=body)]  # fmt: skip
     if isinstance(spec, SmsTarget):
-        return [SendSms(**_provenance(bucket, key), to=number, body=body)
+        sms = fit(body, spec.max_segments)
+        return [SendSms(**_provenance(bucket, key), to=number, body=sms)
                 for number, key in zip(spec.to, keys, strict=True)]  # fmt: skip
     if isinstance(spec, EmailTarget):
+        parts = _email_parts(bucket, values, heading=heading, body=body)
         return [SendEmail(**_provenance(bucket, keys[0]), to=list(spec.to), subject=title,
-                          body=body)]  # fmt: skip
+                          body=parts.text, html=parts.html)]  # fmt: skip
     if isinstance(spec, MondayTarget):
         return [CreateMondayItem(**_provenance(bucket, keys[0]), board_id=spec.board,
                                  group_id=spec.group, item_name=title, body=body)]  # fmt: skip
     raise ValueError(f"no digest for {target.kind} targets")  # the rules schema forbids it
+
+
+def _email_parts(
+    bucket: Bucket, values: Mapping[str, Any], *, heading: str, body: str
+) -> EmailParts:
+    """The digest's text and its Slack-styled HTML: a card per item, or the digest's own
+    template's text in one card when it has one."""
+    if bucket.digest.template is not None:
+        return EmailParts(text=body, html=alert_email(Card(title=heading, text=body)).html)
+    cards = [
+        Card(
+            title=f"{item.get('label', '')} {item.get('invoice_number', '')}".strip(),
+            text=item["text"],
+        )
+        for item in values["items"]
+    ]
+    return digest_email(heading, cards)
 
 
 def _provenance(bucket: Bucket, target_key: str) -> Provenance:

@@ -32,7 +32,9 @@ from processor.matchers import evaluate, matches
 from processor.routing import command_id, commands_for
 from processor.rules import Rule, RuleSet
 from processor.rules_facts import Facts, facts_of
+from processor.rules_schema import Target
 from processor.schedule_state import DONE, Clock, PartitionedStore, system_clock
+from processor.sms_segments import MAX_SEGMENTS, fit
 
 log = logging.getLogger(__name__)
 
@@ -182,20 +184,20 @@ def reminder_commands(facts: Facts, rule: Rule, state: ReminderState, period: in
     created = state.anchor + every * period if every is not None else facts.event.observed_at
     created = created.astimezone(UTC).replace(microsecond=created.microsecond // 1000 * 1000)
     if rule.slack is not None:
-        per_target = [(rule.slack.target_keys(), commands_for(facts, rule))]
+        per_target = [(Target(slack=rule.slack), commands_for(facts, rule))]
     else:
         per_target = [
-            (t.spec.target_keys(), commands_for(facts, rule.model_copy(update={"targets": (t,)})))
+            (t, commands_for(facts, rule.model_copy(update={"targets": (t,)})))
             for t in rule.reminder_targets
         ]
     return [
-        _as_reminder(command, reminder_id(state, period, key), created)
-        for keys, commands in per_target
-        for key, command in zip(keys, commands, strict=True)
+        _as_reminder(command, reminder_id(state, period, key), created, target=target)
+        for target, commands in per_target
+        for key, command in zip(target.spec.target_keys(), commands, strict=True)
     ]
 
 
-def _as_reminder(command: Command, new_id: str, created: datetime) -> Command:
+def _as_reminder(command: Command, new_id: str, created: datetime, *, target: Target) -> Command:
     update: dict[str, Any] = {"command_id": new_id, "created_at": created}
     if isinstance(command, PostSlackMessage):
         update["text"] = PREFIX + command.text
@@ -204,7 +206,8 @@ def _as_reminder(command: Command, new_id: str, created: datetime) -> Command:
             note = {"type": "context", "elements": [{"type": "mrkdwn", "text": "*Reminder*"}]}
             update["blocks_json"] = json.dumps([note, *json.loads(command.blocks_json)])
     elif isinstance(command, SendSms):
-        update["body"] = PREFIX + command.body
+        segments = target.sms.max_segments if target.sms is not None else MAX_SEGMENTS
+        update["body"] = fit(PREFIX + command.body, segments)  # the prefix counts too
     elif isinstance(command, SendEmail):
         update |= {"subject": PREFIX + command.subject, "body": PREFIX + command.body}
     elif isinstance(command, CreateMondayItem):

@@ -28,6 +28,7 @@ from events.commands import (
     SendSms,
     SyncToAirbase,
 )
+from processor.email_message import Card, alert_email
 from processor.matchers import matches
 from processor.rules import Rule, RuleSet
 from processor.rules_facts import REFERENCE_FIELDS, Facts, facts_of, first_of
@@ -40,7 +41,8 @@ from processor.rules_schema import (
     Target,
     VismaWriterTarget,
 )
-from processor.templates import TemplateError, context, money, render
+from processor.sms_segments import fit
+from processor.templates import TemplateError, change_summary, context, money, render
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,10 @@ DEFAULT_TEMPLATE = (
     "PO {po_reference}, due {due_date}"
 )
 GENERIC_TEMPLATE = "{label} {invoice_number} {change}: {vendor}, {amount}, due {due_date}"
+ALERT_TEMPLATE = "{label} {entity_id} {summary}"
+"""An SMS or email alert without a template: event type, entity id and a summary of the change
+(`Supplier invoice Invoice:10042 created: Acme AB, SEK 125,000.00, due 2026-03-31`)."""
+ALERT_KINDS = frozenset({"sms", "email"})
 
 
 def route(
@@ -207,15 +213,22 @@ def _slack(d: _Draft, spec: SlackTarget) -> list[Command]:
 
 
 def _sms(d: _Draft, spec: SmsTarget) -> list[Command]:
+    body = fit(d.body, spec.max_segments)
     return [
-        SendSms(**d.provenance(key), to=number, body=d.body)
+        SendSms(**d.provenance(key), to=number, body=body)
         for number, key in zip(spec.to, spec.target_keys(), strict=True)
     ]
 
 
 def _email(d: _Draft, spec: EmailTarget) -> list[Command]:
     subject = _body(d.facts, d.rule, spec.subject, d.title)
-    return [SendEmail(**d.provenance(), to=list(spec.to), subject=subject, body=d.body)]
+    f = d.fields
+    title = f"{f['label']} {f['invoice_number']}"
+    link = None if d.record_url is None else (d.record_url, f"Open {title} in Visma.net")
+    card = Card(title=title, note=d.rule.name, text=d.body, facts=fact_rows(f), link=link)
+    parts = alert_email(card)
+    return [SendEmail(**d.provenance(), to=list(spec.to), subject=subject, body=parts.text,
+                      html=parts.html)]  # fmt: skip
 
 
 def _monday(d: _Draft, spec: MondayTarget) -> list[Command]:
@@ -246,7 +259,7 @@ def _target_commands(
     facts: Facts, rule: Rule, target: Target, record_url: str | None = None
 ) -> list[Command]:
     fields = message_fields(facts, rule.name)
-    body = _body(facts, rule, target.template, default_template(facts).format_map(fields))
+    body = _body(facts, rule, target.template, default_body(facts, target).format_map(fields))
     draft = _Draft(facts=facts, rule=rule, target=target, fields=fields, body=body,
                    record_url=record_url)  # fmt: skip
     return _BUILDERS[target.kind](draft, target.spec)
@@ -255,7 +268,8 @@ def _target_commands(
 def target_message(facts: Facts, rule: Rule, target: Target) -> tuple[dict[str, str], str]:
     """The message fields and the body one target would send for these facts."""
     fields = message_fields(facts, rule.name)
-    return fields, _body(facts, rule, target.template, default_template(facts).format_map(fields))
+    default = default_body(facts, target).format_map(fields)
+    return fields, _body(facts, rule, target.template, default)
 
 
 def _body(facts: Facts, rule: Rule, template: str | None, default: str) -> str:
@@ -274,6 +288,12 @@ def _body(facts: Facts, rule: Rule, template: str | None, default: str) -> str:
 
 def default_template(facts: Facts) -> str:
     return DEFAULT_TEMPLATE if facts.entity_type == "supplierInvoice" else GENERIC_TEMPLATE
+
+
+def default_body(facts: Facts, target: Target) -> str:
+    """A target's message when it has no template (or its template fails): an SMS or email
+    says what kind of record changed, which one and how; the others keep their wording."""
+    return ALERT_TEMPLATE if target.kind in ALERT_KINDS else default_template(facts)
 
 
 def format_amount(currency: str, amount: Decimal) -> str:
@@ -319,6 +339,7 @@ def _event_fields(facts: Facts) -> dict[str, str]:
         "entity_id": event.entity_id,
         "label": entity_label(event.entity_type),
         "change": str(event.change_type).lower(),
+        "summary": change_summary(facts),
     }
     _LAST_FIELDS[:] = [(facts, fields)]
     return fields
@@ -335,9 +356,8 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
-def blocks_json(fields: dict[str, str], *, record_url: str | None = None) -> str:
-    """A Block Kit section with the entity's key facts as mrkdwn fields, and the link back
-    to the record when one is configured."""
+def fact_rows(fields: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The key facts of an entity as (label, value): Block Kit fields, an email's table."""
     facts = [
         ("Vendor", fields["vendor"]),
         ("Amount", fields["amount"]),
@@ -349,6 +369,13 @@ def blocks_json(fields: dict[str, str], *, record_url: str | None = None) -> str
     if fields.get("approval_status"):
         # Shown as it changes: the sink updates the document's message in place.
         facts.append(("Approval", fields["approval_status"]))
+    return facts
+
+
+def blocks_json(fields: dict[str, str], *, record_url: str | None = None) -> str:
+    """A Block Kit section with the entity's key facts as mrkdwn fields, and the link back
+    to the record when one is configured."""
+    facts = fact_rows(fields)
     title = f"{fields['label']} {fields['invoice_number']}"
     header = f"*{_escape(title)}* ({_escape(fields['rule'])})"
     section = {

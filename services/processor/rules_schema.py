@@ -27,6 +27,7 @@ from pydantic import (
 
 from events import VISMA_EVENTS, ChangeType
 from events.slack import OnChange
+from processor.sms_segments import MAX_SEGMENTS
 from processor.templates import NAMES, TemplateError, check_template
 
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
@@ -48,8 +49,11 @@ TEMPLATE_FIELDS = {
     "company_id": "1234567",
     "entity_id": "Invoice:10042",
     "rule": "large-invoices",
+    "summary": "created: Acme AB, SEK 125,000.00, due 2026-01-31, status Open",
 }
 """The names a v1 (str.format) template may use, with sample values used to check one."""
+DEFAULT_SMS_SEGMENTS = 2
+"""An alert's default budget: 306 GSM-7 characters, or 134 in UCS-2."""
 
 
 class _Strict(BaseModel):
@@ -178,6 +182,15 @@ class SlackTarget(_Strict):
 
 class SmsTarget(_Strict):
     to: Annotated[tuple[Phone, ...], Field(min_length=1)]
+    max_segments: int = Field(
+        default=DEFAULT_SMS_SEGMENTS,
+        ge=1,
+        le=MAX_SEGMENTS,
+        description="the most segments one SMS may cost: 160 GSM-7 characters in one segment, "
+        "153 each when split (extension characters such as € [ ] { } | ^ ~ count double); one "
+        "character outside GSM-7 makes it UCS-2: 70 in one, 67 each when split. A longer body "
+        "is cut to fit and ends with an ellipsis ('...' in GSM-7)",
+    )
 
     def target_keys(self) -> list[str]:
         """One SMS, and one command, per recipient."""

@@ -28,7 +28,7 @@ NAMES = frozenset(
     {
         "event", "payload", "enrichment", "rule", "today", "entity_type", "entity_id",
         "change_type", "amount", "currency", "due_date", "approval_status", "supplier",
-        "reference", "vendor", "money", "date",
+        "reference", "vendor", "money", "date", "summary",
     }
 )  # fmt: skip
 """Every top-level name a template may use."""
@@ -57,6 +57,21 @@ def format_date(value: object, fmt: str = "%Y-%m-%d") -> str:
     if isinstance(value, date | datetime):
         return value.strftime(fmt)
     return str(value)
+
+
+def change_summary(facts: Facts) -> str:
+    """What changed, in one line: `created: Acme AB, SEK 125,000.00, due 2026-03-31, status
+    Open`. Facts the entity does not have are left out, so every entity type reads well."""
+    party = facts.party or facts.supplier or "unknown party"
+    parts = [party, money(facts.amount, facts.currency or "")]
+    if facts.due_date is not None:
+        parts.append(f"due {facts.due_date.isoformat()}")
+    status = facts.payload.get("status")
+    if isinstance(status, str) and status.strip():
+        parts.append(f"status {status.strip()}")
+    if facts.approval_status is not None:
+        parts.append(f"approval {facts.approval_status}")
+    return f"{str(facts.change_type).lower()}: {', '.join(parts)}"
 
 
 def _environment() -> SandboxedEnvironment:
@@ -107,6 +122,7 @@ def context(facts: Facts, *, rule: str) -> dict[str, Any]:
         "supplier": facts.supplier,
         "reference": facts.reference,
         "vendor": facts.party,
+        "summary": change_summary(facts),
     }
 
 

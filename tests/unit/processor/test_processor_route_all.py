@@ -71,9 +71,16 @@ def test_templates_render_facts_enrichment_and_helpers(make: MakeEvent, everyone
     assert slack.text == "Acme AB SEK 125,000.00 due 31/03"
     assert slack.blocks_json is None  # a templated message is the message
     assert isinstance(sms, SendSms)
-    assert sms.body.startswith("New supplier invoice from Acme AB")
+    assert sms.body == (
+        "Supplier invoice Invoice:10042 created: Acme AB, SEK 125,000.00, due 2026-03-31"
+    )  # no template: the event type, the entity id and a summary of the change
     assert isinstance(email, SendEmail)
-    assert (email.subject, email.body) == ("IT: 10042", "Approver anna@example.com")
+    assert email.subject == "IT: 10042"
+    assert email.body.splitlines()[:3] == [
+        "Supplier invoice 10042 (everyone)",
+        "Approver anna@example.com",
+        "Vendor: Acme AB",
+    ]
     assert isinstance(monday, CreateMondayItem)
     assert monday.item_name == "Supplier invoice 10042: SEK 125,000.00"
     assert isinstance(airbase, SyncToAirbase)
@@ -91,7 +98,9 @@ def test_a_failing_template_falls_back_to_the_default_and_logs_the_rule(
     assert isinstance(email, SendEmail)
     assert isinstance(visma, ApplyVismaAction)
     assert email.subject == "Supplier invoice 10042: SEK 125,000.00"
-    assert email.body.startswith("New supplier invoice from Acme AB")
+    assert email.body.splitlines()[1] == (
+        "Supplier invoice Invoice:10042 created: Acme AB, SEK 125,000.00, due 2026-03-31"
+    )  # an alert's default, not the Slack wording
     assert visma.comment.startswith("New supplier invoice from Acme AB")
     failures = [r for r in caplog.records if r.getMessage().startswith("template failed")]
     assert len(failures) == 3
@@ -135,6 +144,7 @@ def test_rules_test_shows_matches_failures_and_messages(tmp_path: Path) -> None:
     assert "MATCH     large-invoices-to-approvers" in text
     assert "text: :rotating_light: Acme AB EUR 6,250.00, due 2026-03-04" in text
     assert "to: +46701234567" in text
+    assert "segments: 1 (GSM-7, 37 units)" in text  # "Acme AB: EUR 6,250.00 awaits approval"
     assert "subject: Approve 10042 (EUR 6,250.00)" in text
     assert "body: Acme AB invoice 10042 due 04 Mar" in text
     assert "no match  payments-to-airbase: entity_type does not hold" in text
