@@ -25,6 +25,8 @@ from sandbox.config import SandboxConfig
 from sandbox.slack.app import create_slack_app
 from sandbox.slack.state import SlackState
 from sandbox.twilio.app import create_twilio_app
+from sandbox.twilio.sendgrid import SendGridState
+from sandbox.twilio.sendgrid_app import create_sendgrid_app
 from sandbox.twilio.state import TwilioState
 from sandbox.visma.app import create_visma_app
 from sandbox.visma.state import VismaState
@@ -37,6 +39,7 @@ class Sandbox:
     visma: VismaState
     slack: SlackState
     twilio: TwilioState
+    sendgrid: SendGridState
 
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
@@ -45,7 +48,10 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     slack = SlackState(config.slack, clock, events_client=webhook_client, seed=config.seed)
     seed_slack_users(slack, visma)
     twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
-    return Sandbox(config=config, clock=clock, visma=visma, slack=slack, twilio=twilio)
+    sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
+    return Sandbox(
+        config=config, clock=clock, visma=visma, slack=slack, twilio=twilio, sendgrid=sendgrid
+    )
 
 
 def seed_slack_users(slack: SlackState, visma: VismaState) -> None:
@@ -93,9 +99,10 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"ok": True, "systems": ["visma", "slack", "twilio"]}
+        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid"]}
 
     app.mount("/visma", create_visma_app(sandbox.visma))
     app.mount("/slack", create_slack_app(sandbox.slack))
     app.mount("/twilio", create_twilio_app(sandbox.twilio))
+    app.mount("/sendgrid", create_sendgrid_app(sandbox.sendgrid))
     return app

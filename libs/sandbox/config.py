@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from sandbox.twilio.config import TwilioConfig
+from sandbox.twilio.config import SendGridConfig, TwilioConfig
 
 DEMO_CLIENT_ID = "mlc-demo"
 DEMO_TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
@@ -123,3 +123,4 @@ class SandboxConfig(BaseModel):
     visma: VismaConfig = Field(default_factory=VismaConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
+    sendgrid: SendGridConfig = Field(default_factory=SendGridConfig)

@@ -10,6 +10,7 @@ lets the final status arrive before `sent`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -170,3 +171,64 @@ async def test_out_of_order_delivers_the_final_status_before_sent() -> None:
         await harness.advance(10)
         for sid in sids:
             assert harness.statuses(sid) == ["delivered", "sent"]
+
+
+async def test_callbacks_come_on_their_own_on_a_running_clock() -> None:
+    """No drain, no clock jumps: the background ticker applies the steps and posts them."""
+    done = asyncio.Event()
+    received: list[str] = []
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        params = parse_qs(request.content.decode())
+        received.append(params["MessageStatus"][0])
+        if params["MessageStatus"][0] == "delivered":
+            done.set()
+        return httpx.Response(204)
+
+    config = frozen_config().model_copy(deep=True)
+    config.clock_speed = 20.0  # 4 sandbox seconds from queued to delivered: 0.2 s
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as hooks:
+        app = create_app(config, webhook_client=hooks)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            form = {
+                "To": "+46701120020",
+                "From": DEMO_FROM,
+                "Body": "x",
+                "StatusCallback": CALLBACK_URL,
+            }
+            assert (await client.post(MESSAGES, data=form, auth=AUTH)).status_code == 201
+            await asyncio.wait_for(done.wait(), timeout=10)
+            await app.state.sandbox.twilio.cancel()
+    assert received == ["sent", "delivered"]
+
+
+async def test_a_hanging_receiver_blocks_no_request() -> None:
+    release = asyncio.Event()
+    arrived = asyncio.Event()
+
+    async def receiver(request: httpx.Request) -> httpx.Response:
+        arrived.set()
+        await release.wait()
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as hooks:
+        app = create_app(frozen_config(), webhook_client=hooks)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            form = {
+                "To": "+46701120021",
+                "From": DEMO_FROM,
+                "Body": "x",
+                "StatusCallback": CALLBACK_URL,
+            }
+            await client.post(MESSAGES, data=form, auth=AUTH)
+            await client.post("/twilio/_sandbox/clock", json={"advance_seconds": 10})
+            await client.get(MESSAGES, auth=AUTH)  # applies the due steps, spawns the callbacks
+            await asyncio.wait_for(arrived.wait(), timeout=10)
+            form["To"] = "+46701120022"
+            answered = await asyncio.wait_for(client.post(MESSAGES, data=form, auth=AUTH), 5)
+            assert answered.status_code == 201
+            release.set()
+            await app.state.sandbox.twilio.drain()
+            await app.state.sandbox.twilio.cancel()
