@@ -153,7 +153,7 @@ class TwilioAlerts:
             raise EmailNotConfiguredError("no email provider is configured for this sink")
         entry = await self._ledger.pending(TwilioChannel.EMAIL, command)
         email = OutgoingEmail(
-            to=command.to, subject=command.subject, text=command.body,
+            to=command.to, subject=command.subject, text=command.body, html=command.html,
             reference=command.command_id,
         )  # fmt: skip
         try:

@@ -11,6 +11,7 @@ the runner to wait out, and the account's calls stay under the cap.
 from __future__ import annotations
 
 import asyncio
+import json
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -415,6 +416,21 @@ async def test_an_email_is_sent_once_and_done_with_sendgrids_message_id() -> Non
     assert entry is not None
     assert (entry.status, entry.external_id) == (TwilioDeliveryStatus.DONE, "sg-1")
     assert sink.stages("mail-1") == ["sent", "skipped"]
+
+
+@pytest.mark.anyio
+async def test_an_email_sends_its_plain_text_and_its_html_part() -> None:
+    twilio = Twilio()
+    sink = Sink(twilio)
+    command = email(1).model_copy(update={"html": "<p>3 payments <b>cleared</b></p>"})
+
+    await sink(record(command))
+
+    [sent] = twilio.emails
+    assert json.loads(sent["json"])["content"] == [
+        {"type": "text/plain", "value": "3 payments cleared"},
+        {"type": "text/html", "value": "<p>3 payments <b>cleared</b></p>"},
+    ]
 
 
 @pytest.mark.anyio
