@@ -22,6 +22,8 @@ from chassis.vault_envelope import KeyRing, MasterKey
 VISMA_CREDENTIAL = "visma/mlc-demo"
 SLACK_BOT_CREDENTIAL = "slack/default"
 SLACK_SIGNING_CREDENTIAL = "slack/signing-secret"
+TWILIO_AUTH_CREDENTIAL = "twilio/auth-token"
+SENDGRID_CREDENTIAL = "sendgrid/api-key"
 
 NEEDS: dict[str, tuple[str, ...]] = {
     "visma-poller": (VISMA_CREDENTIAL,),
@@ -30,6 +32,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "approvals": (SLACK_BOT_CREDENTIAL,),
     "ingress": (SLACK_SIGNING_CREDENTIAL,),
     "processor": (),
+    "twilio-sink": (TWILIO_AUTH_CREDENTIAL, SENDGRID_CREDENTIAL),
 }
 """Which credentials each service reads; a service not listed reads none."""
 

@@ -25,14 +25,22 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
 from mlc.demo_vault import (
+    SENDGRID_CREDENTIAL,
     SLACK_BOT_CREDENTIAL,
     SLACK_SIGNING_CREDENTIAL,
+    TWILIO_AUTH_CREDENTIAL,
     VISMA_CREDENTIAL,
     DemoVault,
 )
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
+from sandbox.twilio.config import (
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    DEMO_FROM,
+    DEMO_SENDGRID_KEY,
+)
 from visma_client.models import SupplierInvoiceDto
 from visma_poller.mapping import supplier_invoice_event
 
@@ -46,6 +54,8 @@ SANDBOX_SLACK_SIGNING_SECRET = "mlc-demo-signing-secret"  # noqa: S105 - the san
 SANDBOX_SECRETS = {
     "VISMA_CLIENT_SECRET": "mlc-demo-secret",
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
+    "TWILIO_AUTH_TOKEN": DEMO_AUTH_TOKEN,
+    "SENDGRID_API_KEY": DEMO_SENDGRID_KEY,
 }
 """The sandbox's own credentials (stored in the run's vault, never handed to a child)."""
 
@@ -86,6 +96,22 @@ class FlowTopics:
     @property
     def slack_events(self) -> str:
         return f"{self.prefix}slack.event.v1"
+
+    @property
+    def twilio_sms(self) -> str:
+        return f"{self.prefix}sink.twilio-sms.v1"
+
+    @property
+    def twilio_email(self) -> str:
+        return f"{self.prefix}sink.twilio-email.v1"
+
+    @property
+    def twilio_sms_ledger(self) -> str:
+        return f"{self.prefix}state.twilio-sms-ledger.v1"
+
+    @property
+    def twilio_email_ledger(self) -> str:
+        return f"{self.prefix}state.twilio-email-ledger.v1"
 
     @classmethod
     def for_run(cls, run_id: str) -> FlowTopics:
@@ -129,6 +155,8 @@ class FlowStack:
     """Where `ingress` listens for the sandbox's Slack events (0: not started)."""
     vault: DemoVault | None = None
     """The run's credentials; made on first use, under `state_dir`."""
+    twilio_sink_args: tuple[str, ...] = ()
+    """More options for the twilio-sink (`--account-cap`, `--request-timeout`...)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -184,6 +212,8 @@ class FlowStack:
             }
         elif name in ("approvals", "ingress", "visma-writer"):
             argv, env = self._approval_child(name, env)
+        elif name == "twilio-sink":
+            argv = self._twilio_sink_argv()
         elif name == "slack-sink":
             argv = python_module(
                 "slack_sink",
@@ -201,6 +231,28 @@ class FlowStack:
         else:
             raise ValueError(f"no service {name}")
         return Child(name, argv, log, env)
+
+    def _twilio_sink_argv(self) -> list[str]:
+        """SMS and email through the sandbox's Twilio and SendGrid, secrets from the vault;
+        status callbacks to the ingress when one is started."""
+        t = self.topics
+        callback = (
+            ("--status-callback", f"http://127.0.0.1:{self.ingress_port}/webhooks/twilio/status")
+            if self.ingress_port
+            else ()
+        )
+        return python_module(
+            "twilio_sink", "--api-base", f"{self.base_url}/twilio",
+            "--sendgrid-base", f"{self.base_url}/sendgrid",
+            "--account-sid", DEMO_ACCOUNT_SID, "--auth-credential", TWILIO_AUTH_CREDENTIAL,
+            "--from", DEMO_FROM, "--sendgrid-credential", SENDGRID_CREDENTIAL,
+            "--email-from", "alerts@mlc-demo.example", "--email-from-name", "ml-connector",
+            "--group-id", f"run-{self.run_id}-twilio-sink",
+            "--sms-topic", t.twilio_sms, "--email-topic", t.twilio_email,
+            "--sms-ledger-topic", t.twilio_sms_ledger,
+            "--email-ledger-topic", t.twilio_email_ledger,
+            *callback, *self.twilio_sink_args,
+        )  # fmt: skip
 
     def _approval_child(self, name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         """Slack events in through the ingress, approvals out to the Visma writer."""
@@ -279,6 +331,8 @@ class FlowStack:
                     VISMA_CREDENTIAL: SecretStr(SANDBOX_SECRETS["VISMA_CLIENT_SECRET"]),
                     SLACK_BOT_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SLACK_BOT_TOKEN"]),
                     SLACK_SIGNING_CREDENTIAL: SecretStr(SANDBOX_SLACK_SIGNING_SECRET),
+                    TWILIO_AUTH_CREDENTIAL: SecretStr(SANDBOX_SECRETS["TWILIO_AUTH_TOKEN"]),
+                    SENDGRID_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SENDGRID_API_KEY"]),
                 },
             )
         return self.vault

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError
@@ -55,6 +57,13 @@ EMAIL_REPEATS = Counter(
     "mlc_twilio_email_possible_repeats_total",
     "Emails sent again after an interrupted call that may have sent them",
 )
+CAP = Gauge("mlc_twilio_account_cap", "Calls the sink allows in flight to the Twilio account")
+CALLS = Counter("mlc_twilio_calls_total", "Calls to Twilio or SendGrid through the account cap")
+CALL_SECONDS = Counter(
+    "mlc_twilio_call_seconds_total", "Seconds calls held a slot of the account cap"
+)
+FIRST_CALL = Gauge("mlc_twilio_first_call_started", "Unix time the first call started")
+LAST_CALL = Gauge("mlc_twilio_last_call_ended", "Unix time the latest call ended")
 FAILED = Counter("mlc_twilio_failed_total", "Commands Twilio refused for good", ["channel", "code"])
 
 
@@ -68,18 +77,34 @@ class SmsSender:
 
 
 class AccountCap:
-    """At most `limit` calls in flight to one Twilio account, whatever the recipients."""
+    """At most `limit` calls in flight to one Twilio account, whatever the recipients.
 
-    def __init__(self, limit: int) -> None:
+    It also counts the calls and the seconds they held a slot, so the rate the cap allows
+    (`limit` / mean seconds per call) can be set against the rate achieved (calls over the
+    elapsed time): their ratio is the share of the cap kept busy."""
+
+    def __init__(self, limit: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         if limit < 1:
             raise ValueError("the concurrency cap must be at least 1")
         self.limit = limit
+        self._clock = clock
         self._slots = asyncio.Semaphore(limit)
+        self._started: list[float] = []
+        self._begun = False
+        CAP.set(limit)
 
     async def __aenter__(self) -> None:
         await self._slots.acquire()
+        if not self._begun:
+            self._begun = True
+            FIRST_CALL.set_to_current_time()
+        self._started.append(self._clock())
 
     async def __aexit__(self, *exc: object) -> None:
+        # Slots are interchangeable: the earliest start pairs with any end for the sum.
+        CALL_SECONDS.inc(self._clock() - self._started.pop(0))
+        CALLS.inc()
+        LAST_CALL.set_to_current_time()
         self._slots.release()
 
 
