@@ -2,6 +2,9 @@
 
 ``--slack-events-url URL`` makes the Slack simulator deliver Events API callbacks there
 (reactions and thread replies made through ``/slack/_sandbox/reactions|replies``).
+``--twilio-failure-rate``, ``--twilio-callback-mode`` and ``--twilio-concurrency-limit`` set
+the Twilio simulator's share of failed messages, how status callbacks are delivered and how
+many requests the demo account may have in flight (all also under ``twilio:`` in --config).
 
 Prints one line once the server is really listening (with the bound port, so ``--port 0``
 works for scripts) and serves until interrupted.
@@ -18,6 +21,7 @@ import yaml
 
 from sandbox.app import create_app
 from sandbox.config import SandboxConfig
+from sandbox.twilio.config import TwilioConfig
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,6 +41,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--slack-events-url",
         help="where Slack Events API callbacks go (signing secret: --config or the admin API)",
+    )
+    parser.add_argument(
+        "--twilio-failure-rate", type=float, help="share of SMS ending undelivered or failed"
+    )
+    parser.add_argument(
+        "--twilio-callback-mode",
+        choices=["once", "at_least_once", "out_of_order"],
+        help="how Twilio status callbacks are delivered",
+    )
+    parser.add_argument(
+        "--twilio-concurrency-limit",
+        type=int,
+        help="Twilio requests in flight per account before 20429",
     )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
@@ -64,7 +81,23 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
     if args.slack_events_url is not None:
         events = slack.events.model_copy(update={"url": args.slack_events_url})
         slack = slack.model_copy(update={"events": events})
-    return config.model_copy(update={"visma": visma, "slack": slack})
+    return config.model_copy(
+        update={"visma": visma, "slack": slack, "twilio": _twilio(config, args)}
+    )
+
+
+def _twilio(config: SandboxConfig, args: argparse.Namespace) -> TwilioConfig:
+    twilio = config.twilio.model_copy(deep=True)
+    if args.twilio_failure_rate is not None:
+        twilio = TwilioConfig.model_validate(
+            {**twilio.model_dump(), "failure_rate": args.twilio_failure_rate}
+        )
+    if args.twilio_callback_mode is not None:
+        twilio.callbacks.mode = args.twilio_callback_mode
+    if args.twilio_concurrency_limit is not None:
+        for account in twilio.accounts:
+            account.concurrency_limit = args.twilio_concurrency_limit
+    return twilio
 
 
 async def serve(args: argparse.Namespace) -> None:

@@ -1,8 +1,11 @@
 """Reading the Message list: Twilio's filters and its token-based paging.
 
-Filters: ``To``, ``From``, ``DateSent`` (that GMT day when given a date; the day of the
-instant otherwise), ``DateSent>`` (on or after) and ``DateSent<`` (on or before), in the
-formats the spec's examples use (``YYYY-MM-DD``, ISO 8601 with or without ``Z``, RFC 2822).
+Filters: ``To``, ``From``, ``DateSent`` (sent that GMT day), ``DateSent>`` (on or after
+that day) and ``DateSent<`` (on or before it), in the formats the spec's examples use
+(``YYYY-MM-DD``, ISO 8601 with or without ``Z``, RFC 2822). The spec describes the filters
+as GMT dates, so the time of a full timestamp is ignored: a client asking for messages
+since 14:05 also gets that morning's and must narrow the answer itself (UNCONFIRMED: the
+live API's handling of a time part is not documented).
 Newest first. A page holds ``PageSize`` messages (default 50, at most 1000); the next page
 is named by a ``PageToken`` pointing at the last message shown (``PA<sid>``) and the
 previous one by the first (``PB<sid>``), so messages created while a client pages through
@@ -38,11 +41,11 @@ class Bound:
     """Half-open: start <= t < end."""
 
 
-def _instant_or_day(raw: str) -> tuple[datetime, bool]:
-    """(the moment, whether only a day was given)."""
+def _day_of(raw: str) -> date:
+    """The GMT day a filter value names."""
     text = raw.strip()
     try:
-        return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC), True
+        return date.fromisoformat(text)
     except ValueError:
         pass
     try:
@@ -54,18 +57,17 @@ def _instant_or_day(raw: str) -> tuple[datetime, bool]:
             raise BadListQuery(f"Invalid date: {raw}") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC), False
+    return parsed.astimezone(UTC).date()
 
 
 def date_bound(name: str, raw: str) -> Bound:
-    moment, day_only = _instant_or_day(raw)
-    day_start = datetime.combine(moment.date(), datetime.min.time(), UTC).timestamp()
+    day_start = datetime.combine(_day_of(raw), datetime.min.time(), UTC).timestamp()
     day_end = day_start + timedelta(days=1).total_seconds()
     if name == "DateSent":
         return Bound(day_start, day_end)
     if name == "DateSent>":
-        return Bound(day_start if day_only else moment.timestamp(), float("inf"))
-    return Bound(float("-inf"), day_end if day_only else moment.timestamp() + 1e-6)
+        return Bound(day_start, float("inf"))
+    return Bound(float("-inf"), day_end)
 
 
 @dataclass(frozen=True)

@@ -46,3 +46,20 @@ def test_slack_events_url_flag() -> None:
     assert config.slack.events.url == "http://127.0.0.1:8080/slack/events"
     assert config.slack.events.signing_secret.get_secret_value() == "mlc-demo-signing-secret"
     assert build_config(parse_args([])).slack.events.url is None
+
+
+def test_twilio_flags() -> None:
+    config = build_config(
+        parse_args(
+            ["--twilio-failure-rate", "0.1", "--twilio-callback-mode", "out_of_order",
+             "--twilio-concurrency-limit", "5"]
+        )
+    )  # fmt: skip
+    assert config.twilio.failure_rate == 0.1
+    assert config.twilio.callbacks.mode == "out_of_order"
+    assert [a.concurrency_limit for a in config.twilio.accounts] == [5]
+    assert config.twilio.accounts[0].auth_token.get_secret_value()  # secrets survive the copy
+    default = build_config(parse_args([])).twilio
+    assert (default.failure_rate, default.callbacks.mode) == (0.0, "once")
+    with pytest.raises(ValueError, match="failure_rate"):
+        build_config(parse_args(["--twilio-failure-rate", "2"]))

@@ -3,6 +3,7 @@ the concurrency limit from the configuration, the DateSent choice for unsent mes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -105,3 +106,32 @@ async def test_a_bad_list_query_is_a_twilio_400(client: httpx.AsyncClient) -> No
         response = await client.get(MESSAGES, params=params, auth=AUTH)
         assert response.status_code == 400
         assert set(response.json()) == {"code", "message", "more_info", "status"}
+
+
+async def test_a_timeout_after_the_send_leaves_the_message_sent(
+    client: httpx.AsyncClient,
+) -> None:
+    """The fault a sink must survive: its call times out, yet Twilio queued the message."""
+    fault = {"path_prefix": "/2010-04-01", "method": "POST", "delay_after_seconds": 30}
+    assert (await client.post(f"{ADMIN}/faults", json=fault)).status_code == 201
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(_send(client, "+46701130004"), timeout=0.2)
+    listed = await client.get(MESSAGES, params={"To": "+46701130004"}, auth=AUTH)
+    assert [m["status"] for m in listed.json()["messages"]] == ["queued"]
+
+
+async def test_date_sent_filters_go_by_the_gmt_day(client: httpx.AsyncClient) -> None:
+    """The spec describes DateSent as GMT dates: a time part does not narrow the day."""
+    await _send(client, "+46701130005")  # created 2026-03-02 10:00 UTC
+    cases = {
+        ("DateSent>", "2026-03-02T23:59:59Z"): 1,
+        ("DateSent>", "2026-03-03"): 0,
+        ("DateSent<", "2026-03-02T00:00:00Z"): 1,
+        ("DateSent<", "2026-03-01"): 0,
+        ("DateSent", "Mon, 02 Mar 2026 18:00:00 +0000"): 1,
+        ("DateSent", "2026-03-01"): 0,
+    }
+    for (name, value), expected in cases.items():
+        query = {"To": "+46701130005", name: value}
+        found = (await client.get(MESSAGES, params=query, auth=AUTH)).json()["messages"]
+        assert len(found) == expected, (name, value)
