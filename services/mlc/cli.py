@@ -78,6 +78,12 @@ def _rules_test(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _twilio_resend(args: argparse.Namespace) -> int:
+    from mlc.twilio_resend import run
+
+    return run(args)
+
+
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.demo import add_demo_arguments
 
@@ -112,6 +118,20 @@ def _rules_arguments(p: argparse.ArgumentParser) -> None:
     rules_test.set_defaults(func=_rules_test)
 
 
+def _twilio_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.twilio_resend import add_arguments
+
+    twilio = p.add_subparsers(dest="twilio_command", required=True, metavar="COMMAND")
+    resend = twilio.add_parser(
+        "resend",
+        help="send a failed SMS or email alert again, as a new command linked to the original",
+        description="Send a failed SMS or email alert again (to a corrected recipient with "
+        "--to), as a new command linked to the original; both show in `mlc audit`.",
+    )
+    add_arguments(resend)
+    resend.set_defaults(func=_twilio_resend)
+
+
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.secrets import add_secrets_arguments
 
@@ -123,6 +143,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "visma": _visma_arguments,
     "rules": _rules_arguments,
     "secrets": _secrets_arguments,
+    "twilio": _twilio_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -155,6 +176,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
 
     sub.add_parser("visma", help="Visma operations: backfill, plan")
     sub.add_parser("rules", help="work on routing rules files: test")
+    sub.add_parser("twilio", help="Twilio alerts: resend a failed one")
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
