@@ -108,3 +108,14 @@ def test_mlc_topics_creates_every_declared_topic_the_sink_commands_included(
     out = capsys.readouterr().out
     for name in wanted:
         assert name in out
+
+
+def test_twilio_resend_help_shows_its_arguments_and_an_example(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "2000")
+    out = _help(["twilio", "resend", "--help"], capsys)
+    assert out.startswith("usage: mlc twilio resend [-h] [--to NUMBER] [--force] COMMAND_ID")
+    assert "mlc twilio resend 5f1c...e9 --to +46701234567" in out
+    assert "--force sends it in every case" in out
+    assert "-topic" not in out  # the tests' topic overrides stay out of the operator's help
