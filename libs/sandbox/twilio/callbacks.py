@@ -9,7 +9,9 @@ parameter name followed by its value, sorted by name)). Twilio does not retry a 
 callback that fails, so ``once`` is one POST whatever the answer; ``at_least_once`` POSTs
 a share of them twice with the same ``I-Twilio-Idempotency-Token``; ``out_of_order``
 holds a share of the ``sent`` callbacks back until the message's final one went out.
-Delivery runs in background tasks: a request handler never waits for a receiver.
+Delivery runs in background tasks, so a request handler never waits for a receiver; one
+message's callbacks go out one after the other in the order of its statuses (unless
+``out_of_order`` says otherwise), and at most ``max_concurrent`` POSTs are open at once.
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ class CallbackSender:
         self._rng = random.Random(seed)
         self._held: dict[str, Callback] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._latest: dict[str, asyncio.Task[None]] = {}
+        """Each message's newest delivery task: the next one waits for it (per-message order)."""
+        self._open = asyncio.Semaphore(settings.max_concurrent)
 
     def reset(self) -> None:
         self.stats = CallbackStats()
@@ -149,9 +154,19 @@ class CallbackSender:
         self._spawn(batch, duplicate=duplicate)
 
     def _spawn(self, batch: list[Callback], *, duplicate: bool) -> None:
-        task = asyncio.get_running_loop().create_task(self._deliver(batch, duplicate=duplicate))
+        sid = batch[0].sid
+        after = self._latest.get(sid)
+        task = asyncio.get_running_loop().create_task(
+            self._deliver(batch, duplicate=duplicate, after=after)
+        )
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._latest[sid] = task
+        task.add_done_callback(lambda done: self._forget(sid, done))
+
+    def _forget(self, sid: str, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if self._latest.get(sid) is task:
+            del self._latest[sid]
 
     async def drain(self) -> None:
         while self._tasks:
@@ -162,7 +177,11 @@ class CallbackSender:
             task.cancel()
         await self.drain()
 
-    async def _deliver(self, batch: list[Callback], *, duplicate: bool) -> None:
+    async def _deliver(
+        self, batch: list[Callback], *, duplicate: bool, after: asyncio.Task[None] | None
+    ) -> None:
+        if after is not None:
+            await asyncio.gather(after, return_exceptions=True)
         for callback in batch:  # in order: a reordered batch is final first, then sent
             await self._post(callback, duplicate=False)
             if duplicate:
@@ -182,9 +201,10 @@ class CallbackSender:
         failure: str | None = None
         timeout = self.settings.timeout_seconds
         try:
-            response = await self.client.post(
-                callback.url, data=callback.params, headers=headers, timeout=timeout
-            )
+            async with self._open:
+                response = await self.client.post(
+                    callback.url, data=callback.params, headers=headers, timeout=timeout
+                )
             status = response.status_code
         except httpx.TimeoutException:
             failure = "timeout"

@@ -86,6 +86,8 @@ class CallbackDelivery(BaseModel):
     duplicate_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     reorder_rate: float = Field(default=1.0, ge=0.0, le=1.0)
     timeout_seconds: float = Field(default=15.0, gt=0)
+    max_concurrent: int = Field(default=32, ge=1)
+    """Callback POSTs open at once (a burst of status changes does not flood the receiver)."""
 
 
 class TwilioConfig(BaseModel):

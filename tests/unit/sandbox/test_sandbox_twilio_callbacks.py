@@ -232,3 +232,73 @@ async def test_a_hanging_receiver_blocks_no_request() -> None:
             release.set()
             await app.state.sandbox.twilio.drain()
             await app.state.sandbox.twilio.cancel()
+
+
+async def _spin(turns: int = 50) -> None:
+    """Let every runnable task run (no time passes: MockTransport answers in-loop)."""
+    for _ in range(turns):
+        await asyncio.sleep(0)
+
+
+async def test_callback_posts_are_capped() -> None:
+    release = asyncio.Event()
+    open_now = 0
+    peak = 0
+
+    async def receiver(request: httpx.Request) -> httpx.Response:
+        nonlocal open_now, peak
+        open_now += 1
+        peak = max(peak, open_now)
+        await release.wait()
+        open_now -= 1
+        return httpx.Response(200)
+
+    config = frozen_config().model_copy(deep=True)
+    config.twilio.callbacks.max_concurrent = 2
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as hooks:
+        app = create_app(config, webhook_client=hooks)
+        twilio: TwilioState = app.state.sandbox.twilio
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            for n in range(5):
+                form = {"To": f"+4670112003{n}", "From": DEMO_FROM, "Body": "x",
+                        "StatusCallback": CALLBACK_URL}  # fmt: skip
+                assert (await client.post(MESSAGES, data=form, auth=AUTH)).status_code == 201
+            await client.post("/twilio/_sandbox/clock", json={"advance_seconds": 10})
+            twilio.apply_due()
+            await _spin()
+            assert open_now == 2  # the cap holds the other eight POSTs back
+            release.set()
+            await twilio.drain()
+            await twilio.cancel()
+    assert peak == 2
+    assert twilio.callbacks.stats.attempts == 10
+
+
+async def test_a_slow_sent_callback_is_not_overtaken_by_delivered() -> None:
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def receiver(request: httpx.Request) -> httpx.Response:
+        status = parse_qs(request.content.decode())["MessageStatus"][0]
+        seen.append(status)
+        if status == "sent":
+            await release.wait()
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as hooks:
+        app = create_app(frozen_config(), webhook_client=hooks)
+        twilio: TwilioState = app.state.sandbox.twilio
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+            form = {"To": "+46701120040", "From": DEMO_FROM, "Body": "x",
+                    "StatusCallback": CALLBACK_URL}  # fmt: skip
+            assert (await client.post(MESSAGES, data=form, auth=AUTH)).status_code == 201
+            await client.post("/twilio/_sandbox/clock", json={"advance_seconds": 10})
+            twilio.apply_due()  # sent and delivered are both due at once
+            await _spin()
+            assert seen == ["sent"]  # delivered waits for the sent POST to be answered
+            release.set()
+            await twilio.drain()
+            await twilio.cancel()
+    assert seen == ["sent", "delivered"]
