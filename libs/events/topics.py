@@ -14,7 +14,7 @@ from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
-from events.twilio_status import TWILIO_MESSAGE_STATUSES
+from events.twilio_status import STATE_TWILIO_MESSAGE_STATUS, TWILIO_MESSAGE_STATUSES
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
 
 VISMA_PARTITIONS = 6
@@ -63,4 +63,5 @@ ALL = (
     SLACK_EVENTS,
     APPROVAL_SIGNALS,
     TWILIO_MESSAGE_STATUSES,
+    STATE_TWILIO_MESSAGE_STATUS,
 )

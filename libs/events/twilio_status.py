@@ -15,6 +15,11 @@ from chassis.topics import TopicSpec
 from events._avro import AvroModel
 
 TWILIO_MESSAGE_STATUSES = TopicSpec("twilio.message-status.v1", partitions=6)
+STATE_TWILIO_MESSAGE_STATUS = TopicSpec(
+    "state.twilio-message-status.v1", partitions=6, compacted=True
+)
+"""Compacted, key = message SID, value = TwilioMessageState; as many partitions as
+`twilio.message-status.v1`, so a SID's state sits in the partition number of its callbacks."""
 
 # Twilio's outbound message lifecycle (Message resource, message_enum_status). A Messaging
 # Service starts a message as accepted or scheduled, then queued; sending and sent follow;
@@ -81,3 +86,46 @@ class TwilioMessageStatus(AvroModel):
     def transition_id(self) -> str:
         """One id per (message, status): a repeat of the same callback has the same id."""
         return f"{self.message_sid}/{self.status}"
+
+
+class TwilioMessageState(AvroModel):
+    """The status applier's memory of one message: its most advanced status and every
+    status seen. Kept in a `chassis.kafka.ledger.CommandLedger` keyed by the SID."""
+
+    SCHEMA = "io.mlconnector.state.TwilioMessageState"
+
+    message_sid: str
+    account_sid: str
+    status: str
+    error_code: int | None = None
+    error_message: str | None = None
+    seen: list[str] = []
+    at: datetime
+
+    @property
+    def command_id(self) -> str:
+        """The ledger's key: the message SID."""
+        return self.message_sid
+
+    def with_callback(self, callback: TwilioMessageStatus, *, at: datetime) -> TwilioMessageState:
+        """This state with one more status seen; the status (and its error) only advances."""
+        changes: dict[str, object] = {"seen": [*self.seen, callback.status], "at": at}
+        if advances(self.status, callback.status):
+            changes |= {
+                "status": callback.status,
+                "error_code": callback.error_code,
+                "error_message": callback.error_message,
+            }
+        return self.model_copy(update=changes)
+
+    @classmethod
+    def first(cls, callback: TwilioMessageStatus, *, at: datetime) -> TwilioMessageState:
+        return cls(
+            message_sid=callback.message_sid,
+            account_sid=callback.account_sid,
+            status=callback.status,
+            error_code=callback.error_code,
+            error_message=callback.error_message,
+            seen=[callback.status],
+            at=at,
+        )

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
 from chassis.errors import PermanentError
+from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.expiry import DEFAULT_HORIZON, Expiry
-from chassis.kafka.ledger import check_aligned
-from chassis.kafka.outputs import service_outputs
+from chassis.kafka.ledger import CommandLedger, check_aligned
+from chassis.kafka.outputs import ServiceOutputs, service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
+from chassis.kafka.view import CompactedView
 from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec
+from chassis.topics import TopicSpec, dead_letter_topic
 from chassis.vault import CredentialVault, vault_from_environment
 from events.command_topics import SINK_TWILIO_EMAIL, SINK_TWILIO_SMS
 from events.twilio_deliveries import (
     STATE_TWILIO_EMAIL_LEDGER,
     STATE_TWILIO_SMS_LEDGER,
     TwilioChannel,
+    TwilioDelivery,
+)
+from events.twilio_status import (
+    STATE_TWILIO_MESSAGE_STATUS,
+    TWILIO_MESSAGE_STATUSES,
+    TwilioMessageState,
 )
 from twilio_client import (
     DEFAULT_BASE_URL,
@@ -35,6 +45,7 @@ from twilio_client import (
 from twilio_sink.credentials import CredentialSource, resolve
 from twilio_sink.delivery import AccountCap, SmsSender, TwilioAlerts
 from twilio_sink.ledger import Ledger
+from twilio_sink.status import SentMessages, StatusApplier
 
 SERVICE = "twilio-sink"
 DEFAULT_ACCOUNT_CAP = 4
@@ -71,6 +82,13 @@ class SinkOptions:
     vault: Callable[[], CredentialVault] | None = None
     instance_id: str | None = None
     retry_budget: float = RunnerConfig.retry_budget
+    apply_statuses: bool = True
+    """Also consume the ingress's status callbacks and apply them to the SMS ledger."""
+    status_topic: TopicSpec = TWILIO_MESSAGE_STATUSES
+    status_state_topic: TopicSpec = STATE_TWILIO_MESSAGE_STATUS
+    status_group_id: str = "mlc-twilio-sink-status"
+    status_sweep_seconds: float = 1.0
+    """How often statuses kept for a SID the ledger did not hold are tried again."""
 
     @property
     def sends_email(self) -> bool:
@@ -78,12 +96,48 @@ class SinkOptions:
 
 
 @dataclass
+class StatusPart:
+    """The status applier's runner, the view of the SMS ledger it reads, and its sweep."""
+
+    runner: ConsumerRunner
+    applier: StatusApplier
+    view: CompactedView[TwilioDelivery]
+    sweep_seconds: float
+
+
+@dataclass
 class SinkApp(ConsumerService):
     runner: ConsumerRunner
     http: list[httpx.AsyncClient]
     producer: EventProducer
+    statuses: StatusPart | None = None
+
+    def __post_init__(self) -> None:
+        self.views = [self.statuses.view] if self.statuses else []
+
+    def ready(self) -> bool:
+        return super().ready() and (self.statuses is None or self.statuses.runner.assigned)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.statuses is not None:
+            self.statuses.runner.stop()
+
+    async def consume(self) -> None:
+        if self.statuses is None:
+            await super().consume()
+            return
+        part, stopping = self.statuses, asyncio.Event()
+        sweeping = asyncio.create_task(part.applier.sweep_every(part.sweep_seconds, stopping))
+        try:
+            await asyncio.gather(super().consume(), part.runner.run())
+        finally:
+            stopping.set()
+            await sweeping
 
     async def aclose(self) -> None:
+        if self.statuses is not None:
+            self.statuses.view.stop()
         for client in self.http:
             await client.aclose()
         self.producer.close()
@@ -112,9 +166,13 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
     topics = {TwilioChannel.SMS: (options.sms_topic, options.sms_ledger_topic)}
     if options.sends_email:
         topics[TwilioChannel.EMAIL] = (options.email_topic, options.email_ledger_topic)
+    status_topics = []
+    if options.apply_statuses:
+        status_dlq = dead_letter_topic(options.status_group_id)
+        status_topics = [options.status_topic, options.status_state_topic, status_dlq]
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
-        topics=[spec for pair in topics.values() for spec in pair],
+        topics=[*(spec for pair in topics.values() for spec in pair), *status_topics],
     )  # fmt: skip
     secrets = resolve(
         {"twilio": options.auth} | ({"sendgrid": options.sendgrid} if options.sends_email else {}),
@@ -170,4 +228,49 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         on_assigned=lambda assigned: ledger.load(settings, assigned),
         on_revoked=lambda revoked: ledger.forget(revoked),
     )
-    return SinkApp(runner, clients, outputs.producer)
+    statuses = status_part(settings, options, outputs, expiry) if options.apply_statuses else None
+    return SinkApp(runner, clients, outputs.producer, statuses)
+
+
+def status_part(
+    settings: KafkaSettings, options: SinkOptions, outputs: ServiceOutputs, expiry: Expiry
+) -> StatusPart:
+    """The status applier: its own consumer group on the callbacks topic, each SID's state
+    in a ledger aligned with it, and the whole SMS ledger read to find a SID's entry."""
+    check_aligned(options.status_state_topic, options.status_topic)
+    sent = SentMessages(outputs.serde)
+    view = CompactedView(
+        settings, [options.sms_ledger_topic.name], decode=sent.decode,
+        client=f"{options.status_group_id}-sms-ledger", on_removed=sent.remove,
+    ).start()  # fmt: skip
+
+    def ledger_of(entry: type[Any], topic: TopicSpec, name: str) -> CommandLedger[Any]:
+        return CommandLedger(
+            entry, topic=topic.name, producer=outputs.producer, serde=outputs.serde,
+            client=f"{options.status_group_id}-{name}", expiry=expiry,
+        )  # fmt: skip
+
+    applier = StatusApplier(
+        states=ledger_of(TwilioMessageState, options.status_state_topic, "states"),
+        sent=sent,
+        ledger=ledger_of(TwilioDelivery, options.sms_ledger_topic, "writer"),
+        partition_of=view.partition_of,
+        audit=outputs.audit,
+    )
+    runner = ConsumerRunner(
+        settings=settings,
+        config=RunnerConfig(
+            group_id=options.status_group_id,
+            topics=(options.status_topic.name,),
+            instance_id=options.instance_id and f"{options.instance_id}-status",
+            retry_budget=options.retry_budget,
+        ),
+        handler=applier,
+        serde=outputs.serde,
+        dead_letters=DeadLetters(outputs.producer, options.status_group_id),
+        audit=outputs.audit,
+        entity_of=lambda r: str(r.key),
+        on_assigned=lambda assigned: applier.load(settings, [p for _, p in assigned]),
+        on_revoked=lambda revoked: applier.forget([p for _, p in revoked]),
+    )
+    return StatusPart(runner, applier, view, options.status_sweep_seconds)

@@ -120,3 +120,30 @@ def test_read_through_follows_the_slowest_partition_and_is_now_at_the_end(
         assert through <= datetime.now(UTC)
     finally:
         view.stop()
+
+
+def test_the_view_knows_the_partition_each_keys_newest_value_came_from(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    """A ledger entry sits on its command's partition, which its key does not tell; a
+    writer that updates the entry from the view must write it to the same partition."""
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"test.view.partitions.{unique}"
+    ensure_topics(AdminClient(settings.client_config("t")), [TopicSpec(topic, 3, compacted=True)])
+    producer = EventProducer(settings, "t")
+    for n in range(9):
+        producer.send(topic, key=f"k{n}", value=f"v{n}".encode(), partition=n % 3)
+    producer.send(topic, key="gone", value=b"x", partition=2)
+    producer.send(topic, key="gone", value=None, partition=2)
+    producer.flush()
+
+    view = CompactedView(settings, [topic], decode=bytes.decode, client=f"t-{unique}").start()
+    try:
+        assert view.wait_until_caught_up(30)
+        assert {f"k{n}": view.partition_of(f"k{n}") for n in range(9)} == {
+            f"k{n}": n % 3 for n in range(9)
+        }
+        assert view.partition_of("gone") is None
+    finally:
+        view.stop()
+        producer.close()

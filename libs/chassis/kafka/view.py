@@ -54,6 +54,7 @@ class CompactedView(Generic[V]):
         self._decode = decode
         self._client = client
         self._values: dict[str, V] = {}
+        self._partitions: dict[str, int] = {}
         self._changed = threading.Condition()
         self._caught_up = threading.Event()
         self._stopping = threading.Event()
@@ -72,6 +73,11 @@ class CompactedView(Generic[V]):
 
     def get(self, key: str) -> V | None:
         return self._values.get(key)
+
+    def partition_of(self, key: str) -> int | None:
+        """The partition the key's newest value was read from (a ledger entry's partition is
+        its command's, which its key does not tell)."""
+        return self._partitions.get(key)
 
     def __len__(self) -> int:
         return len(self._values)
@@ -157,10 +163,10 @@ class CompactedView(Generic[V]):
             return
         key, value = message.key(), message.value()
         if key is not None:
-            self._apply(key.decode() if isinstance(key, bytes) else key, value)
+            self._apply(key.decode() if isinstance(key, bytes) else key, value, where[1])
         self._read_ms[where] = message.timestamp()[1]  # once applied: `read_through` promises it
 
-    def _apply(self, name: str, value: bytes | str | None) -> None:
+    def _apply(self, name: str, value: bytes | str | None, partition: int) -> None:
         try:
             decoded = self._decode(value) if isinstance(value, bytes) else None
         except Exception:  # decided: an unreadable reference is reported and left out,
@@ -170,10 +176,12 @@ class CompactedView(Generic[V]):
         with self._changed:
             if decoded is None:  # a tombstone
                 self._values.pop(name, None)
+                self._partitions.pop(name, None)
                 if self._on_removed is not None:
                     self._on_removed(name)
             else:
                 self._values[name] = decoded
+                self._partitions[name] = partition
             self._changed.notify_all()
 
     def _assign_all(self, consumer: Consumer) -> dict[tuple[str, int], int]:

@@ -175,6 +175,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "entity_id": "Invoice:000123",
         "rule": "large-invoices",
     },
+    "io.mlconnector.state.TwilioMessageState": {
+        "message_sid": "SM" + "0a" * 16,
+        "account_sid": "AC" + "0b" * 16,
+        "status": "delivered",
+        "error_code": None,
+        "error_message": None,
+        "seen": ["delivered", "sent"],
+        "at": AT,
+    },
     "io.mlconnector.twilio.TwilioMessageStatus": {
         "message_sid": "SM" + "0a" * 16,
         "account_sid": "AC" + "0b" * 16,
