@@ -80,9 +80,10 @@ class IngressSettings(BaseSettings):
     )
     twilio_auth_token_credential: str = Field(
         default="twilio/{account_sid}/auth-token",
-        pattern=r"\{account_sid\}",
-        description="vault name of an account's auth token; {account_sid} is replaced. An "
-        "account that sends with an API key still signs its callbacks with its auth token",
+        min_length=1,
+        description="vault name of an account's auth token; {account_sid} is replaced (a "
+        "name without it serves a single account). An account that sends with an API key "
+        "still signs its callbacks with its auth token",
     )
     twilio_topic: str = TWILIO_MESSAGE_STATUSES.name
     twilio_recent_callbacks: int = Field(

@@ -113,6 +113,14 @@ class FlowTopics:
     def twilio_email_ledger(self) -> str:
         return f"{self.prefix}state.twilio-email-ledger.v1"
 
+    @property
+    def twilio_statuses(self) -> str:
+        return f"{self.prefix}twilio.message-status.v1"
+
+    @property
+    def twilio_status_state(self) -> str:
+        return f"{self.prefix}state.twilio-message-status.v1"
+
     @classmethod
     def for_run(cls, run_id: str) -> FlowTopics:
         prefix = f"run.{run_id}."
@@ -236,11 +244,7 @@ class FlowStack:
         """SMS and email through the sandbox's Twilio and SendGrid, secrets from the vault;
         status callbacks to the ingress when one is started."""
         t = self.topics
-        callback = (
-            ("--status-callback", f"http://127.0.0.1:{self.ingress_port}/webhooks/twilio/status")
-            if self.ingress_port
-            else ()
-        )
+        callback = ("--status-callback", self.twilio_status_url) if self.ingress_port else ()
         return python_module(
             "twilio_sink", "--api-base", f"{self.base_url}/twilio",
             "--sendgrid-base", f"{self.base_url}/sendgrid",
@@ -251,8 +255,14 @@ class FlowStack:
             "--sms-topic", t.twilio_sms, "--email-topic", t.twilio_email,
             "--sms-ledger-topic", t.twilio_sms_ledger,
             "--email-ledger-topic", t.twilio_email_ledger,
+            "--status-topic", t.twilio_statuses, "--status-state-topic", t.twilio_status_state,
             *callback, *self.twilio_sink_args,
         )  # fmt: skip
+
+    @property
+    def twilio_status_url(self) -> str:
+        """Where the sandbox POSTs status callbacks: the ingress, which verifies them."""
+        return f"http://127.0.0.1:{self.ingress_port}/webhooks/twilio/status"
 
     def _approval_child(self, name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
         """Slack events in through the ingress, approvals out to the Visma writer."""
@@ -270,6 +280,10 @@ class FlowStack:
             env = env | {
                 "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL": SLACK_SIGNING_CREDENTIAL,
                 "MLC_INGRESS_SLACK_TOPIC": self.topics.slack_events,
+                "MLC_INGRESS_TWILIO_TOPIC": self.topics.twilio_statuses,
+                "MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL": self.twilio_status_url,
+                # One demo account: its Auth Token is the vault entry the sink reads too.
+                "MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL": TWILIO_AUTH_CREDENTIAL,
             }
             port = str(self.ingress_port)
             return python_module("ingress", "--host", "127.0.0.1", "--port", port), env

@@ -86,9 +86,14 @@ class SinkOptions:
     """Also consume the ingress's status callbacks and apply them to the SMS ledger."""
     status_topic: TopicSpec = TWILIO_MESSAGE_STATUSES
     status_state_topic: TopicSpec = STATE_TWILIO_MESSAGE_STATUS
-    status_group_id: str = "mlc-twilio-sink-status"
+    status_group_id: str | None = None
+    """Default: the sink's group id + "-status"."""
     status_sweep_seconds: float = 1.0
     """How often statuses kept for a SID the ledger did not hold are tried again."""
+
+    @property
+    def status_group(self) -> str:
+        return self.status_group_id or f"{self.group_id}-status"
 
     @property
     def sends_email(self) -> bool:
@@ -168,7 +173,7 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         topics[TwilioChannel.EMAIL] = (options.email_topic, options.email_ledger_topic)
     status_topics = []
     if options.apply_statuses:
-        status_dlq = dead_letter_topic(options.status_group_id)
+        status_dlq = dead_letter_topic(options.status_group)
         status_topics = [options.status_topic, options.status_state_topic, status_dlq]
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
@@ -241,13 +246,13 @@ def status_part(
     sent = SentMessages(outputs.serde)
     view = CompactedView(
         settings, [options.sms_ledger_topic.name], decode=sent.decode,
-        client=f"{options.status_group_id}-sms-ledger", on_removed=sent.remove,
+        client=f"{options.status_group}-sms-ledger", on_removed=sent.remove,
     ).start()  # fmt: skip
 
     def ledger_of(entry: type[Any], topic: TopicSpec, name: str) -> CommandLedger[Any]:
         return CommandLedger(
             entry, topic=topic.name, producer=outputs.producer, serde=outputs.serde,
-            client=f"{options.status_group_id}-{name}", expiry=expiry,
+            client=f"{options.status_group}-{name}", expiry=expiry,
         )  # fmt: skip
 
     applier = StatusApplier(
@@ -260,14 +265,14 @@ def status_part(
     runner = ConsumerRunner(
         settings=settings,
         config=RunnerConfig(
-            group_id=options.status_group_id,
+            group_id=options.status_group,
             topics=(options.status_topic.name,),
             instance_id=options.instance_id and f"{options.instance_id}-status",
             retry_budget=options.retry_budget,
         ),
         handler=applier,
         serde=outputs.serde,
-        dead_letters=DeadLetters(outputs.producer, options.status_group_id),
+        dead_letters=DeadLetters(outputs.producer, options.status_group),
         audit=outputs.audit,
         entity_of=lambda r: str(r.key),
         on_assigned=lambda assigned: applier.load(settings, [p for _, p in assigned]),

@@ -46,6 +46,16 @@ def parser() -> argparse.ArgumentParser:
         "/webhooks/twilio/status as the outside world reaches it)",
     )
     p.add_argument(
+        "--no-statuses",
+        action="store_true",
+        help="do not apply the status callbacks the ingress stores (another process does)",
+    )
+    p.add_argument("--status-topic", help="override the status callbacks topic (tests)")
+    p.add_argument("--status-state-topic", help="override the messages' status state topic")
+    p.add_argument(
+        "--status-group-id", help="consumer group of the status callbacks (default GROUP-status)"
+    )
+    p.add_argument(
         "--sendgrid-credential",
         help="name in the vault of the SendGrid API key (SG...); default: SENDGRID_API_KEY "
         "from the environment; with neither, email commands are not consumed",
@@ -106,12 +116,16 @@ def options_from(args: argparse.Namespace, service: ServiceSettings) -> SinkOpti
         request_timeout=args.request_timeout,
         instance_id=service.group_instance_id,
         retry_budget=service.retry_budget_seconds,
+        apply_statuses=not args.no_statuses,
+        status_group_id=args.status_group_id,
     )
     for attr, name in (
         ("sms_topic", args.sms_topic),
         ("email_topic", args.email_topic),
         ("sms_ledger_topic", args.sms_ledger_topic),
         ("email_ledger_topic", args.email_ledger_topic),
+        ("status_topic", args.status_topic),
+        ("status_state_topic", args.status_state_topic),
     ):
         if name:
             setattr(options, attr, replace(getattr(options, attr), name=name))

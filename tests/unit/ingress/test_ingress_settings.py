@@ -42,7 +42,7 @@ def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.Mon
         ),
         (
             "MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL",
-            "twilio/auth-token",
+            "",
             "[MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL]",
         ),
     ],
