@@ -30,6 +30,8 @@ from chassis.settings import KafkaSettings
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.demo_documents import check_documents
 from mlc.demo_outage import Outage, OwnBroker
+from mlc.demo_twilio import DIGEST_AFTER, SCHEDULE_CHECK_SECONDS, check_twilio, rules_with_twilio
+from mlc.demo_twilio import prepare as prepare_twilio
 from mlc.processes import ProcessError
 from mlc.stack import DEFAULT_RULES, DEMO_TENANTS, Expected, FlowStack, command_ids, state_root
 from processor.rules import RulesFileError, load_rules
@@ -62,12 +64,17 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.invoices < 0 or args.poll_interval <= 0:
         print("mlc demo: --invoices must be >= 0 and --poll-interval > 0")
         return 2
+    stack = demo_stack(args)
     try:
-        rules = load_rules(args.rules)
+        load_rules(args.rules)  # its own mistakes are named against its own path
+        rules_path = rules_with_twilio(
+            args.rules, stack.state_dir / "rules.yaml", digest_at=datetime.now(UTC) + DIGEST_AFTER
+        )
+        rules = load_rules(rules_path)
     except RulesFileError as exc:
         print(f"mlc demo: {exc}")
         return 2
-    stack = demo_stack(args)
+    stack.rules = rules_path
     # The demo's own lines (its Kafka clients' too) go to its run folder, not the terminal.
     stack.state_dir.mkdir(parents=True, exist_ok=True)
     configure_logging("mlc-demo", stream=(stack.state_dir / "demo.log").open("a"))
@@ -96,12 +103,15 @@ def run_demo(args: argparse.Namespace) -> int:
             "Slack messages"
         )
         people = stack.employees(APPROVAL_TENANT)
+        prepare_twilio(stack)
         stack.start_with_approvals(approvals_file(people))
+        stack.start("twilio-sink")  # after the ingress: its callbacks go there
         posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
         approvals_ok = check_approvals(stack, expected, posted, people)
         approvals_ok = check_documents(stack, expected) and approvals_ok
-        ok = flow_ok and approvals_ok
+        twilio_ok = check_twilio(stack, rules, deadline=started + args.timeout)
+        ok = flow_ok and approvals_ok and twilio_ok
         if outage is not None:
             outage_ok, verdict = outage.verdict()
             print(f"broker outage              : {verdict}")
@@ -111,7 +121,8 @@ def run_demo(args: argparse.Namespace) -> int:
             "result                     : "
             + ("OK" if ok else "FAILED")
             + f" (invoices to Slack: {'OK' if flow_ok else 'FAILED'}, "
-            f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'})"
+            f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'}, "
+            f"alerts by Twilio: {'OK' if twilio_ok else 'FAILED'})"
         )
     except ProcessError as exc:
         print(f"mlc demo: {exc}")
@@ -141,8 +152,9 @@ def demo_stack(args: argparse.Namespace) -> FlowStack:
         seed=args.seed,
         port=args.port,
         poll_interval=args.poll_interval,
-        entities=("supplierInvoice", "supplier", "employee"),  # employees: who may approve
-    )
+        entities=("supplierInvoice", "supplier", "employee", "supplierPayment"),
+        processor_env={"MLC_PROCESSOR_SCHEDULE_CHECK_SECONDS": SCHEDULE_CHECK_SECONDS},
+    )  # employees: who may approve; payments: the day's payments email
 
 
 def _own_broker(stack: FlowStack, seconds: float) -> Outage:

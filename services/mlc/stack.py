@@ -165,6 +165,8 @@ class FlowStack:
     """The run's credentials; made on first use, under `state_dir`."""
     twilio_sink_args: tuple[str, ...] = ()
     """More options for the twilio-sink (`--account-cap`, `--request-timeout`...)."""
+    processor_env: dict[str, str] = field(default_factory=dict)
+    """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -217,6 +219,7 @@ class FlowStack:
                 "MLC_PROCESSOR_APP_ID": f"run-{self.run_id}-processor",
                 "MLC_PROCESSOR_TOPIC_PREFIX": t.prefix,
                 "MLC_PROCESSOR_DATA_DIR": str(self.state_dir / "processor-data"),
+                **self.processor_env,
             }
         elif name in ("approvals", "ingress", "visma-writer"):
             argv, env = self._approval_child(name, env)
