@@ -30,6 +30,7 @@ from chassis.topics import TopicSpec, ensure_topics
 from events.twilio_status import TwilioMessageStatus, advances
 from ingress.app import create_app
 from ingress.config import IngressSettings
+from tests.integration.twilio_status_rig import StatusRig
 from tests.unit.ingress.twilio_kit import (
     ACCOUNT,
     OTHER_TOKEN,
@@ -199,3 +200,16 @@ def test_a_storm_of_10000_callbacks_keeps_every_messages_final_status_right(
         if advances(folded.get(event.message_sid), event.status):
             folded[event.message_sid] = event.status
     assert folded == final
+
+    # The sink's applier on what the storm stored: every ledger entry ends at its final status.
+    numbers = list(range(MESSAGES))
+    rig = StatusRig(settings, unique, {n: final[message_sid(n)] for n in numbers},
+                    status_topic=TopicSpec(topic, 6))  # fmt: skip
+    started = time.monotonic()
+    try:
+        asyncio.run(rig.run_sink(lambda: rig.done(numbers), lambda: rig.applied(numbers)))
+    finally:
+        rig.producer.close()
+    print(f"applied to the ledger in {time.monotonic() - started:.1f} s")
+    ledger = rig.ledger()
+    assert {n: ledger[n]["message_status"] for n in numbers} == rig.final
