@@ -129,16 +129,26 @@ class SinkApp(ConsumerService):
             self.statuses.runner.stop()
 
     async def consume(self) -> None:
+        """Both runners and the sweep; when one of them ends (a stop, or a failure), the
+        others are stopped too and the first failure is raised."""
         if self.statuses is None:
             await super().consume()
             return
         part, stopping = self.statuses, asyncio.Event()
-        sweeping = asyncio.create_task(part.applier.sweep_every(part.sweep_seconds, stopping))
+        work = [
+            asyncio.ensure_future(super().consume()),
+            asyncio.ensure_future(part.runner.run()),
+            asyncio.ensure_future(part.applier.sweep_every(part.sweep_seconds, stopping)),
+        ]
         try:
-            await asyncio.gather(super().consume(), part.runner.run())
+            await asyncio.wait(work, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.stop()
             stopping.set()
-            await sweeping
+            ended = await asyncio.gather(*work, return_exceptions=True)
+        failure = next((e for e in ended if isinstance(e, BaseException)), None)
+        if failure is not None:
+            raise failure
 
     async def aclose(self) -> None:
         if self.statuses is not None:

@@ -29,6 +29,7 @@ from prometheus_client import Counter, Gauge
 
 from chassis.audit import AuditTrail, Stage
 from chassis.kafka.ledger import CommandLedger
+from chassis.kafka.producer import ProduceError
 from chassis.kafka.record import Record
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
@@ -147,8 +148,12 @@ class StatusApplier:
                 "error_message": state.error_message or entry.error_message,
                 "at": self._clock(),
             })  # fmt: skip
+            try:
+                await self._ledger.write(updated, partition=partition)
+            except ProduceError:
+                self._unmatched.add(sid)  # the next sweep tries again
+                raise
             self._written[sid] = state.status
-            await self._ledger.write(updated, partition=partition)
             APPLIED.inc()
         return True
 
@@ -164,8 +169,13 @@ class StatusApplier:
         return applied
 
     async def sweep_every(self, seconds: float, stopping: asyncio.Event) -> None:
+        """Sweeps until `stopping`; a sweep Kafka did not confirm is tried at the next one
+        (its states stay unmatched), anything else ends the service."""
         while not stopping.is_set():
-            await self.sweep()
+            try:
+                await self.sweep()
+            except ProduceError as exc:
+                log.warning("status sweep not confirmed", extra={"error": str(exc)})
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), seconds)
 

@@ -17,7 +17,7 @@ import pytest
 from chassis.audit import AuditTrail
 from chassis.kafka.handling import handling
 from chassis.kafka.ledger import CommandLedger
-from chassis.kafka.producer import Delivery
+from chassis.kafka.producer import Delivery, ProduceError
 from chassis.kafka.record import Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.twilio_deliveries import TwilioChannel, TwilioDelivery, TwilioDeliveryStatus
@@ -214,3 +214,25 @@ async def test_an_unknown_status_is_audited_but_never_written() -> None:
     await rig.callback(7, "some_future_status")
     assert rig.producer.ledger_writes("sms-7") == []
     assert rig.transitions(7) == ["twilio status some_future_status"]
+
+
+async def test_a_write_kafka_did_not_confirm_is_tried_again_by_the_next_sweep() -> None:
+    rig = Rig()
+    await rig.callback(8, "delivered")  # its SID is not in the ledger yet: kept
+    rig.done(8)
+    failing = rig.producer.send
+
+    def refuse(topic: str, **kwargs: Any) -> Delivery:
+        if topic == SMS_LEDGER:
+            refused: Delivery = Future()
+            refused.set_exception(ProduceError("broker down"))
+            return refused
+        return failing(topic, **kwargs)
+
+    rig.producer.send = refuse  # type: ignore[method-assign]
+    with pytest.raises(ProduceError):
+        await rig.applier.sweep()
+    rig.producer.send = failing  # type: ignore[method-assign]
+
+    assert await rig.applier.sweep() == 1
+    assert [w.value.message_status for w in rig.producer.ledger_writes("sms-8")] == ["delivered"]
