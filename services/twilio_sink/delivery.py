@@ -14,19 +14,16 @@ resend is counted (`mlc_twilio_email_possible_repeats_total`) and audited.
 A permanent refusal (21211 invalid number, 21610 unsubscribed, ...) is recorded FAILED with
 Twilio's code and message, audited and logged for the operator, and not retried; a 20429 or
 a 503 is raised as `SystemUnavailable`, which the runner waits out for that recipient;
-every call to one account passes its concurrency cap (`AccountCap`).
+every call to one account passes its concurrency cap (`account_cap`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import PermanentError
@@ -41,6 +38,7 @@ from twilio_client import (
     TwilioError,
     TwilioMessages,
 )
+from twilio_sink.account_cap import AccountCap
 from twilio_sink.ledger import Ledger, TwilioCommand, recipient
 
 log = logging.getLogger(__name__)
@@ -57,13 +55,6 @@ EMAIL_REPEATS = Counter(
     "mlc_twilio_email_possible_repeats_total",
     "Emails sent again after an interrupted call that may have sent them",
 )
-CAP = Gauge("mlc_twilio_account_cap", "Calls the sink allows in flight to the Twilio account")
-CALLS = Counter("mlc_twilio_calls_total", "Calls to Twilio or SendGrid through the account cap")
-CALL_SECONDS = Counter(
-    "mlc_twilio_call_seconds_total", "Seconds calls held a slot of the account cap"
-)
-FIRST_CALL = Gauge("mlc_twilio_first_call_started", "Unix time the first call started")
-LAST_CALL = Gauge("mlc_twilio_last_call_ended", "Unix time the latest call ended")
 FAILED = Counter("mlc_twilio_failed_total", "Commands Twilio refused for good", ["channel", "code"])
 
 
@@ -76,38 +67,6 @@ class SmsSender:
     status_callback: str | None = None
 
 
-class AccountCap:
-    """At most `limit` calls in flight to one Twilio account, whatever the recipients.
-
-    It also counts the calls and the seconds they held a slot, so the rate the cap allows
-    (`limit` / mean seconds per call) can be set against the rate achieved (calls over the
-    elapsed time): their ratio is the share of the cap kept busy."""
-
-    def __init__(self, limit: int, *, clock: Callable[[], float] = time.monotonic) -> None:
-        if limit < 1:
-            raise ValueError("the concurrency cap must be at least 1")
-        self.limit = limit
-        self._clock = clock
-        self._slots = asyncio.Semaphore(limit)
-        self._started: list[float] = []
-        self._begun = False
-        CAP.set(limit)
-
-    async def __aenter__(self) -> None:
-        await self._slots.acquire()
-        if not self._begun:
-            self._begun = True
-            FIRST_CALL.set_to_current_time()
-        self._started.append(self._clock())
-
-    async def __aexit__(self, *exc: object) -> None:
-        # Slots are interchangeable: the earliest start pairs with any end for the sum.
-        CALL_SECONDS.inc(self._clock() - self._started.pop(0))
-        CALLS.inc()
-        LAST_CALL.set_to_current_time()
-        self._slots.release()
-
-
 class TwilioAlerts:
     def __init__(
         self,
@@ -118,13 +77,17 @@ class TwilioAlerts:
         ledger: Ledger,
         audit: AuditTrail,
         cap: AccountCap,
+        email_cap: AccountCap | None = None,
     ) -> None:
+        """`cap` holds the calls to the Twilio account; `email_cap` those to the email
+        provider (another service with its own limits: it never waits behind SMS)."""
         self._messages = messages
         self._sender = sender
         self._email = email
         self._ledger = ledger
         self._audit = audit
         self._cap = cap
+        self._email_cap = email_cap or AccountCap(cap.limit, account="email")
 
     async def __call__(self, record: Record) -> None:
         channel = self._ledger.channel_of(record.topic)
@@ -143,7 +106,8 @@ class TwilioAlerts:
                 if found is not None:
                     await self._sent(command, entry, found.sid, found.status, detail="found")
                     return
-            await self._send_sms(record, command)
+            async with self._cap.admitted():
+                await self._send_sms(record, command)
         else:
             if entry is not None and _may_have_sent(entry):
                 EMAIL_REPEATS.inc()
@@ -154,7 +118,8 @@ class TwilioAlerts:
                     detail="an interrupted email may have gone out: sending again "
                     "(SendGrid offers no search)",
                 )
-            await self._send_email(record, command)
+            async with self._email_cap.admitted():
+                await self._send_email(record, command)
 
     async def _send_sms(self, record: Record, command: SendSms) -> None:
         entry = await self._ledger.pending(TwilioChannel.SMS, command)
@@ -182,7 +147,7 @@ class TwilioAlerts:
             reference=command.command_id,
         )  # fmt: skip
         try:
-            async with record.paced(), self._cap:
+            async with record.paced(), self._email_cap:
                 receipt = await self._email.send(email)
         except TwilioError as error:
             if await self._refused(command, entry, error):

@@ -42,8 +42,9 @@ from twilio_client import (
     TwilioCredentials,
     TwilioMessages,
 )
+from twilio_sink.account_cap import AccountCap
 from twilio_sink.credentials import CredentialSource, resolve
-from twilio_sink.delivery import AccountCap, SmsSender, TwilioAlerts
+from twilio_sink.delivery import SmsSender, TwilioAlerts
 from twilio_sink.ledger import Ledger
 from twilio_sink.status import SentMessages, StatusApplier
 
@@ -225,7 +226,8 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         email=email,
         ledger=ledger,
         audit=outputs.audit,
-        cap=AccountCap(options.account_cap),
+        cap=AccountCap(options.account_cap, account=options.account_sid),
+        email_cap=AccountCap(options.account_cap, account="email"),
     )
     runner = ConsumerRunner(
         settings=settings,

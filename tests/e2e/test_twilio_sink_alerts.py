@@ -54,7 +54,8 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
         admin.post(
             "/faults", json={**fault, "times": None, "method": "POST", "path_prefix": "/2010"}
         ).raise_for_status()
-    alerts = [sms(to, n) for n in range(ALERTS_PER_RECIPIENT) for to in recipients(200)]
+    each = range(ALERTS_PER_RECIPIENT)
+    alerts = [sms(to, n, run=stack.run_id) for n in each for to in recipients(200)]
     produce(kafka_bootstrap, stack.topics.twilio_sms, alerts)
     stack.start("twilio-sink")
 
@@ -73,7 +74,7 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
         ) == len(alerts)
 
     wait_until(all_done, timeout=60, stack=stack, what="every DONE entry")
-    sink = metrics(health)
+    sink = metrics(health, account=DEMO_ACCOUNT_SID)
 
     # Exactly once: each alert once, so no recipient got one twice.
     messages = sent_sms(stack)
@@ -114,3 +115,38 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
         f"faults fired {faults}; test took {time.monotonic() - started:.0f} s"
     )
     assert achieved >= 0.9 * allowed
+
+
+def test_a_sink_capped_above_the_accounts_limit_waits_out_every_20429(
+    make_stack: Callable[..., FlowStack], kafka_bootstrap: str
+) -> None:
+    """Configured above the account's limit (10 against 5), the sink gets 20429s: each is
+    waited out by that recipient's key and sent again, none lost, none sent twice."""
+    started = time.monotonic()
+    stack = make_stack(invoices=0, twilio_sink_args=("--account-cap", "10"))
+    stack.start_sandbox()
+    admin = httpx.Client(base_url=f"{stack.base_url}/twilio/_sandbox", timeout=30)
+    admin.patch(f"/accounts/{DEMO_ACCOUNT_SID}", json={"concurrency_limit": LIMIT})
+    admin.patch("/settings", json={"api_latency_seconds": LATENCY}).raise_for_status()
+    alerts = [sms(to, n, run=stack.run_id) for n in range(5) for to in recipients(40)]
+    produce(kafka_bootstrap, stack.topics.twilio_sms, alerts)
+    stack.start("twilio-sink")
+
+    bodies = {a.body for a in alerts}
+    wait_until(
+        lambda: {m["body"] for m in sent_sms(stack)} >= bodies,
+        timeout=90, stack=stack, what="200 alerts",
+    )  # fmt: skip
+    entries = ledger(kafka_bootstrap, stack.topics.twilio_sms_ledger)
+    time.sleep(1.0)  # a late repeat would show now
+
+    assert Counter(m["body"] for m in sent_sms(stack)) == Counter(bodies)
+    throttled = admin.get("/stats").json()["throttled"]
+    assert throttled > 0
+    assert not [e for e in entries.values() if e.status is TwilioDeliveryStatus.FAILED]
+    group = f"run-{stack.run_id}-twilio-sink"
+    assert _dead_lettered(kafka_bootstrap, f"dlq.{group}.v1") == 0
+    print(
+        f"\n{len(alerts)} alerts, cap 10 over a limit of {LIMIT}: {throttled} answered 20429, "
+        f"all waited out; test took {time.monotonic() - started:.0f} s"
+    )

@@ -43,7 +43,7 @@ def test_signed_callbacks_leave_each_final_status_in_the_ledger_and_each_transit
     )  # fmt: skip
     stack.start_sandbox()
     commands = [
-        sms(to, n).model_copy(update={"command_id": f"{stack.run_id}-{n}"})
+        sms(to, n, run=stack.run_id).model_copy(update={"command_id": f"{stack.run_id}-{n}"})
         for n, to in enumerate([*recipients(ALERTS - 1), CARRIER_FAILURE])
     ]
     produce(kafka_bootstrap, stack.topics.twilio_sms, commands)

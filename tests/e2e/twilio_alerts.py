@@ -30,9 +30,10 @@ def recipients(count: int) -> list[str]:
     return [f"+4670155{i:04d}" for i in range(count)]
 
 
-def sms(to: str, n: int) -> SendSms:
+def sms(to: str, n: int, *, run: str) -> SendSms:
+    """`run`: the stack's run id, so command ids differ from other runs' in the audit."""
     return SendSms(
-        command_id=hashlib.sha256(f"sms|{to}|{n}".encode()).hexdigest(),
+        command_id=hashlib.sha256(f"{run}|sms|{to}|{n}".encode()).hexdigest(),
         tenant_id="tenant-se-1",
         rule="large-invoices",
         source_event_id=f"event-{n}",
@@ -44,9 +45,9 @@ def sms(to: str, n: int) -> SendSms:
     )
 
 
-def email(n: int) -> SendEmail:
+def email(n: int, *, run: str) -> SendEmail:
     return SendEmail(
-        command_id=hashlib.sha256(f"email|{n}".encode()).hexdigest(),
+        command_id=hashlib.sha256(f"{run}|email|{n}".encode()).hexdigest(),
         tenant_id="tenant-se-1",
         rule="daily-payments",
         source_event_id=f"digest-{n}",
@@ -73,6 +74,11 @@ def produce(kafka: str, topic: str, commands: Iterable[SendSms | SendEmail]) -> 
 
 def sent_sms(stack: FlowStack) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = stack.get("/twilio/_sandbox/messages")
+    return found
+
+
+def sent_emails(stack: FlowStack) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = stack.get("/sendgrid/_sandbox/emails")
     return found
 
 
@@ -103,12 +109,12 @@ def wait_until(
     return time.monotonic() - start
 
 
-def metrics(port: int) -> dict[str, float]:
-    """The sink's Prometheus samples without labels, by name."""
+def metrics(port: int, *, account: str) -> dict[str, float]:
+    """The sink's Prometheus samples for one account (of its caps), by name."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     found = {}
     for line in text.splitlines():
-        matched = re.match(r"^([a-z_]+) ([0-9.e+-]+)$", line)
-        if matched:
-            found[matched.group(1)] = float(matched.group(2))
+        matched = re.match(r'^([a-z_]+)\{account="([^"]+)"\} ([0-9.e+-]+)$', line)
+        if matched and matched.group(2) == account:
+            found[matched.group(1)] = float(matched.group(3))
     return found
