@@ -13,8 +13,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processor.rules_schema import KINDS, RuleSet
 
-SHIPPED_SINKS = "slack,visma_writer"
-"""The targets with a sink service in this release (slack-sink, visma-writer)."""
+SHIPPED_SINKS = "slack,sms,email,visma_writer"
+"""The targets with a sink service in this release (slack-sink, twilio-sink, visma-writer)."""
 
 
 class DeployedSinks(BaseSettings):

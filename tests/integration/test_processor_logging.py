@@ -20,10 +20,10 @@ rules:
   - name: large
     when: {min_amount: {SEK: 50000}}
     slack: {channel: ap-large}
-  - name: texted
+  - name: boarded
     when: {min_amount: {SEK: 90000}}
     targets:
-      - sms: {to: ["+46701234567"]}
+      - monday: {board: 1234567890}
 """
 
 
@@ -70,9 +70,9 @@ def test_every_line_is_json_at_the_level_mlc_log_level_asks_for(
     with processor_run(kafka_bootstrap, tmp_path, name="logging") as run:
         quiet = _run_until_ready(run, "WARNING")
         assert [e for e in quiet if e["level"] in ("debug", "info")] == []
-        # No SMS sink in the default MLC_DEPLOYED_SINKS: said at start, once.
+        # No Monday sink in the default MLC_DEPLOYED_SINKS: said at start, once.
         [undeployed] = [e for e in quiet if "no such sink is deployed" in str(e["msg"])]
-        assert "'texted' targets sms" in str(undeployed["msg"])
+        assert "'boarded' targets monday" in str(undeployed["msg"])
 
         verbose = _run_until_ready(run, "DEBUG")
     assert {e["service"] for e in verbose} == {"processor"}
