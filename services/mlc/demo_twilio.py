@@ -172,8 +172,8 @@ def _twilio_summary(stack: FlowStack, expected: dict[str, SendSms], outcome: Twi
     print(f"SMS sent                   : {sent} (each with its Twilio SID in the ledger)")
     print(f"SMS delivered              : {counts['delivered']} (from signed status callbacks)")
     print(f"SMS failed                 : {len(failed)}")
-    for to, reason in sorted(_reasons(failed, outcome).items()):
-        print(f"  {to:25}  {reason}")
+    for line in _reasons(failed, outcome):
+        print(f"  {line}")
     emails = outcome.emails
     parts = [str(c.get("type")) for c in emails[0]["content"]] if emails else []
     about = f": '{emails[0]['subject']}', {' + '.join(parts)}" if emails else ""
@@ -189,8 +189,8 @@ def _twilio_summary(stack: FlowStack, expected: dict[str, SendSms], outcome: Twi
     return ok
 
 
-def _reasons(failed: list[SendSms], outcome: TwilioOutcome) -> dict[str, str]:
-    """Each failing recipient with its error as Twilio reported it, and how often."""
+def _reasons(failed: list[SendSms], outcome: TwilioOutcome) -> list[str]:
+    """Each failing recipient with each error Twilio reported for it, and how often."""
     seen: Counter[tuple[str, str]] = Counter()
     for command in failed:
         entry = outcome.ledger[command.command_id]
@@ -199,4 +199,4 @@ def _reasons(failed: list[SendSms], outcome: TwilioOutcome) -> dict[str, str]:
         text = (status.error_message if status else entry.error_message) or ""
         name = status.status if status else "failed"
         seen[(command.to, f"{name}, error {code}" + (f" {text}" if text else ""))] += 1
-    return {to: f"{n} x {reason}" for (to, reason), n in seen.items()}
+    return [f"{to:25}  {n} x {reason}" for (to, reason), n in sorted(seen.items())]
