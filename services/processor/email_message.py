@@ -103,10 +103,24 @@ def _facts_table(facts: Sequence[tuple[str, str]]) -> str:
     )
 
 
+PAGE_START = (
+    '<div style="max-width:600px;margin:0 auto;background:#ffffff;border:1px solid #e8e8e8;'
+    'border-radius:8px;padding:16px">'
+)
+"""Where every page's content begins: a note (a reminder) goes right after it."""
+
+
+def with_note(html: str, note: str) -> str:
+    """`html` (a page made here) with a bold grey note above its content: "Reminder"."""
+    line = (
+        f'<p style="margin:0 0 8px;font-size:13px;color:{GREY}"><strong>{escape(note)}</strong></p>'
+    )
+    return html.replace(PAGE_START, PAGE_START + line, 1)
+
+
 def _page(body: str) -> str:
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8"></head>'
         f'<body style="margin:0;padding:16px;background:#f8f8f8;font-family:{FONT};color:{INK}">'
-        '<div style="max-width:600px;margin:0 auto;background:#ffffff;border:1px solid #e8e8e8;'
-        f'border-radius:8px;padding:16px">{body}</div></body></html>'
+        f"{PAGE_START}{body}</div></body></html>"
     )

@@ -28,6 +28,7 @@ from events import ChangeType, PostSlackMessage, VismaEntityChanged
 from events.commands import Command, CreateMondayItem, SendEmail, SendSms
 from events.slack import OnChange
 from events.visma_entities import VISMA_EVENTS
+from processor.email_message import with_note
 from processor.matchers import evaluate, matches
 from processor.routing import command_id, commands_for
 from processor.rules import Rule, RuleSet
@@ -210,6 +211,8 @@ def _as_reminder(command: Command, new_id: str, created: datetime, *, target: Ta
         update["body"] = fit(PREFIX + command.body, segments)  # the prefix counts too
     elif isinstance(command, SendEmail):
         update |= {"subject": PREFIX + command.subject, "body": PREFIX + command.body}
+        if command.html is not None:
+            update["html"] = with_note(command.html, "Reminder")
     elif isinstance(command, CreateMondayItem):
         update["item_name"] = PREFIX + command.item_name
     return command.model_copy(update=update)

@@ -167,3 +167,23 @@ def test_the_days_digest_is_one_email_with_a_card_per_item(
     assert html.count("border-left:4px solid #36c5f0") == 3
     assert all(f"<strong>Supplier invoice P-{n}</strong>" in html for n in range(3))
     assert "<strong>payments: 3 for 2026-03-02</strong>" in html
+
+
+def test_a_reminder_email_says_so_in_both_parts(make: MakeEvent, store: MemoryStore) -> None:
+    observed = datetime(2026, 3, 1, 8, 1, tzinfo=UTC)
+    rules = parse_rules(
+        "rules:\n  - name: r\n    when: {approval_status: Pending}\n    remind: {every: 1d}\n"
+        "    targets:\n      - email: {to: [ap@example.com]}\n"
+    )
+    now = [observed]
+    reminders = Reminders(store, clock=lambda: now[0])
+    reminders.observe(make(approval_status="Pending"), {}, rules, partition=0)
+    now[0] = observed + timedelta(days=1)
+    [due] = reminders.due(rules)
+    [email] = due.commands
+    assert isinstance(email, SendEmail)
+    assert email.subject.startswith("Reminder: ")
+    assert email.body.startswith("Reminder: Supplier invoice 10042")
+    html = email.html or ""
+    assert html.count("<strong>Reminder</strong>") == 1
+    assert html.index("<strong>Reminder</strong>") < html.index("<strong>Supplier invoice 10042")
