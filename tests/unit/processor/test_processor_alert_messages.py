@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from events import ChangeType, SupplierInvoiceChanged
-from events.commands import SendEmail, SendSms
+from events.commands import Command, SendEmail, SendSms
 from processor.digests import Digests, digest_items
 from processor.reminders import Reminders
 from processor.routing import route_all
@@ -74,21 +74,27 @@ def test_a_budget_outside_one_to_ten_is_a_rules_file_error(segments: int) -> Non
         parse_rules(sms_rule(f'{{to: ["+46701234567"], max_segments: {segments}}}'))
 
 
-def test_a_reminder_sms_stays_within_the_budget_with_its_prefix(
-    make: MakeEvent, store: MemoryStore
-) -> None:
-    observed = datetime(2026, 3, 1, 8, 1, tzinfo=UTC)
+def first_reminder(event: SupplierInvoiceChanged, target: str, store: MemoryStore) -> Command:
+    """The one command of the first daily reminder of a rule with `target` on `event`."""
+    observed = datetime(2026, 3, 1, 8, 1, tzinfo=UTC)  # conftest's make_event observes then
     rules = parse_rules(
         "rules:\n  - name: r\n    when: {approval_status: Pending}\n    remind: {every: 1d}\n"
-        '    targets:\n      - sms: {to: ["+46701234567"], max_segments: 1}\n'
+        f"    targets:\n      - {target}\n"
     )
     now = [observed]
     reminders = Reminders(store, clock=lambda: now[0])
-    reminders.observe(make(supplier_name=LONG_VENDOR, approval_status="Pending"), {}, rules,
-                      partition=0)  # fmt: skip
+    reminders.observe(event, {}, rules, partition=0)
     now[0] = observed + timedelta(days=1)
     [due] = reminders.due(rules)
-    [sms] = due.commands
+    [command] = due.commands
+    return command
+
+
+def test_a_reminder_sms_stays_within_the_budget_with_its_prefix(
+    make: MakeEvent, store: MemoryStore
+) -> None:
+    event = make(supplier_name=LONG_VENDOR, approval_status="Pending")
+    sms = first_reminder(event, 'sms: {to: ["+46701234567"], max_segments: 1}', store)
     assert isinstance(sms, SendSms)
     assert sms.body.startswith("Reminder: Supplier invoice")
     assert measure(sms.body).segments == 1
@@ -170,17 +176,7 @@ def test_the_days_digest_is_one_email_with_a_card_per_item(
 
 
 def test_a_reminder_email_says_so_in_both_parts(make: MakeEvent, store: MemoryStore) -> None:
-    observed = datetime(2026, 3, 1, 8, 1, tzinfo=UTC)
-    rules = parse_rules(
-        "rules:\n  - name: r\n    when: {approval_status: Pending}\n    remind: {every: 1d}\n"
-        "    targets:\n      - email: {to: [ap@example.com]}\n"
-    )
-    now = [observed]
-    reminders = Reminders(store, clock=lambda: now[0])
-    reminders.observe(make(approval_status="Pending"), {}, rules, partition=0)
-    now[0] = observed + timedelta(days=1)
-    [due] = reminders.due(rules)
-    [email] = due.commands
+    email = first_reminder(make(approval_status="Pending"), "email: {to: [ap@example.com]}", store)
     assert isinstance(email, SendEmail)
     assert email.subject.startswith("Reminder: ")
     assert email.body.startswith("Reminder: Supplier invoice 10042")
