@@ -11,6 +11,9 @@ resend of an alert that was delivered is refused.
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -90,13 +93,21 @@ def test_a_permanent_failure_is_audited_not_retried_and_resent_once_to_a_correct
     assert ", SM" in out.getvalue()
 
     # The operator resends the invalid one to the corrected number, twice by mistake.
-    for _ in range(2):
-        out = io.StringIO()
-        code = resend_command(settings, invalid.command_id, to=CORRECTED, force=False,
-                              topics=topics, out=out)  # fmt: skip
-        assert code == 0, out.getvalue()
-        resent_id = resend_id(invalid.command_id, CORRECTED)
-        wait_until(settled(resent_id), timeout=60, stack=stack, what="the resend handled")
+    # As the operator types it (the mlc command line, in a process of its own), then again.
+    argv = [sys.executable, "-m", "mlc.cli", "twilio", "resend", invalid.command_id,
+            "--to", CORRECTED, "--sms-topic", t.twilio_sms, "--email-topic", t.twilio_email,
+            "--sms-ledger-topic", t.twilio_sms_ledger,
+            "--email-ledger-topic", t.twilio_email_ledger]  # fmt: skip
+    env = os.environ | {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap}
+    typed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+    resent_id = resend_id(invalid.command_id, CORRECTED)
+    assert f"resent {invalid.command_id} as {resent_id} to {CORRECTED}" in typed.stdout
+    wait_until(settled(resent_id), timeout=60, stack=stack, what="the resend handled")
+    out = io.StringIO()
+    code = resend_command(settings, invalid.command_id, to=CORRECTED, force=False, topics=topics,
+                          out=out)  # fmt: skip
+    assert code == 0, out.getvalue()
     assert "already resent as" in out.getvalue()
     assert entries[resent_id].status is TwilioDeliveryStatus.DONE
     wait_until(lambda: Counter(m["to"] for m in sent_sms(stack))[CORRECTED] == 1, timeout=30,
