@@ -5,7 +5,8 @@ too late for the client: a timeout after Twilio created the message).
 Each alert must reach its recipient exactly once, no 20429 may be left unhandled (none in
 the DLQ, none FAILED), the sink must keep the account's five slots busy (the rate achieved
 at least 90% of what the limit allows at the calls' own durations), and every SID must be
-in the ledger and in the audit trail.
+in the ledger and in the audit trail, with its final status (delivered, undelivered or
+failed) from Twilio's signed status callbacks through the ingress.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 
 from chassis.settings import KafkaSettings
 from events.twilio_deliveries import TwilioDeliveryStatus
+from events.twilio_status import is_final
 from mlc.audit import read_audit
 from mlc.stack import FlowStack, free_port
 from sandbox.twilio.config import DEMO_ACCOUNT_SID
@@ -41,12 +43,13 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
         invoices=0,
         twilio_sink_args=("--account-cap", str(LIMIT), "--request-timeout", "1.0"),
     )
-    health = free_port()
-    monkeypatch.setenv("MLC_HEALTH_PORT", str(health))
     stack.start_sandbox()
     admin = httpx.Client(base_url=f"{stack.base_url}/twilio/_sandbox", timeout=30)
     admin.patch(f"/accounts/{DEMO_ACCOUNT_SID}", json={"concurrency_limit": LIMIT})
-    admin.patch("/settings", json={"api_latency_seconds": LATENCY}).raise_for_status()
+    # One message in ten ends undelivered or failed at the carrier, after it was sent.
+    admin.patch(
+        "/settings", json={"api_latency_seconds": LATENCY, "failure_rate": 0.1}
+    ).raise_for_status()
     for fault in (
         {"status": 500, "probability": 0.05},
         {"delay_after_seconds": 3.0, "probability": 0.05},  # created, answered after 1 s
@@ -57,6 +60,11 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
     each = range(ALERTS_PER_RECIPIENT)
     alerts = [sms(to, n, run=stack.run_id) for n in each for to in recipients(200)]
     produce(kafka_bootstrap, stack.topics.twilio_sms, alerts)
+    # Status callbacks go to the ingress, which verifies them and hands them to the sink.
+    stack.ingress_port = free_port()
+    stack.start("ingress").wait_for_log("listening", timeout=60)
+    health = free_port()
+    monkeypatch.setenv("MLC_HEALTH_PORT", str(health))  # the sink's, for its metrics
     stack.start("twilio-sink")
 
     bodies = {a.body for a in alerts}
@@ -92,13 +100,37 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
     assert all(
         getattr(done[a.command_id], "external_id", None) == sid_of_body[a.body] for a in alerts
     )
+    # Every final status in the ledger (the sandbox ends each message a few seconds later
+    # and POSTs its signed callbacks) and in the audit trail, with every SID.
+    final: dict[str, str] = {}
+
+    def all_final() -> bool:
+        entries.update(ledger(kafka_bootstrap, stack.topics.twilio_sms_ledger))
+        final.update({m["sid"]: m["status"] for m in sent_sms(stack)})
+        return all(
+            is_final(final[sid_of_body[a.body]])
+            and getattr(entries[a.command_id], "message_status", None) == final[sid_of_body[a.body]]
+            for a in alerts
+        )
+
+    wait_until(all_final, timeout=90, stack=stack, what="every final status in the ledger")
     wanted = {a.command_id: sid_of_body[a.body] for a in alerts}
+    audit = [
+        e for e in read_audit(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+        if e["command_id"] in wanted or e["external_id"] in final
+    ]  # fmt: skip
     audited = {
         e["command_id"]: e["external_id"]
-        for e in read_audit(KafkaSettings(bootstrap_servers=kafka_bootstrap))
-        if e["command_id"] in wanted and e["stage"] == "sent"
+        for e in audit
+        if e["stage"] == "sent" and e["command_id"] in wanted
     }
     assert audited == wanted
+    statuses = {
+        (e["external_id"], e["detail"].split()[2])
+        for e in audit
+        if (e["detail"] or "").startswith("twilio status ")
+    }
+    assert all((sid, status) in statuses for sid, status in final.items())
 
     # The rate: the limit allows LIMIT calls at once, each as long as calls took (timeouts
     # included); the sink achieved its calls over the span from its first call to its last.
@@ -112,7 +144,8 @@ def test_a_thousand_alerts_to_two_hundred_recipients_each_once_at_the_concurrenc
         f"allows {allowed:.1f} calls/s at {busy / calls * 1000:.0f} ms per call "
         f"({LIMIT / LATENCY:.0f}/s at the bare {LATENCY * 1000:.0f} ms): "
         f"{achieved / allowed:.1%}; 20429 answered {stats['throttled']} (all retried), "
-        f"faults fired {faults}; test took {time.monotonic() - started:.0f} s"
+        f"faults fired {faults}; final statuses {dict(Counter(final.values()))} in the "
+        f"ledger and the audit; test took {time.monotonic() - started:.0f} s"
     )
     assert achieved >= 0.9 * allowed
 
