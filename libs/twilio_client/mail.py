@@ -78,6 +78,10 @@ class SendGridSender:
         if from_name:
             self._from["name"] = from_name
 
+    def use(self, api_key: SecretStr) -> None:
+        """Calls with another API key from now on (a replaced one)."""
+        self._api_key = api_key
+
     async def send(self, email: OutgoingEmail) -> EmailReceipt:
         # SendGrid wants text/plain before text/html.
         content = [{"type": "text/plain", "value": email.text}]

@@ -46,6 +46,15 @@ class TwilioMessages:
         self._auth = httpx.BasicAuth(credentials.username, credentials.secret.get_secret_value())
         self._path = f"/2010-04-01/Accounts/{credentials.account_sid}/Messages"
 
+    def use(self, credentials: TwilioCredentials) -> None:
+        """Calls with other credentials from now on (a replaced Auth Token or key)."""
+        self._credentials = credentials
+        self._auth = httpx.BasicAuth(credentials.username, credentials.secret.get_secret_value())
+
+    @property
+    def credentials(self) -> TwilioCredentials:
+        return self._credentials
+
     @property
     def account_sid(self) -> str:
         return self._credentials.account_sid

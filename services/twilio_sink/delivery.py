@@ -39,6 +39,7 @@ from twilio_client import (
     TwilioMessages,
 )
 from twilio_sink.account_cap import AccountCap
+from twilio_sink.credentials import RefusedCredentials
 from twilio_sink.ledger import Ledger, TwilioCommand, recipient
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,10 @@ EMAIL_REPEATS = Counter(
     "Emails sent again after an interrupted call that may have sent them",
 )
 FAILED = Counter("mlc_twilio_failed_total", "Commands Twilio refused for good", ["channel", "code"])
+
+
+PROVIDERS = {TwilioChannel.SMS: "twilio", TwilioChannel.EMAIL: "sendgrid"}
+"""The provider (and credential) behind each channel."""
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,12 @@ class TwilioAlerts:
         audit: AuditTrail,
         cap: AccountCap,
         email_cap: AccountCap | None = None,
+        credentials: RefusedCredentials | None = None,
     ) -> None:
         """`cap` holds the calls to the Twilio account; `email_cap` those to the email
-        provider (another service with its own limits: it never waits behind SMS)."""
+        provider (another service with its own limits: it never waits behind SMS);
+        `credentials` holds a provider's commands while it refuses its credential (without
+        it, such a command is dead-lettered)."""
         self._messages = messages
         self._sender = sender
         self._email = email
@@ -88,9 +96,23 @@ class TwilioAlerts:
         self._audit = audit
         self._cap = cap
         self._email_cap = email_cap or AccountCap(cap.limit, account="email")
+        self._credentials = credentials
 
     async def __call__(self, record: Record) -> None:
         channel = self._ledger.channel_of(record.topic)
+        provider = PROVIDERS[channel]
+        if self._credentials is None:
+            await self._handle(record, channel)
+            return
+        self._credentials.check(provider)
+        used = self._credentials.secret(provider)
+        try:
+            await self._handle(record, channel)
+        except TwilioAuthError as error:
+            # The ledger already says the call sent nothing (a refusal).
+            raise self._credentials.refused(provider, error=error.detail, used=used) from error
+
+    async def _handle(self, record: Record, channel: TwilioChannel) -> None:
         command: TwilioCommand
         if channel is TwilioChannel.SMS:
             command = SendSms.from_record(record.value)
@@ -160,8 +182,8 @@ class TwilioAlerts:
     ) -> bool:
         """Records a refusal; True when it is final (FAILED, not to be raised again).
 
-        A rejected credential is no fault of the alert: it is not FAILED but raised (the
-        runner dead-letters it, to be redriven once the credential is fixed)."""
+        A rejected credential is no fault of the alert: it is not FAILED but raised (held
+        until the credential is replaced, see `credentials.RefusedCredentials`)."""
         if isinstance(error, PermanentError) and not isinstance(error, TwilioAuthError):
             await self._failed(command, entry, error)
             return True

@@ -37,13 +37,12 @@ from events.twilio_status import (
 from twilio_client import (
     DEFAULT_BASE_URL,
     SENDGRID_BASE_URL,
-    EmailSender,
     SendGridSender,
     TwilioCredentials,
     TwilioMessages,
 )
 from twilio_sink.account_cap import AccountCap
-from twilio_sink.credentials import CredentialSource, resolve
+from twilio_sink.credentials import CredentialSource, ProviderSecrets, RefusedCredentials, Use
 from twilio_sink.delivery import SmsSender, TwilioAlerts
 from twilio_sink.ledger import Ledger
 from twilio_sink.status import SentMessages, StatusApplier
@@ -83,6 +82,8 @@ class SinkOptions:
     vault: Callable[[], CredentialVault] | None = None
     instance_id: str | None = None
     retry_budget: float = RunnerConfig.retry_budget
+    credential_refresh_seconds: float = 2.0
+    """While a provider refuses a vault credential, the vault is re-read this often."""
     apply_statuses: bool = True
     """Also consume the ingress's status callbacks and apply them to the SMS ledger."""
     status_topic: TopicSpec = TWILIO_MESSAGE_STATUSES
@@ -117,6 +118,7 @@ class SinkApp(ConsumerService):
     http: list[httpx.AsyncClient]
     producer: EventProducer
     statuses: StatusPart | None = None
+    credentials: RefusedCredentials | None = None
 
     def __post_init__(self) -> None:
         self.views = [self.statuses.view] if self.statuses else []
@@ -152,6 +154,8 @@ class SinkApp(ConsumerService):
             raise failure
 
     async def aclose(self) -> None:
+        if self.credentials is not None:
+            await self.credentials.aclose()
         if self.statuses is not None:
             self.statuses.view.stop()
         for client in self.http:
@@ -190,7 +194,7 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         settings, service=SERVICE, group_id=options.group_id,
         topics=[*(spec for pair in topics.values() for spec in pair), *status_topics],
     )  # fmt: skip
-    secrets = resolve(
+    secrets = ProviderSecrets(
         {"twilio": options.auth} | ({"sendgrid": options.sendgrid} if options.sends_email else {}),
         vault=options.vault or (lambda: vault_from_environment(kafka=settings)),
     )
@@ -208,7 +212,13 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
     credentials = TwilioCredentials(
         account_sid=options.account_sid, secret=secrets["twilio"], api_key_sid=options.api_key_sid
     )
-    email: EmailSender | None = None
+    messages = TwilioMessages(twilio_http, credentials=credentials)
+    use: dict[str, Use] = {
+        "twilio": lambda secret: messages.use(
+            messages.credentials.model_copy(update={"secret": secret})
+        )
+    }
+    email: SendGridSender | None = None
     if options.sends_email:
         assert options.email_from is not None
         mail_http = httpx.AsyncClient(
@@ -220,14 +230,19 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
             mail_http, api_key=secrets["sendgrid"], from_email=options.email_from,
             from_name=options.email_from_name,
         )  # fmt: skip
+        use["sendgrid"] = email.use
+    refused = RefusedCredentials(
+        secrets, use=use, refresh_seconds=options.credential_refresh_seconds
+    )
     alerts = TwilioAlerts(
-        messages=TwilioMessages(twilio_http, credentials=credentials),
+        messages=messages,
         sender=options.sender,
         email=email,
         ledger=ledger,
         audit=outputs.audit,
         cap=AccountCap(options.account_cap, account=options.account_sid),
         email_cap=AccountCap(options.account_cap, account="email"),
+        credentials=refused,
     )
     runner = ConsumerRunner(
         settings=settings,
@@ -246,7 +261,7 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
         on_revoked=lambda revoked: ledger.forget(revoked),
     )
     statuses = status_part(settings, options, outputs, expiry) if options.apply_statuses else None
-    return SinkApp(runner, clients, outputs.producer, statuses)
+    return SinkApp(runner, clients, outputs.producer, statuses, refused)
 
 
 def status_part(

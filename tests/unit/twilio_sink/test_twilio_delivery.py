@@ -25,7 +25,7 @@ from chassis.audit import AuditTrail
 from chassis.errors import PermanentError, SystemUnavailable
 from chassis.kafka.handling import handling
 from chassis.kafka.producer import Delivery
-from chassis.kafka.record import Record
+from chassis.kafka.record import Held, Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.commands import SendEmail, SendSms
 from events.twilio_deliveries import TwilioChannel, TwilioDelivery, TwilioDeliveryStatus
@@ -37,6 +37,7 @@ from twilio_client import (
     TwilioServerError,
 )
 from twilio_sink.account_cap import AccountCap
+from twilio_sink.credentials import CredentialSource, ProviderSecrets, RefusedCredentials
 from twilio_sink.delivery import SmsSender, TwilioAlerts
 from twilio_sink.ledger import Ledger
 
@@ -75,6 +76,9 @@ class Twilio:
         self.in_flight = 0
         self.most_in_flight = 0
         self.hold: asyncio.Event | None = None
+        self.token: str | None = None
+        self.calls = 0
+        """The Auth Token Twilio accepts (None: any)."""
 
     def message(self, to: str, body: str) -> dict[str, Any]:
         sid = f"SM{len(self.messages):032x}"
@@ -99,6 +103,11 @@ class Twilio:
             self.in_flight -= 1
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
+        self.calls += 1
+        if self.token is not None and request.url.path != "/v3/mail/send":
+            expected = httpx.BasicAuth(ACCOUNT, self.token)._auth_header
+            if request.headers["Authorization"] != expected:
+                return httpx.Response(401, json=error(20003, 401, "Authenticate")[1])
         if request.url.path == "/v3/mail/send":
             self.emails.append(dict(request.headers) | {"json": request.content})
             return httpx.Response(202, headers={"X-Message-Id": f"sg-{len(self.emails)}"})
@@ -126,7 +135,9 @@ def error(code: int, status: int, message: str) -> tuple[int, dict[str, Any]]:
 
 
 class Sink:
-    def __init__(self, twilio: Twilio, *, cap: int = 4) -> None:
+    def __init__(
+        self, twilio: Twilio, *, cap: int = 4, credentials: RefusedCredentials | None = None
+    ) -> None:
         self.twilio = twilio
         self.producer = Producer()
         self.audit: list[dict[str, Any]] = []
@@ -141,14 +152,15 @@ class Sink:
         )
         transport = httpx.MockTransport(twilio)
         http = httpx.AsyncClient(base_url="https://api.twilio.test", transport=transport)
-        credentials = TwilioCredentials(account_sid=ACCOUNT, secret=SecretStr("token-1234"))
+        account = TwilioCredentials(account_sid=ACCOUNT, secret=SecretStr("token-1234"))
+        self.messages = TwilioMessages(http, credentials=account)
         mail = SendGridSender(
             httpx.AsyncClient(base_url="https://sendgrid.test", transport=transport),
             api_key=SecretStr("SG.key-1234"),
             from_email="alerts@mlc.example",
         )
         self.alerts = TwilioAlerts(
-            messages=TwilioMessages(http, credentials=credentials),
+            messages=self.messages,
             sender=SmsSender(from_=FROM, status_callback="https://mlc.example/cb"),
             email=mail,
             ledger=self.ledger,
@@ -158,6 +170,7 @@ class Sink:
                 publish=lambda key, value: self.audit.append(SERDE.decode(value)[1]),
             ),
             cap=AccountCap(cap, account=ACCOUNT),
+            credentials=credentials,
         )
 
     async def __call__(self, record: Record) -> None:
@@ -485,3 +498,60 @@ async def test_the_ledger_keeps_the_most_advanced_message_status() -> None:
     entry = sink.entry(command)
     assert entry is not None
     assert entry.message_status == "delivered"
+
+
+class Vault:
+    """What the sink reads of the credential vault: load, then get by name."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.loads = 0
+
+    def load(self) -> None:
+        self.loads += 1
+
+    def get(self, name: str) -> SecretStr:
+        return SecretStr(self.values[name])
+
+
+@pytest.mark.anyio
+async def test_a_refused_auth_token_holds_sms_until_the_vault_has_a_new_one() -> None:
+    twilio = Twilio()
+    twilio.token = "token-5678"  # rotated at Twilio; the vault still has the old one
+    vault = Vault({"twilio/auth": "token-1234", "sendgrid/key": "SG.key-1234"})
+    secrets = ProviderSecrets(
+        {
+            "twilio": CredentialSource(vault_name="twilio/auth"),
+            "sendgrid": CredentialSource(vault_name="sendgrid/key"),
+        },
+        vault=lambda: vault,  # type: ignore[arg-type,return-value]
+    )
+    uses: dict[str, Any] = {}
+    refused = RefusedCredentials(
+        secrets, use={"twilio": lambda s: uses["twilio"](s), "sendgrid": print},
+        refresh_seconds=0.01,
+    )  # fmt: skip
+    sink = Sink(twilio, credentials=refused)
+    uses["twilio"] = lambda secret: sink.messages.use(
+        sink.messages.credentials.model_copy(update={"secret": secret})
+    )
+
+    with pytest.raises(Held) as held:
+        await sink(record(sms(1)))
+    entry = sink.entry(sms(1))
+    assert entry is not None
+    assert (entry.status, entry.not_sent) == (TwilioDeliveryStatus.PENDING, True)
+    with pytest.raises(Held):  # the next SMS waits too, without a call
+        await sink(record(sms(2)))
+    assert twilio.calls == 1
+    await sink(record(email(1)))  # email is another provider's credential: not held
+    assert len(twilio.emails) == 1
+
+    vault.values["twilio/auth"] = "token-5678"  # mlc secrets set
+    await asyncio.wait_for(held.value.released(), timeout=5)
+    await sink(record(sms(1)))
+    await sink(record(sms(2)))
+
+    assert [m["body"] for m in twilio.messages] == [sms(1).body, sms(2).body]
+    assert twilio.lists == []  # refused calls sent nothing: no lookup needed
+    await refused.aclose()
