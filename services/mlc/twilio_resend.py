@@ -19,7 +19,7 @@ from chassis.audit import AUDIT_TOPIC, AuditTrail, Stage
 from chassis.errors import ConnectorError
 from chassis.kafka.outputs import serde_for
 from chassis.kafka.producer import EventProducer, confirm
-from chassis.kafka.state import iter_to_end, read_to_end
+from chassis.kafka.state import StateLoadError, iter_to_end, read_to_end
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings, RegistrySettings
 from events.command_topics import SINK_TWILIO_EMAIL, SINK_TWILIO_SMS
@@ -109,7 +109,7 @@ def resend_command(
         ledger = read_ledger(settings, serde, topics.sms_ledger if sms else topics.email_ledger)
         command = resend(original, ledger.get(command_id), now=datetime.now(UTC), to=to,
                          force=force)  # fmt: skip
-    except (OriginalNotFoundError, ResendRefusedError) as exc:
+    except (OriginalNotFoundError, ResendRefusedError, StateLoadError) as exc:
         print(f"error: {command_id[:12]}: {exc}", file=out)
         return 1
     earlier = ledger.get(command.command_id)
