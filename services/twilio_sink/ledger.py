@@ -114,8 +114,11 @@ class Ledger:
         return entry
 
     async def not_sent(self, entry: TwilioDelivery) -> None:
-        """The provider refused the call: that attempt sent nothing."""
-        await self._write(entry, not_sent=True, attempts=max(0, entry.attempts - 1))
+        """The provider refused the call: that attempt sent nothing. An earlier attempt
+        that may have sent still counts, so the next call is still preceded by a lookup
+        (Twilio may act on a timed-out request after an earlier lookup found nothing)."""
+        attempts = max(0, entry.attempts - 1)
+        await self._write(entry, not_sent=attempts == 0, attempts=attempts)
 
     async def done(
         self, entry: TwilioDelivery, *, external_id: str | None, message_status: str | None

@@ -387,6 +387,28 @@ async def test_a_20429_goes_back_to_the_runner_and_the_retry_needs_no_lookup() -
 
 
 @pytest.mark.anyio
+async def test_a_refusal_after_a_timeout_still_looks_before_the_next_send() -> None:
+    twilio = Twilio()
+    sink = Sink(twilio)
+    command = sms(1)
+    # 1st call timed out (outcome unknown); the lookup before the 2nd found nothing and
+    # the 2nd got a 20429. Twilio then acts on the 1st after all.
+    with handling([record(command)]):
+        entry = await sink.ledger.pending(TwilioChannel.SMS, command)
+        entry = await sink.ledger.pending(TwilioChannel.SMS, command)
+        await sink.ledger.not_sent(entry)
+    late = twilio.message(command.to, command.body)
+
+    await sink(record(command))
+
+    assert twilio.creates == 0
+    assert len(twilio.lists) == 1
+    entry = sink.entry(command)
+    assert entry is not None
+    assert (entry.status, entry.external_id) == (TwilioDeliveryStatus.DONE, late["sid"])
+
+
+@pytest.mark.anyio
 async def test_a_rejected_credential_is_not_the_alerts_failure() -> None:
     twilio = Twilio()
     twilio.fail_next = [error(20003, 401, "Authenticate")]
