@@ -319,6 +319,9 @@ async def post_200_mb(url: str, *, declared: bool) -> Refusal:
     return Refusal(status_line, seconds, sent)
 
 
+RSS_NOISE_BYTES = 8 * MIB
+
+
 def test_a_200_mb_unsigned_post_is_refused_at_once_without_reading_it(ingress: Ingress) -> None:
     async def run() -> tuple[list[Refusal], list[Refusal]]:
         declared = [await post_200_mb(ingress.url, declared=True) for _ in range(5)]
@@ -341,11 +344,13 @@ def test_a_200_mb_unsigned_post_is_refused_at_once_without_reading_it(ingress: I
         f"body bytes sent before the answer {[r.bytes_sent for r in streamed]}\n"
         f"RSS cold {rss_cold / MIB:.2f} MiB, after 30 warm-up posts {rss_before / MIB:.2f} MiB, "
         f"after these 10 {rss_after / MIB:.2f} MiB "
-        f"(rise {(rss_after - rss_before) / 1024:.0f} KiB; limit {MAX_BODY_BYTES // 1024} KiB)"
+        f"(rise {(rss_after - rss_before) / 1024:.0f} KiB; limit {RSS_NOISE_BYTES // 1024} KiB)"
     )
     for refusal in [*declared, *streamed]:
         assert refusal.status_line.startswith(b"HTTP/1.1 413"), refusal.status_line
         assert refusal.bytes_sent < 200 * MIB
     assert sorted(r.seconds for r in declared)[len(declared) // 2] < 0.1
     assert sorted(r.seconds for r in streamed)[len(streamed) // 2] < 0.1
-    assert rss_after - rss_before <= MAX_BODY_BYTES
+    # A body read even once would add 200 MB; the allocator alone moves by up to about a MiB
+    # on a busy machine (CI saw 844 KiB after the warm-up), so the bound is far from both.
+    assert rss_after - rss_before <= RSS_NOISE_BYTES
