@@ -34,7 +34,8 @@ from tests.integration.hostile_requests import (
 )
 from tests.integration.private_broker import PrivateBroker, free_port
 
-pytestmark = pytest.mark.integration
+# One worker runs the whole module under xdist: its ingress (and private broker) is module-wide.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("ingress-hostile")]
 
 SERDE = AvroSerde(SchemaCatalog.load())
 SEED = 20261002

@@ -31,7 +31,8 @@ from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
 from processor.broker_auth import broker_credentials
 from tests.integration.secure_broker import SecureBroker, make_tls, start_secure_broker
 
-pytestmark = pytest.mark.integration
+# One worker runs the whole module under xdist: its secured broker is module-wide.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("secure-broker")]
 
 USER = "mlc-client"
 PASSWORD = "s3cret-for-scram"

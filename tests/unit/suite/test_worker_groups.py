@@ -1,0 +1,69 @@
+"""The suite's own scheduling under pytest-xdist (tests/worker_groups.py): `make test` runs
+`--dist loadgroup`, which must keep an `xdist_group` module on one worker and spread every
+other test, one at a time, over all of them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
+
+GROUPED = """
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("shared-fixture")
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_grouped(n):
+    with Path(os.environ["RECORD"]).open("a") as record:
+        record.write(f"grouped {os.environ['PYTEST_XDIST_WORKER']}\\n")
+"""
+
+FREE = """
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.parametrize("n", range(6))
+def test_free(n):
+    with Path(os.environ["RECORD"]).open("a") as record:
+        record.write(f"free {os.environ['PYTEST_XDIST_WORKER']}\\n")
+"""
+
+
+def test_a_group_runs_on_one_worker_and_other_tests_spread(tmp_path: Path) -> None:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_grouped.py").write_text(GROUPED)
+    (suite / "test_free.py").write_text(FREE)
+    record = tmp_path / "record.txt"
+    env = os.environ | {"RECORD": str(record), "PYTHONPATH": str(ROOT)}
+    env.pop("PYTEST_XDIST_WORKER", None)  # this run may itself be on a worker
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider",
+         "-n", "2", "--dist", "loadgroup", "--rootdir", str(suite), "-c", os.devnull, str(suite)],
+        cwd=suite, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    workers: dict[str, set[str]] = defaultdict(set)
+    lines = record.read_text().splitlines()
+    for line in lines:
+        kind, worker = line.split()
+        workers[kind].add(worker)
+    assert len(lines) == 12
+    assert len(workers["grouped"]) == 1, "the group's module fixture would be set up twice"
+    assert len(workers["free"]) == 2, "ungrouped tests are units of their own"
