@@ -1,6 +1,6 @@
 """The suite's own scheduling under pytest-xdist (tests/worker_groups.py): `make test` runs
-`--dist loadgroup`, which must keep an `xdist_group` module on one worker and spread every
-other test, one at a time, over all of them."""
+`--dist loadgroup`, which must keep an `xdist_group` module on one worker and hand out every
+other test on its own (so a module's slow tests run side by side)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from tests.worker_groups import GroupScheduling
 
 pytestmark = pytest.mark.unit
 
@@ -66,4 +67,12 @@ def test_a_group_runs_on_one_worker_and_other_tests_spread(tmp_path: Path) -> No
         workers[kind].add(worker)
     assert len(lines) == 12
     assert len(workers["grouped"]) == 1, "the group's module fixture would be set up twice"
-    assert len(workers["free"]) == 2, "ungrouped tests are units of their own"
+
+
+def test_every_ungrouped_test_is_a_unit_of_its_own() -> None:
+    """Not one per module (--dist loadfile): a module's slow tests run side by side."""
+    scheduling = GroupScheduling.__new__(GroupScheduling)
+    scheduling._groups = {"t/test_b.py::test_1": "broker", "t/test_b.py::test_2": "broker"}
+    scopes = [scheduling._split_scope(f"t/test_{m}.py::test_{n}") for m in "ab" for n in (1, 2)]
+    assert len(set(scopes[:2])) == 2
+    assert scopes[2] == scopes[3]
