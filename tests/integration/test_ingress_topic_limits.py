@@ -1,8 +1,8 @@
 """Issue 10 item 3: the body limit stays below what the ingress's topics take, checked at start.
 
 An operator may give a topic a smaller max.message.bytes than Kafka's default; the ingress
-reads both topics' limits on the real broker and refuses to start when a body at its limit
-could not be stored, naming the topic and the setting.
+reads its topics' limits (Slack, Visma, Twilio status) on the real broker and refuses to
+start when a body at its limit could not be stored, naming the topic and the setting.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def test_a_body_limit_over_a_topics_largest_message_is_refused_naming_it(
 ) -> None:
     admin, small, default = topics
     assert largest_messages(admin, [small])[small] == SMALL_TOPIC_BYTES
-    settings = IngressSettings(slack_topic=small, visma_topic=default)  # 256 KiB by default
+    # 256 KiB by default
+    settings = IngressSettings(slack_topic=small, visma_topic=default, twilio_topic=default)
     with pytest.raises(IngressConfigError) as refused:
         check_body_limit(admin, settings)
     assert small in str(refused.value)
@@ -54,5 +55,15 @@ def test_the_ingress_does_not_start_with_a_body_limit_its_topic_cannot_take(
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     monkeypatch.setenv("MLC_INGRESS_SLACK_TOPIC", small)
     monkeypatch.setenv("MLC_INGRESS_VISMA_TOPIC", default)
+    monkeypatch.setenv("MLC_INGRESS_TWILIO_TOPIC", default)
     monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET", "topic-limit-test-secret")
     assert main(["--port", "0", "--host", "127.0.0.1"]) == 2
+
+
+def test_the_twilio_status_topics_limit_is_checked_too(
+    topics: tuple[AdminClient, str, str],
+) -> None:
+    admin, small, default = topics
+    settings = IngressSettings(slack_topic=default, visma_topic=default, twilio_topic=small)
+    with pytest.raises(IngressConfigError, match=small):
+        check_body_limit(admin, settings)
