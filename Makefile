@@ -2,6 +2,10 @@
 .PHONY: help bootstrap kafka-start kafka-stop test lint unit integration e2e demo bench clean
 
 UV := python3 -m uv run --frozen
+# pytest-xdist workers for the suites that wait on Kafka, the sandbox and child processes far
+# more than they compute: 4 keep a 2-core machine busy. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 4
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 
 help:
 	@echo "make demo    run the first flow end to end on a local Kafka and the sandbox"
@@ -25,13 +29,13 @@ lint: bootstrap
 	$(UV) lint-imports
 
 test: lint kafka-start
-	$(UV) pytest -q
+	$(UV) pytest -q $(PYTEST_PARALLEL)
 
 unit: bootstrap
 	$(UV) pytest -q -m unit
 
 integration: kafka-start
-	$(UV) pytest -q -m "integration or e2e"
+	$(UV) pytest -q -m "integration or e2e" $(PYTEST_PARALLEL)
 
 demo: kafka-start
 	$(UV) mlc demo $(DEMO_ARGS)
