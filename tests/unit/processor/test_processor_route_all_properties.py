@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, Union, get_args, get_origin
 
 import pytest
-from hypothesis import HealthCheck, find, given, settings
+from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -123,9 +123,11 @@ def test_route_all_never_raises_and_commands_encode(
 def test_the_strategy_covers_every_entity_type(entity_type: str) -> None:
     # `find` searches until the strategy yields this entity type (or gives up and fails), so
     # the check does not depend on one random draw of a few hundred examples covering all 13.
+    # Generation only: shrinking the event found to a minimal one (most of this test's time
+    # when it was on) says nothing more about whether the strategy reaches the type.
     found = find(
         events,
         lambda event: event.entity_type == entity_type,
-        settings=settings(max_examples=5000, database=None),
+        settings=settings(max_examples=5000, database=None, phases=[Phase.generate]),
     )
     assert found.entity_type == entity_type
