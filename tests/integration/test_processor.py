@@ -33,7 +33,6 @@ from processor.rules import load_rules
 
 pytestmark = pytest.mark.integration
 
-BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
 RULES = Path(__file__).resolve().parents[2] / "services" / "processor" / "rules.example.yaml"
 AMOUNTS = [("SEK", "125000"), ("SEK", "9999.99"), ("NOK", "50000"), ("DKK", "8000"),
            ("EUR", "4999.99"), ("USD", "900000"), ("EUR", "5000")]  # fmt: skip
@@ -45,13 +44,15 @@ class Env:
     settings: ProcessorSettings
     serde: AvroSerde
     workdir: Path
+    kafka: str
+    """The session's broker (read when a test runs, not when the module is imported)."""
 
     def environ(self) -> dict[str, str]:
         s = self.settings
         return {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
-            "KAFKA_BOOTSTRAP_SERVERS": BOOTSTRAP,
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka,
             "MLC_PROCESSOR_APP_ID": s.app_id,
             "MLC_PROCESSOR_INPUT_TOPIC": s.input_topic or "",
             "MLC_PROCESSOR_OUTPUT_TOPIC": s.output_topic or "",
@@ -64,7 +65,7 @@ class Env:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Env:
+def env(tmp_path: Path, kafka_bootstrap: str) -> Env:
     run = uuid.uuid4().hex[:10]
     settings = ProcessorSettings(
         app_id=f"it-processor-{run}",
@@ -74,8 +75,8 @@ def env(tmp_path: Path) -> Env:
         audit_topic=f"it.{run}.audit.v1",
         dlq_topic=f"it.{run}.dlq.v1",
     )
-    ensure_topics(AdminClient({"bootstrap.servers": BOOTSTRAP}), settings.topic_specs())
-    return Env(settings, AvroSerde(SchemaCatalog.load()), tmp_path)
+    ensure_topics(AdminClient({"bootstrap.servers": kafka_bootstrap}), settings.topic_specs())
+    return Env(settings, AvroSerde(SchemaCatalog.load()), tmp_path, kafka_bootstrap)
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def invoice_event(n: int, *, version: int = 0) -> SupplierInvoiceChanged:
 
 
 def produce(env: Env, events: list[SupplierInvoiceChanged], *, raw: tuple[bytes, ...] = ()) -> None:
-    producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": env.kafka, "enable.idempotence": True})
     for event in events:
         producer.produce(
             env.settings.input_topic,
@@ -140,9 +141,9 @@ def produce(env: Env, events: list[SupplierInvoiceChanged], *, raw: tuple[bytes,
     assert producer.flush(30) == 0
 
 
-def consume_until(topic: str, done: object, *, timeout: float = 90.0) -> list[object]:
+def consume_until(env: Env, topic: str, done: object, *, timeout: float = 90.0) -> list[object]:
     """Every message of `topic` read until `done(messages)` holds; fails at the deadline."""
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"it-{uuid.uuid4().hex}",
+    consumer = Consumer({"bootstrap.servers": env.kafka, "group.id": f"it-{uuid.uuid4().hex}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
     consumer.subscribe([topic])
     messages: list[object] = []
@@ -179,13 +180,13 @@ def test_routes_each_change_once_and_dead_letters_poison(env: Env, start: object
 
     unmatched = sum(1 for e in [*events, updated] if not route(e, load_rules(RULES)))
     total_audit = len(expected) + unmatched + 11 + 1  # routed, no match, duplicates, poison
-    audit = consume_until(env.settings.audit_topic, lambda m: len(m) >= total_audit)
+    audit = consume_until(env, env.settings.audit_topic, lambda m: len(m) >= total_audit)
     stages = audit_stages(env, audit)
     assert stages.count("routed") == len(expected)
     assert stages.count("dead_lettered") == 1
     assert stages.count("skipped") == unmatched + 11
 
-    commands = consume_until(env.settings.output_topic, lambda m: len(m) >= len(expected))
+    commands = consume_until(env, env.settings.output_topic, lambda m: len(m) >= len(expected))
     decoded = [PostSlackMessage.from_record(env.serde.decode(m.value())[1]) for m in commands]  # type: ignore[attr-defined]
     assert sorted(c.command_id for c in decoded) == sorted(expected)
     for msg, command in zip(commands, decoded, strict=True):
@@ -193,7 +194,7 @@ def test_routes_each_change_once_and_dead_letters_poison(env: Env, start: object
         assert dict(msg.headers())["correlation-id"] == f"cid-{command.source_event_id}".encode()  # type: ignore[attr-defined]
         assert command == expected[command.command_id]
 
-    dlq = consume_until(env.settings.dlq_spec().name, lambda m: len(m) >= 1)
+    dlq = consume_until(env, env.settings.dlq_spec().name, lambda m: len(m) >= 1)
     headers = dict(dlq[0].headers())  # type: ignore[attr-defined]
     assert dlq[0].value() == b"not avro at all"  # type: ignore[attr-defined]
     assert headers["dlq-topic"] == env.settings.input_topic.encode()
@@ -208,7 +209,7 @@ def test_sigkill_and_restart_loses_no_command(env: Env, start: object) -> None:
     produce(env, events)
     expected = expected_commands(events)
     proc = start()  # type: ignore[operator]
-    consume_until(env.settings.output_topic, lambda m: len(m) >= 5)
+    consume_until(env, env.settings.output_topic, lambda m: len(m) >= 5)
     proc.kill()  # SIGKILL: no commit, no flush, no goodbye
     proc.wait(timeout=30)
     start()  # type: ignore[operator]
@@ -222,12 +223,12 @@ def test_sigkill_and_restart_loses_no_command(env: Env, start: object) -> None:
         read = len(messages)
         return set(expected) <= ids
 
-    consume_until(env.settings.output_topic, all_seen, timeout=120)
+    consume_until(env, env.settings.output_topic, all_seen, timeout=120)
     assert ids == set(expected)
 
 
 def _committed(env: Env, partition: int) -> int:
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": env.settings.app_id})
+    consumer = Consumer({"bootstrap.servers": env.kafka, "group.id": env.settings.app_id})
     try:
         [tp] = consumer.committed([TopicPartition(env.settings.input_topic, partition)], 30)
         return int(tp.offset)
@@ -235,8 +236,8 @@ def _committed(env: Env, partition: int) -> int:
         consumer.close()
 
 
-def _size(topic: str) -> int:
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"it-{uuid.uuid4().hex}"})
+def _size(env: Env, topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": env.kafka, "group.id": f"it-{uuid.uuid4().hex}"})
     try:
         partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
         marks = [consumer.get_watermark_offsets(TopicPartition(topic, p), 10) for p in partitions]
@@ -247,7 +248,7 @@ def _size(topic: str) -> int:
 
 def _committed_ids(env: Env, topic: str) -> list[str]:
     """The command id of every committed record of `topic`, read to its end."""
-    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"it-{uuid.uuid4().hex}",
+    consumer = Consumer({"bootstrap.servers": env.kafka, "group.id": f"it-{uuid.uuid4().hex}",
                          "isolation.level": "read_committed", "enable.partition.eof": True,
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})  # fmt: skip
     partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
@@ -286,7 +287,7 @@ def test_an_unknown_schema_id_is_held_not_dead_lettered(env: Env, start: object)
     unknown = invoice_event(2)
     body = env.serde.encode(unknown.SCHEMA, unknown.to_record())
     newer = body[:1] + struct.pack(">I", 987_654) + body[5:]
-    producer = Producer({"bootstrap.servers": BOOTSTRAP, "enable.idempotence": True})
+    producer = Producer({"bootstrap.servers": env.kafka, "enable.idempotence": True})
 
     def send(key: bytes, value: bytes) -> None:
         producer.produce(env.settings.input_topic, key=key, value=value, partition=0)
@@ -296,7 +297,7 @@ def test_an_unknown_schema_id_is_held_not_dead_lettered(env: Env, start: object)
     proc = start()  # type: ignore[operator]
     expected_first = len(expected_commands([first]))
     assert expected_first > 0
-    consume_until(env.settings.output_topic, lambda m: len(m) >= expected_first)
+    consume_until(env, env.settings.output_topic, lambda m: len(m) >= expected_first)
     _until("the first record committed", lambda: _committed(env, 0) == 1)
 
     send(unknown.key.encode(), newer)  # offset 1
@@ -310,7 +311,7 @@ def test_an_unknown_schema_id_is_held_not_dead_lettered(env: Env, start: object)
     proc.wait(timeout=60)
 
     assert _committed(env, 0) == 1
-    assert _size(env.settings.dlq_spec().name) == 0
+    assert _size(env, env.settings.dlq_spec().name) == 0
     assert sorted(_committed_ids(env, env.settings.output_topic)) == sorted(
         expected_commands([first])
     )
