@@ -1,6 +1,6 @@
 """POST /webhooks/twilio/status in process: verify with Twilio's own recipe, store once, answer.
 
-Callbacks are signed with the official `RequestValidator.compute_signature` (twilio_kit);
+Callbacks are signed with the official `RequestValidator.compute_signature` (twilio_status_kit);
 Kafka is a fake sender that records what the route stored.
 """
 
@@ -15,7 +15,7 @@ import httpx
 import pytest
 from fake_sender import FakeSender
 from pydantic import SecretStr
-from twilio_kit import (
+from twilio_status_kit import (
     ACCOUNT,
     OTHER_ACCOUNT,
     OTHER_TOKEN,
