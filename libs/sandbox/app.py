@@ -22,6 +22,8 @@ from fastapi import FastAPI, Request, Response
 from sandbox.clock import SandboxClock
 from sandbox.clock_routes import build_clock_router
 from sandbox.config import SandboxConfig
+from sandbox.monday.app import create_monday_app
+from sandbox.monday.state import MondayState
 from sandbox.slack.app import create_slack_app
 from sandbox.slack.state import SlackState
 from sandbox.twilio.app import create_twilio_app
@@ -40,6 +42,7 @@ class Sandbox:
     slack: SlackState
     twilio: TwilioState
     sendgrid: SendGridState
+    monday: MondayState
 
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
@@ -49,8 +52,15 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     seed_slack_users(slack, visma)
     twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
     sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
+    monday = MondayState(config.monday, clock)
     return Sandbox(
-        config=config, clock=clock, visma=visma, slack=slack, twilio=twilio, sendgrid=sendgrid
+        config=config,
+        clock=clock,
+        visma=visma,
+        slack=slack,
+        twilio=twilio,
+        sendgrid=sendgrid,
+        monday=monday,
     )
 
 
@@ -99,10 +109,11 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid"]}
+        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid", "monday"]}
 
     app.mount("/visma", create_visma_app(sandbox.visma))
     app.mount("/slack", create_slack_app(sandbox.slack))
     app.mount("/twilio", create_twilio_app(sandbox.twilio))
     app.mount("/sendgrid", create_sendgrid_app(sandbox.sendgrid))
+    app.mount("/monday", create_monday_app(sandbox.monday))
     return app

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sandbox.monday.config import MondayConfig
 from sandbox.twilio.config import SendGridConfig, TwilioConfig
 
 DEMO_CLIENT_ID = "mlc-demo"
@@ -124,3 +125,4 @@ class SandboxConfig(BaseModel):
     slack: SlackConfig = Field(default_factory=SlackConfig)
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
     sendgrid: SendGridConfig = Field(default_factory=SendGridConfig)
+    monday: MondayConfig = Field(default_factory=MondayConfig)
