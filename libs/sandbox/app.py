@@ -52,7 +52,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     seed_slack_users(slack, visma)
     twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
     sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
-    monday = MondayState(config.monday, clock)
+    monday = MondayState(config.monday, clock, webhook_client=webhook_client)
     return Sandbox(
         config=config,
         clock=clock,
@@ -91,6 +91,7 @@ def create_app(
         await sandbox.visma.webhooks.cancel()
         await sandbox.slack.events.cancel()
         await sandbox.twilio.cancel()
+        await sandbox.monday.webhooks.cancel()
         if owned:
             await client.aclose()
 

@@ -34,6 +34,23 @@ class LimitsChange(BaseModel):
     max_concurrent_requests: int | None = Field(default=None, gt=0)
 
 
+def apply_limits(state: MondayState, change: LimitsChange) -> dict[str, object]:
+    limits = state.limits
+    limits.budget_per_minute = change.complexity_budget_per_minute or limits.budget_per_minute
+    limits.calls_per_minute = change.calls_per_minute or limits.calls_per_minute
+    limits.daily_calls = change.daily_call_limit or limits.daily_calls
+    if change.max_concurrent_requests is not None:
+        state.config = state.config.model_copy(
+            update={"max_concurrent_requests": change.max_concurrent_requests}
+        )
+    return {
+        "complexity_budget_per_minute": limits.budget_per_minute,
+        "calls_per_minute": limits.calls_per_minute,
+        "daily_call_limit": limits.daily_calls,
+        "max_concurrent_requests": state.config.max_concurrent_requests,
+    }
+
+
 def build_admin_router(state: MondayState) -> APIRouter:
     router = APIRouter(prefix="/_sandbox")
 
@@ -66,23 +83,7 @@ def build_admin_router(state: MondayState) -> APIRouter:
 
     @router.patch("/limits")
     async def change_limits(change: LimitsChange) -> dict[str, object]:
-        limits = state.limits
-        if change.complexity_budget_per_minute is not None:
-            limits.budget_per_minute = change.complexity_budget_per_minute
-        if change.calls_per_minute is not None:
-            limits.calls_per_minute = change.calls_per_minute
-        if change.daily_call_limit is not None:
-            limits.daily_calls = change.daily_call_limit
-        if change.max_concurrent_requests is not None:
-            state.config = state.config.model_copy(
-                update={"max_concurrent_requests": change.max_concurrent_requests}
-            )
-        return {
-            "complexity_budget_per_minute": limits.budget_per_minute,
-            "calls_per_minute": limits.calls_per_minute,
-            "daily_call_limit": limits.daily_calls,
-            "max_concurrent_requests": state.config.max_concurrent_requests,
-        }
+        return apply_limits(state, change)
 
     @router.get("/stats")
     async def stats() -> dict[str, object]:

@@ -14,11 +14,13 @@ from sandbox.monday.admin import build_admin_router
 from sandbox.monday.api import build_api_router
 from sandbox.monday.errors import MondayApplicationError
 from sandbox.monday.state import MondayState
+from sandbox.monday.webhook_admin import build_webhook_admin_router
 
 
 def create_monday_app(state: MondayState) -> FastAPI:
     app = FastAPI(title="monday.com API sandbox", openapi_url="/_sandbox/openapi.json")
     app.include_router(build_admin_router(state))
+    app.include_router(build_webhook_admin_router(state))
     app.include_router(build_clock_router(state.clock), prefix="/_sandbox")
     app.include_router(build_api_router(state))
 

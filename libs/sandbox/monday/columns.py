@@ -177,3 +177,16 @@ def render_text(column: Column, value: object) -> str:
 def render_value(value: object) -> str | None:
     """``ColumnValue.value``: monday answers the stored JSON as a string, null when empty."""
     return None if value is None else json.dumps(value)
+
+
+def webhook_value(column: Column, value: object) -> dict[str, Any] | None:
+    """A value as a webhook event carries it: a status names its label, text is wrapped."""
+    if value is None:
+        return None
+    if column.type == "status" and isinstance(value, dict):
+        index = value["index"]
+        return {"label": {"index": index, "text": column.labels[index]}, "post_id": None}
+    if isinstance(value, str):
+        return {"value": value}
+    assert isinstance(value, dict)
+    return dict(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field, SecretStr
 
 DEMO_MONDAY_TOKEN = "mlc-demo-monday-token"  # noqa: S105 - published demo credential
+DEMO_SIGNING_SECRET = "mlc-demo-monday-app-signing-secret-2026"  # noqa: S105 - published demo credential
 
 
 class MondayConfig(BaseModel):
@@ -27,3 +28,12 @@ class MondayConfig(BaseModel):
     mutation_latency_seconds: float = Field(default=0.0, ge=0, le=10)
     cursor_ttl_seconds: int = Field(default=3600, gt=0)
     seed_procurement_board: bool = True
+    # Board webhooks of an app are signed with the app's Signing Secret (a JWT in
+    # Authorization); None sends none, as for webhooks made with a personal token. The JWT's
+    # algorithm and lifetime are not published (UNCONFIRMED): HS256, 60 seconds here.
+    webhook_signing_secret: SecretStr | None = SecretStr(DEMO_SIGNING_SECRET)
+    webhook_jwt_ttl_seconds: int = Field(default=60, gt=0)
+    # monday retries a failed delivery once a minute for 30 minutes (sandbox seconds).
+    webhook_retry_interval_seconds: float = Field(default=60.0, gt=0)
+    webhook_retry_window_seconds: float = Field(default=1800.0, ge=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)

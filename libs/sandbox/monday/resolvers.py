@@ -17,6 +17,7 @@ from sandbox.monday.columns import Column, render_text, render_value
 from sandbox.monday.errors import MondayApplicationError
 from sandbox.monday.schema import VALUE_TYPES
 from sandbox.monday.state import Board, Item, MondayState
+from sandbox.monday.webhooks import COLUMN_EVENTS
 
 Info: TypeAlias = "GraphQLResolveInfo[Any]"
 
@@ -337,3 +338,18 @@ class Mutation:
             {column_id: value},
             create_labels=bool(create_labels_if_missing),
         )
+
+    @staticmethod
+    async def create_webhook(
+        info: Info, board_id: str, url: str, event: str, config: object = None
+    ) -> dict[str, Any]:
+        state = _context(info).state
+        board = state.board(board_id)
+        served = {"create_item", *COLUMN_EVENTS}
+        if event not in served:
+            raise MondayApplicationError(
+                f"The sandbox does not send {event} events", code="InvalidArgumentException"
+            )
+        hook_config = _values(config) if config is not None else None
+        hook = await state.webhooks.register(board.id, url, event, hook_config)
+        return hook.as_dict()

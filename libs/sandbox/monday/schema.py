@@ -61,6 +61,13 @@ enum ColumnType {
   person phone progress rating status subtasks tags team text time_tracking timeline
   unsupported vote week world_clock
 }
+enum WebhookEventType {
+  change_column_value change_name change_specific_column_value change_status_column_value
+  change_subitem_column_value change_subitem_name create_column create_item create_subitem
+  create_subitem_update create_update delete_update edit_update item_archived item_deleted
+  item_moved_to_any_group item_moved_to_specific_group item_restored move_subitem
+  subitem_archived subitem_deleted
+}
 
 type Account {
   id: ID!
@@ -161,6 +168,13 @@ type Board {
   state: State!
 }
 
+type Webhook {
+  board_id: ID!
+  config: String
+  event: WebhookEventType!
+  id: ID!
+}
+
 type Query {
   account: Account
   boards(
@@ -214,6 +228,7 @@ type Mutation {
     position_relative_method: PositionRelative
     relative_to: ID
   ): Item
+  create_webhook(board_id: ID!, config: JSON, event: WebhookEventType!, url: String!): Webhook
 }
 """
 )

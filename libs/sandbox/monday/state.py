@@ -14,12 +14,16 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+import httpx
 
 from sandbox.clock import SandboxClock
-from sandbox.monday.columns import Column, parse_value
+from sandbox.monday.columns import Column, parse_value, webhook_value
 from sandbox.monday.config import MondayConfig
 from sandbox.monday.errors import MondayApplicationError
 from sandbox.monday.limits import TokenLimits
+from sandbox.monday.webhooks import MondayWebhooks
 
 # The seed's procurement board: twelve columns, some titles with odd case and spacing.
 PROCUREMENT_COLUMNS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
@@ -69,9 +73,16 @@ class Board:
 
 
 class MondayState:
-    def __init__(self, config: MondayConfig, clock: SandboxClock) -> None:
+    def __init__(
+        self,
+        config: MondayConfig,
+        clock: SandboxClock,
+        *,
+        webhook_client: httpx.AsyncClient | None = None,
+    ) -> None:
         self.config = config
         self.clock = clock
+        self.webhooks = MondayWebhooks(config, clock, client=webhook_client)
         self.limits = TokenLimits(
             clock,
             budget_per_minute=config.complexity_budget_per_minute,
@@ -124,13 +135,44 @@ class MondayState:
     def write_values(
         self, board: Board, item: Item, raw_values: dict[str, object], *, create_labels: bool
     ) -> None:
-        """All or nothing: every value is parsed before any is stored."""
+        """All or nothing: every value is parsed before any is stored; changes are announced."""
         parsed = {
             cid: parse_value(board.column(cid), raw, create_labels=create_labels)
             for cid, raw in raw_values.items()
         }
+        previous = {cid: item.values.get(cid) for cid in parsed}
         item.values.update(parsed)
         item.updated_at = self.clock.now()
+        if item.id not in board.items:
+            return  # being created: create_item announces it once stored
+        for cid, value in parsed.items():
+            if value != previous[cid]:
+                self._announce_change(board, item, board.column(cid), previous[cid])
+
+    def _event(self, board: Board, item: Item, kind: str) -> dict[str, Any]:
+        return {
+            "app": "monday",
+            "type": kind,
+            "userId": 1,
+            "originalTriggerUuid": None,
+            "boardId": int(board.id),
+            "pulseId": int(item.id),
+            "pulseName": item.name,
+            "groupId": item.group_id,
+            "isTopGroup": True,
+        }
+
+    def _announce_change(self, board: Board, item: Item, column: Column, previous: object) -> None:
+        event = {
+            **self._event(board, item, "update_column_value"),
+            "columnId": column.id,
+            "columnType": column.type,
+            "columnTitle": column.title,
+            "value": webhook_value(column, item.values.get(column.id)),
+            "previousValue": webhook_value(column, previous),
+            "changedAt": self.clock.time(),
+        }
+        self.webhooks.publish(board.id, event, column_id=column.id, column_type=column.type)
 
     def create_item(
         self,
@@ -151,6 +193,12 @@ class MondayState:
         item = Item(self.next_id(), board.id, group_id or groups[0], name, now, now)
         self.write_values(board, item, values, create_labels=create_labels)
         board.items[item.id] = item
+        columns = {
+            cid: webhook_value(board.column(cid), value) for cid, value in item.values.items()
+        }
+        self.webhooks.publish(
+            board.id, {**self._event(board, item, "create_pulse"), "columnValues": columns}
+        )
         return item
 
     def mutation_started(self, board_id: str) -> None:

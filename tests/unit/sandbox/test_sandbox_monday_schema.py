@@ -161,6 +161,10 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
                 "relative_to": "ID",
             },
         ),
+        "create_webhook": (
+            "Webhook",
+            {"board_id": "ID!", "config": "JSON", "event": "WebhookEventType!", "url": "String!"},
+        ),
     },
     "NumbersValue": {
         "column": ("Column!", {}),
@@ -234,6 +238,12 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "id": ("ID!", {}),
         "name": ("String!", {}),
     },
+    "Webhook": {
+        "board_id": ("ID!", {}),
+        "config": ("String", {}),
+        "event": ("WebhookEventType!", {}),
+        "id": ("ID!", {}),
+    },
 }
 MONDAY_ENUMS: dict[str, list[str]] = {
     "BoardKind": ["private", "public", "share"],
@@ -305,6 +315,29 @@ MONDAY_ENUMS: dict[str, list[str]] = {
     ],
     "PositionRelative": ["after_at", "before_at"],
     "State": ["active", "all", "archived", "deleted"],
+    "WebhookEventType": [
+        "change_column_value",
+        "change_name",
+        "change_specific_column_value",
+        "change_status_column_value",
+        "change_subitem_column_value",
+        "change_subitem_name",
+        "create_column",
+        "create_item",
+        "create_subitem",
+        "create_subitem_update",
+        "create_update",
+        "delete_update",
+        "edit_update",
+        "item_archived",
+        "item_deleted",
+        "item_moved_to_any_group",
+        "item_moved_to_specific_group",
+        "item_restored",
+        "move_subitem",
+        "subitem_archived",
+        "subitem_deleted",
+    ],
 }
 
 
@@ -370,6 +403,7 @@ def test_the_root_operations_are_the_ones_the_connector_uses() -> None:
         "change_multiple_column_values",
         "change_simple_column_value",
         "create_item",
+        "create_webhook",
     }
 
 
