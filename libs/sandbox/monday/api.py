@@ -84,6 +84,19 @@ async def _run(state: MondayState, request: Request, token: str) -> JSONResponse
     }
     operation = operations[0]
     cost = operation_cost(operation, fragments, variables, mutation_cost=state.config.mutation_cost)
+    if cost > state.config.complexity_per_query_limit:
+        # One query above monday's 5M cap can never run: a permanent application error
+        # (its code is UNCONFIRMED).
+        too_complex = MondayApplicationError(
+            f"Query has complexity of {cost}, which exceeds max complexity of "
+            f"{state.config.complexity_per_query_limit}",
+            code="maxComplexityExceeded",
+            complexity=cost,
+            max_complexity=state.config.complexity_per_query_limit,
+        )
+        return JSONResponse(
+            {"errors": [{"message": str(too_complex), "extensions": too_complex.extensions}]}
+        )
     before = state.limits.budget_left(token)
     refusal = state.limits.spend(token, cost)
     if refusal is not None:

@@ -25,6 +25,15 @@ class MondayApplicationError(Exception):
         }
 
 
+def _limit_extensions(code: str, seconds: int) -> dict[str, Any]:
+    # From API version 2025-07 the complexity error carries only its code and the wait
+    # (monday changelog "Updated complexity budget exhausted error"); the others keep
+    # their status code.
+    if code == "COMPLEXITY_BUDGET_EXHAUSTED":
+        return {"code": code, "retry_in_seconds": seconds}
+    return {"code": code, "retry_in_seconds": seconds, "status_code": 429}
+
+
 def limit_error(
     message: str, *, code: str, retry_in_seconds: float, account_id: int
 ) -> JSONResponse:
@@ -33,7 +42,7 @@ def limit_error(
         "errors": [
             {
                 "message": message,
-                "extensions": {"code": code, "retry_in_seconds": seconds, "status_code": 429},
+                "extensions": _limit_extensions(code, seconds),
             }
         ],
         "account_id": account_id,
