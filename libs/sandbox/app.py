@@ -52,7 +52,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     seed_slack_users(slack, visma)
     twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
     sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
-    monday = MondayState(config.monday, clock, webhook_client=webhook_client)
+    monday = MondayState(config.monday, clock, webhook_client=webhook_client, seed=config.seed)
     return Sandbox(
         config=config,
         clock=clock,

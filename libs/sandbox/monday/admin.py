@@ -1,8 +1,9 @@
 """The monday sandbox admin API (``/monday/_sandbox``): seed boards, read items, set limits.
 
 Tests and the demo add boards (``POST /boards``), read a board's items with their column
-values (``GET /boards/{id}/items``), change limits (``PATCH /limits``) and read statistics
-(``GET /stats``: the most mutations ever in flight per board, refusals per error code).
+values (``GET /boards/{id}/items``), change limits (``PATCH /limits``), inject faults
+(``/faults``) and read statistics (``GET /stats``: the most mutations ever in flight per
+board, refusals per error code).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from sandbox.faults import add_fault_routes
 from sandbox.monday.columns import render_text
 from sandbox.monday.schema import VALUE_TYPES
 from sandbox.monday.state import MondayState
@@ -94,4 +96,5 @@ def build_admin_router(state: MondayState) -> APIRouter:
             "api_versions": sorted(state.api_versions),
         }
 
+    add_fault_routes(router, state.faults)
     return router

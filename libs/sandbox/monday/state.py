@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from sandbox.clock import SandboxClock
+from sandbox.faults import FaultInjector
 from sandbox.monday.columns import Column, parse_value, webhook_value
 from sandbox.monday.config import MondayConfig
 from sandbox.monday.errors import MondayApplicationError
@@ -79,10 +80,12 @@ class MondayState:
         clock: SandboxClock,
         *,
         webhook_client: httpx.AsyncClient | None = None,
+        seed: int = 0,
     ) -> None:
         self.config = config
         self.clock = clock
         self.webhooks = MondayWebhooks(config, clock, client=webhook_client)
+        self.faults = FaultInjector(seed=seed, clock=clock)
         self.limits = TokenLimits(
             clock,
             budget_per_minute=config.complexity_budget_per_minute,

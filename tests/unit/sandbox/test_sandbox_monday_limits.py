@@ -168,3 +168,20 @@ async def test_a_query_above_the_per_query_cap_is_a_permanent_error(
         assert extensions["error_data"]["max_complexity"] == 100
         data = await gql(client, PAGE, {"board": BOARD, "limit": 1})
         assert data["complexity"]["before"] == 10_000_000  # the refused query spent nothing
+
+
+async def test_injected_faults_answer_in_mondays_error_shape(
+    build: Callable[..., httpx.AsyncClient],
+) -> None:
+    async with build() as client:
+        for rule in ({"status": 429, "retry_after": 7}, {"status": 503}):
+            added = await client.post("/monday/_sandbox/faults", json=rule)
+            assert added.status_code == 201
+        throttled = await post(client, ME)
+        assert throttled.status_code == 429
+        assert throttled.headers["Retry-After"] == "7"
+        assert throttled.json()["errors"][0]["extensions"]["code"] == "RATE_LIMIT_EXCEEDED"
+        down = await post(client, ME)
+        assert down.status_code == 503
+        assert down.json()["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        await gql(client, ME)
