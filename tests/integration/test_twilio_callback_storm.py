@@ -31,7 +31,7 @@ from events.twilio_status import TwilioMessageStatus, advances
 from ingress.app import create_app
 from ingress.config import IngressSettings
 from tests.integration.twilio_status_rig import StatusRig
-from tests.unit.ingress.twilio_kit import (
+from tests.unit.ingress.twilio_status_kit import (
     ACCOUNT,
     OTHER_TOKEN,
     PUBLIC_URL,
