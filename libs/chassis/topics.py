@@ -24,6 +24,10 @@ from chassis.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 DAY_MS = 24 * 60 * 60 * 1000
+LEADER_WAIT_SECONDS = 120.0
+"""How long a service at start waits for the topics it created to get leaders: a broker that
+is itself starting, or busy, may take tens of seconds (CI saw more than 30 s under load)."""
+LEADER_WARN_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,10 @@ def ensure_topics(
     *,
     replication_factor: int | None = None,
     timeout: float = 30.0,
+    leader_timeout: float = LEADER_WAIT_SECONDS,
 ) -> None:
-    """Creates the missing topics; `replication_factor` defaults to KafkaSettings'."""
+    """Creates the missing topics; `replication_factor` defaults to KafkaSettings'. `timeout`
+    bounds each request; `leader_timeout` how long new topics may take to get their leaders."""
     if replication_factor is None:
         replication_factor = KafkaSettings().replication_factor
     wanted = {spec.name: spec for spec in specs}
@@ -85,7 +91,7 @@ def ensure_topics(
         except KafkaException as exc:
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise TopicError(f"cannot create topic {name}: {exc}") from exc
-    _wait_for_leaders(admin, [t.topic for t in missing], timeout)
+    _wait_for_leaders(admin, [t.topic for t in missing], leader_timeout)
 
 
 def _list_topics(admin: AdminClient, timeout: float) -> dict[str, Any]:
@@ -105,8 +111,9 @@ def _list_topics(admin: AdminClient, timeout: float) -> dict[str, Any]:
 def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> None:
     """A created topic is usable once every partition has a leader; until then reads fail."""
     deadline = time.monotonic() + timeout
+    warned = False
     while True:
-        topics = admin.list_topics(timeout=timeout).topics
+        topics = admin.list_topics(timeout=min(timeout, 30.0)).topics
         if all(
             name in topics
             and topics[name].partitions
@@ -114,6 +121,13 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], timeout: float) -> N
             for name in names
         ):
             return
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise TopicError(f"topics {names} have no leader after {timeout}s")
+        if not warned and now > deadline - timeout + LEADER_WARN_SECONDS:
+            warned = True
+            log.warning(
+                "new topics have no leader yet; waiting",
+                extra={"topics": len(names), "wait_seconds": timeout},
+            )
         time.sleep(0.1)
