@@ -43,6 +43,8 @@ REQUESTS = 10_000
 CONCURRENCY = 16
 MAX_BODY_BYTES = 256 * 1024  # the default limit, stated here so the figures can be read
 MIB = 1024 * 1024
+RESETS = frozenset({"ReadError", "WriteError", "RemoteProtocolError"})
+"""Transport errors: a connection reset instead of an answer."""
 
 
 @dataclass
@@ -128,7 +130,11 @@ async def _streamed(body: bytes) -> AsyncIterator[bytes]:
 
 async def drive(url: str, traffic: Traffic, count: int, *, broker_up: bool = True) -> list[Answer]:
     """`count` requests from `traffic`, CONCURRENCY at a time, each made just before sent."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    # Idle connections are dropped before the server's 5 s keep-alive closes them: reusing one
+    # just as the server closes it is a client-side race (a ReadError), not an answer.
+    limits = httpx.Limits(
+        max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY, keepalive_expiry=2.0
+    )
     answers: list[Answer] = []
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
 
@@ -156,11 +162,15 @@ async def drive(url: str, traffic: Traffic, count: int, *, broker_up: bool = Tru
 
 
 def wrong(answers: list[Answer]) -> Counter[str]:
-    """How many of each kind got which answer it does not allow."""
+    """How many of each kind got which answer it does not allow. A streamed body over the limit
+    may also end in a reset: the server answers 413 and closes the connection without reading
+    the rest (RFC 9110 15.5.14), and a client still sending may see the reset before the answer
+    (CI saw 8 of about 100 so on a loaded machine)."""
     return Counter(
         f"{a.attempt.kind} {a.attempt.method} -> {a.status} (allowed {sorted(a.attempt.allowed)})"
         for a in answers
         if a.status not in a.attempt.allowed
+        and not (a.attempt.kind == "huge_streamed_body" and a.status in RESETS)
     )
 
 
