@@ -79,9 +79,11 @@ def build_app(
     serde: AvroSerde | None = None,
     reference: ReferenceData | None = None,
     clock: Clock = system_clock,
+    giving_up: Callable[[], None] = lambda: None,
 ) -> faust.App:
     """The faust app of the processor; give either a rules file (watched and reloaded when it
-    changes) or an already loaded RuleSet. `clock` times reminders and digests."""
+    changes) or an already loaded RuleSet. `clock` times reminders and digests. `giving_up` is
+    called when a held record is given up and the worker will stop (the process's watchdog)."""
     watcher = None
     if rules is None:
         if rules_path is None:
@@ -91,7 +93,9 @@ def build_app(
     app = _faust_app(settings)
     serde = serde or serde_for(RegistrySettings())
     observe = install_schedule(app, settings, serde=serde, rules=lambda: handler.rules, clock=clock)
-    handler, batches = _handler(app, settings, rules, serde, reference, observe=observe)
+    handler, batches = _handler(
+        app, settings, rules, serde, reference, observe=observe, giving_up=giving_up
+    )
     source = raw_topic(app, *settings.input_topics())
     app.agent(source, name="route-events")(_agent(app, handler, batches))
     if watcher is not None:
@@ -133,6 +137,7 @@ def _handler(
     serde: AvroSerde,
     reference: ReferenceData | None,
     observe: Observe | None = None,
+    giving_up: Callable[[], None] = lambda: None,
 ) -> tuple[InvoiceHandler, Batches]:
     batches = _batches(app, settings)
     transaction, markers = batches.transaction, batches.markers
@@ -158,6 +163,7 @@ def _handler(
         enrich=reference.enrich if reference is not None else _nothing_known,
         observe=observe,
         owned=lambda record: _owns(app, TP(record.topic, record.partition)),
+        giving_up=giving_up,
     )
     return handler, batches
 

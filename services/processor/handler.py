@@ -143,10 +143,13 @@ class InvoiceHandler:
         beyond_horizon: Callable[[Record], bool] = lambda record: False,
         outlive: Remember | None = None,
         owned: Callable[[Record], bool] = lambda record: True,
+        giving_up: Callable[[], None] = lambda: None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         schema_backoff: SchemaBackoff = SchemaBackoff(),
     ) -> None:
         self._owned = owned
+        self._giving_up = giving_up
+        """Called before a held record is given up (the worker will stop): the watchdog."""
         """Whether the record's partition is still assigned to this worker."""
         self._sleep = sleep
         self._schema_backoff = schema_backoff
@@ -286,6 +289,7 @@ class InvoiceHandler:
                 failures += 1
                 self._report_unreadable(record, exc)
             if not self._owned(record):
+                self._giving_up()
                 raise PartitionMovedError(
                     f"{record.topic}/{record.partition} was revoked while offset "
                     f"{record.offset} waited for its schema"

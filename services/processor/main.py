@@ -31,6 +31,7 @@ from processor.config import ProcessorSettings
 from processor.deployed_sinks import SHIPPED_SINKS, DeployedSinks
 from processor.enrichment import ReferenceData
 from processor.rules import RulesFileError, load_rules
+from processor.stop_watchdog import StopWatchdog
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         client=f"{settings.app_id}-reference",
     ).start()
     reference = ReferenceData(view, wait_seconds=settings.enrichment_wait_seconds)
-    app = build_app(settings, args.rules, serde=serde, reference=reference)
+    # Giving up a held record crashes the agent on purpose; the watchdog makes sure the
+    # process then leaves even when faust's stop does not finish.
+    watchdog = StopWatchdog()
+    app = build_app(settings, args.rules, serde=serde, reference=reference, giving_up=watchdog.arm)
     app.timer(interval=VIEW_CHECK_SECONDS)(crash_on_view_failure(app, view))
     HealthServer(port=service.health_port, ready=lambda: _ready(app, view)).start()
     worker = json_logging_worker(app, level)

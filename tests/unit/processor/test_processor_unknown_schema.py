@@ -49,6 +49,10 @@ class Rig:
     ) -> None:
         self.commands, self.dlq, self.audit_topic = FakeTopic(), FakeTopic(), FakeTopic()
         self.slept: list[float] = []
+        self.gave_up = 0
+
+        def giving_up() -> None:
+            self.gave_up += 1
 
         async def sleep(seconds: float) -> None:
             self.slept.append(seconds)
@@ -62,7 +66,7 @@ class Rig:
                 command.key.encode(), value, headers),
             send_dead_letter=self.dlq.send,
             audit=AuditTrail(service="processor", serde=serde, publish=publish),
-            owned=owned, sleep=sleep,
+            owned=owned, sleep=sleep, giving_up=giving_up,
         )  # fmt: skip
 
 
@@ -99,6 +103,7 @@ def test_an_unknown_schema_id_without_a_registry_holds_the_record_and_is_never_d
     assert rig.commands.sent == []  # not even the decodable record before it: nothing moves
     assert rig.slept == [1.0, 2.0, 4.0, 8.0, 10.0]
     assert checks == [41] * 6
+    assert rig.gave_up == 1  # the process's stop watchdog is armed before the worker stops
     assert _waits(NEW_ID) - before == 6
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1, "logged once per schema id, not once per attempt"
