@@ -167,7 +167,8 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sandbox.set_defaults(func=_sandbox)
 
     sub.add_parser(
-        "demo", help="run the first flow end to end: sandbox, Kafka, poller, processor, sink"
+        "demo",
+        help="every flow built so far end to end (Visma <-> Slack, Visma -> Twilio)",
     ).set_defaults(func=_demo)
 
     audit = sub.add_parser("audit", help="print the audit chain of an entity or external id")
