@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import jwt
 
+from sandbox.background import BackgroundTasks
 from sandbox.clock import SandboxClock
 from sandbox.monday.config import MondayConfig
 from sandbox.monday.errors import MondayApplicationError
@@ -77,7 +78,7 @@ class MondayWebhooks:
         self.drop = False
         self.stats: Counter[str] = Counter()
         self._ids = itertools.count(500_000_001)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
 
     def _client(self) -> httpx.AsyncClient:
         if self.client is None:
@@ -129,9 +130,7 @@ class MondayWebhooks:
                     "triggerTime": self.clock.now().isoformat(),
                 }
             }
-            task = asyncio.get_running_loop().create_task(self._deliver(hook, body))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._tasks.start(self._deliver(hook, body))
 
     def sign(self, audience: str) -> str | None:
         secret = self.config.webhook_signing_secret
@@ -179,10 +178,7 @@ class MondayWebhooks:
 
     async def drain(self) -> None:
         """Wait for every delivery under way, retries included (tests and shutdown)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._tasks.drain()
 
     async def cancel(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        await self.drain()
+        await self._tasks.cancel()

@@ -10,7 +10,6 @@ alone (it still has to poll). The real ERP payload and header name are UNCONFIRM
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 import httpx
 from pydantic import BaseModel, Field, SecretStr
 
+from sandbox.background import BackgroundTasks
 from sandbox.visma.records import format_millis
 from sandbox.visma.store import Record
 
@@ -84,7 +84,7 @@ class WebhookDispatcher:
         self.subscriptions: list[WebhookSubscription] = []
         self.stats = WebhookStats()
         self._rng = random.Random(seed)
-        self._pending: set[asyncio.Task[None]] = set()
+        self._tasks = BackgroundTasks()
 
     def notify(self, record: Record, event: str) -> None:
         """Schedule one delivery per matching subscription; call from the event loop."""
@@ -96,9 +96,7 @@ class WebhookDispatcher:
             if subscription.drop_rate and self._rng.random() < subscription.drop_rate:
                 self.stats.dropped += 1
                 continue
-            task = asyncio.get_running_loop().create_task(self._deliver(subscription, body))
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            self._tasks.start(self._deliver(subscription, body))
 
     async def _deliver(self, subscription: WebhookSubscription, body: bytes) -> None:
         if self.client is None:
@@ -121,10 +119,7 @@ class WebhookDispatcher:
 
     async def drain(self) -> None:
         """Wait for every delivery under way (tests and shutdown)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        await self._tasks.drain()
 
     async def cancel(self) -> None:
-        for task in list(self._pending):
-            task.cancel()
-        await self.drain()
+        await self._tasks.cancel()
