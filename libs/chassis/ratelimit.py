@@ -163,14 +163,18 @@ class TokenBucket:
         # penalizes or retries.
         latency = max(0.0, self._clock() - started)
         self._calls += 1
-        if count.at is not None:
+        if self._calls == 1 and count.at is not None:
+            # This key's first call may have opened a connection, or come in a burst of every
+            # key's first calls that the server counted later than it will count the next: it
+            # counts from its answer, and is no sample of the floor (a floor learned from such
+            # calls is too high, and later calls counted below it came too close: CI saw it).
+            margin = latency
+        elif count.at is not None:
             margin = self._latency.counted_margin(count.at - started, latency)
         else:
             margin = self._latency.margin(latency)
-        if self._calls == 1:
-            # This key's first call may have opened a connection, or come in a burst of every
-            # key's first calls that the server counted later than it will count the next.
-            margin = latency
+            if self._calls == 1:
+                margin = latency  # as above; the round-trip window skips only the first call
         self._updated = max(self._updated, started + margin)
 
     def penalize(self, seconds: float) -> None:

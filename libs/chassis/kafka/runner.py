@@ -74,8 +74,10 @@ Handler = Callable[[Record], Awaitable[None]]
 
 T = TypeVar("T")
 
-SHARED_LATENCY_WINDOW = 100
-"""Recent calls (of every key) whose latency spread paces each key's next call."""
+SHARED_LATENCY_WINDOW = 1000
+"""Recent calls (of every key) whose latency spread paces each key's next call: the earliest
+the server counted any of them is the floor, so it spans tens of seconds of every key's calls,
+not one round of them (a floor from a busy moment is too high once the server is quicker)."""
 
 PROCESSED = Counter("mlc_records_total", "Records handled, by outcome", ["group", "outcome"])
 RETRIES = Counter("mlc_record_retries_total", "Handler attempts that will be retried", ["group"])

@@ -216,3 +216,17 @@ async def test_a_keys_first_call_counts_from_its_answer_even_when_the_server_tim
     await _counted(learned, t, [(0.1, 0.2)] * (COUNTED_SAMPLES + 2))
     fresh = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
     assert await _counted(fresh, t, [(0.3, 0.4), (0.1, 0.2), (0.1, 0.2)]) == [1.4, 1.0]
+
+
+@pytest.mark.anyio
+async def test_first_calls_of_keys_are_no_samples_of_the_floor() -> None:
+    """Many keys' first calls, counted late in a start-up burst, must not set a floor that the
+    next calls (counted earlier) fall below: those would reach the server too close."""
+    t = FakeTime()
+    spread = LatencySpread()
+    for _ in range(COUNTED_SAMPLES + 5):
+        first = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+        await _counted(first, t, [(0.5, 0.6)])
+    key = TokenBucket(1.0, burst=1, clock=t.clock, sleep=t.sleep, latency=spread)
+    # Still learning: the second call counts from its answer, not from 0.1 - 0.5 below zero.
+    assert await _counted(key, t, [(0.5, 0.6), (0.1, 0.2), (0.1, 0.2)]) == [1.6, 1.2]
