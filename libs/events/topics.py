@@ -12,6 +12,7 @@ from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
+from events.monday import MONDAY_COLUMN_CHANGES, MONDAY_ITEMS
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import STATE_TWILIO_MESSAGE_STATUS, TWILIO_MESSAGE_STATUSES
@@ -64,4 +65,6 @@ ALL = (
     APPROVAL_SIGNALS,
     TWILIO_MESSAGE_STATUSES,
     STATE_TWILIO_MESSAGE_STATUS,
+    MONDAY_COLUMN_CHANGES,
+    MONDAY_ITEMS,
 )
