@@ -110,7 +110,8 @@ def run_processor(
             progress=lambda line: progress(f"processor: {line}"),
         )
         progress("every event audited; stopping the processor (SIGTERM)")
-    commands = sum(_records(bootstrap, settings.command_topic(kind)) for kind in COMMAND_TOPICS)
+    topics = {settings.command_topic(kind) for kind in COMMAND_TOPICS}  # some kinds share one
+    commands = sum(_records(bootstrap, topic) for topic in topics)
     return ProcessorResult(collected, commands)
 
 

@@ -12,6 +12,7 @@ from events.commands import (
 )
 from events.slack import PostSlackMessage
 from events.topics import SINK_SLACK
+from events.visma_writes import RecordPurchaseReceipt
 
 SINK_TWILIO_SMS = TopicSpec("sink.twilio-sms.v1", partitions=6)
 SINK_TWILIO_EMAIL = TopicSpec("sink.twilio-email.v1", partitions=6)
@@ -26,5 +27,6 @@ COMMAND_TOPICS: dict[type, TopicSpec] = {
     CreateMondayItem: SINK_MONDAY,
     SyncToAirbase: SINK_AIRBASE,
     ApplyVismaAction: SINK_VISMA_WRITER,
+    RecordPurchaseReceipt: SINK_VISMA_WRITER,
 }
-"""Where a processor sends each command class."""
+"""Where a processor sends each command class (several may share a sink's topic)."""

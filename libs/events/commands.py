@@ -8,20 +8,9 @@ the entity key, so the audit trail can follow it from the fact to the delivery.
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from events._avro import AvroModel
+from events.command_envelope import CommandEnvelope as _Command
 from events.slack import PostSlackMessage
-
-
-class _Command(AvroModel):
-    command_id: str
-    tenant_id: str
-    rule: str
-    source_event_id: str
-    entity_type: str
-    entity_id: str
-    created_at: datetime
+from events.visma_writes import RecordPurchaseReceipt
 
 
 class SendSms(_Command):
@@ -104,6 +93,12 @@ class ApplyVismaAction(_Command):
 
 
 Command = (
-    PostSlackMessage | SendSms | SendEmail | CreateMondayItem | SyncToAirbase | ApplyVismaAction
+    PostSlackMessage
+    | SendSms
+    | SendEmail
+    | CreateMondayItem
+    | SyncToAirbase
+    | ApplyVismaAction
+    | RecordPurchaseReceipt
 )
 """Everything the processor can ask a sink to do."""

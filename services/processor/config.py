@@ -126,8 +126,10 @@ class ProcessorSettings(BaseSettings):
             TopicSpec(name, self.input_partitions, compacted=True)
             for name in self.reference_topics()
         ]
+        # Several kinds of command may share a sink's topic: each topic is declared once.
         commands = [
-            TopicSpec(self.command_topic(kind), self.output_partitions) for kind in COMMAND_TOPICS
+            TopicSpec(name, self.output_partitions)
+            for name in dict.fromkeys(self.command_topic(kind) for kind in COMMAND_TOPICS)
         ]
         return [
             *inputs, *references, *commands,

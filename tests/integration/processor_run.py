@@ -78,7 +78,7 @@ class Run:
         consumer = Consumer({"bootstrap.servers": self.kafka, "group.id": uuid.uuid4().hex,
                              "auto.offset.reset": "earliest",
                              "isolation.level": "read_committed"})  # fmt: skip
-        consumer.subscribe([self.settings.command_topic(kind) for kind in COMMAND_TOPICS])
+        consumer.subscribe(sorted({self.settings.command_topic(kind) for kind in COMMAND_TOPICS}))
         found: Found = []
         deadline = time.monotonic() + timeout
         try:
