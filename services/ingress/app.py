@@ -16,6 +16,7 @@ from ingress.answers import Send
 from ingress.body_limit import BodyBudget, BoundedBodies
 from ingress.config import IngressSettings
 from ingress.dedupe import RecentEvents
+from ingress.monday_route import monday_route
 from ingress.slack import slack_route
 from ingress.slack_signature import SlackSignature
 from ingress.twilio_route import twilio_route
@@ -48,6 +49,7 @@ def create_app(
     )
     tokens = twilio_tokens or TwilioAuthTokens(tokens=settings.twilio_auth_tokens)
     app.router.routes.append(twilio_route(settings=settings, send=send, serde=serde, tokens=tokens))
+    app.router.routes.append(monday_route(settings=settings, send=send, serde=serde))
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:

@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
+from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import TWILIO_MESSAGE_STATUSES
@@ -92,6 +93,36 @@ class IngressSettings(BaseSettings):
         description="(message, status) pairs remembered per process so a repeated callback "
         "is stored once",
     )
+    monday_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s?#]+$",
+        description="the public URL of POST /webhooks/monday as registered with monday (without "
+        "its query): the JWT's aud must be it, with the request's query. Needed with a signing "
+        "secret (503 without)",
+    )
+    monday_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="development only: the monday app's Signing Secret; production names it "
+        "in the vault (monday_signing_secret_credential). Unset: unsigned webhooks are taken",
+    )
+    monday_signing_secret_credential: str | None = Field(
+        default=None, min_length=1, description="vault name of the monday app's Signing Secret"
+    )
+    monday_jwt_leeway_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="clock skew allowed when checking the JWT's exp"
+    )
+    monday_default_tenant: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="the tenant of a monday webhook whose URL has no ?tenant= (one-tenant setups)",
+    )
+    monday_topic: str = MONDAY_COLUMN_CHANGES.name
+    monday_recent_triggers: int = Field(
+        default=100_000,
+        ge=1,
+        description="triggerUuids remembered per process so monday's retries are stored once",
+    )
     max_body_bytes: int = Field(
         default=256 * 1024,
         ge=1024,
@@ -117,7 +148,7 @@ class IngressSettings(BaseSettings):
         description="longest time to receive a whole request body; a slower one is a 408",
     )
 
-    @field_validator("slack_signing_secret")
+    @field_validator("slack_signing_secret", "monday_signing_secret")
     @classmethod
     def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -139,6 +170,11 @@ class IngressSettings(BaseSettings):
             raise ValueError(
                 "set MLC_INGRESS_SLACK_SIGNING_SECRET or "
                 "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL (a vault name), not both"
+            )
+        if self.monday_signing_secret is not None and self.monday_signing_secret_credential:
+            raise ValueError(
+                "set MLC_INGRESS_MONDAY_SIGNING_SECRET or "
+                "MLC_INGRESS_MONDAY_SIGNING_SECRET_CREDENTIAL (a vault name), not both"
             )
         return self
 

@@ -18,6 +18,7 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
 from chassis.topics import ensure_topics
 from chassis.vault import vault_from_environment
+from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import TWILIO_MESSAGE_STATUSES
@@ -39,7 +40,10 @@ def parser() -> argparse.ArgumentParser:
         "Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
         "VISMA_SIGNATURE_HEADER, SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_CREDENTIAL, "
         "TWILIO_STATUS_CALLBACK_URL (the public URL Twilio signs), TWILIO_AUTH_TOKEN_CREDENTIAL "
-        "(vault name per account, default twilio/{account_sid}/auth-token), "
+        "(vault name per account, default twilio/{account_sid}/auth-token); monday board "
+        "webhooks: POST /webhooks/monday (challenge answered; JWT checked with "
+        "MONDAY_SIGNING_SECRET or MONDAY_SIGNING_SECRET_CREDENTIAL against MONDAY_WEBHOOK_URL, "
+        "the public URL; tenant from the URL's ?tenant= or MONDAY_DEFAULT_TENANT); "
         "ACK_TIMEOUT_SECONDS, PORT; limits on hostile input: MAX_BODY_BYTES (256 KiB, a "
         "413 beyond), MAX_INFLIGHT_BODY_BYTES (32 MiB across requests, a 503 beyond), "
         "BODY_READ_TIMEOUT_SECONDS (5, a 408 beyond), MAX_CONNECTIONS (1000), "
@@ -54,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(SERVICE, ServiceSettings().log_level)
     try:
-        settings = with_slack_secret(load_settings())
+        settings = with_vault_secrets(load_settings())
     except IngressConfigError as exc:
         log.error("cannot start", extra={"error": str(exc)})
         return 2
@@ -64,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings.model_copy(update={"host": args.host})
     REDACTOR.register(settings.visma_webhook_secret)
     REDACTOR.register(settings.slack_signing_secret)
+    REDACTOR.register(settings.monday_signing_secret)
     for token in settings.twilio_auth_tokens.values():
         REDACTOR.register(token)
     kafka = KafkaSettings()
@@ -74,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             replace(VISMA_NOTIFICATIONS, name=settings.visma_topic),
             replace(SLACK_EVENTS, name=settings.slack_topic),
             replace(TWILIO_MESSAGE_STATUSES, name=settings.twilio_topic),
+            replace(MONDAY_COLUMN_CHANGES, name=settings.monday_topic),
         ],
         replication_factor=kafka.replication_factor,
     )
@@ -119,14 +125,25 @@ def server_config(app: FastAPI, settings: IngressSettings) -> uvicorn.Config:
     )
 
 
-def with_slack_secret(settings: IngressSettings) -> IngressSettings:
-    """The Slack signing secret named by a vault credential, read once at start-up."""
-    name = settings.slack_signing_secret_credential
-    if not name:
+VAULT_SECRETS = {
+    "slack_signing_secret": "slack_signing_secret_credential",
+    "monday_signing_secret": "monday_signing_secret_credential",
+}
+"""Each signing secret the ingress may read from the vault, and the setting naming it there."""
+
+
+def with_vault_secrets(settings: IngressSettings) -> IngressSettings:
+    """The signing secrets named by vault credentials (Slack's, monday's), read once at start."""
+    names = {
+        secret: getattr(settings, credential)
+        for secret, credential in VAULT_SECRETS.items()
+        if getattr(settings, credential)
+    }
+    if not names:
         return settings
     vault = vault_from_environment()
     vault.load()
-    return settings.model_copy(update={"slack_signing_secret": vault.get(name)})
+    return settings.model_copy(update={secret: vault.get(name) for secret, name in names.items()})
 
 
 async def _serve(server: uvicorn.Server) -> None:

@@ -39,7 +39,9 @@ def largest_messages(
 def check_body_limit(admin: AdminClient, settings: IngressSettings) -> None:
     """Raises IngressConfigError naming the topic whose largest message a body may not fit."""
     # Each once: librdkafka cannot parse the answer to a request naming a topic twice.
-    topics = dict.fromkeys((settings.slack_topic, settings.visma_topic, settings.twilio_topic))
+    topics = dict.fromkeys(
+        (settings.slack_topic, settings.visma_topic, settings.twilio_topic, settings.monday_topic)
+    )
     for topic, largest in largest_messages(admin, topics).items():
         if settings.max_body_bytes + KEY_AND_HEADERS_BYTES > largest:
             raise IngressConfigError(

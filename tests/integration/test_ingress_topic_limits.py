@@ -1,7 +1,7 @@
 """Issue 10 item 3: the body limit stays below what the ingress's topics take, checked at start.
 
 An operator may give a topic a smaller max.message.bytes than Kafka's default; the ingress
-reads its topics' limits (Slack, Visma, Twilio status) on the real broker and refuses to
+reads its topics' limits (Slack, Visma, Twilio status, monday) on the real broker and refuses to
 start when a body at its limit could not be stored, naming the topic and the setting.
 """
 
@@ -39,7 +39,9 @@ def test_a_body_limit_over_a_topics_largest_message_is_refused_naming_it(
     admin, small, default = topics
     assert largest_messages(admin, [small])[small] == SMALL_TOPIC_BYTES
     # 256 KiB by default
-    settings = IngressSettings(slack_topic=small, visma_topic=default, twilio_topic=default)
+    settings = IngressSettings(
+        slack_topic=small, visma_topic=default, twilio_topic=default, monday_topic=default
+    )
     with pytest.raises(IngressConfigError) as refused:
         check_body_limit(admin, settings)
     assert small in str(refused.value)
@@ -56,6 +58,7 @@ def test_the_ingress_does_not_start_with_a_body_limit_its_topic_cannot_take(
     monkeypatch.setenv("MLC_INGRESS_SLACK_TOPIC", small)
     monkeypatch.setenv("MLC_INGRESS_VISMA_TOPIC", default)
     monkeypatch.setenv("MLC_INGRESS_TWILIO_TOPIC", default)
+    monkeypatch.setenv("MLC_INGRESS_MONDAY_TOPIC", default)
     monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET", "topic-limit-test-secret")
     assert main(["--port", "0", "--host", "127.0.0.1"]) == 2
 
@@ -64,6 +67,19 @@ def test_the_twilio_status_topics_limit_is_checked_too(
     topics: tuple[AdminClient, str, str],
 ) -> None:
     admin, small, default = topics
-    settings = IngressSettings(slack_topic=default, visma_topic=default, twilio_topic=small)
+    settings = IngressSettings(
+        slack_topic=default, visma_topic=default, twilio_topic=small, monday_topic=default
+    )
+    with pytest.raises(IngressConfigError, match=small):
+        check_body_limit(admin, settings)
+
+
+def test_the_monday_column_change_topics_limit_is_checked_too(
+    topics: tuple[AdminClient, str, str],
+) -> None:
+    admin, small, default = topics
+    settings = IngressSettings(
+        slack_topic=default, visma_topic=default, twilio_topic=default, monday_topic=small
+    )
     with pytest.raises(IngressConfigError, match=small):
         check_body_limit(admin, settings)

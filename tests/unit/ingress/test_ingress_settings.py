@@ -12,14 +12,17 @@ from ingress.config import IngressConfigError, IngressSettings, load_settings
 pytestmark = pytest.mark.unit
 
 
-def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET", "s3cr3t-value-123")
-    monkeypatch.setenv("MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL", "slack/signing")
+@pytest.mark.parametrize("system", ["SLACK", "MONDAY"])
+def test_both_a_secret_and_a_vault_name_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, system: str
+) -> None:
+    monkeypatch.setenv(f"MLC_INGRESS_{system}_SIGNING_SECRET", "s3cr3t-value-123")
+    monkeypatch.setenv(f"MLC_INGRESS_{system}_SIGNING_SECRET_CREDENTIAL", "app/signing")
     with pytest.raises(IngressConfigError) as caught:
         load_settings()
     assert isinstance(caught.value, PermanentError), "on the connector's one error tree"
     message = str(caught.value)
-    assert "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL" in message
+    assert f"MLC_INGRESS_{system}_SIGNING_SECRET_CREDENTIAL" in message
     assert "not both" in message
     assert "s3cr3t-value-123" not in message
 
@@ -28,6 +31,12 @@ def test_both_a_secret_and_a_vault_name_is_a_clear_error(monkeypatch: pytest.Mon
     ("variable", "value", "expected"),
     [
         ("MLC_INGRESS_SLACK_SIGNING_SECRET", "   ", "blank [MLC_INGRESS_SLACK_SIGNING_SECRET]"),
+        ("MLC_INGRESS_MONDAY_SIGNING_SECRET", " ", "blank [MLC_INGRESS_MONDAY_SIGNING_SECRET]"),
+        (
+            "MLC_INGRESS_MONDAY_WEBHOOK_URL",
+            "https://connector.example.com/webhooks/monday?tenant=a",
+            "[MLC_INGRESS_MONDAY_WEBHOOK_URL]",
+        ),
         ("MLC_INGRESS_ACK_TIMEOUT_SECONDS", "3", "less than 3 [MLC_INGRESS_ACK_TIMEOUT_SECONDS]"),
         ("MLC_INGRESS_SLACK_RECENT_EVENT_IDS", "0", "[MLC_INGRESS_SLACK_RECENT_EVENT_IDS]"),
         (
