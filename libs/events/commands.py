@@ -47,12 +47,22 @@ class SendEmail(_Command):
 
 
 class CreateMondayItem(_Command):
+    """Create or update the item of one Visma record on a board (an upsert by `visma_id`)."""
+
     SCHEMA = "io.mlconnector.sink.CreateMondayItem"
 
     board_id: str
     group_id: str | None = None
     item_name: str
     body: str
+    visma_id: str | None = None
+    """The record's identity in the board's "Visma ID" column (v2): `company/entityType/
+    entity id` (`1234567/supplierInvoice/Invoice:10042`), the same for every version of the
+    record and unique within a tenant. None: no Visma record (a digest), always a new item."""
+    fields: dict[str, str] = {}
+    """The record as display strings by snake_case field name (v2): payload fields plus
+    derived ones such as `days_overdue` (`processor.item_fields`). The sink's column mapping
+    picks and renders them; a field it does not map is ignored."""
 
     @property
     def key(self) -> str:

@@ -24,6 +24,7 @@ from typing import Literal
 
 from chassis.topics import TopicSpec
 from events._avro import AvroModel
+from events.visma_entities import VISMA_EVENTS
 
 MONDAY_PARTITIONS = 6
 MONDAY_COLUMN_CHANGES = TopicSpec("monday.column-change.v1", partitions=MONDAY_PARTITIONS)
@@ -104,8 +105,12 @@ class VismaRecordRef:
     @classmethod
     def parse(cls, text: str | None) -> VismaRecordRef | None:
         """The record a "Visma ID" cell names, or None when it names none (empty, foreign)."""
-        parts = (text or "").strip().split("/")
+        # A dimension's entity id has slashes of its own (`DEPARTMENT/1/SALES`): the entity
+        # type, one Visma knows, says where the id starts.
+        parts = (text or "").strip().split("/", 2)
         if len(parts) != 3 or not all(part.strip() for part in parts):
             return None
         company, entity_type, entity_id = (part.strip() for part in parts)
+        if entity_type not in VISMA_EVENTS:
+            return None
         return cls(company, entity_type, entity_id)

@@ -92,13 +92,11 @@ class ProcessorSettings(BaseSettings):
         return Expiry(timedelta(days=self.marker_horizon_days))
 
     def input_topics(self) -> list[str]:
+        """Every Visma entity topic: reference data too (GL accounts and dimensions kept
+        current on a Monday reference board), for the rules that name those entity types."""
         if self.input_topic:
             return [self.input_topic]
-        return [
-            self.topic_prefix + visma_topic(entity).name
-            for entity in VISMA_EVENTS
-            if entity not in REFERENCE_ENTITIES
-        ]
+        return [self.topic_prefix + visma_topic(entity).name for entity in VISMA_EVENTS]
 
     def reference_topics(self) -> list[str]:
         return [self.topic_prefix + visma_topic(entity).name for entity in REFERENCE_ENTITIES]
@@ -121,10 +119,14 @@ class ProcessorSettings(BaseSettings):
 
     def topic_specs(self) -> list[TopicSpec]:
         """Every topic the processor reads or writes, as declared (faust makes its own)."""
-        inputs = [TopicSpec(name, self.input_partitions) for name in self.input_topics()]
         references = [
             TopicSpec(name, self.input_partitions, compacted=True)
             for name in self.reference_topics()
+        ]
+        inputs = [
+            TopicSpec(name, self.input_partitions)
+            for name in self.input_topics()
+            if name not in {spec.name for spec in references}  # declared once, compacted
         ]
         # Several kinds of command may share a sink's topic: each topic is declared once.
         commands = [

@@ -60,7 +60,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _description() -> str:
     """What the processor does, from the registries it runs on, so it stays true."""
-    entities = sorted(e for e in VISMA_EVENTS if e not in REFERENCE_ENTITIES)
+    entities = sorted(VISMA_EVENTS)
     targets = sorted({spec.name for spec in COMMAND_TOPICS.values()})
     return (
         f"Apply the routing rules to changes of every Visma entity ({', '.join(entities)}), "

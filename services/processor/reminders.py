@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -40,8 +39,6 @@ from processor.sms_segments import MAX_SEGMENTS, fit
 log = logging.getLogger(__name__)
 
 SETTLED_APPROVAL = frozenset({"approved"})
-SETTLED_STATUS = frozenset({"closed", "paid", "voided", "cancelled", "canceled", "reversed"})
-"""Visma statuses (compared case-insensitively) after which nobody needs reminding."""
 TIMELESS = frozenset({"change_type"})
 """Conditions a reminder does not re-check: it is about the entity's state, not the change."""
 WAITING = frozenset({"due"})
@@ -91,17 +88,9 @@ def reminder_id(state: ReminderState, period: int, target_key: str) -> str:
 
 def settled(facts: Facts) -> bool:
     """Approved, paid, closed or with nothing left to pay: no more reminders."""
-    payload = facts.payload
     if facts.change_type == ChangeType.DELETED:
         return True
-    approval = (facts.approval_status or "").casefold()
-    status = str(payload.get("status") or "").strip().casefold()
-    balance = payload.get("balance")
-    return (
-        approval in SETTLED_APPROVAL
-        or status in SETTLED_STATUS
-        or (isinstance(balance, Decimal) and balance == 0)
-    )
+    return (facts.approval_status or "").casefold() in SETTLED_APPROVAL or facts.closed
 
 
 class Reminders:
@@ -213,8 +202,10 @@ def _as_reminder(command: Command, new_id: str, created: datetime, *, target: Ta
         update |= {"subject": PREFIX + command.subject, "body": PREFIX + command.body}
         if command.html is not None:
             update["html"] = with_note(command.html, "Reminder")
-    elif isinstance(command, CreateMondayItem):
+    elif isinstance(command, CreateMondayItem) and command.visma_id is None:
         update["item_name"] = PREFIX + command.item_name
+    # A record's item is updated in place, not renamed: the reminder refreshes its fields
+    # (days overdue as of the reminder's day) through the sink's upsert by Visma id.
     return command.model_copy(update=update)
 
 

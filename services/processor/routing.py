@@ -29,6 +29,7 @@ from events.commands import (
     SyncToAirbase,
 )
 from processor.email_message import Card, alert_email
+from processor.item_fields import item_fields
 from processor.matchers import matches
 from processor.rules import Rule, RuleSet
 from processor.rules_facts import REFERENCE_FIELDS, Facts, facts_of, first_of
@@ -232,8 +233,11 @@ def _email(d: _Draft, spec: EmailTarget) -> list[Command]:
 
 
 def _monday(d: _Draft, spec: MondayTarget) -> list[Command]:
+    """An upsert of the record's item: its identity and its fields for the column mapping."""
+    fields = item_fields(d.facts, label=d.fields["label"], record_url=d.record_url)
     return [CreateMondayItem(**d.provenance(), board_id=spec.board, group_id=spec.group,
-                             item_name=d.title, body=d.body)]  # fmt: skip
+                             item_name=d.title, body=d.body, visma_id=fields["visma_id"],
+                             fields=fields)]  # fmt: skip
 
 
 def _airbase(d: _Draft, spec: AirbaseTarget) -> list[Command]:

@@ -37,6 +37,8 @@ REFERENCE_FIELDS = (
     "value_id",
 )
 PARTY_NAME_FIELDS = ("supplier_name", "customer_name", "employee_name", "name")
+CLOSED_STATUS = frozenset({"closed", "paid", "voided", "cancelled", "canceled", "reversed"})
+"""Visma statuses (compared case-insensitively) after which nothing is owed or awaited."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,13 @@ class Facts:
     def due_date(self) -> date | None:
         value = self.payload.get("due_date")
         return value if isinstance(value, date) else None
+
+    @cached_property
+    def closed(self) -> bool:
+        """Nothing left to do about the record: a closed status or a balance of zero."""
+        status = str(self.payload.get("status") or "").strip().casefold()
+        balance = self.payload.get("balance")
+        return status in CLOSED_STATUS or (isinstance(balance, Decimal) and balance == 0)
 
     @cached_property
     def approval_status(self) -> str | None:
