@@ -12,7 +12,7 @@ from visma_client.actions import (
     VismaActionUnknown,
 )
 from visma_client.auth import TokenProvider
-from visma_client.client import VismaClient, format_visma_datetime
+from visma_client.client import Created, VismaClient, format_visma_datetime
 from visma_client.companies import (
     CompaniesFile,
     CompaniesFileError,
@@ -45,6 +45,7 @@ from visma_client.models import (
     VismaMetadataDto,
     VismaRecordDto,
 )
+from visma_client.receipts import OrderVersion, PurchaseReceipts, ReceiptLineRequest
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -53,9 +54,13 @@ __all__ = [
     "CompaniesFile",
     "CompaniesFileError",
     "CompanyAccess",
+    "Created",
     "EntitySpec",
     "InvoiceVersion",
+    "OrderVersion",
     "Page",
+    "PurchaseReceipts",
+    "ReceiptLineRequest",
     "RejectedRecord",
     "SupplierInvoiceActions",
     "SupplierInvoiceDto",

@@ -14,11 +14,12 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 from pydantic import ValidationError
@@ -46,7 +47,7 @@ from visma_client.models import (
     VismaRecordDto,
 )
 
-__all__ = ["VismaClient", "format_visma_datetime", "raw_json"]
+__all__ = ["Created", "VismaClient", "format_visma_datetime", "raw_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,15 @@ def format_visma_datetime(value: datetime) -> str:
         raise ValueError("a timezone-aware datetime is required")
     utc = value.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}"
+
+
+@dataclass(frozen=True)
+class Created:
+    """A record Visma created: its `Location`, the number that ends it, and its ETag."""
+
+    location: str
+    number: str
+    etag: str | None
 
 
 class VismaClient:
@@ -163,7 +173,28 @@ class VismaClient:
         page_size: int,
         first_page: int = 1,
     ) -> AsyncIterator[Page[ModelT]]:
-        """Generic paging shared by every Visma list endpoint.
+        """The change filter's pages (see `iter_filtered_pages`)."""
+        if condition not in _CONDITIONS:
+            raise ValueError(f"condition must be one of {sorted(_CONDITIONS)}")
+        since = {
+            "lastModifiedDateTime": format_visma_datetime(modified_since),
+            "lastModifiedDateTimeCondition": condition,
+        }
+        async for page in self.iter_filtered_pages(
+            path, model, filters=since, page_size=page_size, first_page=first_page
+        ):
+            yield page
+
+    async def iter_filtered_pages(
+        self,
+        path: str,
+        model: type[ModelT],
+        *,
+        filters: Mapping[str, str],
+        page_size: int = 100,
+        first_page: int = 1,
+    ) -> AsyncIterator[Page[ModelT]]:
+        """Generic paging shared by every Visma list endpoint, with the query `filters`.
 
         Stops on an empty page or once `metadata.totalCount` items are read. A short page
         is not the end: Visma silently clamps `pageSize` to its `maxPageSize`. A read that
@@ -171,15 +202,9 @@ class VismaClient:
         An item that does not match `model` is handed back in `Page.rejected`, raw, with
         the reason; only a body that is not a list fails the whole page.
         """
-        if condition not in _CONDITIONS:
-            raise ValueError(f"condition must be one of {sorted(_CONDITIONS)}")
         if page_size < 1:
             raise ValueError("page_size must be positive")
-        base_params = {
-            "lastModifiedDateTime": format_visma_datetime(modified_since),
-            "lastModifiedDateTimeCondition": condition,
-            "pageSize": str(page_size),
-        }
+        base_params = {**filters, "pageSize": str(page_size)}
         if first_page < 1:
             raise ValueError("first_page must be positive")
         read = 0
@@ -208,6 +233,21 @@ class VismaClient:
             if total is not None and read >= total:
                 return
             page_number += 1
+
+    async def create(self, path: str, *, body: Mapping[str, Any]) -> Created:
+        """A POST that creates a record: where Visma put it (`Location`) and its ETag.
+
+        Never repeated by the transport (a create is not idempotent): after a lost answer,
+        the caller looks the record up before it creates again.
+        """
+        response = await self._request("POST", path, body=body)
+        location = response.headers.get("location")
+        if response.status_code != 201 or not location:
+            raise VismaContractError(
+                f"Visma answered {response.status_code} without Location to POST {path}"
+            )
+        number = unquote(httpx.URL(location).path.rstrip("/").rpartition("/")[2])
+        return Created(location=location, number=number, etag=response.headers.get("etag"))
 
     async def write(
         self,

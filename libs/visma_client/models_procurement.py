@@ -32,6 +32,8 @@ class PurchaseOrderLineDto(VismaModel):
     order_qty: Amount | None = None
     unit_cost: Amount | None = None
     amount: Amount | None = None
+    qty_on_receipts: Amount | None = None
+    """What receipts have taken of the line so far (ASSUMPTION: the sandbox's name)."""
 
 
 class PurchaseOrderDto(VismaRecordDto):
@@ -50,7 +52,9 @@ class PurchaseOrderDto(VismaRecordDto):
 
 class PurchaseReceiptLineDto(VismaModel):
     line_nbr: int | None = None
+    po_order_type: str | None = None
     po_order_nbr: Code | None = None
+    po_line_nbr: int | None = None
     inventory_number: Code | None = None
     receipt_qty: Amount | None = None
 
@@ -66,6 +70,8 @@ class PurchaseReceiptDto(VismaRecordDto):
     currency_id: str | None = None
     total_qty: Amount | None = None
     total_amount: Amount | None = None
+    note: str | None = None
+    supplier_ref: str | None = None
     lines: list[PurchaseReceiptLineDto] = []
 
 
