@@ -23,7 +23,13 @@ from events.visma_reference import (
 )
 from events.visma_sales import CustomerInvoiceChanged, CustomerPaymentChanged
 
-__all__ = ["REFERENCE_ENTITIES", "VISMA_EVENTS"]
+__all__ = [
+    "AMOUNT_FIELDS",
+    "PARTY_NAME_FIELDS",
+    "REFERENCE_ENTITIES",
+    "REFERENCE_FIELDS",
+    "VISMA_EVENTS",
+]
 
 VISMA_EVENTS: dict[str, type[VismaEntityChanged]] = {
     model.canonical_type(): model
@@ -46,3 +52,27 @@ VISMA_EVENTS: dict[str, type[VismaEntityChanged]] = {
 
 # Entities processors join against rather than react to: their topics are compacted.
 REFERENCE_ENTITIES = frozenset({"supplier", "customer", "employee", "account", "dimension"})
+
+# The same fact under each entity's own field name, most common first: rules read "the
+# amount" of any entity through these, and a monday column titled "Amount" shows whichever
+# of them a record has.
+AMOUNT_FIELDS = (
+    "amount",
+    "order_total",
+    "total_amount",
+    "claim_total",
+    "payment_amount",
+    "control_total",
+)
+REFERENCE_FIELDS = (
+    "reference_number",
+    "order_number",
+    "receipt_number",
+    "ref_number",
+    "batch_number",
+    "number",
+    "employee_number",
+    "account_code",
+    "value_id",
+)
+PARTY_NAME_FIELDS = ("supplier_name", "customer_name", "employee_name", "name")

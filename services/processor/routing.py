@@ -28,11 +28,12 @@ from events.commands import (
     SendSms,
     SyncToAirbase,
 )
+from events.visma_entities import REFERENCE_FIELDS
 from processor.email_message import Card, alert_email
 from processor.item_fields import item_fields
 from processor.matchers import matches
 from processor.rules import Rule, RuleSet
-from processor.rules_facts import REFERENCE_FIELDS, Facts, facts_of, first_of
+from processor.rules_facts import Facts, facts_of, first_of
 from processor.rules_schema import (
     AirbaseTarget,
     EmailTarget,

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
 from processor.rules_schema import (
     TEMPLATE_FIELDS,
     Rule,
@@ -59,74 +60,21 @@ def load_rules(path: Path | str) -> RuleSet:
 
 def parse_rules(text: str, *, source: str = "rules.yaml") -> RuleSet:
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else "?"
-        raise RulesFileError(f"{source} line {line}: not valid YAML: {exc.problem}") from exc
-    if root is None:
-        raise RulesFileError(f"{source}: the file is empty; expected a mapping with 'rules'")
+        root = compose(text, source=source, expected="a mapping with 'rules'")
+    except YamlSourceError as exc:
+        raise RulesFileError(str(exc)) from exc
     try:
-        return RuleSet.model_validate(_to_data(root))
+        return RuleSet.model_validate(plain_data(root))
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
-        line = _line_of(root, loc)
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        where = _dotted(loc) or "top level"
-        named = _rule_name(root, loc)
-        raise RulesFileError(f"{source} line {line}: {where}: {error['msg']}{more}{named}") from exc
-
-
-def _to_data(node: yaml.Node) -> Any:
-    """Plain data from a node; numbers stay as their text so amounts become exact Decimals."""
-    if isinstance(node, yaml.MappingNode):
-        return {_to_data(k): _to_data(v) for k, v in node.value}
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_data(item) for item in node.value]
-    tag = node.tag.rsplit(":", 1)[-1]
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return node.value.lower() in {"true", "yes", "on"}
-    return node.value
-
-
-def _line_of(root: yaml.Node, loc: tuple[Any, ...]) -> int:
-    """The 1-based line of the deepest node on the error's path that exists in the file."""
-    node, line = root, root.start_mark.line + 1
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    child, line = value, key.start_mark.line + 1
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and (0 <= part < len(node.value))
-        ):
-            child = node.value[part]
-            line = child.start_mark.line + 1
-        if child is None:
-            break
-        node = child
-    return line
-
-
-def _dotted(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+        named = _rule_name(root, tuple(exc.errors()[0]["loc"]))
+        raise RulesFileError(located_message(exc, root, source=source) + named) from exc
 
 
 def _rule_name(root: yaml.Node, loc: tuple[Any, ...]) -> str:
     """` (rule 'large-invoices')` when the error sits inside a named rule, else empty."""
     if len(loc) < 2 or loc[0] != "rules" or not isinstance(loc[1], int):
         return ""
-    data = _to_data(root)
+    data = plain_data(root)
     try:
         name = data["rules"][loc[1]]["name"]
     except (KeyError, IndexError, TypeError):

@@ -16,27 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from events import ChangeType, VismaEntityChanged
+from events.visma_entities import AMOUNT_FIELDS, PARTY_NAME_FIELDS, REFERENCE_FIELDS
 
-AMOUNT_FIELDS = (
-    "amount",
-    "order_total",
-    "total_amount",
-    "claim_total",
-    "payment_amount",
-    "control_total",
-)
-REFERENCE_FIELDS = (
-    "reference_number",
-    "order_number",
-    "receipt_number",
-    "ref_number",
-    "batch_number",
-    "number",
-    "employee_number",
-    "account_code",
-    "value_id",
-)
-PARTY_NAME_FIELDS = ("supplier_name", "customer_name", "employee_name", "name")
 CLOSED_STATUS = frozenset({"closed", "paid", "voided", "cancelled", "canceled", "reversed"})
 """Visma statuses (compared case-insensitively) after which nothing is owed or awaited."""
 
