@@ -3,8 +3,9 @@ person gives the column that shows it.
 
 The fields are the snake_case scalar fields of every Visma event payload (walked from
 `events.visma_entities.VISMA_EVENTS`, so a new payload field is mappable at once), a few
-envelope fields, `visma_id` (the record's identity, kept in the board's "Visma ID" column)
-and `days_overdue` (derived by the processor for collections). A field's kind decides which
+fields the processor derives for every record (`processor.item_fields`): `visma_id` (the
+record's identity, kept in the board's "Visma ID" column), `reference`, `party`, `total`,
+`record_url`, `days_overdue` (for collections) and a few more. A field's kind decides which
 column types may hold it: an amount fits a numbers column, a supplier name does not.
 """
 
@@ -42,6 +43,7 @@ class FieldKind(StrEnum):
     FLAG = "flag"
     EMAIL = "email"
     PHONE = "phone"
+    URL = "url"
 
 
 COLUMN_TYPES: dict[str, frozenset[FieldKind]] = {
@@ -51,7 +53,7 @@ COLUMN_TYPES: dict[str, frozenset[FieldKind]] = {
     "date": frozenset({FieldKind.DATE}),
     "status": frozenset({FieldKind.TEXT, FieldKind.FLAG}),
     "dropdown": frozenset({FieldKind.TEXT, FieldKind.FLAG}),
-    "link": frozenset({FieldKind.TEXT}),
+    "link": frozenset({FieldKind.URL}),
     "email": frozenset({FieldKind.EMAIL}),
     "phone": frozenset({FieldKind.PHONE}),
 }
@@ -82,14 +84,18 @@ def _kind(name: str, annotation: object) -> FieldKind | None:
 
 
 def _visma_fields() -> dict[str, FieldKind]:
-    fields: dict[str, FieldKind] = {
+    fields: dict[str, FieldKind] = {  # what the processor derives (processor.item_fields)
         VISMA_ID: FieldKind.TEXT,
-        "days_overdue": FieldKind.NUMBER,
         "company_id": FieldKind.TEXT,
         "entity_type": FieldKind.TEXT,
         "entity_id": FieldKind.TEXT,
+        "label": FieldKind.TEXT,
         "change_type": FieldKind.TEXT,
-        "last_modified": FieldKind.DATE,
+        "reference": FieldKind.TEXT,
+        "party": FieldKind.TEXT,
+        "total": FieldKind.NUMBER,
+        "record_url": FieldKind.URL,
+        "days_overdue": FieldKind.NUMBER,
     }
     for event in VISMA_EVENTS.values():
         payload = event.model_fields[event.payload_field()].annotation
@@ -115,21 +121,24 @@ _DATES = (
 )
 _ALIASES: dict[str, tuple[str, ...]] = {
     "visma": (VISMA_ID,),
-    "invoice": ("reference_number", "ref_number"),
+    "invoice": ("reference_number", "ref_number", "reference"),
     "invoice number": ("reference_number", "ref_number"),
     "invoice no": ("reference_number", "ref_number"),
     "invoice nr": ("reference_number", "ref_number"),
     "reference": ("reference_number", "ref_number"),
-    "order": ("order_number", "po_reference"),
+    "order": ("order_number", "po_reference", "reference"),
     "po": ("order_number", "po_reference"),
     "po number": ("order_number", "po_reference"),
     "purchase order": ("order_number", "po_reference"),
-    "supplier": ("supplier_name",),
-    "vendor": ("supplier_name",),
-    "customer": ("customer_name",),
-    "amount": AMOUNT_FIELDS,
+    "supplier": ("supplier_name", "party"),
+    "vendor": ("supplier_name", "party"),
+    "customer": ("customer_name", "party"),
+    "amount": (*AMOUNT_FIELDS, "total"),
     "total": AMOUNT_FIELDS,
-    "sum": AMOUNT_FIELDS,
+    "sum": ("total", *AMOUNT_FIELDS),
+    "document": ("record_url",),
+    "link": ("record_url",),
+    "visma link": ("record_url",),
     "date": _DATES,
     "due": ("due_date",),
     "notes": ("description",),

@@ -17,6 +17,7 @@ INVOICE = {
     "due_date": "2026-03-31",
     "approval_status": "Approved",
     "description": "Pallets, March",
+    "record_url": "https://sandbox.example/visma/c1/supplierInvoice/INV-1042",
 }
 ORDER = {"order_number": "PO-77", "supplier_name": "Acme Oy", "order_total": "990.00"}
 
@@ -35,6 +36,7 @@ def test_by_title_matches_odd_case_and_spacing_on_the_seeded_board() -> None:
         "date_due": {"date": "2026-03-31"},  # 'Due  date'
         "status_approval": {"label": "Approved"},
         "long_text_notes": {"text": "Pallets, March"},
+        "link_document": {"url": INVOICE["record_url"], "text": INVOICE["record_url"]},
     }
     assert bound.visma_id_column == "text_visma_id"
     assert "status_receipt" not in values  # the warehouse's column: nothing maps to 'Receipt'

@@ -32,7 +32,7 @@ TABLE = BoardSpec(
         "status": "status_1",
         "department": "dropdown_1",
         "description": "long_text_1",
-        "supplier_reference": "link_1",
+        "record_url": "link_1",
         "email": "email_1",
         "phone": "phone_1",
     },
@@ -44,7 +44,7 @@ RECORD = {
     "status": "Open",
     "department": "Ops",
     "description": "two\nlines",
-    "supplier_reference": "https://example.com/doc/7",
+    "record_url": "https://example.com/doc/7",
     "email": "ap@example.com",
     "phone": "+358401234567",
 }
@@ -76,11 +76,7 @@ def test_each_column_type_gets_its_own_json_which_monday_accepts() -> None:
 
 
 def test_a_timestamp_goes_in_a_date_column_with_its_utc_time() -> None:
-    spec = BoardSpec(
-        board="42", match=MatchBy.TABLE, columns={"visma_id": "text_1", "last_modified": "date_1"}
-    )
-
-    values = bind(EVERY_TYPE, spec).render({"last_modified": "2026-03-01T10:15:00+01:00"})
+    values = bind(EVERY_TYPE, TABLE).render({"due_date": "2026-03-01T10:15:00+01:00"})
 
     assert values["date_1"] == {"date": "2026-03-01", "time": "09:15:00"}
 
