@@ -5,8 +5,9 @@ so nothing exists at import time and each test gets a fresh, isolated sandbox. T
 objects hang on ``app.state.sandbox`` for tests that want to look inside. A test passes
 its own ``webhook_client`` (e.g. over ``httpx.MockTransport``) and keeps ownership of it;
 a client the app built itself is closed on shutdown. The same client carries Visma
-webhooks, Slack Events API callbacks and Twilio status callbacks. Slack users are seeded
-from the Visma employees' emails so the two simulators describe one firm.
+webhooks, Slack Events API callbacks, Twilio status callbacks and the monday and BILL
+webhooks. Slack users are seeded from the Visma employees' emails so the two simulators
+describe one firm.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from email.utils import format_datetime
 import httpx
 from fastapi import FastAPI, Request, Response
 
+from sandbox.bill.app import create_bill_app
+from sandbox.bill.state import BillState
 from sandbox.clock import SandboxClock
 from sandbox.clock_routes import build_clock_router
 from sandbox.config import SandboxConfig
@@ -43,6 +46,7 @@ class Sandbox:
     twilio: TwilioState
     sendgrid: SendGridState
     monday: MondayState
+    bill: BillState
 
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
@@ -53,6 +57,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     twilio = TwilioState(config.twilio, clock, callback_client=webhook_client, seed=config.seed)
     sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
     monday = MondayState(config.monday, clock, webhook_client=webhook_client, seed=config.seed)
+    bill = BillState(config.bill, clock, webhook_client=webhook_client, seed=config.seed)
     return Sandbox(
         config=config,
         clock=clock,
@@ -61,6 +66,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
         twilio=twilio,
         sendgrid=sendgrid,
         monday=monday,
+        bill=bill,
     )
 
 
@@ -92,6 +98,7 @@ def create_app(
         await sandbox.slack.events.cancel()
         await sandbox.twilio.cancel()
         await sandbox.monday.webhooks.cancel()
+        await sandbox.bill.webhooks.cancel()
         if owned:
             await client.aclose()
 
@@ -110,11 +117,12 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid", "monday"]}
+        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid", "monday", "bill"]}
 
     app.mount("/visma", create_visma_app(sandbox.visma))
     app.mount("/slack", create_slack_app(sandbox.slack))
     app.mount("/twilio", create_twilio_app(sandbox.twilio))
     app.mount("/sendgrid", create_sendgrid_app(sandbox.sendgrid))
     app.mount("/monday", create_monday_app(sandbox.monday))
+    app.mount("/bill", create_bill_app(sandbox.bill))
     return app

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sandbox.bill.config import BillConfig
 from sandbox.monday.config import MondayConfig
 from sandbox.twilio.config import SendGridConfig, TwilioConfig
 
@@ -126,3 +127,4 @@ class SandboxConfig(BaseModel):
     twilio: TwilioConfig = Field(default_factory=TwilioConfig)
     sendgrid: SendGridConfig = Field(default_factory=SendGridConfig)
     monday: MondayConfig = Field(default_factory=MondayConfig)
+    bill: BillConfig = Field(default_factory=BillConfig)
