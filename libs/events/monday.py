@@ -13,7 +13,8 @@ item's changes and its link sit in the same partition number:
   Visma record. A consumer keeps it as a table to know which Visma record an item is.
 
 The Visma record's identity as written in a board's "Visma ID" column is
-`<company id>/<entity type>/<entity id>` (`VismaRecordRef`), unique within a tenant.
+`<company id>/<entity type>/<entity id>` (`VismaRecordRef`), unique within a tenant, with the
+canonical entity id of the record's fact (`1234567/purchaseOrder/RegularOrder:PO-7`).
 """
 
 from __future__ import annotations
@@ -83,7 +84,8 @@ class MondayItemLinked(AvroModel):
     entity_type: str
     """The canonical Visma entity type: purchaseOrder, supplierInvoice, ..."""
     entity_id: str
-    """The Visma record's number: the order number of a purchase order."""
+    """The canonical Visma entity id, as on the record's fact topic: a purchase order's is
+    `<order type>:<order number>` (`RegularOrder:PO-2026-90001`)."""
     company_id: str
 
     @property

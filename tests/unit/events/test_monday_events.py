@@ -74,7 +74,8 @@ def test_a_change_round_trips_through_its_schema() -> None:
         ("", None),
         (None, None),
         ("PO-7", None),
-        ("acme/1234567/purchaseOrder/PO-7", None),
+        ("1234567/purchaseOrder/A:PO/7", VismaRecordRef("1234567", "purchaseOrder", "A:PO/7")),
+        ("1234567/purchaseOrder", None),
         ("1234567//PO-7", None),
     ],
 )
