@@ -5,6 +5,8 @@
 ``--twilio-failure-rate``, ``--twilio-callback-mode`` and ``--twilio-concurrency-limit`` set
 the Twilio simulator's share of failed messages, how status callbacks are delivered and how
 many requests the demo account may have in flight (all also under ``twilio:`` in --config).
+``--bill-webhook-mode`` (``retry``, BILL's docs, or ``once``, the seed) and
+``--bill-drop-rate`` set how the BILL simulator delivers webhooks (``bill.webhooks`` in --config).
 
 Prints one line once the server is really listening (with the bound port, so ``--port 0``
 works for scripts) and serves until interrupted.
@@ -20,6 +22,7 @@ import uvicorn
 import yaml
 
 from sandbox.app import create_app
+from sandbox.bill.config import BillConfig, BillWebhookConfig
 from sandbox.config import SandboxConfig
 from sandbox.twilio.config import TwilioConfig
 
@@ -55,6 +58,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="Twilio requests in flight per account before 20429",
     )
+    parser.add_argument(
+        "--bill-webhook-mode",
+        choices=["retry", "once"],
+        help="BILL webhooks retried with backoff until disabled (retry) or sent once",
+    )
+    parser.add_argument(
+        "--bill-drop-rate", type=float, help="share of BILL webhook events never sent"
+    )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -82,8 +93,22 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
         events = slack.events.model_copy(update={"url": args.slack_events_url})
         slack = slack.model_copy(update={"events": events})
     return config.model_copy(
-        update={"visma": visma, "slack": slack, "twilio": _twilio(config, args)}
+        update={
+            "visma": visma,
+            "slack": slack,
+            "twilio": _twilio(config, args),
+            "bill": _bill(config, args),
+        }
     )
+
+
+def _bill(config: SandboxConfig, args: argparse.Namespace) -> BillConfig:
+    overrides = {"mode": args.bill_webhook_mode, "drop_rate": args.bill_drop_rate}
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    if not updates:
+        return config.bill
+    webhooks = BillWebhookConfig.model_validate({**config.bill.webhooks.model_dump(), **updates})
+    return config.bill.model_copy(update={"webhooks": webhooks})
 
 
 def _twilio(config: SandboxConfig, args: argparse.Namespace) -> TwilioConfig:

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 from decimal import Decimal
 from typing import Any
 
 from sandbox.bill.errors import NOT_FOUND, BillApiError, format_time
-from sandbox.bill.filters import invalid
+from sandbox.bill.filters import invalid, parse_bill_datetime
 from sandbox.clock import SandboxClock
 
 PREFIXES = {"vendor": "009", "bill": "00n"}
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 READ_ONLY = frozenset({"id", "createdTime", "updatedTime", "archived", "amount", "dueAmount"})
 
 
@@ -113,8 +115,10 @@ class BillRecords:
         invoice = fields.get("invoice")
         if not isinstance(invoice, dict) or not invoice.get("invoiceNumber"):
             raise invalid("a bill needs invoice.invoiceNumber and invoice.invoiceDate")
-        if not invoice.get("invoiceDate") or not fields.get("dueDate"):
-            raise invalid("a bill needs invoice.invoiceDate and dueDate")
+        for date in (invoice.get("invoiceDate"), fields.get("dueDate")):
+            if not isinstance(date, str) or not _DAY.match(date):
+                raise invalid("invoice.invoiceDate and dueDate are dates: yyyy-MM-dd")
+            parse_bill_datetime(date)  # refuses 2026-02-30
         lines = fields.get("billLineItems")
         if not isinstance(lines, list) or not lines:
             raise invalid("a bill needs at least one bill line item")

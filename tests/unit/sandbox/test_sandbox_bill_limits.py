@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from bill_kit import API, ORG, advance, error_code, login
+from bill_kit import API, LOGIN, ORG, advance, error_code, login
 from fastapi import FastAPI
 from sandbox_kit import START
 
@@ -73,6 +73,42 @@ async def test_a_fourth_request_in_flight_answers_bdc_1322(
         stats = (await client.get("/bill/_sandbox/stats")).json()
         assert stats["most_in_flight"] == {ORG: 3}
         assert stats["refusals"] == {"BDC_1322": 1}
+
+
+async def test_the_concurrency_cap_is_per_organization(
+    make_client: Callable[[FastAPI], httpx.AsyncClient],
+) -> None:
+    other = {
+        "id": "00801MLCDEMOSE000002",
+        "name": "Svensk Demo AB",
+        "users": [{"username": "ap@svensk-demo.example", "password": "pw-se"}],
+    }
+    config = SandboxConfig.model_validate(
+        {
+            "clock_speed": 10,
+            "clock_start": START,
+            "bill": {
+                "request_latency_seconds": 5,
+                "organizations": [*SandboxConfig().bill.organizations, other],
+            },
+        }
+    )
+    async with make_client(create_app(config)) as client:
+        danish = await login(client)
+        swedish_login = {
+            **LOGIN,
+            "username": "ap@svensk-demo.example",
+            "password": "pw-se",
+            "organizationId": other["id"],
+        }
+        swedish_session = (await client.post(f"{API}/login", json=swedish_login)).json()
+        swedish = {**danish, "sessionId": swedish_session["sessionId"]}
+        answers = await asyncio.gather(
+            *(client.get(f"{API}/vendors", headers=h) for h in [danish, swedish] * 3)
+        )
+        assert [a.status_code for a in answers] == [200] * 6
+        stats = (await client.get("/bill/_sandbox/stats")).json()
+        assert stats["most_in_flight"] == {ORG: 3, other["id"]: 3}
 
 
 async def test_injected_faults_answer_in_bills_error_body(client: httpx.AsyncClient) -> None:

@@ -7,7 +7,17 @@ from typing import Any
 
 import httpx
 import pytest
-from bill_kit import ADMIN, API, ORG, add_bill, add_vendor, advance, error_code, login
+from bill_kit import (
+    ADMIN,
+    API,
+    ORG,
+    add_bill,
+    add_vendor,
+    advance,
+    bill_body,
+    error_code,
+    login,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -195,5 +205,11 @@ async def test_admin_changes_as_a_bill_user(client: httpx.AsyncClient) -> None:
         json={"vendorId": "00901NOPE00000000000", "invoice": {}, "billLineItems": []},
     )
     assert error_code(orphan) == "BDC_1004"
+    for due in ("31/03/2026", "2026-02-30"):
+        wrong_date = await client.post(
+            f"{ADMIN}/organizations/{ORG}/bills",
+            json={**bill_body(vendor["id"], "H-2"), "dueDate": due},
+        )
+        assert (wrong_date.status_code, error_code(wrong_date)) == (400, "BDC_1001")
     restored = await client.post(f"{ADMIN}/organizations/{ORG}/vendors/{vendor['id']}/archive")
     assert restored.json()["archived"] is True
