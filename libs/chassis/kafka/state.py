@@ -75,18 +75,30 @@ def read_newest(
 
 
 def iter_to_end(
-    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None = None
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    client: str,
+    partitions: Collection[int] | None = None,
+    tail: int | None = None,
 ) -> Iterator[tuple[str | None, bytes]]:
     """Every committed record of the topic as it is now (or of `partitions` of it), in order
-    within each partition."""
-    for message in _messages_to_end(settings, topic, client=client, partitions=partitions):
+    within each partition; with `tail`, only those among the last `tail` offsets of each
+    partition (transaction markers take offsets too), for a glance at the newest records."""
+    messages = _messages_to_end(settings, topic, client=client, partitions=partitions, tail=tail)
+    for message in messages:
         key, value = message.key(), message.value()
         if isinstance(value, bytes):
             yield (key.decode() if isinstance(key, bytes) else key), value
 
 
 def _messages_to_end(
-    settings: KafkaSettings, topic: str, *, client: str, partitions: Collection[int] | None
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    client: str,
+    partitions: Collection[int] | None,
+    tail: int | None = None,
 ) -> Iterator[Message]:
     consumer = Consumer(
         settings.client_config(client)
@@ -108,7 +120,8 @@ def _messages_to_end(
             low, high = watermarks(consumer, tp)
             if high > low:
                 ends[partition] = high
-                assignment.append(TopicPartition(topic, partition, low))
+                start = low if tail is None else max(low, high - tail)
+                assignment.append(TopicPartition(topic, partition, start))
         consumer.assign(assignment)
         deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
         while ends:
