@@ -24,7 +24,7 @@ from chassis.health import HealthServer
 from chassis.kafka.runner import ConsumerRunner
 from chassis.kafka.view import CompactedView
 
-__all__ = ["EXIT_FAILED", "ConsumerService", "Service", "run_service"]
+__all__ = ["EXIT_FAILED", "ConsumerService", "Service", "run_service", "views_caught_up"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,20 @@ class ConsumerService:
 
     async def aclose(self) -> None:
         """Closes the service's clients and producers; nothing to close by default."""
+
+
+async def views_caught_up(
+    views: Sequence[CompactedView[Any]], *, stopped: Callable[[], bool]
+) -> bool:
+    """Waits until every view holds what was on its topics at start (True), or until
+    `stopped` says the service is stopping (False); raises the `ViewFailedError` of a view
+    that died. A consumer that looks keys up in views starts consuming only after this."""
+    for view in views:
+        while not await asyncio.to_thread(view.wait_until_caught_up, VIEW_CHECK_SECONDS):
+            if stopped():
+                return False
+    log.info("views caught up", extra={"views": len(views)})
+    return True
 
 
 async def _unless_a_view_fails(

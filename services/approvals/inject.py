@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +19,7 @@ from chassis.kafka.outputs import service_outputs
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.kafka.view import CompactedView, ViewFailedError
-from chassis.service import ConsumerService
+from chassis.service import ConsumerService, views_caught_up
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
 from chassis.vault import CredentialVault, vault_from_environment
@@ -34,10 +32,6 @@ from slack_client.client import DEFAULT_BASE_URL
 from slack_client.tokens import WorkspaceTokens
 
 SERVICE = "approvals"
-VIEW_CHECK_SECONDS = 0.5
-"""How often the start-up wait for the views looks whether the service was stopped."""
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,12 +107,7 @@ class ApprovalsApp(ConsumerService):
             await self.aclose()
 
     async def _views_caught_up(self) -> bool:
-        for view in self.views:
-            while not await asyncio.to_thread(view.wait_until_caught_up, VIEW_CHECK_SECONDS):
-                if self.stopped:
-                    return False
-        log.info("views caught up; consuming gestures", extra={"views": len(self.views)})
-        return True
+        return await views_caught_up(self.views, stopped=lambda: self.stopped)
 
     async def aclose(self) -> None:
         for view in self.views:

@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
 
-DEFAULT_API_URL = "https://api.monday.com/v2"
+DEFAULT_API_BASE = "https://api.monday.com"
 
 
 def same_title(left: str | None, right: str | None) -> bool:
@@ -53,7 +53,9 @@ class ReceiptsSettings(BaseSettings):
         description="each reconciliation reads from this long before the last one started "
         "(clock skew between monday and the connector, late-visible updates)",
     )
-    api_url: str = Field(default=DEFAULT_API_URL, description="monday's GraphQL endpoint")
+    api_base: str = Field(
+        default=DEFAULT_API_BASE, description="monday's API base; GraphQL is POST <base>/v2"
+    )
     api_version: str = Field(default="2025-07", pattern=r"^\d{4}-(01|04|07|10)$")
     token: SecretStr | None = Field(
         default=None, description="development only: the monday API token (production: vault)"
