@@ -16,11 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import format_datetime
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request, Response
 
 from sandbox.bill.app import create_bill_app
+from sandbox.bill.seeding import seed_organization
 from sandbox.bill.state import BillState
 from sandbox.clock import SandboxClock
 from sandbox.clock_routes import build_clock_router
@@ -58,6 +60,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     sendgrid = SendGridState(config.sendgrid, clock, seed=config.seed)
     monday = MondayState(config.monday, clock, webhook_client=webhook_client, seed=config.seed)
     bill = BillState(config.bill, clock, webhook_client=webhook_client, seed=config.seed)
+    seed_bill_organizations(bill, visma, seed=config.seed)
     return Sandbox(
         config=config,
         clock=clock,
@@ -81,6 +84,19 @@ def seed_slack_users(slack: SlackState, visma: VismaState) -> None:
             if email:
                 name = str(employee.fields.get("employeeName", ""))
                 slack.add_user(str(email), str(email).split("@")[0], real_name=name)
+
+
+def seed_bill_organizations(bill: BillState, visma: VismaState, *, seed: int) -> None:
+    """Seeded BILL organizations start with vendors and bills; with ``visma_tenant`` their
+    vendors are that Visma company's suppliers, so the two simulators describe one client."""
+
+    def suppliers_of(tenant: str) -> list[dict[str, Any]]:
+        return [record.fields for record in visma.store.list("supplier", tenant)]
+
+    for organization in bill.config.organizations:
+        seed_organization(
+            bill.records, organization, clock=bill.clock, suppliers_of=suppliers_of, seed=seed
+        )
 
 
 def create_app(

@@ -33,10 +33,23 @@ class BillUser(BaseModel):
     password: SecretStr
 
 
+class OrganizationSeed(BaseModel):
+    """Records an organization starts with, as a firm that used BILL before connecting."""
+
+    visma_tenant: str | None = None
+    """Vendors mirror this Visma company's suppliers (name, VAT number as ``taxId``)."""
+    vendors: int = Field(default=8, ge=0, le=1000)
+    unmatched_vendors: int = Field(default=1, ge=0, le=100)
+    """Vendors more, with no counterpart in Visma (the seed's unmatched vendors)."""
+    bills_per_vendor: int = Field(default=2, ge=0, le=100)
+
+
 class BillOrganization(BaseModel):
     id: str = Field(pattern=r"^008[0-9A-Za-z]{1,29}$")
     name: str
     users: list[BillUser]
+    seed: OrganizationSeed | None = None
+    """None: the organization starts empty (tests create what they need)."""
 
 
 def _demo_organizations() -> list[BillOrganization]:

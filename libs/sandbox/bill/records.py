@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import itertools
 import re
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -68,7 +69,15 @@ class BillRecords:
     def _stamp(self) -> str:
         return format_time(self._clock.now())
 
-    def create(self, organization_id: str, entity: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def create(
+        self,
+        organization_id: str,
+        entity: str,
+        fields: dict[str, Any],
+        *,
+        times: tuple[datetime, datetime] | None = None,
+    ) -> dict[str, Any]:
+        """A new record stamped now, or with (created, updated) `times` when seeding."""
         org = self.organization(organization_id)
         fields = {k: v for k, v in copy.deepcopy(fields).items() if k not in READ_ONLY}
         self._check(org, entity, fields)
@@ -79,6 +88,8 @@ class BillRecords:
             record.setdefault("paymentStatus", "UNPAID")
             record.setdefault("approvalStatus", "UNASSIGNED")
         record["createdTime"] = record["updatedTime"] = now
+        if times is not None:
+            record["createdTime"], record["updatedTime"] = (format_time(t) for t in times)
         org.by_entity[entity][record["id"]] = record
         return record
 
