@@ -1,6 +1,7 @@
 """BILL webhook subscriptions (``/connect-events/v3/subscriptions``), per organization.
 
-Creating one needs an ``X-Idempotent-Key``: the same key again answers the subscription it
+Creating one needs an ``X-Idempotent-Key`` (a UUID, as BILL's docs ask; whether BILL
+refuses another form is UNCONFIRMED): the same key again answers the subscription it
 made, without its ``securityKey``, which BILL returns once only, in the answer that created
 it (whether a replay repeats the key is UNCONFIRMED; here it never does, the harder case
 for a client). The same key with a different body is invalid input. A subscription is
@@ -99,8 +100,10 @@ class Subscriptions:
         self, organization_id: str, body: SubscriptionBody, *, idempotency_key: str, now: datetime
     ) -> tuple[Subscription, bool]:
         """The subscription and whether it is new (only then may its key be shown)."""
-        if not idempotency_key.strip():
-            raise invalid("X-Idempotent-Key header is required")
+        try:
+            uuid.UUID(idempotency_key)
+        except ValueError:
+            raise invalid("X-Idempotent-Key header must be a UUID") from None
         _check_events(body)
         earlier = self._by_key.get((organization_id, idempotency_key))
         if earlier is not None:

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ from sandbox import SandboxConfig, create_app
 pytestmark = pytest.mark.anyio
 
 HOOK_URL = "https://connector.example/webhooks/bill"
+IDEMPOTENT_KEY = "5f0c2f1e-7a55-4c1b-9a64-3d9c1c0e2b11"
 EVENTS = ["vendor.created", "vendor.updated", "bill.created", "bill.updated"]
 
 
@@ -66,7 +68,7 @@ class Rig:
     receiver: Receiver
     headers: dict[str, str]
 
-    async def subscribe(self, key: str = "idem-1", **change: Any) -> httpx.Response:
+    async def subscribe(self, key: str = IDEMPOTENT_KEY, **change: Any) -> httpx.Response:
         return await self.client.post(
             f"{EVENTS_API}/subscriptions",
             json=subscription_body(**change),
@@ -131,7 +133,11 @@ async def test_a_subscription_returns_its_security_key_once(rig: Rig) -> None:
     admin = await rig.client.get(f"{ADMIN}/webhooks")
     assert body["securityKey"] not in admin.text
     assert "securityKey" not in await rig.subscription(body["id"])
-    unknown = await rig.subscribe("idem-2", events=[{"type": "invoice.paid", "version": "1"}])
+    not_a_uuid = await rig.subscribe("idem-1")
+    assert error_code(not_a_uuid) == "BDC_1001"
+    unknown = await rig.subscribe(
+        str(uuid.uuid4()), events=[{"type": "invoice.paid", "version": "1"}]
+    )
     assert error_code(unknown) == "BDC_1001"
     catalog = await rig.client.get(f"{EVENTS_API}/events/catalog", headers=rig.headers)
     assert {"type": "bill.updated", "version": "1"} in catalog.json()
@@ -139,7 +145,7 @@ async def test_a_subscription_returns_its_security_key_once(rig: Rig) -> None:
 
 async def test_events_are_signed_over_the_exact_bytes_sent(rig: Rig) -> None:
     key = (await rig.subscribe()).json()["securityKey"]
-    vendor = await add_vendor(rig.client, "Nordisk Papir A/S", taxId="DK12345678")
+    vendor = await add_vendor(rig.client, "Kystlys Tømrer A/S", taxId="DK12345678")
     bill = await add_bill(rig.client, vendor["id"], "INV-9", 40.0, 60.0)
     await rig.client.patch(
         f"{ADMIN}/organizations/{ORG}/bills/{bill['id']}", json={"dueDate": "2026-04-30"}
@@ -159,6 +165,7 @@ async def test_events_are_signed_over_the_exact_bytes_sent(rig: Rig) -> None:
         assert request.headers["x-bill-sha-signature"] == documented_signature(key, request.content)
         assert b": " not in request.content
         assert b", " not in request.content
+    assert "Tømrer".encode() in requests[0].content  # UTF-8 as sent, not \u escapes
     bodies = rig.receiver.bodies()
     assert len({b["metadata"]["eventId"] for b in bodies}) == 3
     assert bodies[0]["metadata"]["organizationId"] == ORG
