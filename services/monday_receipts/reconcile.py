@@ -183,6 +183,8 @@ class Reconciliation:
             if change is not None:
                 records.append((self._topics.changes, change.key, self._encode(change)))
         after = BoardCursor.after_run(cursor, read, overlap=self._overlap)
+        if cursor is None:
+            log.info("board taken as it stands", extra={"board": board.board, "items": len(read)})
         value = encode_cursor(self._serde, after, tenant_id=watched.tenant_id, board_id=board.board)
         await self._transactions.publish([*records, (self._topics.cursors, key, value)])
         self._cursors[key] = after
