@@ -91,6 +91,8 @@ def build_admin_router(state: MondayState) -> APIRouter:
     async def stats() -> dict[str, object]:
         return {
             "max_mutations_in_flight": dict(state.max_in_flight),
+            "items_created": dict(state.items_created),
+            "item_updates": dict(state.item_updates),
             "refusals": dict(state.refusals),
             "usage": state.limits.snapshot(),
             "api_versions": sorted(state.api_versions),

@@ -266,6 +266,7 @@ async def _mutate_item(
             )
         item = board.items[str(item_id)]
         state.write_values(board, item, values, create_labels=create_labels)
+        state.item_updates[board.id] = state.item_updates.get(board.id, 0) + 1
         return _item(state, item)
     finally:
         state.mutation_ended(board.id)

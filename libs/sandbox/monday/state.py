@@ -96,6 +96,11 @@ class MondayState:
         self._ids = itertools.count(1_000_000_001)
         self.in_flight: dict[str, int] = {}
         self.max_in_flight: dict[str, int] = {}
+        self.items_created: dict[str, int] = {}
+        """Per board: items made by `create_item`."""
+        self.item_updates: dict[str, int] = {}
+        """Per board: changes of existing items through the API (a warehouse user's change
+        through the admin route is not counted): what a sink updated."""
         self.requests_in_flight = 0
         self.refusals: dict[str, int] = {}
         self.api_versions: set[str] = set()
@@ -196,6 +201,7 @@ class MondayState:
         item = Item(self.next_id(), board.id, group_id or groups[0], name, now, now)
         self.write_values(board, item, values, create_labels=create_labels)
         board.items[item.id] = item
+        self.items_created[board.id] = self.items_created.get(board.id, 0) + 1
         columns = {
             cid: webhook_value(board.column(cid), value) for cid, value in item.values.items()
         }
