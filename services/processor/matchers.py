@@ -4,7 +4,7 @@ Each matcher takes its condition as written in the rules file and the event's `F
 answers True or False. A fact the event does not have (no amount, no due date, no vendor
 category yet) is never a match and never an error. Text comparisons ignore case and
 surrounding space, since finance teams type `pending` for Visma's `Pending`; supplier
-numbers compare exactly.
+numbers and tenant ids compare exactly.
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def supplier(wanted: Set[str], facts: Facts) -> bool:
     return facts.supplier is not None and facts.supplier in wanted
 
 
+def tenant(wanted: Set[str], facts: Facts) -> bool:
+    return facts.event.tenant_id in wanted
+
+
 def vendor_category(wanted: Set[str], facts: Facts) -> bool:
     return _one_of(facts.enrichment.get("vendor_category"), wanted)
 
@@ -100,6 +104,7 @@ CHECKS: tuple[tuple[str, Callable[[When], object], Check], ...] = (
     ("approval_status", lambda w: w.approval_status,
      lambda w, f: approval_status(w.approval_status or frozenset(), f)),
     ("supplier", lambda w: w.supplier, lambda w, f: supplier(w.supplier or frozenset(), f)),
+    ("tenant", lambda w: w.tenant, lambda w, f: tenant(w.tenant or frozenset(), f)),
     ("vendor_category", lambda w: w.vendor_category,
      lambda w, f: vendor_category(w.vendor_category or frozenset(), f)),
     ("dimension", lambda w: w.dimension, lambda w, f: dimension(w.dimension or {}, f)),

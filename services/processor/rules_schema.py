@@ -115,12 +115,17 @@ class When(_Strict):
     amount_in_base: BaseAmount | None = None
     approval_status: Annotated[frozenset[Word], Field(min_length=1)] | None = None
     supplier: Annotated[frozenset[Word], Field(min_length=1)] | None = None
+    tenant: Annotated[frozenset[Word], Field(min_length=1)] | None = Field(
+        default=None,
+        description="tenant ids, exact: a board, channel or number that belongs to one "
+        "tenant (a Monday board is in one tenant's monday account) hears only of its records",
+    )
     vendor_category: Annotated[frozenset[Word], Field(min_length=1)] | None = None
     dimension: dict[Word, Annotated[frozenset[Word], Field(min_length=1)]] | None = None
     due: Due | None = None
 
     @field_validator(
-        "change_types", "approval_status", "supplier", "vendor_category", mode="before"
+        "change_types", "approval_status", "supplier", "tenant", "vendor_category", mode="before"
     )
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:

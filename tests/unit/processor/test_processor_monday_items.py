@@ -37,6 +37,7 @@ from events.visma_ledger import JournalTransactionLine
 from events.visma_procurement import PurchaseOrderLine
 from processor.config import ProcessorSettings
 from processor.item_fields import DERIVED_FIELDS, display
+from processor.matchers import first_failure
 from processor.reminders import ReminderState, reminder_commands
 from processor.routing import route_all
 from processor.rules import RuleSet, parse_rules
@@ -321,3 +322,21 @@ def test_a_dimension_visma_id_reads_back_as_its_record(boards: RuleSet) -> None:
         "c1", "dimension", "DEPARTMENT/1/SALES"
     )
     assert VismaRecordRef.parse("acme/1234567/purchaseOrder/PO-7") is None  # no such type
+
+
+def test_a_rule_can_be_for_one_tenant_only() -> None:
+    # A Monday board is in one tenant's monday account: its rule must not take the records
+    # of the other tenants (which the board's mapping and token know nothing of).
+    rules = parse_rules("""\
+rules:
+  - name: se-board
+    when: {tenant: [tenant-se-1], entity_type: customerInvoice}
+    targets:
+      - monday: {board: 1000000001}
+""")
+    ours = customer_invoice().model_copy(update={"tenant_id": "tenant-se-1"})
+    theirs = customer_invoice().model_copy(update={"tenant_id": "tenant-no-1"})
+
+    assert [c.board_id for c in route_all(ours, rules)] == ["1000000001"]
+    assert route_all(theirs, rules) == []
+    assert first_failure(rules.rules[0].when, facts_of(theirs)) == "tenant"

@@ -148,7 +148,8 @@ def test_rules_test_shows_matches_failures_and_messages(tmp_path: Path) -> None:
     assert "subject: Approve 10042 (EUR 6,250.00)" in text
     assert "body: Acme AB invoice 10042 due 04 Mar" in text
     assert "no match  payments-to-airbase: entity_type does not hold" in text
-    assert "\n2 of 3 rules match\n" in text  # then which targets have no sink deployed
+    assert "no match  procurement-board: tenant does not hold" in text  # another tenant's board
+    assert "\n2 of 6 rules match\n" in text  # then which targets have no sink deployed
 
 
 def test_rules_test_without_enrichment_and_later_today(tmp_path: Path) -> None:

@@ -51,7 +51,7 @@ def test_v2_file_loads_with_decimals_and_every_target_kind() -> None:
 
 
 def test_the_shipped_v2_example_loads() -> None:
-    assert len(load_rules(EXAMPLE_V2).rules) == 3
+    assert len(load_rules(EXAMPLE_V2).rules) == 6
 
 
 @pytest.mark.parametrize(
