@@ -5,10 +5,17 @@ by the Visma entity they write to, so that writes to one order or invoice apply 
 Each says where the request came from (`source_system`, `source_ref`): the writer stamps
 that reference on the document it creates, which is how an interrupted create is found in
 Visma again instead of being created twice.
+
+A write the writer finds in conflict with Visma's record is not forced: it goes, field by
+field, to the review topic (`review.visma-writer.v1`) as a `VismaWriteConflict`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from chassis.topics import TopicSpec
+from events._avro import AvroModel
 from events.command_envelope import CommandEnvelope
 
 
@@ -36,3 +43,44 @@ class RecordPurchaseReceipt(CommandEnvelope):
     def key(self) -> str:
         """Writes to one order apply in order: keyed like the order's fact."""
         return self.entity_id
+
+
+class FieldDifference(AvroModel):
+    """One field whose value in Visma is not what the write expected to find."""
+
+    field: str
+    expected: str
+    found: str
+
+
+class VismaWriteConflict(AvroModel):
+    """A write the writer did not make because the record in Visma changed in a way that
+    conflicts with it: for a person to review, field by field, instead of an overwrite."""
+
+    SCHEMA = "io.mlconnector.review.VismaWriteConflict"
+
+    command_id: str
+    command: str
+    """The command's kind, e.g. RecordPurchaseReceipt."""
+    tenant_id: str
+    company_id: str
+    entity_type: str
+    entity_id: str
+    """The written entity's key (also the record's Kafka key)."""
+    document: str
+    """The Visma record as a person knows it, e.g. purchase order PO-2026-90001."""
+    reason: str
+    differences: list[FieldDifference]
+    etag: str | None = None
+    """The ETag of the version that was compared."""
+    rule: str
+    source_event_id: str
+    detected_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.entity_id
+
+
+REVIEW_VISMA_WRITER = TopicSpec("review.visma-writer.v1", partitions=6)
+"""Conflicts the writer found instead of writing (`VismaWriteConflict`), keyed by entity."""

@@ -26,7 +26,7 @@ from chassis.http import RetryPolicy
 from chassis.jsonlog import REDACTOR
 from chassis.kafka.record import Held
 from chassis.vault import CredentialVault
-from visma_client import SupplierInvoiceActions, company_client
+from visma_client import SupplierInvoiceActions, VismaClient, company_client
 from visma_client.companies import CompaniesFile, CompanyAccess
 from visma_writer.writer import InvoiceActions
 
@@ -61,7 +61,7 @@ class ClientSettings:
 
 
 class CompanyClients:
-    """Company -> its `InvoiceActions`; `actions` is the live mapping the writer reads."""
+    """Company -> its `InvoiceActions` and `VismaClient`: the live mappings the writers read."""
 
     def __init__(
         self,
@@ -79,6 +79,8 @@ class CompanyClients:
             self._vault = vault()
             self._vault.load()
         self.actions: dict[CompanyKey, InvoiceActions] = {}
+        self.clients: dict[CompanyKey, VismaClient] = {}
+        """Each company's current client, for the document writes (`documents.py`)."""
         self._companies: dict[CompanyKey, _Company] = {}
         self._http: list[httpx.AsyncClient] = []
         for access in settings.file.companies:
@@ -102,6 +104,7 @@ class CompanyClients:
             transport=s.transport, retry=s.retry, time_scale=s.time_scale,
         )  # fmt: skip
         self.actions[key] = SupplierInvoiceActions(client)
+        self.clients[key] = client
         # Old clients stay open until the end: a call may still be on its way through one.
         self._http += clients
 

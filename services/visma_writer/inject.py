@@ -19,13 +19,19 @@ from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
 from chassis.vault import CredentialVault, vault_from_environment
 from events.command_topics import SINK_VISMA_WRITER
+from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
 from events.topics import SINK_SLACK, STATE_VISMA_WRITER_LEDGER
+from events.visma_writes import REVIEW_VISMA_WRITER, RecordPurchaseReceipt
 from visma_writer.config import WriterConfig
 from visma_writer.credentials import ClientSettings, CompanyClients
-from visma_writer.handler import ApplyVismaActionHandler
+from visma_writer.documents import DocumentWriter
+from visma_writer.handler import WriterHandler, action_route, document_route
+from visma_writer.ledger import SINK
+from visma_writer.receipts import PurchaseReceiptKind
 from visma_writer.replies import KafkaReplies
-from visma_writer.writer import SINK, VismaWriter
+from visma_writer.review import KafkaReview
+from visma_writer.writer import VismaWriter
 
 SERVICE = SINK
 
@@ -39,6 +45,8 @@ class WriterOptions:
     """How long an applied command is remembered; must exceed the command topic's retention."""
     replies_topic: TopicSpec = SINK_SLACK
     """The Slack sink's commands: where the outcome is told in the requester's thread."""
+    review_topic: TopicSpec = REVIEW_VISMA_WRITER
+    """Where a write in conflict with Visma's record goes for a person, field by field."""
     transport: httpx.AsyncBaseTransport | None = None
     # Only idempotent requests are repeated (GET, the note's PUT); action POSTs never are.
     retry: RetryPolicy = field(
@@ -74,7 +82,10 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
     check_aligned(options.ledger_topic, options.commands_topic)
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
-        topics=[options.commands_topic, options.ledger_topic, options.replies_topic],
+        topics=[
+            options.commands_topic, options.ledger_topic, options.replies_topic,
+            options.review_topic,
+        ],
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
     ledger = CommandLedger(
@@ -92,6 +103,15 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         max_conflicts=options.max_conflicts,
         replies=KafkaReplies(producer, serde, options.replies_topic.name),
     )  # fmt: skip
+    receipts = DocumentWriter(
+        PurchaseReceiptKind(), companies=companies.clients, ledger=ledger, audit=audit,
+        review=KafkaReview(producer, serde, options.review_topic.name),
+        max_conflicts=options.max_conflicts,
+    )  # fmt: skip
+    routes = {
+        ApplyVismaAction.SCHEMA: action_route(writer),
+        RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, receipts.apply),
+    }
     runner_config = RunnerConfig(
         group_id=options.group_id,
         topics=(options.commands_topic.name,),
@@ -101,11 +121,7 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
     runner = ConsumerRunner(
         settings=settings,
         config=runner_config,
-        handler=ApplyVismaActionHandler(
-            writer,
-            credentials=companies,
-            audit=audit,
-        ),
+        handler=WriterHandler(routes, credentials=companies, audit=audit),
         serde=serde,
         dead_letters=outputs.dead_letters,
         audit=audit,

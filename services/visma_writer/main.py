@@ -1,4 +1,4 @@
-"""`mlc run visma-writer`: apply ApplyVismaAction commands to Visma until stopped."""
+"""`mlc run visma-writer`: apply the writer's commands to Visma until stopped."""
 
 from __future__ import annotations
 
@@ -21,9 +21,12 @@ log = logging.getLogger(__name__)
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run visma-writer",
-        description="Apply ApplyVismaAction commands (supplier-invoice actions such as release, "
-        "or a note) to Visma.net ERP with If-Match on the invoice's ETag: each once, in order "
-        "per invoice, re-reading and retrying when someone else saved the invoice (412).",
+        description="Apply the writer's commands to Visma.net ERP, each once, in order per "
+        "entity: ApplyVismaAction (supplier-invoice actions such as release, or a note) with "
+        "If-Match on the invoice's ETag, re-reading and retrying when someone else saved it "
+        "(412); RecordPurchaseReceipt (a purchase receipt for an order, looked up in Visma "
+        "before any create, so a crash never makes two). A write that conflicts with the "
+        "record in Visma is not forced: it goes to the review topic, field by field.",
     )
     p.add_argument("--config", type=Path, required=True, help="the companies YAML the poller reads")
     p.add_argument("--group-id", default="mlc-visma-writer", help="consumer group")
@@ -32,6 +35,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--replies-topic", help="override the Slack sink's topic the outcome replies go to (tests)"
     )
+    p.add_argument("--review-topic", help="override the review topic of conflicts (tests)")
     p.add_argument(
         "--hold-seconds",
         type=float,
@@ -73,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         options.ledger_topic = replace(options.ledger_topic, name=args.ledger_topic)
     if args.replies_topic:
         options.replies_topic = replace(options.replies_topic, name=args.replies_topic)
+    if args.review_topic:
+        options.review_topic = replace(options.review_topic, name=args.review_topic)
     if args.ledger_horizon_days:
         options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
     try:

@@ -11,12 +11,10 @@ a command that failed, was redriven and then went through still gets its success
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from typing import Protocol
 
-from chassis.kafka.producer import EventProducer, confirm
-from chassis.serde import AvroSerde
+from chassis.kafka.confirmed import ConfirmedTopic
 from events.commands import ApplyVismaAction
 from events.slack import PostSlackMessage
 from visma_client.actions import NOTE
@@ -42,18 +40,8 @@ class Replies(Protocol):
     async def send(self, message: PostSlackMessage) -> None: ...
 
 
-class KafkaReplies:
+class KafkaReplies(ConfirmedTopic):
     """Sends each reply to the Slack sink's command topic and waits for Kafka to take it."""
-
-    def __init__(self, producer: EventProducer, serde: AvroSerde, topic: str) -> None:
-        self._producer = producer
-        self._serde = serde
-        self._topic = topic
-
-    async def send(self, message: PostSlackMessage) -> None:
-        value = self._serde.encode(message.SCHEMA, message.to_record())
-        delivery = self._producer.send(self._topic, key=message.key, value=value)
-        await asyncio.to_thread(confirm, [delivery])
 
 
 def applied_reply(command: ApplyVismaAction, *, invoice: str) -> PostSlackMessage | None:

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from chassis.audit import AuditTrail, Stage
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import PermanentError
 from events.commands import ApplyVismaAction
 from events.deliveries import DeliveryStatus, SinkDelivery
 from events.slack import PostSlackMessage
@@ -38,9 +38,14 @@ from visma_client import (
     VismaPreconditionFailed,
 )
 from visma_writer.effects import InEffect, in_effect_check
+from visma_writer.ledger import (
+    KeptChangingError,
+    Ledger,
+    UnknownCompanyError,
+    ledger_entry,
+)
 from visma_writer.replies import Replies, applied_reply, failed_reply
 
-SINK = "visma-writer"
 SUPPLIER_INVOICE = "supplierInvoice"
 log = logging.getLogger(__name__)
 
@@ -63,28 +68,12 @@ class InvoiceActions(Protocol):
     ) -> str | None: ...
 
 
-class Ledger(Protocol):
-    """The command ledger (`chassis.kafka.ledger.CommandLedger[SinkDelivery]`)."""
-
-    def get(self, command_id: str) -> SinkDelivery | None: ...
-
-    async def write(self, entry: SinkDelivery) -> None: ...
-
-
-class UnknownCompanyError(PermanentError):
-    """The command names a company this writer has no Visma credentials for."""
-
-
 class UnsupportedEntityError(PermanentError):
     """The writer applies actions to supplier invoices only."""
 
 
 class OutcomeUnknownError(PermanentError):
     """An earlier attempt may or may not have applied the action; a human must look."""
-
-
-class KeptChangingError(RetryableError):
-    """The invoice changed under every attempt (412 each time); try again later."""
 
 
 class VismaWriter:
@@ -205,19 +194,7 @@ class VismaWriter:
     async def _write(
         self, command: ApplyVismaAction, status: DeliveryStatus, etag: str | None
     ) -> SinkDelivery:
-        entry = SinkDelivery(
-            command_id=command.command_id,
-            sink=SINK,
-            status=status,
-            destination=command.company_id,
-            external_id=etag,
-            at=self._clock(),
-            tenant_id=command.tenant_id,
-            company_id=command.company_id,
-            entity_type=command.entity_type,
-            entity_id=command.entity_id,
-            rule=command.rule,
-        )
+        entry = ledger_entry(command, status, etag, at=self._clock())
         await self._ledger.write(entry)
         return entry
 

@@ -240,6 +240,21 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "event_time": AT,
         "created_at": AT,
     },
+    "io.mlconnector.review.VismaWriteConflict": {
+        "command_id": "cmd-1",
+        "command": "RecordPurchaseReceipt",
+        "tenant_id": "tenant-se-1",
+        "company_id": "tenant-se-1",
+        "entity_type": "purchaseOrder",
+        "entity_id": "tenant-se-1/tenant-se-1/purchaseOrder/RegularOrder:PO-2026-90001",
+        "document": "purchase order PO-2026-90001",
+        "reason": "the order is no longer open",
+        "differences": [{"field": "status", "expected": "Open", "found": "Completed"}],
+        "etag": "AAAAAAAAG1k=",
+        "rule": "monday-receipts",
+        "source_event_id": "evt-1",
+        "detected_at": AT,
+    },
 }
 
 
