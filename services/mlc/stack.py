@@ -277,6 +277,7 @@ class FlowStack:
                 "--commands-topic", f"{self.topics.prefix}sink.visma-writer.v1",
                 "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v2",
                 "--replies-topic", self.topics.commands,
+                "--review-topic", f"{self.topics.prefix}review.visma-writer.v1",
             )  # fmt: skip
             return argv, env
         if name == "ingress":

@@ -122,7 +122,7 @@ def test_every_approval_is_applied_in_visma_exactly_once(
     stack = make_stack(invoices=30)
     # A static group member, as a pod: the restarted writer takes over at once instead of
     # waiting out the killed one's session.
-    monkeypatch.setenv("POD_NAME", f"writer-{stack.run_id}")
+    monkeypatch.setenv("MLC_GROUP_INSTANCE_ID", f"writer-{stack.run_id}")
     stack.start_sandbox()
     run = WriterRun(stack, kafka_bootstrap)
     invoices = run.admin("GET", f"/invoices?company={COMPANY}")
