@@ -11,7 +11,7 @@ import pytest
 from receipts_kit import MemoryReview, receipt_command
 from writer_harness import AuditLog, Harness, MemoryLedger
 
-from chassis.kafka.record import Record
+from chassis.kafka.record import Held, Record
 from events.deliveries import DeliveryStatus
 from events.visma_writes import FieldDifference, RecordPurchaseReceipt
 from visma_client import VismaClient, VismaPreconditionFailed
@@ -160,4 +160,29 @@ async def test_the_handler_dispatches_by_schema_and_refuses_a_kind_it_has_no_han
         await handler(_record(command.to_record(), "io.mlconnector.sink.SendSms"))
 
     assert applied == [command]
+    await harness.companies.aclose()
+
+
+async def test_a_receipt_waits_with_its_company_while_visma_refuses_the_credentials() -> None:
+    applied: list[RecordPurchaseReceipt] = []
+
+    async def apply(command: RecordPurchaseReceipt) -> None:
+        applied.append(command)
+
+    harness = Harness()
+    handler = WriterHandler(
+        {RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, apply)},
+        credentials=harness.companies, audit=harness.audit.trail,
+    )  # fmt: skip
+    company = ("t1", "c1")
+    harness.companies.refused(
+        company, generation=harness.companies.generation(company), error="invalid_client"
+    )
+    command = receipt_command("PO-1").model_copy(update={"company_id": "c1"})
+
+    with pytest.raises(Held):
+        await handler(_record(command.to_record(), RecordPurchaseReceipt.SCHEMA))
+
+    assert applied == []
+    assert harness.audit.stages() == ["held"]
     await harness.companies.aclose()
