@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -32,6 +32,7 @@ from chassis.kafka.record import Held, Record
 from events.commands import ApplyVismaAction
 from visma_client import VismaAuthError
 from visma_writer.credentials import CompanyClients
+from visma_writer.ledger import LedgerCommand
 from visma_writer.writer import VismaWriter
 
 log = logging.getLogger(__name__)
@@ -39,19 +40,6 @@ log = logging.getLogger(__name__)
 
 class MalformedCommandError(PermanentError):
     """The record decodes, but not into a command the writer has a handler for."""
-
-
-class WriterCommand(Protocol):
-    """What the handler reads of any command it dispatches."""
-
-    @property
-    def command_id(self) -> str: ...
-    @property
-    def tenant_id(self) -> str: ...
-    @property
-    def company_id(self) -> str: ...
-    @property
-    def entity_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -104,7 +92,7 @@ class WriterHandler:
     async def __call__(self, record: Record) -> None:
         route = self._route(record)
         try:
-            command: WriterCommand = route.model.from_record(record.value)
+            command: LedgerCommand = route.model.from_record(record.value)
         except ValidationError as exc:
             raise MalformedCommandError(f"not a {route.model.__name__}: {exc}") from exc
         company = (command.tenant_id, command.company_id)
@@ -128,7 +116,7 @@ class WriterHandler:
                 await route.give_up(command, reason)
             raise
 
-    def _holding(self, command: WriterCommand, held: Held, why: str) -> Held:
+    def _holding(self, command: LedgerCommand, held: Held, why: str) -> Held:
         self._audit.record(
             Stage.HELD,
             entity_id=command.entity_id,

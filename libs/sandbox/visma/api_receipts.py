@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.visma.admin_entities import entity_view
-from sandbox.visma.api_writes import check_if_match, etag_header
+from sandbox.visma.api_writes import api_base, check_if_match, etag_header
 from sandbox.visma.receipts import (
     ORDER,
     RECEIPT,
@@ -60,8 +60,7 @@ def build_receipt_router(state: VismaState) -> APIRouter:
             raise VismaApiError(400, f"unreadable body: {exc}", "invalid_request") from exc
         except ReceiptRefused as exc:
             raise _refused(exc, access) from exc
-        # The request's own URL keeps the mount point (/visma) that base_url leaves out.
-        location = f"{str(request.url.replace(query='')).rstrip('/')}/{receipt.short_id}"
+        location = f"{api_base(request)}{RECEIPT.route}/{receipt.short_id}"
         headers = access.headers | etag_header(receipt) | {"Location": location}
         return Response(status_code=201, headers=headers)
 

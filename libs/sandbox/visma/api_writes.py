@@ -43,6 +43,13 @@ def etag_header(record: Record) -> dict[str, str]:
     return {"ETag": f'"{record.timestamp}"'}
 
 
+def api_base(request: Request) -> str:
+    """The simulator's own base URL, mount point included (`base_url` leaves out `/visma`)."""
+    root: str = request.scope.get("root_path", "")
+    base = str(request.base_url).rstrip("/")
+    return base if not root or base.endswith(root.rstrip("/")) else base + root.rstrip("/")
+
+
 def _if_match_values(raw: str) -> list[str]:
     values = []
     for part in raw.split(","):
@@ -154,7 +161,7 @@ async def _apply_put(
         raise VismaApiError(400, str(exc), "invalid_request", access.headers) from exc
     state.change(record, updates)
     state.actions.record(access.company, record.entity_id, "update")
-    location = f"{str(request.base_url).rstrip('/')}{_ROUTE}/{document_type}/{number}"
+    location = f"{api_base(request)}{_ROUTE}/{document_type}/{number}"
     headers = access.headers | etag_header(record) | {"Location": location}
     return Response(status_code=204, headers=headers)
 

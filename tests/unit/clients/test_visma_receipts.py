@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from decimal import Decimal
 
 import httpx
 import pytest
 from pydantic import SecretStr
+from test_visma_actions import API, TOKEN_URL, Answer, Recorder
 
 from chassis.http import RetryPolicy, RetryTransport
 from visma_client import (
@@ -24,31 +24,15 @@ from visma_client import (
 
 pytestmark = [pytest.mark.unit, pytest.mark.anyio]
 
-TOKEN_URL = "https://connect.test/connect/token"
-API = "https://api.test"
-Answer = Callable[[httpx.Request], httpx.Response]
 
-
-class Recorder:
-    def __init__(self, answer: Answer) -> None:
-        self.answer = answer
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URL:
-            return httpx.Response(200, json={"access_token": "tok", "expires_in": 3600})
-        self.requests.append(request)
-        return self.answer(request)
-
-
-async def _no_wait(_: float) -> None:
+async def _instant(_: float) -> None:
     return None
 
 
 def receipts(answer: Answer) -> tuple[PurchaseReceipts, Recorder]:
     recorder = Recorder(answer)
     policy = RetryPolicy(max_attempts=3, retry_server_errors=True)
-    transport = RetryTransport(httpx.MockTransport(recorder), policy=policy, sleep=_no_wait)
+    transport = RetryTransport(httpx.MockTransport(recorder), policy=policy, sleep=_instant)
     http = httpx.AsyncClient(base_url=API, transport=transport)
     credentials = VismaCredentials(client_id="cid", client_secret=SecretStr("s"), tenant_id="t1")
     tokens = TokenProvider(http, credentials=credentials, token_url=TOKEN_URL)

@@ -184,3 +184,16 @@ async def test_action_fires_an_enabled_webhook() -> None:
             await client.post(f"{INVOICES}/{ref}/action/release", headers=auth)
             await app.state.sandbox.visma.webhooks.drain()
     assert [(s["id"], s["event"]) for s in seen] == [(f"Invoice:{ref}", "Changed")]
+
+
+async def test_a_puts_location_names_the_invoice_under_the_simulators_mount(
+    client: httpx.AsyncClient,
+) -> None:
+    auth = await visma_token(client)
+    ref = (await _invoice(client))["referenceNumber"]
+
+    put = await client.put(f"{INVOICES}/{ref}", headers=auth, json={"note": {"value": "seen"}})
+
+    assert put.status_code == 204
+    assert put.headers["Location"] == f"http://sandbox{INVOICES}/Invoice/{ref}"
+    assert (await client.get(put.headers["Location"], headers=auth)).status_code == 200

@@ -142,7 +142,8 @@ def _record(value: dict[str, object], schema: str) -> Record:
                   headers=[], schema=schema, value=value)  # fmt: skip
 
 
-async def test_the_handler_dispatches_by_schema_and_refuses_a_kind_it_has_no_handler_for() -> None:
+def _receipt_handler() -> tuple[Harness, WriterHandler, list[RecordPurchaseReceipt]]:
+    """The handler with one route, for receipts, that only notes what it was given."""
     applied: list[RecordPurchaseReceipt] = []
 
     async def apply(command: RecordPurchaseReceipt) -> None:
@@ -153,6 +154,11 @@ async def test_the_handler_dispatches_by_schema_and_refuses_a_kind_it_has_no_han
         {RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, apply)},
         credentials=harness.companies, audit=harness.audit.trail,
     )  # fmt: skip
+    return harness, handler, applied
+
+
+async def test_the_handler_dispatches_by_schema_and_refuses_a_kind_it_has_no_handler_for() -> None:
+    harness, handler, applied = _receipt_handler()
     command = receipt_command("PO-1").model_copy(update={"company_id": "c1"})
 
     await handler(_record(command.to_record(), RecordPurchaseReceipt.SCHEMA))
@@ -164,16 +170,7 @@ async def test_the_handler_dispatches_by_schema_and_refuses_a_kind_it_has_no_han
 
 
 async def test_a_receipt_waits_with_its_company_while_visma_refuses_the_credentials() -> None:
-    applied: list[RecordPurchaseReceipt] = []
-
-    async def apply(command: RecordPurchaseReceipt) -> None:
-        applied.append(command)
-
-    harness = Harness()
-    handler = WriterHandler(
-        {RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, apply)},
-        credentials=harness.companies, audit=harness.audit.trail,
-    )  # fmt: skip
+    harness, handler, applied = _receipt_handler()
     company = ("t1", "c1")
     harness.companies.refused(
         company, generation=harness.companies.generation(company), error="invalid_client"
