@@ -111,7 +111,11 @@ def describe(command: Command) -> str:
         size = measure(command.body)
         fields["segments"] = f"{size.segments} ({size.encoding}, {size.units} units)"
     lines = [f"      -> {type(command).__name__} [{command.command_id[:12]}]"]
-    lines += [f"         {name}: {value}" for name, value in fields.items()]
+    for name, value in fields.items():
+        if isinstance(value, dict):  # a Monday item's fields, one line each
+            lines += [f"         {name}.{key}: {text}" for key, text in sorted(value.items())]
+        else:
+            lines.append(f"         {name}: {value}")
     return "\n".join(lines)
 
 

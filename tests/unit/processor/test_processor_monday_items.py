@@ -8,6 +8,7 @@ import io
 import struct
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -35,6 +36,7 @@ from events.monday import VismaRecordRef
 from events.topics import visma_topic
 from events.visma_ledger import JournalTransactionLine
 from events.visma_procurement import PurchaseOrderLine
+from mlc.rules_cli import rules_test
 from processor.config import ProcessorSettings
 from processor.item_fields import DERIVED_FIELDS, display
 from processor.matchers import first_failure
@@ -44,6 +46,8 @@ from processor.rules import RuleSet, parse_rules
 from processor.rules_facts import facts_of
 
 pytestmark = pytest.mark.unit
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "services" / "processor" / "examples"
 
 OBSERVED = datetime(2026, 3, 1, 8, 1, tzinfo=UTC)
 
@@ -340,3 +344,17 @@ rules:
     assert [c.board_id for c in route_all(ours, rules)] == ["1000000001"]
     assert route_all(theirs, rules) == []
     assert first_failure(rules.rules[0].when, facts_of(theirs)) == "tenant"
+
+
+def test_rules_test_shows_a_monday_items_fields_one_per_line(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - name: board\n    targets:\n      - monday: {board: 111}\n")
+    out = io.StringIO()
+
+    assert rules_test(rules, event=EXAMPLES / "supplier-invoice.json", out=out) == 0
+
+    text = out.getvalue()
+    assert "visma_id: c1/supplierInvoice/Invoice:10042" in text
+    assert "fields.amount: 6250.00" in text
+    assert "fields.reference: 10042" in text
+    assert "fields.due_date: 2026-03-04" in text
