@@ -27,7 +27,8 @@ STATE_SLACK_LEDGER = TopicSpec("state.slack-ledger.v2", partitions=6, compacted=
 """Compacted, key = command_id, value = SinkDelivery; partition p holds the entries of the
 commands of `sink.slack.v1` partition p (v1 had 3 partitions, hashed by command id)."""
 STATE_VISMA_WRITER_LEDGER = TopicSpec("state.visma-writer-ledger.v2", partitions=6, compacted=True)
-"""Compacted, key = command_id, value = SinkDelivery (external_id: the invoice's ETag)."""
+"""Compacted, key = command_id, value = SinkDelivery (external_id: the invoice's ETag for an
+action; the document's number, e.g. a purchase receipt's, once a document write is DONE)."""
 
 
 def _kebab(entity_type: str) -> str:
