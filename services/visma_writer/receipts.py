@@ -27,7 +27,8 @@ DEFAULT_ORDER_TYPE = "RegularOrder"
 def receipt_mark(command: RecordPurchaseReceipt) -> str:
     """What the receipt's note says: who asked, from where, and the command (the lookup key)."""
     where = f"{command.source_system} {command.source_ref}"
-    return f"ml-connector: received in {where} [{command.command_id}]"
+    who = f" by {command.requested_by}" if command.requested_by else ""
+    return f"ml-connector: received in {where}{who} [{command.command_id}]"
 
 
 def order_type(command: RecordPurchaseReceipt) -> str:
