@@ -22,6 +22,8 @@ from graphql import (
 )
 
 DEFAULT_PAGE = 25
+# Fields of the Mutation type that read rather than write: they cost no mutation.
+_NOT_MUTATIONS = frozenset({"complexity"})
 
 
 def _limit(field: FieldNode, variables: Mapping[str, object]) -> int:
@@ -67,6 +69,10 @@ def operation_cost(
 ) -> int:
     cost = _selection_cost(operation.selection_set, fragments, variables)
     if operation.operation == OperationType.MUTATION:
-        mutations = sum(1 for s in operation.selection_set.selections if isinstance(s, FieldNode))
+        mutations = sum(
+            1
+            for s in operation.selection_set.selections
+            if isinstance(s, FieldNode) and s.name.value not in _NOT_MUTATIONS
+        )
         cost += mutations * mutation_cost
     return cost

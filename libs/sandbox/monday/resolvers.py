@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -158,6 +159,13 @@ def _board(state: MondayState, board: Board) -> dict[str, Any]:
     }
 
 
+def _real_seconds(state: MondayState, seconds: float) -> int:
+    """Sandbox seconds as the real seconds a client waits, like ``retry_in_seconds``: a
+    client that waits for the reset comes back when the window is over at any clock speed."""
+    speed = state.clock.speed
+    return math.ceil(seconds / speed if speed > 0 else seconds)
+
+
 def _context(info: Info) -> RequestContext:
     context = info.context
     assert isinstance(context, RequestContext)
@@ -229,7 +237,9 @@ class Query:
             "before": context.budget_before,
             "after": context.budget_before - context.cost,
             "query": context.cost,
-            "reset_in_x_seconds": int(context.state.limits.reset_in_seconds(context.token)),
+            "reset_in_x_seconds": _real_seconds(
+                context.state, context.state.limits.reset_in_seconds(context.token)
+            ),
         }
 
     @staticmethod
@@ -280,6 +290,9 @@ async def _latency(state: MondayState) -> None:
 
 
 class Mutation:
+    # monday's Mutation type serves ``complexity`` too, so a write reports what it cost.
+    complexity = Query.complexity
+
     @staticmethod
     async def create_item(
         info: Info,

@@ -212,6 +212,7 @@ type Mutation {
     create_labels_if_missing: Boolean
     item_id: ID
   ): Item
+  complexity: Complexity
   change_simple_column_value(
     board_id: ID!
     column_id: String!

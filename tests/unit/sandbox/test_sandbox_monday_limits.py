@@ -105,6 +105,33 @@ async def test_retry_after_is_in_real_seconds_on_a_fast_clock(
         assert refused.headers["Retry-After"] == "1"
 
 
+async def test_reset_in_x_seconds_is_in_real_seconds_on_a_fast_clock(
+    build: Callable[..., httpx.AsyncClient],
+) -> None:
+    # A client waits reset_in_x_seconds before a call that would not fit, as it waits
+    # retry_in_seconds after a refusal: both must be real seconds at any clock speed.
+    async with build() as client:
+        await client.post("/monday/_sandbox/clock", json={"speed": 60})
+        data = await gql(client, PAGE, {"board": BOARD, "limit": 1})
+        assert data["complexity"]["reset_in_x_seconds"] == 1
+
+
+async def test_a_mutation_reports_its_complexity_and_reading_it_costs_no_mutation(
+    small_budget: httpx.AsyncClient,
+) -> None:
+    document = """
+    mutation ($board: ID!, $name: String!) {
+      complexity { before after query reset_in_x_seconds }
+      create_item(board_id: $board, item_name: $name) { id }
+    }"""
+    data = await gql(small_budget, document, {"board": BOARD, "name": "costed"})
+    complexity = data["complexity"]
+    assert complexity["before"] == 25_000
+    assert 10_000 < complexity["query"] < 10_100  # one mutation, not two
+    assert complexity["after"] == 25_000 - complexity["query"]
+    assert data["create_item"]["id"]
+
+
 async def test_the_daily_limit_holds_until_midnight_utc(
     build: Callable[..., httpx.AsyncClient],
 ) -> None:

@@ -161,6 +161,7 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
                 "relative_to": "ID",
             },
         ),
+        "complexity": ("Complexity", {}),
         "create_webhook": (
             "Webhook",
             {"board_id": "ID!", "config": "JSON", "event": "WebhookEventType!", "url": "String!"},
@@ -402,6 +403,7 @@ def test_the_root_operations_are_the_ones_the_connector_uses() -> None:
     assert set(MONDAY_SIGNATURES["Mutation"]) == {
         "change_multiple_column_values",
         "change_simple_column_value",
+        "complexity",
         "create_item",
         "create_webhook",
     }
