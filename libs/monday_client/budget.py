@@ -9,8 +9,8 @@ rather than send it and collect ``COMPLEXITY_BUDGET_EXHAUSTED``. A refusal still
 monday asked for. Share one budget between the clients of one token.
 
 What a call will cost is learned from monday's ``complexity.query`` of the last call of the
-same kind (`estimate` / `learn`); an unknown kind is assumed to cost one point until it
-has run.
+same kind (`estimate`); while the first call of a kind is out, the others of that kind wait
+for its answer, and an unknown kind is assumed to cost one point.
 The clock and sleep are injected so a test runs on the sandbox's clock, never real time.
 """
 
@@ -19,13 +19,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from monday_client.models import Complexity
 
-__all__ = ["Clock", "ComplexityBudget", "Sleep"]
+__all__ = ["Clock", "ComplexityBudget", "Hold", "Sleep"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """Points held for one call in flight, of one kind, for `units` updates."""
+
+    kind: str
+    points: int
+    units: int
+    learner: bool
+    """The first call of its kind: others of the kind wait for its answer."""
 
 
 class ComplexityBudget:
@@ -39,6 +51,7 @@ class ComplexityBudget:
         self._reset_at = 0.0
         self._reserved = 0
         self._costs: dict[str, int] = {}
+        self._learning: dict[str, asyncio.Event] = {}
         self.waits: list[float] = []
         """Seconds each call waited for the window to reset (a metric, and for tests)."""
 
@@ -61,18 +74,48 @@ class ComplexityBudget:
     def knows(self, kind: str) -> bool:
         return kind in self._costs
 
-    def learn(self, kind: str, cost: int) -> None:
-        self._costs[kind] = max(1, cost)
+    async def reserve(self, kind: str, *, units: int = 1) -> Hold:
+        """Waits until a call of `kind` (`units` times its cost) fits in what is left, then
+        holds its points. While the first call of a kind is out, others of that kind wait
+        for its answer: they would all be guesses."""
+        while not self.knows(kind) and kind in self._learning:
+            await self._learning[kind].wait()
+        learner = not self.knows(kind)
+        if learner:
+            self._learning[kind] = asyncio.Event()
+        points = self.estimate(kind) * units
+        try:
+            await self._fit(points)
+        except BaseException:
+            self._release(kind, learner=learner)
+            raise
+        self._reserved += points
+        return Hold(kind, points, units, learner)
 
-    async def reserve(self, points: int) -> int:
-        """Waits until `points` fit in what is left, then holds them; returns the hold."""
+    def settle(self, hold: Hold, complexity: Complexity | None) -> None:
+        """The call holding `hold` was answered, with monday's complexity if any."""
+        self._reserved = max(0, self._reserved - hold.points)
+        if complexity is not None:
+            self._limit = max(self._limit or 0, complexity.before)
+            self._left = complexity.after
+            self._reset_at = self._clock() + complexity.reset_in_x_seconds
+            self._costs[hold.kind] = max(1, complexity.query // hold.units)
+        self._release(hold.kind, learner=hold.learner)
+
+    def exhausted(self, hold: Hold, *, retry_in_seconds: float) -> None:
+        """monday refused the call holding `hold`: nothing left until the reset."""
+        self._reserved = max(0, self._reserved - hold.points)
+        self._left = 0
+        self._reset_at = self._clock() + retry_in_seconds
+        self._release(hold.kind, learner=hold.learner)
+
+    async def _fit(self, points: int) -> None:
         while True:
             left = self.left
-            if left is None or points <= left or self._left == self._limit:
-                # Unknown, enough, or a fresh window: a call bigger than a whole window
-                # can never fit by waiting, so it goes and monday decides.
-                self._reserved += points
-                return points
+            if left is None or points <= left:
+                return
+            if self._limit is not None and points > self._limit:
+                return  # bigger than a whole window: waiting cannot help, monday decides
             reset_at = self._reset_at
             wait = max(0.0, reset_at - self._clock())
             self.waits.append(wait)
@@ -82,20 +125,11 @@ class ComplexityBudget:
                 # coarse or stopped clock says (unless a newer answer moved the reset).
                 self._left = self._limit
 
-    def settle(self, hold: int, complexity: Complexity | None) -> None:
-        """The call holding `hold` points was answered, with monday's complexity if any."""
-        self._reserved = max(0, self._reserved - hold)
-        if complexity is None:
-            return
-        self._limit = max(self._limit or 0, complexity.before)
-        self._left = complexity.after
-        self._reset_at = self._clock() + complexity.reset_in_x_seconds
-
-    def exhausted(self, hold: int, *, retry_in_seconds: float) -> None:
-        """monday refused the call holding `hold` points: nothing left until the reset."""
-        self._reserved = max(0, self._reserved - hold)
-        self._left = 0
-        self._reset_at = self._clock() + retry_in_seconds
+    def _release(self, kind: str, *, learner: bool) -> None:
+        if learner:
+            event = self._learning.pop(kind, None)
+            if event is not None:
+                event.set()
 
     def _roll(self) -> None:
         if self._left is not None and self._clock() >= self._reset_at:

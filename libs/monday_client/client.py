@@ -27,7 +27,7 @@ from pydantic import SecretStr
 
 from monday_client import documents
 from monday_client.answers import BUDGET, CONCURRENCY, Answer, Refusal, read_answer
-from monday_client.budget import Clock, ComplexityBudget, Sleep
+from monday_client.budget import Clock, ComplexityBudget, Hold, Sleep
 from monday_client.errors import MondayBoardNotFound, MondayRateLimited, MondayRequestError
 from monday_client.models import Board, Item, ItemsPage, Me
 from monday_client.transport import DEFAULT_API_VERSION, GraphQLTransport
@@ -236,7 +236,7 @@ class MondayClient:
         refusal: Refusal | None = None
         wait: float | None = None
         for attempt in range(1, self._limits.max_attempts + 1):
-            hold = await self.budget.reserve(self.budget.estimate(kind) * units)
+            hold = await self.budget.reserve(kind, units=units)
             try:
                 outcome = read_answer(
                     await self._transport.post(document, variables), now=self._clock()
@@ -246,8 +246,6 @@ class MondayClient:
                 raise
             if isinstance(outcome, Answer):
                 self.budget.settle(hold, outcome.complexity)
-                if outcome.complexity is not None:
-                    self.budget.learn(kind, outcome.complexity.query // units)
                 return outcome.data
             refusal = outcome
             wait = self._wait_for(refusal, attempt=attempt, hold=hold)
@@ -266,7 +264,7 @@ class MondayClient:
             retry_after=wait,
         )
 
-    def _wait_for(self, refusal: Refusal, *, attempt: int, hold: int) -> float:
+    def _wait_for(self, refusal: Refusal, *, attempt: int, hold: Hold) -> float:
         if refusal.code == BUDGET:
             wait = refusal.wait if refusal.wait is not None else self._backoff(attempt)
             self.budget.exhausted(hold, retry_in_seconds=wait)

@@ -4,6 +4,7 @@ client's sleep moves it forward, so every wait is counted in sandbox seconds and
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from monday_client import LimitPolicy, MondayClient
+from monday_client import ComplexityBudget, LimitPolicy, MondayClient
 from sandbox import SandboxConfig, create_app
 from sandbox.clock import SandboxClock
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
@@ -54,8 +55,13 @@ class SandboxTime:
         return self.clock.time()
 
     async def sleep(self, seconds: float) -> None:
+        # Callers sleeping at once share the time that passes: the clock reaches the
+        # latest end asked for, not the sum of every wait.
         self.slept.append(seconds)
-        self.clock.advance(seconds)
+        until = self.clock.time() + seconds
+        await asyncio.sleep(0)
+        if self.clock.time() < until:
+            self.clock.advance(until - self.clock.time())
 
 
 @dataclass
@@ -69,9 +75,11 @@ class Rig:
     def monday(self) -> MondayState:
         return self.app.state.sandbox.monday  # type: ignore[no-any-return]
 
-    def another_client(self, token: str = DEMO_MONDAY_TOKEN) -> MondayClient:
-        """A second process on the same token: its own budget, the same sandbox."""
-        return client_for(self.app, self.time, token=token)
+    def another_client(
+        self, token: str = DEMO_MONDAY_TOKEN, *, budget: ComplexityBudget | None = None
+    ) -> MondayClient:
+        """A second client on the same token and sandbox: its own budget unless given one."""
+        return client_for(self.app, self.time, token=token, budget=budget)
 
     async def fault(self, **rule: object) -> None:
         """Injects a fault through the sandbox's admin API."""
@@ -104,6 +112,7 @@ def client_for(
     token: str = DEMO_MONDAY_TOKEN,
     transport: httpx.AsyncBaseTransport | None = None,
     limits: LimitPolicy | None = None,
+    budget: ComplexityBudget | None = None,
 ) -> MondayClient:
     return MondayClient(
         SecretStr(token),
@@ -112,6 +121,7 @@ def client_for(
         clock=time.time,
         sleep=time.sleep,
         rng=random.Random(7),
+        budget=budget,
         **({} if limits is None else {"limits": limits}),
     )
 

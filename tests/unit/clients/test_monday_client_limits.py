@@ -6,6 +6,7 @@ the test can check, and no test waits in real time.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -37,6 +38,28 @@ async def test_the_budget_makes_a_call_wait_before_it_is_sent_not_after_a_refusa
     assert len(r.client.budget.waits) == 2
     assert all(0 < wait <= 60 for wait in r.client.budget.waits)
     assert r.time.slept == r.client.budget.waits
+
+
+async def test_concurrent_calls_share_the_budget_without_a_refusal() -> None:
+    async with rig(**SMALL_BUDGET) as r:
+        ids = await asyncio.gather(
+            *(
+                r.client.create_item(BOARD, item_name=f"item {n}", column_values={})
+                for n in range(7)
+            )
+        )
+    assert len(set(ids)) == 7
+    assert r.monday.refusals == {}
+    assert len(r.transport.requests) == 7  # each call sent once
+
+
+async def test_clients_of_one_token_sharing_a_budget_are_never_refused() -> None:
+    async with rig(**SMALL_BUDGET) as r, r.another_client(budget=r.client.budget) as other:
+        for n in range(3):
+            await r.client.create_item(BOARD, item_name=f"a{n}", column_values={})
+            await other.create_item(BOARD, item_name=f"b{n}", column_values={})
+    assert r.monday.refusals == {}
+    assert len(r.monday.board(BOARD).items) == 6
 
 
 async def test_an_exhausted_budget_waits_retry_in_seconds_then_succeeds() -> None:
