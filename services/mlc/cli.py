@@ -84,6 +84,12 @@ def _twilio_resend(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _monday_map(args: argparse.Namespace) -> int:
+    from mlc.monday_map import run
+
+    return run(args)
+
+
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.demo import add_demo_arguments
 
@@ -132,6 +138,21 @@ def _twilio_arguments(p: argparse.ArgumentParser) -> None:
     resend.set_defaults(func=_twilio_resend)
 
 
+def _monday_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.monday_map import add_arguments
+
+    monday = p.add_subparsers(dest="monday_command", required=True, metavar="COMMAND")
+    mapping = monday.add_parser(
+        "map",
+        help="the setup wizard: map a board's columns to Visma fields and write the file",
+        description="Read a monday board's columns, propose which Visma field each shows "
+        "(title match first, then type), let you accept or change each pair, preview a real "
+        "Visma record in the columns and write the mapping file the monday-sink reads.",
+    )
+    add_arguments(mapping)
+    mapping.set_defaults(func=_monday_map)
+
+
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.secrets import add_secrets_arguments
 
@@ -144,6 +165,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "rules": _rules_arguments,
     "secrets": _secrets_arguments,
     "twilio": _twilio_arguments,
+    "monday": _monday_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -178,6 +200,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser("visma", help="Visma operations: backfill, plan")
     sub.add_parser("rules", help="work on routing rules files: test")
     sub.add_parser("twilio", help="Twilio alerts: resend a failed one")
+    sub.add_parser("monday", help="monday.com boards: map a board's columns (setup wizard)")
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)

@@ -126,6 +126,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "invoice no": ("reference_number", "ref_number"),
     "invoice nr": ("reference_number", "ref_number"),
     "reference": ("reference_number", "ref_number"),
+    "ref": ("reference_number", "ref_number", "reference"),
     "order": ("order_number", "po_reference", "reference"),
     "po": ("order_number", "po_reference"),
     "po number": ("order_number", "po_reference"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from monday_sink.mapping.binding import BoardShape, ColumnShape
+from monday_sink.mapping.errors import MappingError
 from monday_sink.mapping.fields import VISMA_ID, fits, normalised, title_candidates
 from monday_sink.mapping.spec import BoardSpec, MatchBy
 
@@ -87,6 +88,11 @@ def proposal_spec(
     """The pairs as an explicit table by column id: what the wizard writes, so that a
     renamed column later still gets the same fields."""
     columns = {field: pair.column.id for pair in pairs for field in pair.fields}
+    if not columns:
+        raise MappingError(
+            f"board {board.name!r} ({board.id}): no column shows a Visma field, not even "
+            f"{VISMA_ID!r} (the record's identity, which the sink finds items by)"
+        )
     return BoardSpec(
         board=str(board.id),
         name=board.name,

@@ -147,9 +147,6 @@ class MappingFile(BaseModel):
     def to_yaml(self, *, header: str = "") -> str:
         """The file as written: defaults left out, `header` lines as comments on top."""
         data: dict[str, Any] = self.model_dump(mode="json", exclude_defaults=True)
-        data["boards"] = [
-            spec.model_dump(mode="json", exclude_defaults=True) for spec in self.boards
-        ]
         comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
         return comments + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 

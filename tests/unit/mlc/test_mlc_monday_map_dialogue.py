@@ -12,6 +12,8 @@ from tests.unit.monday_mapping.mapping_boards import procurement_board
 from mlc.monday_map_dialogue import Dialogue, describe
 from monday_sink.mapping.proposal import Pair, ProposedBy, propose
 
+pytestmark = pytest.mark.unit
+
 SAMPLE = {"reference_number": "INV-7", "supplier_reference": "SUP-7", "amount": "10.00"}
 
 

@@ -9,6 +9,8 @@ from mapping_boards import board, procurement_board
 from chassis.errors import PermanentError
 from monday_sink.mapping import BoardSpec, MappingError, MatchBy, bind
 
+pytestmark = pytest.mark.unit
+
 INVOICE = {
     "reference_number": "INV-1042",
     "supplier_name": "Nordic Timber AB",

@@ -4,9 +4,13 @@ processor sends must never be refused as unknown)."""
 
 from __future__ import annotations
 
+import pytest
+
 from monday_sink.mapping import VISMA_FIELDS, FieldKind
 from monday_sink.mapping.fields import title_candidates
 from processor.item_fields import DERIVED_FIELDS
+
+pytestmark = pytest.mark.unit
 
 
 def test_every_derived_field_of_the_processor_is_mappable() -> None:

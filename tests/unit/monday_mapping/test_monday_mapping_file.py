@@ -17,6 +17,8 @@ from monday_sink.mapping import (
     parse_mappings,
 )
 
+pytestmark = pytest.mark.unit
+
 GOOD = """\
 tenant: t1
 boards:

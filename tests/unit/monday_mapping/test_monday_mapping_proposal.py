@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from mapping_boards import board, procurement_board
 
-from monday_sink.mapping import bind
+from monday_sink.mapping import MappingError, bind
 from monday_sink.mapping.proposal import ProposedBy, proposal_spec, propose
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_seeded_board_is_proposed_by_title_and_the_receipt_column_is_left_alone() -> None:
@@ -62,3 +65,10 @@ def test_the_proposal_written_as_a_table_binds_to_the_same_pairs() -> None:
     assert {c.id: c.fields for c in bound.columns} == {
         p.column.id: p.fields for p in pairs if p.fields
     }
+
+
+def test_a_board_where_nothing_is_proposed_is_a_mapping_error_not_a_crash() -> None:
+    odd = board(("text_x", "Warehouse notes", "text"), name="Odd")
+
+    with pytest.raises(MappingError, match=r"board 'Odd' \(42\): no column shows a Visma field"):
+        proposal_spec(odd, propose(odd))

@@ -12,6 +12,8 @@ from monday_sink.mapping import BoardSpec, MatchBy, RecordValueError, bind
 from sandbox.monday.columns import Column as SandboxColumn
 from sandbox.monday.columns import parse_value, render_text
 
+pytestmark = pytest.mark.unit
+
 LABELS = {"status": ["Open", "Closed"], "dropdown": ["Sales", "Ops"]}
 KINDS = ("text", "numbers", "date", "status", "dropdown", "long_text", "link", "email", "phone")
 
