@@ -268,7 +268,7 @@ def _checked(
 def _confirmed(
     options: MapOptions, existing: MappingFile | None, *, ask: Callable[[str], str]
 ) -> bool:
-    if options.accept or options.force:
+    if options.accept or (existing is not None and options.force):
         return True
     if existing is None:
         return ask(f"Write {options.out}? [Y/n] ").strip().lower() in ("", "y", "yes")

@@ -180,3 +180,24 @@ def test_asked_again_until_the_mapping_binds_then_written(tmp_path: Path) -> Non
         "reference": "text_ref",
         "visma_id": "text_key",
     }
+
+
+def test_asked_before_changing_an_existing_file_and_no_leaves_it(tmp_path: Path) -> None:
+    path = tmp_path / "mapping.yaml"
+    path.write_text("tenant: t1\nboards:\n  - board: 77\n")
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return "n" if prompt.startswith(str(path)) else ""
+
+    out = io.StringIO()
+    status = asyncio.run(
+        map_board(_options(tmp_path, accept=False), ask=ask, out=out, env=ENV,
+                  preview=lambda _: Preview({}, "no preview: test"))
+    )  # fmt: skip
+
+    assert status == 1
+    assert asked[-1] == f"{path} exists (boards 77): write board {BOARD} into it? [y/N] "
+    assert out.getvalue().endswith("nothing written\n")
+    assert path.read_text() == "tenant: t1\nboards:\n  - board: 77\n"
