@@ -22,15 +22,6 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-from monday_client import (
-    DEFAULT_API_VERSION,
-    DEFAULT_BASE_URL,
-    Board,
-    MondayAuthError,
-    MondayBoardNotFound,
-    MondayClient,
-    MondayError,
-)
 from pydantic import SecretStr
 
 from chassis.errors import PermanentError
@@ -41,6 +32,15 @@ from events.topics import visma_topic
 from events.visma_entities import VISMA_EVENTS
 from mlc.monday_map_dialogue import Dialogue, describe, preview_lines
 from mlc.monday_preview import Preview, newest_record
+from monday_client import (
+    DEFAULT_API_VERSION,
+    DEFAULT_BASE_URL,
+    Board,
+    MondayAuthError,
+    MondayBoardNotFound,
+    MondayClient,
+    MondayError,
+)
 from monday_sink.mapping import (
     BoardSpec,
     BoundMapping,

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from monday_client import Board, MondayClient
 from pydantic import SecretStr
 
 from chassis.settings import KafkaSettings
 from mlc.stack import start_sandbox
+from monday_client import Board, MondayClient
 from monday_sink.mapping import bind, load_mappings
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from tests.integration.monday_map_records import MARCH, invoice, write_invoices
