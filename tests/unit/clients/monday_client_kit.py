@@ -98,9 +98,9 @@ class Rig:
         ]
 
 
-def sandbox_app(**monday: Any) -> FastAPI:
+def sandbox_app(*, clock_speed: float = 0, **monday: Any) -> FastAPI:
     config = SandboxConfig.model_validate(
-        {"clock_speed": 0, "clock_start": START, "monday": monday}
+        {"clock_speed": clock_speed, "clock_start": START, "monday": monday}
     )
     return create_app(config)
 

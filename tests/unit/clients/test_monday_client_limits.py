@@ -7,18 +7,24 @@ the test can check, and no test waits in real time.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from datetime import UTC, datetime
 
+import httpx
 import pytest
-from monday_client_kit import BOARD, rig
+from monday_client_kit import BASE_URL, BOARD, rig, sandbox_app
+from pydantic import SecretStr
 
 from chassis.errors import PermanentError, RetryableError, SystemUnavailable
 from monday_client import (
     LimitPolicy,
+    MondayClient,
     MondayDailyLimitReached,
     MondayRateLimited,
     MondayUnavailable,
 )
+from sandbox.monday.config import DEMO_MONDAY_TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -150,3 +156,37 @@ async def test_server_errors_are_unavailable_and_say_whether_monday_refused() ->
     assert outage.value.refused
     assert not failure.value.refused  # a 500 on a mutation: it may have been applied
     assert not isinstance(failure.value, PermanentError)
+
+
+async def test_on_a_fast_sandbox_clock_real_waits_follow_its_time_scale() -> None:
+    # The sandbox runs 60 times faster than real time (its minute is 1 s); the client
+    # uses the real clock and sleep, and monday's seconds come back as real seconds.
+    app = sandbox_app(clock_speed=60, **SMALL_BUDGET)
+    client = MondayClient(
+        SecretStr(DEMO_MONDAY_TOKEN), base_url=BASE_URL, transport=httpx.ASGITransport(app=app)
+    )
+    async with client:
+        started = time.monotonic()
+        for n in range(5):
+            await client.create_item(BOARD, item_name=f"fast {n}", column_values={})
+        elapsed = time.monotonic() - started
+    state = app.state.sandbox.monday
+    assert len(state.board(BOARD).items) == 5
+    assert state.refusals == {}
+    # two creates fit in a window: the client waited at least once (more windows may pass
+    # unseen on a busy machine), never longer than the sandbox's minute in real seconds
+    assert 1 <= len(client.budget.waits) <= 2
+    assert all(wait <= 1.0 for wait in client.budget.waits)  # 60 s / 60 = 1 s at most
+    assert elapsed < 10
+
+
+async def test_no_log_line_carries_the_token(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with rig(**SMALL_BUDGET) as r:
+        await r.fault(status=429, retry_after=2, times=1)
+        for n in range(3):
+            await r.client.create_item(BOARD, item_name=f"logged {n}", column_values={})
+    assert r.time.slept  # a limit wait was logged
+    assert caplog.records
+    assert DEMO_MONDAY_TOKEN not in caplog.text
+    assert all(DEMO_MONDAY_TOKEN not in repr(vars(record)) for record in caplog.records)
