@@ -4,11 +4,13 @@ When the outside world refuses a credential (Slack answers invalid_auth, Visma a
 invalid_client), nothing is wrong with the commands that need it: they should neither be
 retried to exhaustion nor dead-lettered, but wait and go on once the credential is fixed.
 `CredentialHolds` keeps one hold per holder of a credential (a Slack workspace, a Visma
-company). `hold` marks the holder held and starts one watcher, which asks the holder's
-`replaced` check every `refresh_seconds` (typically: re-read the vault and compare) until it
-says yes; then the hold ends and every record waiting on it is released. The records wait in
-the runner as `Held` (`chassis.kafka.held`): uncommitted, their key paused, other keys going
-on, and let go on a shutdown or a rebalance.
+company). The same hold serves a credential that is fine but spent for now (monday's daily
+call limit): its check says whether the limit has reset instead of whether it was replaced,
+and `reason` says which it is in the logs. `hold` marks the holder held and starts one
+watcher, which asks the holder's `replaced` check every `refresh_seconds` (typically: re-read
+the vault and compare) until it says yes; then the hold ends and every record waiting on it
+is released. The records wait in the runner as `Held` (`chassis.kafka.held`): uncommitted,
+their key paused, other keys going on, and let go on a shutdown or a rebalance.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ the watcher logs it and asks again later."""
 class _Hold:
     released: asyncio.Event
     watcher: asyncio.Task[None] | None
+    reason: str
 
 
 class CredentialHolds:
@@ -48,9 +51,11 @@ class CredentialHolds:
     def held(self, holder: str) -> Held | None:
         """The `Held` to raise while `holder` is held; None when it is not."""
         hold = self._holds.get(holder)
-        return None if hold is None else self._held(holder, hold.released)
+        return None if hold is None else self._held(holder, hold.released, hold.reason)
 
-    def hold(self, holder: str, *, replaced: Replaced | None) -> Held:
+    def hold(
+        self, holder: str, *, replaced: Replaced | None, reason: str = "credential refused"
+    ) -> Held:
         """Holds `holder` (once: a second call joins the first hold) and returns the `Held`.
 
         With `replaced`, a watcher ends the hold once it says the credential was replaced;
@@ -62,8 +67,8 @@ class CredentialHolds:
             watcher = None
             if replaced is not None:
                 watcher = asyncio.create_task(self._watch(holder, released, replaced))
-            hold = self._holds[holder] = _Hold(released, watcher)
-        return self._held(holder, hold.released)
+            hold = self._holds[holder] = _Hold(released, watcher, reason)
+        return self._held(holder, hold.released, hold.reason)
 
     @staticmethod
     def released_at_once(holder: str) -> Held:
@@ -71,11 +76,11 @@ class CredentialHolds:
         failure was seen (it failed with the old one), so it simply tries again."""
         released = asyncio.Event()
         released.set()
-        return CredentialHolds._held(holder, released)
+        return CredentialHolds._held(holder, released, "credential replaced")
 
     @staticmethod
-    def _held(holder: str, released: asyncio.Event) -> Held:
-        return Held(f"{holder}: credential refused", released=released.wait)
+    def _held(holder: str, released: asyncio.Event, reason: str) -> Held:
+        return Held(f"{holder}: {reason}", released=released.wait)
 
     async def _watch(self, holder: str, released: asyncio.Event, replaced: Replaced) -> None:
         while True:

@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from pydantic import SecretStr
 
 from chassis.errors import PermanentError
+from chassis.tokens import TokenSpecError, named_pairs
+from chassis.tokens import environment_tokens as chassis_environment_tokens
 from slack_client.errors import SlackError
 
 __all__ = [
@@ -37,13 +39,10 @@ class WorkspaceSpecError(SlackError, PermanentError):
 
 def workspace_pairs(option: str, specs: Sequence[str], *, metavar: str) -> dict[str, str]:
     """`NAME=VALUE` options as workspace -> value; `metavar` names the expected form."""
-    pairs = {}
-    for spec in specs:
-        name, sep, value = spec.partition("=")
-        if not sep or not name or not value:
-            raise WorkspaceSpecError(f"{option} {spec!r}: expected {metavar}")
-        pairs[name] = value
-    return pairs
+    try:
+        return named_pairs(option, specs, metavar=metavar)
+    except TokenSpecError as exc:
+        raise WorkspaceSpecError(str(exc)) from None
 
 
 def environment_tokens(
@@ -58,12 +57,7 @@ def environment_tokens(
     empty variable is an error now rather than an invalid_auth at the first message.
     """
     chosen = list(specs) or ([DEFAULT_WORKSPACE] if default else [])
-    tokens = {}
-    for name, variable in workspace_pairs("--workspace", chosen, metavar="NAME=ENV_VAR").items():
-        value = environ.get(variable)
-        if not value:
-            raise WorkspaceSpecError(
-                f"workspace {name}: environment variable {variable} is not set"
-            )
-        tokens[name] = SecretStr(value)
-    return tokens
+    try:
+        return chassis_environment_tokens("--workspace", chosen, kind="workspace", environ=environ)
+    except TokenSpecError as exc:
+        raise WorkspaceSpecError(str(exc)) from None
