@@ -13,6 +13,7 @@ from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
 from events.monday import MONDAY_COLUMN_CHANGES, MONDAY_ITEMS
+from events.monday_deliveries import STATE_MONDAY_LEDGER
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import STATE_TWILIO_MESSAGE_STATUS, TWILIO_MESSAGE_STATUSES
@@ -68,4 +69,5 @@ ALL = (
     STATE_TWILIO_MESSAGE_STATUS,
     MONDAY_COLUMN_CHANGES,
     MONDAY_ITEMS,
+    STATE_MONDAY_LEDGER,
 )

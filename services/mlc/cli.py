@@ -15,6 +15,7 @@ SERVICES: dict[str, str] = {
     "processor": "processor.main",
     "slack-sink": "slack_sink.main",
     "twilio-sink": "twilio_sink.main",
+    "monday-sink": "monday_sink.main",
     "ingress": "ingress.main",
     "approvals": "approvals.main",
     "visma-writer": "visma_writer.main",

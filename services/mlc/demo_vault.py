@@ -24,6 +24,7 @@ SLACK_BOT_CREDENTIAL = "slack/default"
 SLACK_SIGNING_CREDENTIAL = "slack/signing-secret"
 TWILIO_AUTH_CREDENTIAL = "twilio/auth-token"
 SENDGRID_CREDENTIAL = "sendgrid/api-key"
+MONDAY_CREDENTIAL = "monday/api-token"
 
 NEEDS: dict[str, tuple[str, ...]] = {
     "visma-poller": (VISMA_CREDENTIAL,),
@@ -33,6 +34,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "ingress": (SLACK_SIGNING_CREDENTIAL,),
     "processor": (),
     "twilio-sink": (TWILIO_AUTH_CREDENTIAL, SENDGRID_CREDENTIAL),
+    "monday-sink": (MONDAY_CREDENTIAL,),
 }
 """Which credentials each service reads; a service not listed reads none."""
 

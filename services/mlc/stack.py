@@ -25,6 +25,7 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
 from mlc.demo_vault import (
+    MONDAY_CREDENTIAL,
     SENDGRID_CREDENTIAL,
     SLACK_BOT_CREDENTIAL,
     SLACK_SIGNING_CREDENTIAL,
@@ -35,6 +36,7 @@ from mlc.demo_vault import (
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
+from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from sandbox.twilio.config import (
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
@@ -56,6 +58,7 @@ SANDBOX_SECRETS = {
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
     "TWILIO_AUTH_TOKEN": DEMO_AUTH_TOKEN,
     "SENDGRID_API_KEY": DEMO_SENDGRID_KEY,
+    "MONDAY_API_TOKEN": DEMO_MONDAY_TOKEN,
 }
 """The sandbox's own credentials (stored in the run's vault, never handed to a child)."""
 
@@ -114,6 +117,18 @@ class FlowTopics:
         return f"{self.prefix}state.twilio-email-ledger.v1"
 
     @property
+    def monday_commands(self) -> str:
+        return f"{self.prefix}sink.monday.v1"
+
+    @property
+    def monday_ledger(self) -> str:
+        return f"{self.prefix}state.monday-ledger.v1"
+
+    @property
+    def monday_items(self) -> str:
+        return f"{self.prefix}monday.item.v1"
+
+    @property
     def twilio_statuses(self) -> str:
         return f"{self.prefix}twilio.message-status.v1"
 
@@ -165,6 +180,10 @@ class FlowStack:
     """The run's credentials; made on first use, under `state_dir`."""
     twilio_sink_args: tuple[str, ...] = ()
     """More options for the twilio-sink (`--account-cap`, `--request-timeout`...)."""
+    monday_mappings: tuple[Path, ...] = ()
+    """Mapping files of the monday-sink (`mlc monday map` writes them)."""
+    monday_sink_args: tuple[str, ...] = ()
+    """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
     """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
 
@@ -225,6 +244,8 @@ class FlowStack:
             argv, env = self._approval_child(name, env)
         elif name == "twilio-sink":
             argv = self._twilio_sink_argv()
+        elif name == "monday-sink":
+            argv = self._monday_sink_argv()
         elif name == "slack-sink":
             argv = python_module(
                 "slack_sink",
@@ -260,6 +281,19 @@ class FlowStack:
             "--email-ledger-topic", t.twilio_email_ledger,
             "--status-topic", t.twilio_statuses, "--status-state-topic", t.twilio_status_state,
             *callback, *self.twilio_sink_args,
+        )  # fmt: skip
+
+    def _monday_sink_argv(self) -> list[str]:
+        """Items on the sandbox's monday boards for the demo tenants, one token from the vault."""
+        t = self.topics
+        mappings = [arg for path in self.monday_mappings for arg in ("--mapping", str(path))]
+        tokens = [arg for tenant in DEMO_TENANTS
+                  for arg in ("--tenant-credential", f"{tenant}={MONDAY_CREDENTIAL}")]  # fmt: skip
+        return python_module(
+            "monday_sink", "--api-base", f"{self.base_url}/monday", *mappings, *tokens,
+            "--group-id", f"run-{self.run_id}-monday-sink",
+            "--commands-topic", t.monday_commands, "--ledger-topic", t.monday_ledger,
+            "--links-topic", t.monday_items, *self.monday_sink_args,
         )  # fmt: skip
 
     @property
@@ -351,6 +385,7 @@ class FlowStack:
                     SLACK_SIGNING_CREDENTIAL: SecretStr(SANDBOX_SLACK_SIGNING_SECRET),
                     TWILIO_AUTH_CREDENTIAL: SecretStr(SANDBOX_SECRETS["TWILIO_AUTH_TOKEN"]),
                     SENDGRID_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SENDGRID_API_KEY"]),
+                    MONDAY_CREDENTIAL: SecretStr(SANDBOX_SECRETS["MONDAY_API_TOKEN"]),
                 },
             )
         return self.vault

@@ -18,7 +18,7 @@ from chassis.kafka.state import StateLoadError, read_newest
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, ensure_topics
-from events.commands import SendEmail, SendSms
+from events.commands import Command, SendEmail, SendSms
 from events.twilio_deliveries import TwilioDelivery
 from mlc.stack import FlowStack
 
@@ -60,7 +60,7 @@ def email(n: int, *, run: str) -> SendEmail:
     )
 
 
-def produce(kafka: str, topic: str, commands: Iterable[SendSms | SendEmail]) -> None:
+def produce(kafka: str, topic: str, commands: Iterable[Command]) -> None:
     settings = KafkaSettings(bootstrap_servers=kafka)
     ensure_topics(AdminClient(settings.client_config("test")), [TopicSpec(topic, 6)])
     producer = EventProducer(settings, "test")
