@@ -101,6 +101,7 @@ class _Error:
     code: str
     message: str
     extensions: dict[str, Any]
+    path: tuple[str | int, ...] = ()
 
     @property
     def error_data(self) -> dict[str, Any]:
@@ -159,7 +160,8 @@ def _errors(body: dict[str, Any] | None) -> list[_Error]:
         found_extensions = raw.get("extensions")
         extensions = found_extensions if isinstance(found_extensions, dict) else {}
         code = extensions.get("code") or raw.get("message") or "unknown"
-        found.append(_Error(str(code), str(raw.get("message") or code), dict(extensions)))
+        path = tuple(p for p in raw.get("path") or () if isinstance(p, str | int))
+        found.append(_Error(str(code), str(raw.get("message") or code), dict(extensions), path))
     return found
 
 
@@ -191,7 +193,9 @@ def _refusal_or_raise(
             resets_at=resets_at,
             retry_after=max(0.0, resets_at.timestamp() - now),
         )
-    raise _application_error(error, status=status)
+    failure = _application_error(error, status=status)
+    failure.path = error.path
+    raise failure
 
 
 def _application_error(error: _Error, *, status: int) -> MondayError:

@@ -28,7 +28,12 @@ from pydantic import SecretStr
 from monday_client import documents
 from monday_client.answers import BUDGET, CONCURRENCY, Answer, Refusal, read_answer
 from monday_client.budget import Clock, ComplexityBudget, Hold, Sleep
-from monday_client.errors import MondayBoardNotFound, MondayRateLimited, MondayRequestError
+from monday_client.errors import (
+    MondayBoardNotFound,
+    MondayInvalidInput,
+    MondayRateLimited,
+    MondayRequestError,
+)
 from monday_client.models import Board, Item, ItemsPage, Me
 from monday_client.transport import DEFAULT_API_VERSION, GraphQLTransport
 
@@ -166,7 +171,11 @@ class MondayClient:
         create_labels_if_missing: bool = False,
     ) -> None:
         """Writes several items of one board: (item id, column values) pairs, as many per
-        request (aliases, run in order by monday) as the complexity budget allows."""
+        request (aliases, run in order by monday) as the complexity budget allows.
+
+        A refused update raises `MondayInvalidInput` naming its `item_id`; the other updates
+        of its request were applied (monday runs each alias on its own), later requests
+        were not sent. Repeating the same updates is harmless: they set the same values."""
         start = 0
         while start < len(updates):
             size = self._batch_size(len(updates) - start)
@@ -176,7 +185,11 @@ class MondayClient:
                 variables[f"item{index}"] = item_id
                 variables[f"values{index}"] = _json(values)
             document = documents.change_many_document(size)
-            await self._call("ChangeColumnValues", document, variables, units=size)
+            try:
+                await self._call("ChangeColumnValues", document, variables, units=size)
+            except MondayInvalidInput as exc:
+                exc.item_id = _batch_item(exc.path, chunk) or exc.item_id
+                raise
             start += size
 
     async def find_items(self, board_id: str, *, column_id: str, value: str) -> list[Item]:
@@ -286,6 +299,18 @@ class MondayClient:
 def _json(column_values: Mapping[str, object]) -> str:
     # monday's JSON arguments take a JSON-encoded string as the variable's value.
     return json.dumps(dict(column_values), separators=(",", ":"), ensure_ascii=False)
+
+
+def _batch_item(
+    path: tuple[str | int, ...], chunk: Sequence[tuple[str, Mapping[str, object]]]
+) -> str | None:
+    """The item id of the update at alias ``u<i>`` where monday put the error."""
+    alias = path[0] if path else None
+    if isinstance(alias, str) and alias.startswith("u") and alias[1:].isdigit():
+        index = int(alias[1:])
+        if index < len(chunk):
+            return chunk[index][0]
+    return None
 
 
 def _page(raw: Mapping[str, Any], board_id: str) -> ItemsPage:

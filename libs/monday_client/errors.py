@@ -56,6 +56,8 @@ class MondayError(ConnectorError):
         super().__init__(message)
         self.code = code
         self.error_data: dict[str, Any] = dict(error_data or {})
+        self.path: tuple[str | int, ...] = ()
+        """Where in the document monday put the error (``("u3",)`` for a batch's 4th update)."""
 
 
 class MondayUnavailable(MondayError, SystemUnavailable):
@@ -124,6 +126,8 @@ class MondayInvalidInput(MondayError, PermanentError):
         column = data.get("column_id")
         self.column_id: str | None = None if column is None else str(column)
         self.field, self.field_value = _at_fault(data)
+        self.item_id: str | None = None if data.get("item_id") is None else str(data["item_id"])
+        """The item whose update was refused, when known (a batch names it from `path`)."""
 
 
 class MondayRequestError(MondayError, PermanentError):

@@ -216,3 +216,17 @@ async def test_items_updated_since_lists_only_what_changed() -> None:
     assert len(earlier) == 120
     rule = r.transport.bodies()[-2]["variables"]["query"]["rules"][0]
     assert rule["column_id"] == "__last_updated__"
+
+
+async def test_a_refused_update_in_a_batch_names_its_item_and_the_others_are_applied() -> None:
+    async with rig() as r:
+        ids = r.seed_items(4)
+        await r.client.change_column_values(BOARD, ids[0], {"numbers_amount": "0"})
+        updates = [(item_id, {"numbers_amount": "5"}) for item_id in ids]
+        updates[2] = (ids[2], {"status_receipt": {"label": "No such label"}})
+        with pytest.raises(MondayInvalidInput) as caught:
+            await r.client.change_many(BOARD, updates)
+        items = {i.id: i for i in [i async for i in r.client.items(BOARD)]}
+    assert caught.value.item_id == ids[2]
+    assert caught.value.column_id == "status_receipt"
+    assert [items[i].text("numbers_amount") for i in ids] == ["5", "5", "", "5"]
