@@ -19,6 +19,7 @@ SERVICES: dict[str, str] = {
     "ingress": "ingress.main",
     "approvals": "approvals.main",
     "visma-writer": "visma_writer.main",
+    "monday-receipts": "monday_receipts.main",
 }
 
 

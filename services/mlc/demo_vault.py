@@ -2,9 +2,10 @@
 
 A service that needs a secret gets the name of its credential and the path of the run's master
 key file, never the value: the Visma client secret goes to the poller and the writer, the
-Slack bot token to the sink and the approvals, the signing secret to the ingress, and the
-processor gets none. Values reach the vault from this process (as `mlc secrets set` would
-write them), so no child's environment or argv holds one.
+Slack bot token to the sink and the approvals, the signing secrets (Slack's, the monday app's)
+to the ingress, the monday token to the monday receipts service, and the processor gets none.
+Values reach the vault from this process (as `mlc secrets set` would write them), so no
+child's environment or argv holds one.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ SLACK_SIGNING_CREDENTIAL = "slack/signing-secret"
 TWILIO_AUTH_CREDENTIAL = "twilio/auth-token"
 SENDGRID_CREDENTIAL = "sendgrid/api-key"
 MONDAY_CREDENTIAL = "monday/api-token"
+MONDAY_SIGNING_CREDENTIAL = "monday/signing-secret"
 
 NEEDS: dict[str, tuple[str, ...]] = {
     "visma-poller": (VISMA_CREDENTIAL,),
     "visma-writer": (VISMA_CREDENTIAL,),
     "slack-sink": (SLACK_BOT_CREDENTIAL,),
     "approvals": (SLACK_BOT_CREDENTIAL,),
-    "ingress": (SLACK_SIGNING_CREDENTIAL,),
+    "ingress": (SLACK_SIGNING_CREDENTIAL, MONDAY_SIGNING_CREDENTIAL),
+    "monday-receipts": (MONDAY_CREDENTIAL,),
     "processor": (),
     "twilio-sink": (TWILIO_AUTH_CREDENTIAL, SENDGRID_CREDENTIAL),
     "monday-sink": (MONDAY_CREDENTIAL,),

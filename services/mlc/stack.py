@@ -26,6 +26,7 @@ from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
 from mlc.demo_vault import (
     MONDAY_CREDENTIAL,
+    MONDAY_SIGNING_CREDENTIAL,
     SENDGRID_CREDENTIAL,
     SLACK_BOT_CREDENTIAL,
     SLACK_SIGNING_CREDENTIAL,
@@ -36,7 +37,7 @@ from mlc.demo_vault import (
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
-from sandbox.monday.config import DEMO_MONDAY_TOKEN
+from sandbox.monday.config import DEMO_MONDAY_TOKEN, DEMO_SIGNING_SECRET
 from sandbox.twilio.config import (
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
@@ -174,6 +175,10 @@ class FlowStack:
     base_url: str = ""
     approvals: dict[str, Any] | None = None
     """The approvals file (`services/approvals/approvals.example.yaml`) for `approvals`."""
+    receipts: dict[str, Any] | None = None
+    """The receipts file (tenants' monday boards) for `monday-receipts`."""
+    receipts_args: tuple[str, ...] = ()
+    """More options for `monday-receipts` (`--reconcile-every`...)."""
     ingress_port: int = 0
     """Where `ingress` listens for the sandbox's Slack events (0: not started)."""
     vault: DemoVault | None = None
@@ -242,6 +247,8 @@ class FlowStack:
             }
         elif name in ("approvals", "ingress", "visma-writer"):
             argv, env = self._approval_child(name, env)
+        elif name == "monday-receipts":
+            argv, env = self._receipts_child(env)
         elif name == "twilio-sink":
             argv = self._twilio_sink_argv()
         elif name == "monday-sink":
@@ -322,6 +329,9 @@ class FlowStack:
                 "MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL": self.twilio_status_url,
                 # One demo account: its Auth Token is the vault entry the sink reads too.
                 "MLC_INGRESS_TWILIO_AUTH_TOKEN_CREDENTIAL": TWILIO_AUTH_CREDENTIAL,
+                "MLC_INGRESS_MONDAY_SIGNING_SECRET_CREDENTIAL": MONDAY_SIGNING_CREDENTIAL,
+                "MLC_INGRESS_MONDAY_WEBHOOK_URL": self.monday_webhook_url,
+                "MLC_INGRESS_MONDAY_TOPIC": f"{self.topics.prefix}monday.column-change.v1",
             }
             port = str(self.ingress_port)
             return python_module("ingress", "--host", "127.0.0.1", "--port", port), env
@@ -331,6 +341,23 @@ class FlowStack:
             "approvals", "--config", str(config), "--api-base", f"{self.base_url}/slack/api",
             "--group-id", f"run-{self.run_id}-approvals", "--topic-prefix", self.topics.prefix,
             "--workspace-credential", f"default={SLACK_BOT_CREDENTIAL}",
+        )  # fmt: skip
+        return argv, env
+
+    @property
+    def monday_webhook_url(self) -> str:
+        """The ingress's monday route as registered with monday (a tenant adds ?tenant=)."""
+        return f"http://127.0.0.1:{self.ingress_port}/webhooks/monday"
+
+    def _receipts_child(self, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """Monday column changes in, purchase receipts out to the Visma writer."""
+        config = self.state_dir / "receipts.yaml"
+        config.write_text(yaml.safe_dump(self.receipts or {}))
+        env = env | {"MLC_MONDAY_RECEIPTS_TOKEN_CREDENTIAL": MONDAY_CREDENTIAL}
+        argv = python_module(
+            "monday_receipts", "--config", str(config), "--api-base", f"{self.base_url}/monday",
+            "--group-id", f"run-{self.run_id}-receipts", "--topic-prefix", self.topics.prefix,
+            *self.receipts_args,
         )  # fmt: skip
         return argv, env
 
@@ -386,6 +413,7 @@ class FlowStack:
                     TWILIO_AUTH_CREDENTIAL: SecretStr(SANDBOX_SECRETS["TWILIO_AUTH_TOKEN"]),
                     SENDGRID_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SENDGRID_API_KEY"]),
                     MONDAY_CREDENTIAL: SecretStr(SANDBOX_SECRETS["MONDAY_API_TOKEN"]),
+                    MONDAY_SIGNING_CREDENTIAL: SecretStr(DEMO_SIGNING_SECRET),
                 },
             )
         return self.vault

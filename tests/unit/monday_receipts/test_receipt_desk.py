@@ -225,3 +225,14 @@ def test_a_board_twice_for_one_tenant_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ReceiptsConfigError, match="board 1 twice"):
         load_config(path)
+
+
+def test_the_example_receipts_file_loads() -> None:
+    example = Path(__file__).resolve().parents[3] / "services/monday_receipts/receipts.example.yaml"
+
+    config = load_config(example)
+
+    [watched] = config.all()
+    assert (watched.tenant_id, watched.board.board, watched.board.company) == (
+        "tenant-se-1", "1000000001", "tenant-se-1")  # fmt: skip
+    assert watched.board.means_received("received")

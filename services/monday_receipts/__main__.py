@@ -1,0 +1,5 @@
+import sys
+
+from monday_receipts.main import main
+
+sys.exit(main())
