@@ -90,6 +90,16 @@ async def test_a_429_waits_retry_after() -> None:
     assert len(r.transport.requests) == 3
 
 
+async def test_the_per_minute_call_limit_waits_retry_after() -> None:
+    async with rig(calls_per_minute=2) as r:
+        await r.client.me()
+        r.time.clock.advance(20)
+        await r.client.me()
+        await r.client.me()
+    assert r.monday.refusals == {"RATE_LIMIT_EXCEEDED": 1}
+    assert r.time.slept == [40]  # the rest of the sandbox's minute, from Retry-After
+
+
 async def test_a_retry_after_beyond_the_policy_is_raised_with_the_wait() -> None:
     async with rig(limits=LimitPolicy(max_wait_seconds=30)) as r:
         await r.fault(status=429, retry_after=300, times=1)
