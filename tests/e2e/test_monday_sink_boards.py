@@ -42,14 +42,15 @@ RECORDS = 500
 CHANGED = 60
 SPEED = 10.0
 """Sandbox seconds per real second: a budget window is 6 real seconds."""
-BUDGET = 900_000
-"""Complexity points per sandbox minute: about 90 mutations (monday: 10,000 each)."""
+BUDGET = 600_000
+"""Complexity points per sandbox minute: about 60 mutations (monday: 10,000 each), 10 a
+real second: less than the sink manages on a busy machine, so the budget is what binds."""
 MUTATION_COST = 10_000
 
 
 class BudgetWindows:
     """Samples the sandbox's points spent in the token's current window; a drop starts a new
-    window, so each window's most seen is known (sampling 8 times a window)."""
+    window, so each window's most seen is known (sampled every quarter second)."""
 
     def __init__(self, stack: FlowStack) -> None:
         self._stack = stack
@@ -152,7 +153,7 @@ def test_500_records_to_3_boards_one_item_each_within_the_budget(
     group = f"run-{stack.run_id}-monday-sink"
     assert _dead_lettered(kafka_bootstrap, f"dlq.{group}.v1") == 0
 
-    assert len(full) >= 3, f"the budget was filled in only {len(full)} windows: {full}"
+    assert len(full) >= 2, f"the budget was filled in only {len(full)} windows: {full}"
     allowed_per_minute = BUDGET // MUTATION_COST
     window_real = 60.0 / SPEED
     achieved = RECORDS / first * window_real  # items per sandbox minute
