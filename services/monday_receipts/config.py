@@ -4,7 +4,8 @@ Settings (`MLC_MONDAY_RECEIPTS_*`) say where things are; the YAML file says, per
 which boards carry receipts: the board, its Visma company, the status column (by title,
 case- and whitespace-insensitive, as people name columns `'Receipt '`) and the label that
 means "goods received", and the column holding the item's Visma ID (for the
-reconciliation, which reads items from monday). Mistakes are reported with file and field.
+reconciliation, which reads items from monday). Mistakes are reported with file, line and
+field; board ids stay text however they are written.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
+from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
 
 DEFAULT_API_BASE = "https://api.monday.com"
 
@@ -131,16 +132,14 @@ class ReceiptsConfigError(PermanentError):
 
 
 def load_config(path: Path) -> ReceiptsConfig:
+    """The receipts file; a mistake names the file, the line and the field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ReceiptsConfigError(f"{path}: {exc}") from exc
-    try:
-        return ReceiptsConfig(ReceiptsFile.model_validate(raw))
+        root = compose(path.read_text(encoding="utf-8"), source=str(path),
+                       expected="a mapping with 'tenants'")  # fmt: skip
+        return ReceiptsConfig(ReceiptsFile.model_validate(plain_data(root)))
+    except (OSError, YamlSourceError) as exc:
+        raise ReceiptsConfigError(str(exc)) from exc
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ReceiptsConfigError(f"{path}: {problems}") from exc
+        raise ReceiptsConfigError(located_message(exc, root, source=str(path))) from exc
     except ReceiptsConfigError as exc:
         raise ReceiptsConfigError(f"{path}: {exc}") from exc

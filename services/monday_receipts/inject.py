@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,8 +46,7 @@ class ReceiptsTopics:
     @classmethod
     def of(cls, settings: ReceiptsSettings) -> ReceiptsTopics:
         def prefixed(spec: TopicSpec) -> TopicSpec:
-            return TopicSpec(settings.topic_prefix + spec.name, spec.partitions,
-                             spec.retention_ms, spec.compacted)  # fmt: skip
+            return replace(spec, name=settings.topic_prefix + spec.name)
 
         return cls(
             changes=prefixed(MONDAY_COLUMN_CHANGES),

@@ -214,8 +214,19 @@ def test_the_receipts_file_names_the_field_in_error(tmp_path: Path) -> None:
     path = tmp_path / "receipts.yaml"
     path.write_text("tenants:\n  acme:\n    boards:\n      - board: abc\n        company: '1'\n")
 
-    with pytest.raises(ReceiptsConfigError, match=r"receipts.yaml: tenants.acme.boards.0.board"):
+    with pytest.raises(
+        ReceiptsConfigError, match=r"receipts.yaml line 4: tenants.acme.boards\[0\]"
+    ):
         load_config(path)
+
+
+def test_a_board_id_written_as_a_number_stays_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "receipts.yaml"
+    path.write_text("tenants:\n  acme:\n    boards:\n      - {board: 1000000001, company: 0042}\n")
+
+    [watched] = load_config(path).all()
+
+    assert (watched.board.board, watched.board.company) == ("1000000001", "0042")
 
 
 def test_a_board_twice_for_one_tenant_is_refused(tmp_path: Path) -> None:
