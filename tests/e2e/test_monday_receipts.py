@@ -34,7 +34,7 @@ from sandbox.monday.config import DEMO_MONDAY_TOKEN, DEMO_SIGNING_SECRET
 pytestmark = pytest.mark.e2e
 
 TENANT = COMPANY = "tenant-se-1"
-BOARD = "1000000001"  # the sandbox's seeded procurement board
+BOARD = "1000000001"  # the sandbox's seeded procurement board, the first id it hands out
 SERDE = AvroSerde(SchemaCatalog.load())
 CREATE = """
 mutation ($board: ID!, $name: String!, $values: JSON) {
@@ -130,6 +130,8 @@ def test_received_by_webhook_or_by_reconciliation_is_one_visma_receipt(
     monkeypatch.setenv("MLC_GROUP_INSTANCE_ID", f"writer-{stack.run_id}")
     stack.start_sandbox()
     run = Receipts(stack, kafka_bootstrap)
+    boards = {b["id"]: b["name"] for b in run.call("GET", "/monday/_sandbox/boards")}
+    assert boards.get(BOARD) == "Procurement", boards
     by_webhook, by_reconciliation, forged = run.open_orders(3)
     before = {o["orderNbr"]: run.receipts_of(o) for o in (by_webhook, by_reconciliation, forged)}
 
