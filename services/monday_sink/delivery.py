@@ -13,7 +13,9 @@ For each command, in its board's order (one call in flight per board):
    ledger did not know (created, or found by the lookup) is first linked to its Visma record
    (`links`), so a crash before DONE links it again rather than never.
 
-A command without a Visma id (a digest) is one new item each; its PENDING entry after an
+An item a person deleted from the board is made again at the record's next change (the
+update answers InvalidItemIdException; the record is still in Visma). A command without a
+Visma id (a digest) is one new item each; its PENDING entry after an
 interrupted call cannot be looked up, so it is created again (audited as a possible repeat).
 
 When a board's queue is long, its updates of items the ledger knows go several to one
@@ -37,7 +39,7 @@ from chassis.audit import AuditTrail, Stage
 from chassis.kafka.record import Record
 from events.commands import CreateMondayItem
 from events.monday_deliveries import MondayAction, MondayDelivery, MondayDeliveryStatus
-from monday_client import MondayAuthError, MondayDailyLimitReached
+from monday_client import MondayAuthError, MondayDailyLimitReached, MondayInvalidInput
 from monday_sink.boards import MappedBoard, MappedBoards
 from monday_sink.credentials import TenantClients
 from monday_sink.daily_limit import DailyLimits
@@ -52,6 +54,9 @@ FOUND = Counter(
     "mlc_monday_items_found_total",
     "Records whose item the ledger did not know but the board's Visma ID column held",
 )
+
+ITEM_GONE = "InvalidItemIdException"
+"""monday's answer to a change of an item that is not on the board (a person deleted it)."""
 
 ItemLinked = Callable[[CreateMondayItem, str], Awaitable[object]]
 """Told which item holds a Visma record the ledger did not know (publishes `MondayItemLinked`)."""
@@ -89,26 +94,53 @@ class MondayItems:
         values, name = board.values(command), board.item_name(command)
         known = self._ledger.item_of(command)
         item = known or await self._look_up(board, command, entry)
-        labels = board.mapping.create_labels_if_missing
         (pending,) = await self._ledger.pending([command])
         async with record.paced():
-            if item is not None:
-                await self._calling(board, board.items.change_column_values(
-                    board.board_id, item, values, create_labels_if_missing=labels,
-                ))  # fmt: skip
-                action = MondayAction.UPDATED
-            else:
-                item = await self._calling(board, board.items.create_item(
-                    board.board_id, item_name=name,
-                    group_id=command.group_id, column_values=values,
-                    create_labels_if_missing=labels,
-                ))  # fmt: skip
-                action = MondayAction.CREATED
-        if known is None and command.visma_id is not None and self._linked is not None:
+            item, action = await self._write(board, command, item, name=name, values=values)
+        if item != known and command.visma_id is not None and self._linked is not None:
             await self._linked(command, item)  # before DONE: a crash here links it again
         await self._ledger.done([pending], items=[item], action=action)
         found = known is None and action is MondayAction.UPDATED
         self._written(command, item, action, detail=" (found by its Visma id)" if found else "")
+
+    async def _write(
+        self,
+        board: MappedBoard,
+        command: CreateMondayItem,
+        item: str | None,
+        *,
+        name: str,
+        values: dict[str, object],
+    ) -> tuple[str, MondayAction]:
+        """Updates `item`, or creates the record's item when there is none; an item someone
+        deleted from the board is replaced by a new one (the record is still in Visma)."""
+        labels = board.mapping.create_labels_if_missing
+        if item is not None:
+            try:
+                await self._update(board, item, values)
+                return item, MondayAction.UPDATED
+            except MondayInvalidInput as error:
+                if error.code != ITEM_GONE:
+                    raise
+                log.warning("the record's item is gone from the board: it gets a new one",
+                            extra={"command_id": command.command_id, "item_id": item,
+                                   "board_id": board.board_id})  # fmt: skip
+            # A new one an interrupted attempt made may be there already.
+            again = await self._look_up(board, command, None)
+            if again is not None and again != item:
+                await self._update(board, again, values)
+                return again, MondayAction.UPDATED
+        created = await self._calling(board, board.items.create_item(
+            board.board_id, item_name=name, group_id=command.group_id, column_values=values,
+            create_labels_if_missing=labels,
+        ))  # fmt: skip
+        return created, MondayAction.CREATED
+
+    async def _update(self, board: MappedBoard, item: str, values: dict[str, object]) -> None:
+        await self._calling(board, board.items.change_column_values(
+            board.board_id, item, values,
+            create_labels_if_missing=board.mapping.create_labels_if_missing,
+        ))  # fmt: skip
 
     async def _look_up(
         self, board: MappedBoard, command: CreateMondayItem, entry: MondayDelivery | None
@@ -161,11 +193,18 @@ class MondayItems:
         if len(changes) != len(live):  # foldable said each is known; it can only stay known
             raise AssertionError("a batched update lost its item")
         pending = await self._ledger.pending(live)
-        async with records[0].paced():
-            await self._calling(board, board.items.change_many(
-                board.board_id, changes,
-                create_labels_if_missing=board.mapping.create_labels_if_missing,
-            ))  # fmt: skip
+        try:
+            async with records[0].paced():
+                await self._calling(board, board.items.change_many(
+                    board.board_id, changes,
+                    create_labels_if_missing=board.mapping.create_labels_if_missing,
+                ))  # fmt: skip
+        except MondayInvalidInput as error:
+            if error.code != ITEM_GONE:
+                raise
+            for record in records:  # one by one: updates repeat safely, a gone item is remade
+                await self(record)
+            return
         await self._ledger.done(pending, items=[i for i, _ in changes], action=MondayAction.UPDATED)
         for command, (item, _) in zip(live, changes, strict=True):
             self._written(command, item, MondayAction.UPDATED, detail=f" (one of {len(live)})")

@@ -113,8 +113,10 @@ class Ledger:
         self._learn(entries)
 
     def _relearn(self) -> None:
+        """The index from scratch, oldest entry first: a record's newest item wins (its
+        item may have been replaced after someone deleted the first)."""
         self._items.clear()
-        self._learn(self._commands.entries())
+        self._learn(sorted(self._commands.entries(), key=lambda entry: entry.at))
 
     def _learn(self, entries: Iterable[MondayDelivery]) -> None:
         for entry in entries:

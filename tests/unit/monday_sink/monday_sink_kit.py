@@ -16,7 +16,7 @@ from chassis.kafka.record import Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.commands import CreateMondayItem
 from events.monday_deliveries import MondayDelivery
-from monday_client import MondayDailyLimitReached
+from monday_client import MondayDailyLimitReached, MondayInvalidInput
 
 SERDE = AvroSerde(SchemaCatalog.load())
 TOPIC = "sink.monday.v1"
@@ -88,15 +88,23 @@ class Monday:
         create_labels_if_missing: bool = False,
     ) -> None:  # fmt: skip
         await self._call("change_column_values")
-        self.items[item_id]["values"].update(column_values)
+        self._item(item_id)["values"].update(column_values)
 
     async def change_many(
         self, board_id: str, updates: Sequence[tuple[str, Mapping[str, object]]], *,
         create_labels_if_missing: bool = False,
     ) -> None:  # fmt: skip
         await self._call("change_many")
-        for item, values in updates:
-            self.items[item]["values"].update(values)
+        for item, values in updates:  # monday runs aliases in order; a failed one stops here
+            self._item(item)["values"].update(values)
+
+    def _item(self, item_id: str) -> dict[str, Any]:
+        if item_id not in self.items:
+            raise MondayInvalidInput(
+                "monday refused the call: InvalidItemIdException: Item not found in board",
+                code="InvalidItemIdException", error_data={"item_id": item_id},
+            )  # fmt: skip
+        return self.items[item_id]
 
     async def find_items(self, board_id: str, *, column_id: str, value: str) -> list[Found]:
         await self._call("find_items")

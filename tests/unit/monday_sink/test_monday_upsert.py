@@ -170,3 +170,46 @@ async def test_a_backlog_of_updates_goes_in_one_request_and_creates_never_batch(
     await sink.handle_batch(updates)  # redelivered: every one is DONE
     assert sink.monday.calls == ["change_many"]
     assert [e["stage"] for e in sink.audit.events[-3:]] == ["skipped"] * 3
+
+
+@pytest.mark.anyio
+async def test_an_item_deleted_from_the_board_is_made_again_at_the_records_next_change() -> None:
+    sink = Sink()
+    await sink.handle(record(command("INV-1", 1)))
+    await sink.handle(record(command("INV-2", 1)))
+    first, second = list(sink.monday.items)
+    del sink.monday.items[first]  # a person deleted it
+    await sink.handle(record(command("INV-1", 2, total="20.00")))
+    (remade,) = [i for i in sink.monday.items if i != second]
+    assert remade != first
+    assert sink.monday.items[remade]["values"]["numbers_amount"] == "20.00"
+    assert sink.producer.sent[-1].action is MondayAction.CREATED
+    assert sink.linked[-1] == ("INV-1", remade)
+    await sink.handle(record(command("INV-1", 3, total="30.00")))  # the ledger knows the new one
+    assert sink.monday.calls[-1] == "change_column_values"
+    assert sink.monday.items[remade]["values"]["numbers_amount"] == "30.00"
+
+    del sink.monday.items[remade]
+    updates = [record(command("INV-1", 4, total="4.00")), record(command("INV-2", 2, total="5.00"))]
+    await sink.handle_batch(updates)  # the batch fails at the gone item: one by one instead
+    values = sorted(i["values"]["numbers_amount"] for i in sink.monday.items.values())
+    assert values == ["4.00", "5.00"]
+    assert len(sink.monday.items) == 2
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_replacement_of_a_deleted_item_is_found_not_made_twice() -> None:
+    sink = Sink()
+    await sink.handle(record(command("INV-1", 1)))
+    (first,) = list(sink.monday.items)
+    del sink.monday.items[first]
+    cmd = command("INV-1", 2)
+    with handling([record(cmd)]):
+        await sink.ledger.pending([cmd])  # then monday made the new item and the sink died
+    made = await sink.monday.create_item(
+        BOARD, item_name="x", column_values={VISMA_COLUMN: "INV-1"}
+    )
+    await sink.handle(record(cmd))
+    assert list(sink.monday.items) == [made]
+    assert sink.monday.calls[-3:] == ["change_column_values", "find_items", "change_column_values"]
+    assert sink.producer.sent[-1].item_id == made
