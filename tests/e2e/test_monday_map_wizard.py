@@ -5,8 +5,9 @@ a file the sink then uses.
 seeded 12-column "Procurement" board, titles with odd case and spacing) and the real broker
 (the preview record is the newest supplier invoice on a topic of the test's own). The test
 answers the prompts as a person would: keeps most pairs, asks for help, is refused a field
-of the wrong type, leaves one column alone and changes another; then it loads the file it
-wrote, binds it to the board read through monday_client and renders the record.
+of the wrong type, leaves one column alone and changes another; then the monday-sink's own
+start-up check (its options with the file, the board read and bound) takes the file, and
+the bound mapping renders the record.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from pydantic import SecretStr
 
 from chassis.settings import KafkaSettings
 from mlc.stack import start_sandbox
-from monday_client import Board, MondayClient
-from monday_sink.mapping import bind, load_mappings
+from monday_client import MondayClient
+from monday_sink.inject import SinkOptions, binder, check_options
+from monday_sink.mapping import load_mappings
+from monday_sink.ports import BoardMapping
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from tests.integration.monday_map_records import MARCH, invoice, write_invoices
 
@@ -62,12 +65,21 @@ def _answer(wizard: pexpect.spawn, column: int, title: str, answer: str) -> None
     wizard.sendline(answer)
 
 
-def _board(api_url: str) -> Board:
-    async def read() -> Board:
-        async with MondayClient(SecretStr(DEMO_MONDAY_TOKEN), base_url=api_url) as client:
-            return await client.board(BOARD)
+def _sink_start_check(mapping_file: Path, api_url: str) -> BoardMapping:
+    """What the monday-sink does with its --mapping files at start: checks the options, then
+    reads each mapped board and binds it (an impossible mapping stops the start there)."""
+    token = SecretStr(DEMO_MONDAY_TOKEN)
+    _, files = check_options(
+        SinkOptions(mappings=[mapping_file], tokens={"t1": token}, api_base=api_url)
+    )
+    [(tenant, mapping)] = files
+    assert tenant == "t1"
 
-    return asyncio.run(read())
+    async def bind_board() -> BoardMapping:
+        async with MondayClient(token, base_url=api_url) as client:
+            return await binder(mapping)(BOARD, client)
+
+    return asyncio.run(bind_board())
 
 
 def test_the_wizard_in_a_terminal_maps_the_12_column_board_and_the_sink_binds_the_file(
@@ -111,13 +123,11 @@ def test_the_wizard_in_a_terminal_maps_the_12_column_board_and_the_sink_binds_th
     wizard.close()
     assert wizard.exitstatus == 0
 
-    mapping = load_mappings(out)  # as the sink loads it at start
-    spec = mapping.board(BOARD)
-    assert mapping.tenant == "t1"
+    spec = load_mappings(out).board(BOARD)
     assert "currency" not in spec.columns
     assert spec.columns["supplier_reference"] == "long_text_notes"
     assert spec.columns["description"] == "long_text_notes"
-    bound = bind(_board(sandbox), spec)  # the sink's start-up check
+    bound = _sink_start_check(out, sandbox)
     fields = {"visma_id": "c1/supplierInvoice/INV-42", "reference_number": "INV-42",
               "supplier_name": "Nordic Timber AB", "amount": "1250.50", "currency": "SEK",
               "due_date": "2026-03-31", "description": "Pallets, March"}  # fmt: skip
