@@ -64,9 +64,17 @@ class Monday:
         self._ids = itertools.count(5001)
         self.in_flight = 0
         self.most_in_flight = 0
+        self._called = asyncio.Condition()
+
+    async def called(self, name: str, times: int) -> None:
+        """Returns once `name` has been called `times` times (a watcher has probed)."""
+        async with self._called:
+            await self._called.wait_for(lambda: self.calls.count(name) >= times)
 
     async def _call(self, name: str) -> None:
         self.calls.append(name)
+        async with self._called:
+            self._called.notify_all()
         if self.refuse is not None:
             raise daily_limit(self.refuse)
         self.in_flight += 1

@@ -9,7 +9,13 @@ import logging
 
 import pytest
 from prometheus_client import REGISTRY
-from tests.unit.monday_sink.monday_sink_kit import TENANT, Monday, command, daily_limit, record
+from tests.unit.monday_sink.monday_sink_kit import (
+    TENANT,
+    Monday,
+    command,
+    daily_limit,
+    record,
+)
 from tests.unit.monday_sink.test_monday_upsert import Sink
 
 from chassis.kafka.handling import handling
@@ -42,8 +48,7 @@ async def test_the_daily_limit_holds_the_tenant_alerts_once_and_a_probe_releases
     alerts = [r for r in caplog.records if r.getMessage().startswith("ALERT: monday's daily")]
     assert len(alerts) == 1
 
-    await asyncio.sleep(0.05)  # probes every 0.01 s: all refused so far
-    assert "board" in sink.monday.calls  # the probe
+    await asyncio.wait_for(sink.monday.called("board", 2), 5)  # two probes, both refused
     assert held_metric() == 1
     sink.monday.refuse = None  # the limit reset (a sandbox clock moved past midnight)
     await asyncio.wait_for(held.value.released(), timeout=5)
@@ -65,7 +70,7 @@ async def test_the_announced_reset_ends_the_hold_without_a_probe_passing() -> No
         await monday.board("b")
 
     held = limits.reached("t", daily_limit(60.0), probe=probe)
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(monday.called("board", 2), 5)  # probed twice before the reset
     with pytest.raises(Held):
         limits.check("t")
     now[0] += 60.0

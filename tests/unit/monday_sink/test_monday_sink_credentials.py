@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Sequence
 
 import pytest
@@ -43,8 +44,14 @@ class MemoryLog:
 
     def __init__(self) -> None:
         self.records: dict[str, bytes] = {}
+        self.reads = 0
+        self.reread = threading.Event()
+        """Set at the third read: the hold's watcher re-read the vault twice."""
 
     def read_all(self) -> dict[str, bytes]:
+        self.reads += 1
+        if self.reads >= 3:
+            self.reread.set()
         return dict(self.records)
 
     def append(self, records: Sequence[tuple[str, bytes]]) -> None:
@@ -75,7 +82,8 @@ async def test_a_refused_token_holds_the_tenant_until_the_vault_has_a_new_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING)
-    vault = CredentialVault(MemoryLog(), KeyRing(MasterKey.generate()))
+    log = MemoryLog()
+    vault = CredentialVault(log, KeyRing(MasterKey.generate()))
     vault.put(CREDENTIAL, SecretStr("old-token"))
     monday, refused = Monday(), {"old-token"}
     clients = TenantClients(
@@ -103,8 +111,9 @@ async def test_a_refused_token_holds_the_tenant_until_the_vault_has_a_new_one(
     assert len(alerts) == 1
     assert "mlc secrets set monday/tenant-se-1" in str(alerts[0].__dict__.get("fix"))
 
-    await asyncio.sleep(0.05)
-    assert invalid_metric() == 1  # the vault still holds the refused token
+    assert log.reads == 1  # at start
+    assert await asyncio.to_thread(log.reread.wait, 5)  # re-read twice: the refused token
+    assert invalid_metric() == 1
     vault.put(CREDENTIAL, SecretStr("new-token"))
     await asyncio.wait_for(held.value.released(), timeout=5)
     assert invalid_metric() == 0
