@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from chassis.errors import PermanentError
 from chassis.jsonlog import REDACTOR
 from chassis.settings import KafkaSettings
-from chassis.vault import VaultError, vault_from_environment
+from chassis.vault import CredentialVault, VaultError, vault_from_environment
 from events.topics import visma_topic
 from events.visma_entities import VISMA_EVENTS
 from mlc.monday_map_dialogue import Dialogue, describe, preview_lines
@@ -88,6 +88,8 @@ class MapOptions:
     api_version: str = DEFAULT_API_VERSION
     preview_topic: str | None = None
     transport: httpx.AsyncBaseTransport | None = None
+    vault: Callable[[], CredentialVault] | None = None
+    """Opens the credential vault (default: the one the environment configures)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -154,7 +156,7 @@ def monday_token(options: MapOptions, env: Mapping[str, str]) -> SecretStr:
     """--credential from the vault, else the environment's token; registered for redaction."""
     if options.credential:
         try:
-            vault = vault_from_environment()
+            vault = (options.vault or vault_from_environment)()
             vault.load()
             token = vault.get(options.credential)
         except VaultError as exc:

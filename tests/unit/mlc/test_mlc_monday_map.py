@@ -10,8 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
+from tests.unit.chassis.test_vault import MemoryLog
 from tests.unit.monday_mapping.mapping_boards import procurement_board
 
+from chassis.vault import CredentialVault, KeyRing, MasterKey
 from mlc.cli import main
 from mlc.monday_map import MapOptions, WizardError, map_board
 from mlc.monday_preview import Preview
@@ -201,3 +204,14 @@ def test_asked_before_changing_an_existing_file_and_no_leaves_it(tmp_path: Path)
     assert asked[-1] == f"{path} exists (boards 77): write board {BOARD} into it? [y/N] "
     assert out.getvalue().endswith("nothing written\n")
     assert path.read_text() == "tenant: t1\nboards:\n  - board: 77\n"
+
+
+def test_the_token_comes_from_the_vault_by_name(tmp_path: Path) -> None:
+    vault = CredentialVault(MemoryLog(), KeyRing(MasterKey.generate()))
+    vault.put("monday/t1", SecretStr(DEMO_MONDAY_TOKEN))
+
+    status, _ = _run(_options(tmp_path, credential="monday/t1", vault=lambda: vault), env={})
+    assert status == 0
+    with pytest.raises(WizardError, match=r"the monday token 'monday/t2': credential 'monday/t2' "
+                                          r"is not in the vault"):  # fmt: skip
+        _run(_options(tmp_path, credential="monday/t2", vault=lambda: vault), env=ENV)
