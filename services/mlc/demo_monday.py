@@ -195,6 +195,19 @@ def receipt_counts(stack: FlowStack, orders: list[dict[str, Any]]) -> Counter[st
     return counts
 
 
+def register_webhooks(stack: FlowStack, boards: Boards, *, ingress_url: str) -> None:
+    """Each board tells the ingress when a status changes (monday's challenge first; the
+    URL's ?tenant= says whose board it is, and the JWT's aud covers it)."""
+    for tenant, board in boards.by_tenant.items():
+        answer = httpx.post(
+            f"{stack.base_url}/monday/_sandbox/webhooks",
+            json={"board_id": board, "url": f"{ingress_url}?tenant={tenant}",
+                  "event": "change_status_column_value"},
+            timeout=30,
+        )  # fmt: skip
+        answer.raise_for_status()
+
+
 def mark_received(stack: FlowStack, board: str, item_id: str) -> None:
     """A warehouse user sets the item's Receipt status, as in the monday app."""
     answer = httpx.post(

@@ -37,6 +37,7 @@ from events.topics import visma_topic
 from events.visma_ledger import JournalTransactionLine
 from events.visma_procurement import PurchaseOrderLine
 from mlc.rules_cli import rules_test
+from monday_sink.mapping import load_mappings
 from processor.config import ProcessorSettings
 from processor.item_fields import DERIVED_FIELDS, display
 from processor.matchers import first_failure
@@ -358,3 +359,13 @@ def test_rules_test_shows_a_monday_items_fields_one_per_line(tmp_path: Path) -> 
     assert "fields.amount: 6250.00" in text
     assert "fields.reference: 10042" in text
     assert "fields.due_date: 2026-03-04" in text
+
+
+def test_the_example_mapping_file_loads_and_names_fields_the_processor_sends() -> None:
+    mappings = load_mappings(EXAMPLES / "monday-mapping.yaml")
+    example_rules = parse_rules((EXAMPLES / "rules.yaml").read_text())
+    boards = {t.spec.target_keys()[0].split(":")[1].split("/")[0]
+              for r in example_rules.rules for t in r.targets if t.kind == "monday"}  # fmt: skip
+
+    assert mappings.tenant == "nordic-wholesale"
+    assert {spec.board for spec in mappings.boards} >= boards - {"1234567890"}
