@@ -8,7 +8,7 @@ TEST_WORKERS ?= 4
 PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 
 help:
-	@echo "make demo    every flow built so far (Visma <-> Slack, Visma -> Twilio) on a local Kafka and the sandbox"
+	@echo "make demo    every flow built so far (Visma <-> Slack, Visma -> Twilio, Visma <-> Monday) on a local Kafka and the sandbox"
 	@echo "make test    lint, type checks, import contracts and every test (starts Kafka)"
 	@echo "make bench   processor vs bare loop (ratio), slack-sink pace and backlog, ingress rate and p99"
 	@echo "make kafka-start / kafka-stop   the local KRaft broker"

@@ -192,7 +192,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
 
     sub.add_parser(
         "demo",
-        help="every flow built so far end to end (Visma <-> Slack, Visma -> Twilio)",
+        help="every flow built so far end to end (Visma <-> Slack, -> Twilio, <-> Monday)",
     ).set_defaults(func=_demo)
 
     audit = sub.add_parser("audit", help="print the audit chain of an entity or external id")

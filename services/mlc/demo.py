@@ -8,8 +8,11 @@ thresholds). Then an approver reacts on one posted invoice and someone who may n
 on another, as people do in Slack, and it checks that Visma released the approved invoice
 exactly once, ignored the other reaction and confirmed in the approved message's thread,
 and, once the released version reached Slack, counts every post again: the approved
-invoice's messages were updated in place, no second post. It ends with one OK or FAILED
-line.
+invoice's messages were updated in place, no second post. The Twilio part
+(`mlc.demo_twilio`) and the Monday part (`mlc.demo_monday`: invoices and orders as items on
+each company's procurement board, two orders marked received in monday, two purchase
+receipts in Visma) run beside it, started with the other services. It ends with one OK or
+FAILED line.
 """
 
 from __future__ import annotations
@@ -29,6 +32,14 @@ from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.demo_documents import check_documents
+from mlc.demo_monday import (
+    add_boards,
+    add_monday_rules,
+    check_monday,
+    receipts_file,
+    register_webhooks,
+    write_mappings,
+)
 from mlc.demo_outage import Outage, OwnBroker
 from mlc.demo_twilio import DIGEST_AFTER, SCHEDULE_CHECK_SECONDS, check_twilio, rules_with_twilio
 from mlc.demo_twilio import prepare as prepare_twilio
@@ -96,6 +107,11 @@ def run_demo(args: argparse.Namespace) -> int:
     ok = False
     try:
         stack.start_sandbox()
+        boards = add_boards(stack)  # the rules name their ids: before the processor starts
+        add_monday_rules(rules_path, boards)
+        rules = load_rules(rules_path)
+        stack.monday_mappings = tuple(write_mappings(stack.state_dir, boards))
+        stack.receipts = receipts_file(boards)
         expected = stack.expected(rules)
         print(
             f"sandbox at {stack.base_url}: {expected.invoices} supplier invoices in "
@@ -106,12 +122,16 @@ def run_demo(args: argparse.Namespace) -> int:
         prepare_twilio(stack)
         stack.start_with_approvals(approvals_file(people))
         stack.start("twilio-sink")  # after the ingress: its callbacks go there
+        stack.start("monday-sink")
+        stack.start("monday-receipts")
+        register_webhooks(stack, boards, ingress_url=stack.monday_webhook_url)
         posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
         approvals_ok = check_approvals(stack, expected, posted, people)
         approvals_ok = check_documents(stack, expected) and approvals_ok
         twilio_ok = check_twilio(stack, rules, deadline=started + args.timeout)
-        ok = flow_ok and approvals_ok and twilio_ok
+        monday_ok = check_monday(stack, rules, boards, deadline=started + args.timeout)
+        ok = flow_ok and approvals_ok and twilio_ok and monday_ok
         if outage is not None:
             outage_ok, verdict = outage.verdict()
             print(f"broker outage              : {verdict}")
@@ -122,7 +142,8 @@ def run_demo(args: argparse.Namespace) -> int:
             + ("OK" if ok else "FAILED")
             + f" (invoices to Slack: {'OK' if flow_ok else 'FAILED'}, "
             f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'}, "
-            f"alerts by Twilio: {'OK' if twilio_ok else 'FAILED'})"
+            f"alerts by Twilio: {'OK' if twilio_ok else 'FAILED'}, "
+            f"items on Monday and receipts back: {'OK' if monday_ok else 'FAILED'})"
         )
     except ProcessError as exc:
         print(f"mlc demo: {exc}")
@@ -152,9 +173,9 @@ def demo_stack(args: argparse.Namespace) -> FlowStack:
         seed=args.seed,
         port=args.port,
         poll_interval=args.poll_interval,
-        entities=("supplierInvoice", "supplier", "employee", "supplierPayment"),
+        entities=("supplierInvoice", "supplier", "employee", "supplierPayment", "purchaseOrder"),
         processor_env={"MLC_PROCESSOR_SCHEDULE_CHECK_SECONDS": SCHEDULE_CHECK_SECONDS},
-    )  # employees: who may approve; payments: the day's payments email
+    )  # employees: who may approve; payments: the day's payments email; orders: Monday
 
 
 def _own_broker(stack: FlowStack, seconds: float) -> Outage:

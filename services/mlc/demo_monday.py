@@ -257,6 +257,7 @@ class MondayOutcome:
 
 def check_monday(stack: FlowStack, rules: RuleSet, boards: Boards, *, deadline: float) -> bool:
     """Waits for every item, marks two orders received, waits for their receipts; prints."""
+    print("\n== Monday ==", flush=True)
     found = records(stack)
     expected = expected_items(found, rules)
 
