@@ -54,6 +54,7 @@ from monday_sink.mapping.proposal import Pair, proposal_spec, propose
 
 __all__ = ["MapOptions", "WizardError", "add_arguments", "map_board", "run"]
 
+LABELLED = ("status", "dropdown")
 TOKEN_ENV = "MLC_MONDAY_TOKEN"  # noqa: S105 - the variable's name, not a token
 API_URL_ENV = "MLC_MONDAY_API_URL"
 EXAMPLE = f"""\
@@ -81,6 +82,8 @@ class MapOptions:
     out: Path
     tenant: str | None = None
     accept: bool = False
+    create_labels: bool = False
+    """Let monday add status and dropdown labels a record needs (asked in a session)."""
     force: bool = False
     entity: str = "supplierInvoice"
     credential: str | None = None
@@ -105,6 +108,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the mapping file to write (default: monday-mapping.yaml)",
     )
     parser.add_argument("--accept", action="store_true", help="take the proposal, ask nothing")
+    parser.add_argument(
+        "--create-labels",
+        action="store_true",
+        help="let monday add a status or dropdown label a record needs (default: refuse it)",
+    )
     parser.add_argument(
         "--force", action="store_true", help="change an existing file without asking"
     )
@@ -135,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         tenant=args.tenant,
         accept=args.accept,
+        create_labels=args.create_labels,
         force=args.force,
         entity=args.entity,
         credential=args.credential,
@@ -226,9 +235,13 @@ async def map_board(
     pairs = propose(board)
     describe(board, pairs, out)
     dialogue = Dialogue(ask=ask, out=out, sample=sample.fields)
+    create_labels = options.create_labels
     if not options.accept:
         pairs = dialogue.review(pairs)
-    spec, bound = _checked(board, pairs, dialogue=dialogue, accept=options.accept)
+        create_labels = create_labels or _labels_wanted(pairs, ask=ask)
+    spec, bound = _checked(
+        board, pairs, dialogue=dialogue, accept=options.accept, create_labels=create_labels
+    )
     if sample.found:
         print(f"The preview record in the columns ({sample.source}):", file=out)
         try:
@@ -248,12 +261,24 @@ async def map_board(
     return 0
 
 
+def _labels_wanted(pairs: list[Pair], *, ask: Callable[[str], str]) -> bool:
+    """Asked only when a status or dropdown column shows a field: a Visma value the column
+    has no label for is refused (the record is not written) unless monday may add it."""
+    labelled = [p.column.title for p in pairs if p.fields and p.column.type in LABELLED]
+    if not labelled:
+        return False
+    columns = ", ".join(repr(title) for title in labelled)
+    lack = "lacks" if len(labelled) == 1 else "lack"
+    answer = ask(f"May monday add labels {columns} {lack} for a Visma value? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _checked(
-    board: Board, pairs: list[Pair], *, dialogue: Dialogue, accept: bool
+    board: Board, pairs: list[Pair], *, dialogue: Dialogue, accept: bool, create_labels: bool
 ) -> tuple[BoardSpec, BoundMapping]:
     """The pairs bound to the board as the sink will bind them; asks again until they bind."""
     while True:
-        spec = proposal_spec(board, pairs)
+        spec = proposal_spec(board, pairs, create_labels_if_missing=create_labels)
         try:
             return spec, bind(board, spec)
         except MappingError as exc:

@@ -113,6 +113,8 @@ def test_the_wizard_in_a_terminal_maps_the_12_column_board_and_the_sink_binds_th
         _answer(wizard, column, title, "")
     _answer(wizard, 11, "'Notes' (long_text)", "supplier_reference|description")  # changed
     _answer(wizard, 12, "'Contact e-mail' (email)", "")
+    wizard.expect_exact("May monday add labels 'Approval' lacks for a Visma value? [y/N] ")
+    wizard.sendline("")  # no: a label the column lacks refuses the record
     wizard.expect_exact(f"The preview record in the columns ({topic}: c1/supplierInvoice/INV-42)")
     wizard.expect(r"'AMOUNT' += \"1250\.50\"")
     wizard.expect(r"'Notes' += \{\"text\": \"Pallets, March\"\}")
@@ -125,6 +127,7 @@ def test_the_wizard_in_a_terminal_maps_the_12_column_board_and_the_sink_binds_th
 
     spec = load_mappings(out).board(BOARD)
     assert "currency" not in spec.columns
+    assert spec.create_labels_if_missing is False
     assert spec.columns["supplier_reference"] == "long_text_notes"
     assert spec.columns["description"] == "long_text_notes"
     bound = _sink_start_check(out, sandbox)

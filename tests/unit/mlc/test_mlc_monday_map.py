@@ -215,3 +215,29 @@ def test_the_token_comes_from_the_vault_by_name(tmp_path: Path) -> None:
     with pytest.raises(WizardError, match=r"the monday token 'monday/t2': credential 'monday/t2' "
                                           r"is not in the vault"):  # fmt: skip
         _run(_options(tmp_path, credential="monday/t2", vault=lambda: vault), env=ENV)
+
+
+@pytest.mark.parametrize(("answer", "created"), [("y", True), ("", False)])
+def test_asked_whether_monday_may_add_labels_when_a_status_column_is_mapped(
+    tmp_path: Path, answer: str, created: bool
+) -> None:
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return answer if prompt.startswith("May monday") else ""
+
+    status = asyncio.run(
+        map_board(_options(tmp_path, accept=False), ask=ask, out=io.StringIO(), env=ENV,
+                  preview=lambda _: Preview({}, "no preview: test"))
+    )  # fmt: skip
+
+    assert status == 0
+    assert "May monday add labels 'Approval' lacks for a Visma value? [y/N] " in asked
+    assert load_mappings(tmp_path / "mapping.yaml").board(BOARD).create_labels_if_missing is created
+
+
+def test_accept_creates_labels_only_when_told(tmp_path: Path) -> None:
+    _run(_options(tmp_path, create_labels=True))
+
+    assert load_mappings(tmp_path / "mapping.yaml").board(BOARD).create_labels_if_missing
