@@ -11,12 +11,13 @@ For each command, in its board's order (one call in flight per board):
 3. PENDING is written, then `change_column_values` on the item or `create_item`, then DONE
    with the item id, and an audit event with the item id (created or updated). An item the
    ledger did not know (created, or found by the lookup) is first linked to its Visma record
-   (`links`), so a crash before DONE links it again rather than never.
+   (`links`), and the audit event is confirmed by Kafka, both before DONE: a crash in
+   between links and audits it again rather than never.
 
 An item a person deleted from the board is made again at the record's next change (the
 update answers InvalidItemIdException; the record is still in Visma). A command without a
-Visma id (a digest) is one new item each; its PENDING entry after an
-interrupted call cannot be looked up, so it is created again (audited as a possible repeat).
+Visma id (a digest) is one new item each; its PENDING entry after an interrupted call cannot
+be looked up, so it is created again (audited as a possible repeat).
 
 When a board's queue is long, its updates of items the ledger knows go several to one
 request (`change_many`, aliased mutations executed one after another by monday): fewer calls
@@ -29,13 +30,16 @@ monday refuses holds it until the vault has a new one (`credentials`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future
 from typing import TypeVar
 
 from prometheus_client import Counter
 
 from chassis.audit import AuditTrail, Stage
+from chassis.kafka.producer import confirm
 from chassis.kafka.record import Record
 from events.commands import CreateMondayItem
 from events.monday_deliveries import MondayAction, MondayDelivery, MondayDeliveryStatus
@@ -99,9 +103,9 @@ class MondayItems:
             item, action = await self._write(board, command, item, name=name, values=values)
         if item != known and command.visma_id is not None and self._linked is not None:
             await self._linked(command, item)  # before DONE: a crash here links it again
-        await self._ledger.done([pending], items=[item], action=action)
         found = known is None and action is MondayAction.UPDATED
-        self._written(command, item, action, detail=" (found by its Visma id)" if found else "")
+        await self._written([(command, item)], action, detail=" (found by its Visma id)" * found)
+        await self._ledger.done([pending], items=[item], action=action)
 
     async def _write(
         self,
@@ -188,8 +192,8 @@ class MondayItems:
         if not live:
             return
         board = self._board(live[0])
-        items = [self._ledger.item_of(c) for c in live]
-        changes = [(item, board.values(c)) for item, c in zip(items, live, strict=True) if item]
+        known = [self._ledger.item_of(c) for c in live]
+        changes = [(item, board.values(c)) for item, c in zip(known, live, strict=True) if item]
         if len(changes) != len(live):  # foldable said each is known; it can only stay known
             raise AssertionError("a batched update lost its item")
         pending = await self._ledger.pending(live)
@@ -205,9 +209,12 @@ class MondayItems:
             for record in records:  # one by one: updates repeat safely, a gone item is remade
                 await self(record)
             return
-        await self._ledger.done(pending, items=[i for i, _ in changes], action=MondayAction.UPDATED)
-        for command, (item, _) in zip(live, changes, strict=True):
-            self._written(command, item, MondayAction.UPDATED, detail=f" (one of {len(live)})")
+        items = [item for item, _ in changes]
+        await self._written(
+            list(zip(live, items, strict=True)), MondayAction.UPDATED,
+            detail=f" (one of {len(live)})",
+        )  # fmt: skip
+        await self._ledger.done(pending, items=items, action=MondayAction.UPDATED)
 
     # ---- shared ----------------------------------------------------------------------------
 
@@ -231,20 +238,28 @@ class MondayItems:
                 board.tenant_id, used=board.items, error=str(error)
             ) from error
 
-    def _written(
-        self, command: CreateMondayItem, item: str, action: MondayAction, *, detail: str = ""
+    async def _written(
+        self, written: list[tuple[CreateMondayItem, str]], action: MondayAction, *, detail: str
     ) -> None:
-        WRITTEN.labels(action.value.lower()).inc()
-        self._audit.record(
-            Stage.SENT,
-            entity_id=command.entity_id,
-            event_id=command.source_event_id,
-            command_id=command.command_id,
-            external_id=item,
-            detail=f"{action.value.lower()} monday item {item} on board {command.board_id}"
-            + (f" for {command.visma_id}" if command.visma_id else "")
-            + detail,
-        )
+        """Audits each (command, item) and waits until Kafka has the events: written before
+        DONE, so a crash in between audits the item again rather than never."""
+        WRITTEN.labels(action.value.lower()).inc(len(written))
+        sent = [
+            self._audit.record(
+                Stage.SENT,
+                entity_id=command.entity_id,
+                event_id=command.source_event_id,
+                command_id=command.command_id,
+                external_id=item,
+                detail=f"{action.value.lower()} monday item {item} on board {command.board_id}"
+                + (f" for {command.visma_id}" if command.visma_id else "")
+                + detail,
+            )
+            for command, item in written
+        ]
+        deliveries = [d for d in sent if isinstance(d, Future)]
+        if deliveries:
+            await asyncio.to_thread(confirm, deliveries)
 
     def _skip(self, command: CreateMondayItem, entry: MondayDelivery) -> None:
         self._audit.record(

@@ -5,7 +5,8 @@ items, none is lost, and every later change lands on its record's item.
 0.3 s in the sandbox before monday acts, so a kill often lands while a create is under way:
 monday makes the item, the sink never hears of it and its ledger says only PENDING. After
 each kill the sink is restarted at once (a static member, as in a StatefulSet) and must find
-such an item by its Visma ID column instead of creating it again.
+such an item by its Visma ID column instead of creating it again. Every create and update
+is in the audit trail with its item id, kills or not.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ def test_sigkill_five_times_no_duplicate_items_nothing_lost(
         e for e in read_audit(KafkaSettings(bootstrap_servers=kafka_bootstrap))
         if e["command_id"] in ids and e["stage"] == "sent"
     ]  # fmt: skip
+    assert {e["command_id"] for e in audit} == ids  # every create and update, item id and all
+    assert all(e["external_id"] == entries[e["command_id"]].item_id for e in audit
+               if e["detail"].startswith("created"))  # fmt: skip
     found = sum(1 for e in audit if "found by its Visma id" in (e["detail"] or ""))
     print(
         f"\nseed {seed}: {KILLS} kills at {kills} items made; {len(commands)} records, "

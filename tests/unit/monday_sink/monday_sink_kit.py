@@ -39,11 +39,21 @@ class Producer:
 
 
 class Audit:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
+    """The audit trail in memory; each event keeps how many ledger entries were written
+    before it (`ledger_writes`), and its delivery is confirmed at once."""
 
-    def record(self, stage: Any, *, entity_id: str, **fields: str | None) -> None:
-        self.events.append({"stage": str(stage), "entity_id": entity_id, **fields})
+    def __init__(self, producer: Producer | None = None) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._producer = producer
+
+    def record(self, stage: Any, *, entity_id: str, **fields: str | None) -> Delivery:
+        written = len(self._producer.sent) if self._producer else None
+        self.events.append(
+            {"stage": str(stage), "entity_id": entity_id, "ledger_writes": written, **fields}
+        )
+        delivered: Delivery = Future()
+        delivered.set_result(None)
+        return delivered
 
 
 def daily_limit(retry_after: float) -> MondayDailyLimitReached:

@@ -36,7 +36,7 @@ class Sink:
     def __init__(self, monday: Monday | None = None, producer: Producer | None = None) -> None:
         self.monday = monday or Monday()
         self.producer = producer or Producer()
-        self.audit = Audit()
+        self.audit = Audit(self.producer)
         self.linked: list[tuple[str, str]] = []
         self.ledger = Ledger(
             sink="monday-sink", topic="state.monday-ledger.v1", producer=self.producer,  # type: ignore[arg-type]
@@ -82,6 +82,7 @@ async def test_a_new_record_is_looked_up_then_created_and_a_change_updates_the_s
     ]  # fmt: skip
     sent = [e for e in sink.audit.events if e["stage"] == "sent"]
     assert [e["external_id"] for e in sent] == [item, item]
+    assert [e["ledger_writes"] for e in sent] == [1, 3]  # after PENDING, before DONE
     assert sent[0]["detail"].startswith("created monday item")
     assert "INV-1" in sent[0]["detail"]
     assert sent[1]["detail"].startswith("updated monday item")
