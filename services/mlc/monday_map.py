@@ -68,7 +68,7 @@ Each column is shown with what it would hold; Enter keeps it, a field name chang
 leaves the column alone, '?' lists the fields that fit. The newest supplier invoice on the
 Visma topic (--entity for another kind) is shown rendered into the columns before writing.
 An existing file keeps its other boards; changing it asks first (--force does not).
-Then: mlc run monday-sink --mapping mapping.yaml
+Then: mlc run monday-sink --mapping mapping.yaml --tenant-credential t1=NAME
 """
 
 
@@ -230,6 +230,7 @@ async def map_board(
     existing = existing_file(options)
     board = await read_board(options, token)
     topic = options.preview_topic or visma_topic(options.entity).name
+    print(f"Reading the newest Visma record on {topic} for the preview...", file=out, flush=True)
     sample = (preview or (lambda t: newest_record(KafkaSettings(), t)))(topic)
     print(f"Preview record: {sample.source}", file=out)
     pairs = propose(board)

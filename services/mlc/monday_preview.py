@@ -27,6 +27,8 @@ __all__ = ["Preview", "newest_record"]
 CLIENT = "mlc-monday-map"
 TAIL = 20
 """Offsets read from the end of each partition: enough to pass a few transaction markers."""
+BROKER_WAIT_SECONDS = 5.0
+"""How long a person waits for the broker before mapping without a preview."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,10 @@ def newest_record(settings: KafkaSettings, topic: str) -> Preview:
     serde = serde_for(RegistrySettings())
     newest = None
     try:
-        for _, value in iter_to_end(settings, topic, client=CLIENT, tail=TAIL):
+        records = iter_to_end(
+            settings, topic, client=CLIENT, tail=TAIL, metadata_timeout=BROKER_WAIT_SECONDS
+        )
+        for _, value in records:
             record = serde.decode(value)[1]
             event = VISMA_EVENTS[record["entity_type"]].from_record(record)
             if newest is None or event.last_modified >= newest.last_modified:

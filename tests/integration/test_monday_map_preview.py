@@ -3,6 +3,7 @@ fields the processor sends the monday-sink; an empty topic is said, not an error
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -45,3 +46,13 @@ def test_an_empty_topic_gives_no_preview_and_says_so(kafka_bootstrap: str, uniqu
 
     assert not preview.found
     assert preview.source == f"no preview: {topic} holds no Visma record yet"
+
+
+def test_no_broker_gives_no_preview_within_seconds() -> None:
+    started = time.monotonic()
+
+    preview = newest_record(KafkaSettings(bootstrap_servers="127.0.0.1:1"), "visma.x.v1")
+
+    assert not preview.found
+    assert preview.source.startswith("no preview: cannot read visma.x.v1: ")
+    assert time.monotonic() - started < 15  # the broker wait is 5 s, not the 30 s of a load

@@ -81,11 +81,16 @@ def iter_to_end(
     client: str,
     partitions: Collection[int] | None = None,
     tail: int | None = None,
+    metadata_timeout: float = 30.0,
 ) -> Iterator[tuple[str | None, bytes]]:
     """Every committed record of the topic as it is now (or of `partitions` of it), in order
     within each partition; with `tail`, only those among the last `tail` offsets of each
-    partition (transaction markers take offsets too), for a glance at the newest records."""
-    messages = _messages_to_end(settings, topic, client=client, partitions=partitions, tail=tail)
+    partition (transaction markers take offsets too), for a glance at the newest records.
+    `metadata_timeout`: how long to wait for the broker to describe the topic."""
+    messages = _messages_to_end(
+        settings, topic, client=client, partitions=partitions, tail=tail,
+        metadata_timeout=metadata_timeout,
+    )  # fmt: skip
     for message in messages:
         key, value = message.key(), message.value()
         if isinstance(value, bytes):
@@ -99,6 +104,7 @@ def _messages_to_end(
     client: str,
     partitions: Collection[int] | None,
     tail: int | None = None,
+    metadata_timeout: float = 30.0,
 ) -> Iterator[Message]:
     consumer = Consumer(
         settings.client_config(client)
@@ -109,7 +115,7 @@ def _messages_to_end(
         }
     )
     try:
-        metadata = consumer.list_topics(topic, timeout=30).topics[topic]
+        metadata = consumer.list_topics(topic, timeout=metadata_timeout).topics[topic]
         if metadata.error is not None:
             raise StateLoadError(f"cannot read {topic}: {metadata.error}")
         wanted = metadata.partitions if partitions is None else partitions
