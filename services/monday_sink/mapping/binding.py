@@ -230,8 +230,8 @@ def _pair_by_title(board: BoardShape, pairs: dict[str, list[str]], *, taken: set
     an alias); two columns naming it equally well are ambiguous."""
     ranks: dict[str, list[tuple[int, ColumnShape]]] = {}
     for column in board.columns:
-        if column.id in pairs:
-            continue  # the table said what this column shows
+        if column.id in pairs or column.type not in COLUMN_TYPES:
+            continue  # the table said what it shows, or the sink never writes it ("name")
         candidates = [f for f in title_candidates(column.title) if f not in taken]
         fitting = [f for f in candidates if fits(column.type, f)]
         if candidates and not fitting:

@@ -194,3 +194,20 @@ def test_a_phone_column_needs_the_country_of_its_numbers() -> None:
 def test_a_spec_for_another_board_is_refused() -> None:
     with pytest.raises(MappingError, match=r"\(1000000001\).*board 7"):
         bind(procurement_board(), BoardSpec(board="7"))
+
+
+def test_by_title_passes_over_columns_the_sink_never_writes() -> None:
+    """Every real board has the item's own 'Name' column (type name), and may have people,
+    formulas or a creation log: titles that name a field there are not a mapping error."""
+    real = board(
+        ("name", "Name", "name"),
+        ("text_id", "Visma ID", "text"),
+        ("creation_log", "Date", "creation_log"),
+        ("numbers", "Total", "numbers"),
+    )
+
+    bound = bind(real, BoardSpec(board="42"))
+
+    assert [column.id for column in bound.columns] == ["text_id", "numbers"]
+    with pytest.raises(MappingError, match=r"'Name' \(name, name\).*does not write name columns"):
+        bind(real, BoardSpec(board="42", columns={"supplier_name": "Name"}))
