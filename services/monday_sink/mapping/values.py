@@ -48,10 +48,14 @@ def labels_of(column_type: str, settings_str: str | None) -> frozenset[str] | No
         labels = json.loads(settings_str or "{}").get("labels")
     except (ValueError, AttributeError):
         return None
-    if column_type == "status" and isinstance(labels, dict):
+    if column_type not in ("status", "dropdown"):
+        return None
+    if isinstance(labels, dict):  # status: index -> label
         return frozenset(str(label) for label in labels.values() if label)
-    if column_type == "dropdown" and isinstance(labels, list):
-        return frozenset(str(label["name"]) for label in labels if isinstance(label, dict))
+    if isinstance(labels, list):  # dropdown: [{id, name}]; either shape is read for either
+        return frozenset(
+            str(label["name"]) for label in labels if isinstance(label, dict) and "name" in label
+        )
     return None
 
 

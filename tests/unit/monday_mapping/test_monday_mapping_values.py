@@ -9,6 +9,7 @@ import pytest
 from mapping_boards import Brd, Col, procurement_board
 
 from monday_sink.mapping import BoardSpec, MatchBy, RecordValueError, bind
+from monday_sink.mapping.values import labels_of
 from sandbox.monday.columns import Column as SandboxColumn
 from sandbox.monday.columns import parse_value, render_text
 
@@ -130,3 +131,21 @@ def test_an_item_with_nothing_to_name_it_by_is_refused() -> None:
     assert bound.item_name({"visma_id": "c1/x/1"}) == "c1/x/1"
     with pytest.raises(RecordValueError, match="item name"):
         bound.item_name({"amount": "1"})
+
+
+@pytest.mark.parametrize(
+    ("column_type", "settings", "labels"),
+    [
+        ("status", '{"labels": {"0": "Working on it", "1": "Done", "5": ""}}',
+         {"Working on it", "Done"}),
+        ("status", '{"labels": [{"id": 0, "name": "Done"}]}', {"Done"}),
+        ("dropdown", '{"labels": [{"id": 1, "name": "Ops"}, {"id": 2, "name": "Sales"}]}',
+         {"Ops", "Sales"}),
+        ("status", "not json", None),  # unknown: monday itself will say
+        ("text", '{"labels": {"0": "x"}}', None),
+    ],
+)  # fmt: skip
+def test_labels_are_read_from_monday_settings(
+    column_type: str, settings: str, labels: set[str] | None
+) -> None:
+    assert labels_of(column_type, settings) == (None if labels is None else frozenset(labels))
