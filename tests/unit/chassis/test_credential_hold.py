@@ -56,3 +56,18 @@ def test_without_a_check_only_a_restart_ends_the_hold() -> None:
         await holds.aclose()
 
     asyncio.run(scenario())
+
+
+def test_a_hold_says_why_it_holds() -> None:
+    async def scenario() -> tuple[str, str, str]:
+        holds = CredentialHolds(refresh_seconds=60)
+        refused = holds.hold("acme", replaced=None)
+        spent = holds.hold("tenant-1", replaced=None, reason="monday daily call limit reached")
+        later = holds.held("tenant-1")
+        assert later is not None
+        await holds.aclose()
+        return str(refused), str(spent), str(later)
+
+    refused, spent, later = asyncio.run(scenario())
+    assert refused == "acme: credential refused"
+    assert spent == later == "tenant-1: monday daily call limit reached"
