@@ -136,17 +136,24 @@ def test_the_warehouse_marks_open_orders_of_its_own_company(
     assert {o["status"] for o in orders} == {"Open"}
 
 
+SHOWN_FIELDS = {"reference": "PO-1", "party": "Volvo Delar AB", "total": "1200.00"}
+CELLS = {"text_invoice": "PO-1", "text_supplier": "Volvo Delar AB", "numbers_amount": "1200.00"}
+
+
 def _item(command_id: str, visma_id: str) -> CreateMondayItem:
     return CreateMondayItem(command_id=command_id, tenant_id=WAREHOUSE_TENANT, rule="r",
                             source_event_id="e", entity_type="purchaseOrder", entity_id="k",
                             created_at=datetime(2026, 12, 3, tzinfo=UTC), board_id=SEEDED_BOARD,
-                            item_name="PO", body="", visma_id=visma_id)  # fmt: skip
+                            item_name="PO", body="", visma_id=visma_id,
+                            fields=SHOWN_FIELDS)  # fmt: skip
 
 
-def _outcome(items: list[str], receipts: dict[str, int]) -> MondayOutcome:
+def _outcome(
+    items: list[str], receipts: dict[str, int], cells: dict[str, str] = CELLS
+) -> MondayOutcome:
     view = BoardView()
     for n, visma_id in enumerate(items):
-        view.items.setdefault(visma_id, []).append({"id": str(n), "values": {}})
+        view.items.setdefault(visma_id, []).append({"id": str(n), "values": dict(cells)})
     expected = {SEEDED_BOARD: {v: _item(v, v) for v in ("a", "b")}}
     orders = [{"orderNbr": "PO1", "company": WAREHOUSE_TENANT},
               {"orderNbr": "PO2", "company": WAREHOUSE_TENANT}]  # fmt: skip
@@ -174,6 +181,13 @@ def test_the_summary_says_failed_when_anything_is_off(
     assert "(created 2, updated 3)" in out
     assert "at most 1 per board" in out
     assert ("check                      : OK" in out) is ok
+
+
+def test_an_item_showing_another_amount_fails_the_check(capsys: pytest.CaptureFixture[str]) -> None:
+    wrong = CELLS | {"numbers_amount": "1200"}
+
+    assert monday_summary(_outcome(["a", "b"], {"PO1": 1, "PO2": 1}, wrong)) is False
+    assert "2 with wrong cells" in capsys.readouterr().out
 
 
 def test_the_mapping_files_name_their_tenant(tmp_path: Path) -> None:
