@@ -16,8 +16,10 @@ from events.monday import MONDAY_COLUMN_CHANGES, MONDAY_ITEMS
 from events.monday_deliveries import STATE_MONDAY_LEDGER
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
+from events.twilio_deliveries import STATE_TWILIO_EMAIL_LEDGER, STATE_TWILIO_SMS_LEDGER
 from events.twilio_status import STATE_TWILIO_MESSAGE_STATUS, TWILIO_MESSAGE_STATUSES
 from events.visma_entities import REFERENCE_ENTITIES, VISMA_EVENTS
+from events.visma_writes import REVIEW_VISMA_WRITER
 
 VISMA_PARTITIONS = 6
 
@@ -67,7 +69,10 @@ ALL = (
     APPROVAL_SIGNALS,
     TWILIO_MESSAGE_STATUSES,
     STATE_TWILIO_MESSAGE_STATUS,
+    STATE_TWILIO_SMS_LEDGER,
+    STATE_TWILIO_EMAIL_LEDGER,
     MONDAY_COLUMN_CHANGES,
     MONDAY_ITEMS,
     STATE_MONDAY_LEDGER,
+    REVIEW_VISMA_WRITER,
 )
