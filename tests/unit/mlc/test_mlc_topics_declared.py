@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from types import ModuleType
 
 import chassis
 import events
@@ -16,11 +17,9 @@ from chassis.topics import TopicSpec
 from mlc.topics import declared_topics
 
 
-def _specs_in(package: object) -> dict[str, str]:
+def _specs_in(package: ModuleType) -> dict[str, str]:
     found: dict[str, str] = {}
-    path = getattr(package, "__path__")
-    prefix = getattr(package, "__name__") + "."
-    for info in pkgutil.walk_packages(path, prefix):
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
         module = importlib.import_module(info.name)
         for name, value in vars(module).items():
             if isinstance(value, TopicSpec) and not name.startswith("_"):
