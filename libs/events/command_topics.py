@@ -12,7 +12,7 @@ from events.commands import (
 )
 from events.slack import PostSlackMessage
 from events.topics import SINK_SLACK
-from events.visma_writes import RecordPurchaseReceipt
+from events.visma_writes import RecordPurchaseReceipt, UpsertSupplier, UpsertSupplierInvoice
 
 SINK_TWILIO_SMS = TopicSpec("sink.twilio-sms.v1", partitions=6)
 SINK_TWILIO_EMAIL = TopicSpec("sink.twilio-email.v1", partitions=6)
@@ -28,5 +28,7 @@ COMMAND_TOPICS: dict[type, TopicSpec] = {
     SyncToAirbase: SINK_AIRBASE,
     ApplyVismaAction: SINK_VISMA_WRITER,
     RecordPurchaseReceipt: SINK_VISMA_WRITER,
+    UpsertSupplier: SINK_VISMA_WRITER,
+    UpsertSupplierInvoice: SINK_VISMA_WRITER,
 }
 """Where a processor sends each command class (several may share a sink's topic)."""

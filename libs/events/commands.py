@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from events.command_envelope import CommandEnvelope as _Command
 from events.slack import PostSlackMessage
-from events.visma_writes import RecordPurchaseReceipt
+from events.visma_writes import RecordPurchaseReceipt, UpsertSupplier, UpsertSupplierInvoice
 
 
 class SendSms(_Command):
@@ -110,5 +110,7 @@ Command = (
     | SyncToAirbase
     | ApplyVismaAction
     | RecordPurchaseReceipt
+    | UpsertSupplier
+    | UpsertSupplierInvoice
 )
 """Everything the processor can ask a sink to do."""

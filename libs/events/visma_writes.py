@@ -12,7 +12,8 @@ field, to the review topic (`review.visma-writer.v1`) as a `VismaWriteConflict`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
 from chassis.topics import TopicSpec
 from events._avro import AvroModel
@@ -43,6 +44,98 @@ class RecordPurchaseReceipt(CommandEnvelope):
     def key(self) -> str:
         """Writes to one order apply in order: keyed like the order's fact."""
         return self.entity_id
+
+
+def vendor_key(tenant_id: str, company_id: str, source_system: str, vendor_id: str) -> str:
+    """The Kafka key of every write that follows one source vendor: its supplier and its
+    bills share it, so a bill is always applied after its vendor's supplier."""
+    return f"{tenant_id}/{company_id}/vendor/{source_system}:{vendor_id}"
+
+
+class UpsertSupplier(CommandEnvelope):
+    """Create or update the Visma supplier that mirrors one vendor of a source system (BILL).
+
+    `entity_type` is `supplier`; `entity_id` names the vendor, e.g.
+    `tenant/company/supplier/bill:00901ABC`. Keyed by the vendor (`vendor_key`), like the
+    vendor's bills. `supplier_number` is set when the vendor was matched (or linked) to an
+    existing supplier: the writer then updates that one and never creates. Unset, the writer
+    looks for the supplier it made before (by the source link, then the corporate or VAT id)
+    and creates it only when there is none. The producer derives `command_id` from the
+    vendor's version, so a repeated event is the same command.
+    """
+
+    SCHEMA = "io.mlconnector.sink.UpsertSupplier"
+
+    company_id: str
+    source_system: str
+    """Where the vendor lives, e.g. `bill`."""
+    source_id: str
+    """The vendor's id there (a BILL vendor id)."""
+    supplier_number: str | None = None
+    """The Visma supplier it was matched to, when it was."""
+    name: str
+    vat_registration_id: str | None = None
+    corporate_id: str | None = None
+    """The organisation number."""
+    currency_id: str | None = None
+    email: str | None = None
+    address_line_1: str | None = None
+    address_line_2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country_id: str | None = None
+    """ISO 3166 alpha-2, e.g. DK."""
+
+    @property
+    def key(self) -> str:
+        return vendor_key(self.tenant_id, self.company_id, self.source_system, self.source_id)
+
+
+class SupplierInvoiceLineWrite(AvroModel):
+    """One line of a supplier invoice as written: what, how much, on which GL account and
+    cost center (the subaccount, mapped in the tenant's configuration)."""
+
+    description: str
+    amount: Decimal
+    account_number: str
+    subaccount: str | None = None
+    """The Visma subaccount carrying the cost center, e.g. `100-20`."""
+
+
+class UpsertSupplierInvoice(CommandEnvelope):
+    """Create or update the Visma supplier invoice that mirrors one bill of a source system.
+
+    `entity_type` is `supplierInvoice`; `entity_id` names the bill, e.g.
+    `tenant/company/supplierInvoice/bill:00n01XYZ`. Keyed by the bill's VENDOR
+    (`vendor_key`), so it is applied after the vendor's `UpsertSupplier`. The supplier is
+    `supplier_number` when set, else the one the writer wrote for `source_vendor_id`; a bill
+    whose supplier does not exist yet is not written (it waits, retryable, on its key).
+    """
+
+    SCHEMA = "io.mlconnector.sink.UpsertSupplierInvoice"
+
+    company_id: str
+    source_system: str
+    source_id: str
+    """The bill's id there (a BILL bill id)."""
+    source_vendor_id: str
+    supplier_number: str | None = None
+    supplier_reference: str
+    """The supplier's own invoice number (BILL's `invoice.number`): with the supplier, how
+    the invoice is found in Visma again."""
+    document_type: str = "Invoice"
+    invoice_date: date
+    due_date: date | None = None
+    currency_id: str
+    amount: Decimal
+    description: str | None = None
+    lines: list[SupplierInvoiceLineWrite]
+
+    @property
+    def key(self) -> str:
+        return vendor_key(
+            self.tenant_id, self.company_id, self.source_system, self.source_vendor_id
+        )
 
 
 class FieldDifference(AvroModel):

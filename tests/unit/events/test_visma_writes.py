@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
 
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.command_topics import COMMAND_TOPICS, SINK_VISMA_WRITER
 from events.commands import ApplyVismaAction
-from events.visma_writes import RecordPurchaseReceipt
+from events.visma_writes import (
+    RecordPurchaseReceipt,
+    SupplierInvoiceLineWrite,
+    UpsertSupplier,
+    UpsertSupplierInvoice,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -50,3 +56,88 @@ def test_a_receipt_round_trips_through_its_registered_schema() -> None:
 
     assert name == "io.mlconnector.sink.RecordPurchaseReceipt"
     assert RecordPurchaseReceipt.from_record(decoded) == command
+
+
+def _supplier(**changes: object) -> UpsertSupplier:
+    fields: dict[str, object] = {
+        "command_id": "cmd-s1",
+        "tenant_id": "t1",
+        "company_id": "c1",
+        "source_system": "bill",
+        "source_id": "00901VEN1",
+        "name": "Nordisk Kontor ApS",
+        "vat_registration_id": "DK12345678",
+        "corporate_id": "12345678",
+        "currency_id": "DKK",
+        "email": "ap@nordisk-kontor.dk",
+        "address_line_1": "Vesterbrogade 1",
+        "postal_code": "1620",
+        "city": "København V",
+        "country_id": "DK",
+        "rule": "bill-vendors",
+        "source_event_id": "evt-v1",
+        "entity_type": "supplier",
+        "entity_id": "t1/c1/supplier/bill:00901VEN1",
+        "created_at": datetime(2026, 12, 3, 2, 0, tzinfo=UTC),
+    }
+    return UpsertSupplier.model_validate(fields | changes)
+
+
+def _bill(**changes: object) -> UpsertSupplierInvoice:
+    fields: dict[str, object] = {
+        "command_id": "cmd-b1",
+        "tenant_id": "t1",
+        "company_id": "c1",
+        "source_system": "bill",
+        "source_id": "00n01BILL1",
+        "source_vendor_id": "00901VEN1",
+        "supplier_reference": "INV-7781",
+        "invoice_date": date(2026, 11, 30),
+        "due_date": date(2026, 12, 30),
+        "currency_id": "DKK",
+        "amount": Decimal("1250.5000"),
+        "lines": [
+            SupplierInvoiceLineWrite(
+                description="Paper",
+                amount=Decimal("1000.5"),
+                account_number="6100",
+                subaccount="100-20",
+            ),
+            SupplierInvoiceLineWrite(
+                description="Toner", amount=Decimal("250"), account_number="6110"
+            ),
+        ],
+        "rule": "bill-bills",
+        "source_event_id": "evt-b1",
+        "entity_type": "supplierInvoice",
+        "entity_id": "t1/c1/supplierInvoice/bill:00n01BILL1",
+        "created_at": datetime(2026, 12, 3, 2, 0, tzinfo=UTC),
+    }
+    return UpsertSupplierInvoice.model_validate(fields | changes)
+
+
+def test_a_bill_is_keyed_by_its_vendor_like_the_vendors_supplier() -> None:
+    assert _bill().key == _supplier().key == "t1/c1/vendor/bill:00901VEN1"
+    assert _bill(source_vendor_id="OTHER").key != _supplier().key
+    assert _supplier(company_id="c2").key != _supplier().key
+
+
+def test_supplier_writes_travel_on_the_writers_topic() -> None:
+    assert COMMAND_TOPICS[UpsertSupplier] is SINK_VISMA_WRITER
+    assert COMMAND_TOPICS[UpsertSupplierInvoice] is SINK_VISMA_WRITER
+
+
+@pytest.mark.parametrize(
+    "command",
+    [_supplier(), _supplier(supplier_number="20001", email=None), _bill(), _bill(due_date=None)],
+    ids=["supplier", "matched-supplier", "bill", "bill-no-due-date"],
+)
+def test_supplier_writes_round_trip_through_their_registered_schemas(
+    command: UpsertSupplier | UpsertSupplierInvoice,
+) -> None:
+    serde = AvroSerde(SchemaCatalog.load())
+
+    name, decoded = serde.decode(serde.encode(command.SCHEMA, command.to_record()))
+
+    assert name == command.SCHEMA
+    assert type(command).from_record(decoded) == command
