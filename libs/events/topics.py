@@ -12,6 +12,7 @@ from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
+from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES, MONDAY_ITEMS
 from events.monday_deliveries import STATE_MONDAY_LEDGER
 from events.notifications import VISMA_NOTIFICATIONS
@@ -75,4 +76,6 @@ ALL = (
     MONDAY_ITEMS,
     STATE_MONDAY_LEDGER,
     REVIEW_VISMA_WRITER,
+    BILL_VENDORS,
+    BILL_BILLS,
 )
