@@ -28,6 +28,7 @@ from typing import Protocol
 from prometheus_client import Counter
 
 from chassis.errors import RetryableError
+from chassis.kafka.transactions import Outgoing, Transactions
 from chassis.serde import AvroSerde
 from events.monday import RECONCILIATION, MondayColumnChanged
 from monday_receipts.config import (
@@ -76,15 +77,6 @@ class BoardReader(Protocol):
     def items(
         self, board_id: str, *, updated_since: datetime | None = None
     ) -> AsyncIterator[ItemInfo]: ...
-
-
-Outgoing = tuple[str, str, bytes]
-"""(topic, key, value) of one record."""
-
-
-class Transactions(Protocol):
-    async def publish(self, records: Sequence[Outgoing]) -> None:
-        """Writes all the records or none (one Kafka transaction); raises if not committed."""
 
 
 @dataclass(frozen=True)

@@ -1,66 +1,47 @@
-"""Cursors live in a compacted Kafka topic, written in the same transaction as the events.
-
-At start-up the poller reads the topic to its end (read_committed, so an aborted page's
-cursor is never seen) and keeps the newest cursor per company and entity.
-"""
+"""The Visma poller's cursors in the compacted cursor topic (`chassis.kafka.poll_cursors`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
-from chassis.kafka.state import read_to_end
+from chassis.delta_cursor import Cursor
+from chassis.kafka.poll_cursors import (
+    CURSOR_SCHEMA,
+    decode_poll_cursor,
+    encode_poll_cursor,
+    load_poll_cursors,
+    poll_cursor_key,
+)
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
-from visma_poller.cursor import Cursor, PollInProgress
 
-CURSOR_SCHEMA = "io.mlconnector.state.PollCursor"
+__all__ = [
+    "CURSOR_SCHEMA",
+    "SOURCE",
+    "cursor_key",
+    "decode_cursor",
+    "encode_cursor",
+    "load_cursors",
+]
 
 SOURCE = "visma"
 
 
 def cursor_key(tenant_id: str, company_id: str, entity_type: str) -> str:
-    return f"{SOURCE}/{tenant_id}/{company_id}/{entity_type}"
+    return poll_cursor_key(SOURCE, tenant_id, company_id, entity_type)
 
 
 def encode_cursor(
     serde: AvroSerde, cursor: Cursor, *, tenant_id: str, company_id: str, entity_type: str
 ) -> bytes:
-    resume: dict[str, Any] | None = None
-    if cursor.resume is not None:
-        resume = {
-            "since": cursor.resume.since,
-            "started_at": cursor.resume.started_at,
-            "next_page": cursor.resume.next_page,
-        }
-    return serde.encode(
-        CURSOR_SCHEMA,
-        {
-            "source": SOURCE,
-            "tenant_id": tenant_id,
-            "company_id": company_id,
-            "entity_type": entity_type,
-            "since": cursor.since,
-            "seen": sorted(cursor.seen),
-            "resume": resume,
-            "updated_at": datetime.now(UTC),
-        },
-    )
+    return encode_poll_cursor(
+        serde, cursor, source=SOURCE, tenant_id=tenant_id, company_id=company_id,
+        entity_type=entity_type,
+    )  # fmt: skip
 
 
 def decode_cursor(serde: AvroSerde, value: bytes) -> Cursor:
-    _, record = serde.decode(value)
-    resume = record["resume"]
-    return Cursor(
-        since=record["since"],
-        seen=frozenset(record["seen"]),
-        resume=PollInProgress(resume["since"], resume["started_at"], resume["next_page"])
-        if resume
-        else None,
-    )
+    return decode_poll_cursor(serde, value)
 
 
 def load_cursors(settings: KafkaSettings, serde: AvroSerde, topic: str) -> dict[str, Cursor]:
     """Every committed cursor in the topic, newest per key."""
-    values = read_to_end(settings, topic, client="visma-poller-cursors")
-    return {key: decode_cursor(serde, value) for key, value in values.items()}
+    return load_poll_cursors(settings, serde, topic, client="visma-poller-cursors")

@@ -1,0 +1,33 @@
+"""Records written all or none: one Kafka transaction per call (a poll page and its cursor)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Protocol
+
+from chassis.kafka.producer import TransactionalProducer
+
+Outgoing = tuple[str, str, bytes]
+"""(topic, key, value) of one record."""
+
+
+class Transactions(Protocol):
+    async def publish(self, records: Sequence[Outgoing]) -> None:
+        """Writes all the records or none (one Kafka transaction); raises if not committed."""
+
+
+class KafkaTransactions:
+    def __init__(self, producer: TransactionalProducer) -> None:
+        self._producer = producer
+
+    async def publish(self, records: Sequence[Outgoing]) -> None:
+        """Returns once the transaction is committed; raises `ProduceError` if it was not
+        (aborted: nothing of it is visible to read_committed readers)."""
+        await asyncio.to_thread(self._write, list(records))
+
+    def _write(self, records: list[Outgoing]) -> None:
+        with self._producer.transaction() as producer:
+            for topic, key, value in records:
+                producer.produce(topic, key=key, value=value)
+                producer.poll(0)
