@@ -9,14 +9,25 @@ board id stays a string); only null and booleans are interpreted.
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chassis.errors import PermanentError
 
-__all__ = ["YamlSourceError", "compose", "dotted", "line_of", "located_message", "plain_data"]
+__all__ = [
+    "YamlSourceError",
+    "compose",
+    "dotted",
+    "line_of",
+    "load_model",
+    "located_message",
+    "plain_data",
+]
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 class YamlSourceError(PermanentError):
@@ -34,6 +45,20 @@ def compose(text: str, *, source: str, expected: str) -> yaml.Node:
     if root is None:
         raise YamlSourceError(f"{source}: the file is empty; expected {expected}")
     return root
+
+
+def load_model(path: Path, model: type[ModelT], *, expected: str) -> ModelT:
+    """A whole file validated as `model`; an unreadable file, bad YAML or a wrong field is a
+    `YamlSourceError` naming the file, the line and the field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise YamlSourceError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    root = compose(text, source=str(path), expected=expected)
+    try:
+        return model.model_validate(plain_data(root))
+    except ValidationError as exc:
+        raise YamlSourceError(located_message(exc, root, source=str(path))) from exc
 
 
 def located_message(exc: ValidationError, root: yaml.Node, *, source: str) -> str:

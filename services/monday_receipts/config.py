@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
-from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
+from chassis.yaml_source import YamlSourceError, load_model
 
 DEFAULT_API_BASE = "https://api.monday.com"
 
@@ -134,12 +134,8 @@ class ReceiptsConfigError(PermanentError):
 def load_config(path: Path) -> ReceiptsConfig:
     """The receipts file; a mistake names the file, the line and the field."""
     try:
-        root = compose(path.read_text(encoding="utf-8"), source=str(path),
-                       expected="a mapping with 'tenants'")  # fmt: skip
-        return ReceiptsConfig(ReceiptsFile.model_validate(plain_data(root)))
-    except (OSError, YamlSourceError) as exc:
+        return ReceiptsConfig(load_model(path, ReceiptsFile, expected="a mapping with 'tenants'"))
+    except YamlSourceError as exc:
         raise ReceiptsConfigError(str(exc)) from exc
-    except ValidationError as exc:
-        raise ReceiptsConfigError(located_message(exc, root, source=str(path))) from exc
     except ReceiptsConfigError as exc:
         raise ReceiptsConfigError(f"{path}: {exc}") from exc

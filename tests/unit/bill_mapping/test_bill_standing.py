@@ -1,0 +1,208 @@
+"""The mapping's rules and the hold and release of unmatched vendors' bills (no Kafka)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bill_mapping.config import BillMappingConfigError, load_config
+from bill_mapping.mapping import command_id
+from bill_mapping.matching import KnownSupplier, SupplierDirectory
+from bill_mapping.records import BillInvoice, BillLine, BillVendor, InvoiceWrite, SupplierWrite
+from bill_mapping.standing import UNMAPPABLE, UNMATCHED, Standings
+
+MAPPING = """\
+tenants:
+  nordic:
+    organizations:
+      - organization: "00801AAA"
+        company: "DK1"
+        vendor_policy: match
+        accounts: {"gl-rent": "6100", "gl-it": 6540}
+        cost_centers: {"dep-cph": "CC10"}
+        links: {"V-LINKED": "SUP-9"}
+      - organization: "00801BBB"
+        company: "DK2"
+        vendor_policy: create
+        accounts: {"gl-rent": "6100"}
+"""
+T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def config_path(tmp_path: Path) -> Path:
+    path = tmp_path / "bill-mapping.yaml"
+    path.write_text(MAPPING)
+    return path
+
+
+def standings(config_path: Path, *suppliers: KnownSupplier) -> Standings:
+    directory = SupplierDirectory()
+    for supplier in suppliers:
+        directory.learn(tenant_id="nordic", company_id="DK1", supplier=supplier)
+    return Standings(load_config(config_path), directory)
+
+
+def vendor(vendor_id: str = "V1", *, org: str = "00801AAA", **fields: object) -> BillVendor:
+    values: dict[str, object] = {"name": f"Vendor {vendor_id}", "updated_time": T0} | fields
+    return BillVendor(tenant_id="nordic", organization_id=org, vendor_id=vendor_id, **values)  # type: ignore[arg-type]
+
+
+def bill(
+    bill_id: str, *, vendor_id: str = "V1", org: str = "00801AAA", minutes: int = 0,
+    account: str | None = "gl-rent", department: str | None = "dep-cph",
+) -> BillInvoice:  # fmt: skip
+    return BillInvoice(
+        tenant_id="nordic", organization_id=org, bill_id=bill_id, vendor_id=vendor_id,
+        updated_time=T0 + timedelta(minutes=minutes), invoice_number=f"INV-{bill_id}",
+        invoice_date=date(2026, 12, 1), due_date=date(2026, 12, 31), currency="DKK",
+        amount=Decimal("100.00"),
+        lines=(BillLine(Decimal("100.00"), "rent", account, department),),
+    )  # fmt: skip
+
+
+def invoice_ids(writes: list[SupplierWrite | InvoiceWrite]) -> list[str]:
+    return [w.bill.bill_id for w in writes if isinstance(w, InvoiceWrite)]
+
+
+def test_a_version_has_one_command_id_however_its_time_is_spelled() -> None:
+    cet = timezone(timedelta(hours=1))
+    one = command_id(tenant_id="t", company_id="c", kind="bill", bill_id="B1", updated_time=T0)
+    same = command_id(
+        tenant_id="t", company_id="c", kind="bill", bill_id="B1",
+        updated_time=T0.astimezone(cet) + timedelta(microseconds=400),
+    )  # fmt: skip
+    newer = command_id(
+        tenant_id="t", company_id="c", kind="bill", bill_id="B1",
+        updated_time=T0 + timedelta(milliseconds=1),
+    )  # fmt: skip
+    assert one == same
+    assert newer != one
+
+
+def test_a_webhook_and_a_poll_of_one_bill_version_give_the_same_command(config_path: Path) -> None:
+    rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="55667788"))
+    rules.vendor_changed(vendor(tax_id="5566-7788"))
+    first = rules.bill_changed(bill("B1")).writes
+    again = rules.bill_changed(bill("B1")).writes
+    newer = rules.bill_changed(bill("B1", minutes=5)).writes
+    assert [w.command_id for w in first] == [w.command_id for w in again]
+    assert newer[0].command_id != first[0].command_id
+
+
+def test_a_bill_line_gets_the_mapped_account_and_cost_center(config_path: Path) -> None:
+    rules = standings(config_path, KnownSupplier("SUP-1", vat_registration_id="DK 1234 5678"))
+    rules.vendor_changed(vendor(vat_number="dk12345678"))
+    (write,) = rules.bill_changed(bill("B1")).writes
+    assert isinstance(write, InvoiceWrite)
+    assert write.supplier_number == "SUP-1"
+    assert write.company_id == "DK1"
+    assert [(ln.account_number, ln.cost_center) for ln in write.lines] == [("6100", "CC10")]
+
+
+@pytest.mark.parametrize(
+    ("account", "department", "reason"),
+    [
+        ("gl-travel", "dep-cph", "line 1: GL account 'gl-travel' is not mapped"),
+        ("gl-rent", "dep-aarhus", "line 1: department 'dep-aarhus' is not mapped"),
+        (None, None, "line 1 has no GL account"),
+    ],
+)
+def test_an_unmapped_account_or_cost_center_holds_the_bill_never_a_default(
+    config_path: Path, account: str | None, department: str | None, reason: str
+) -> None:
+    rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="55667788"))
+    rules.vendor_changed(vendor(tax_id="55667788"))
+    outcome = rules.bill_changed(bill("B1", account=account, department=department))
+    assert outcome.writes == []
+    (held,) = outcome.changed[0].held
+    assert held.kind == UNMAPPABLE
+    assert reason in held.reason
+    fixed = rules.bill_changed(bill("B1", minutes=1))  # its next version maps
+    assert invoice_ids(fixed.writes) == ["B1"]
+    assert fixed.changed[0].held == ()
+
+
+def test_create_policy_writes_the_vendor_and_its_bills_without_a_supplier_number(
+    config_path: Path,
+) -> None:
+    rules = standings(config_path)
+    (supplier,) = rules.vendor_changed(vendor("V7", org="00801BBB")).writes
+    assert isinstance(supplier, SupplierWrite)
+    assert (supplier.company_id, supplier.supplier_number) == ("DK2", None)
+    (invoice,) = rules.bill_changed(
+        bill("B1", vendor_id="V7", org="00801BBB", department=None)
+    ).writes
+    assert isinstance(invoice, InvoiceWrite)
+    assert invoice.supplier_number is None
+
+
+def test_an_unmatched_vendors_bills_are_held_with_what_was_tried_then_released_in_order(
+    config_path: Path,
+) -> None:
+    rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="99999999"))
+    assert rules.vendor_changed(vendor(tax_id="55667788")).writes == []
+    for number in ("B1", "B2", "B3"):
+        assert rules.bill_changed(bill(number)).writes == []
+    standing = rules.get("nordic", "00801AAA", "V1")
+    assert standing is not None
+    assert [h.kind for h in standing.held] == [UNMATCHED] * 3
+    assert "organisation number 55667788: no supplier of company DK1 has it" in standing.tried
+    assert "VAT number: the vendor has none" in standing.tried
+    assert "matches no Visma supplier" in standing.held[0].reason
+
+    other_company = rules.supplier_seen(
+        tenant_id="nordic", company_id="DK2", supplier=KnownSupplier("X", corporate_id="55667788")
+    )
+    assert other_company.writes == []
+    released = rules.supplier_seen(
+        tenant_id="nordic",
+        company_id="DK1",
+        supplier=KnownSupplier("SUP-2", corporate_id="556677-88"),
+    )
+    assert isinstance(released.writes[0], SupplierWrite)
+    assert released.writes[0].supplier_number == "SUP-2"
+    assert invoice_ids(released.writes) == ["B1", "B2", "B3"]
+    assert all(w.supplier_number == "SUP-2" for w in released.writes)
+    assert released.changed[0].held == ()
+    again = rules.supplier_seen(
+        tenant_id="nordic",
+        company_id="DK1",
+        supplier=KnownSupplier("SUP-2", corporate_id="55667788"),
+    )
+    assert again.writes == []  # released once
+
+
+def test_bills_before_their_vendor_wait_and_a_link_releases_them(config_path: Path) -> None:
+    rules = standings(config_path)
+    held = rules.bill_changed(bill("B1", vendor_id="V5")).changed[0].held
+    assert "vendor V5 not seen yet" in held[0].reason
+    rules.bill_changed(bill("B2", vendor_id="V5"))
+    rules.bill_changed(bill("B1", vendor_id="V5", minutes=3))  # newer version keeps its place
+    linked = rules.link(
+        tenant_id="nordic", organization_id="00801AAA", vendor_id="V5", supplier_number="SUP-7"
+    )
+    assert invoice_ids(linked.writes) == ["B1", "B2"]
+    first = linked.writes[0]
+    assert isinstance(first, InvoiceWrite)
+    assert first.bill.updated_time == T0 + timedelta(minutes=3)
+    assert rules.bill_changed(bill("B4", vendor_id="V5")).writes[0].supplier_number == "SUP-7"  # type: ignore[union-attr]
+
+
+def test_a_link_in_the_file_pairs_the_vendor(config_path: Path) -> None:
+    rules = standings(config_path)
+    (write,) = rules.vendor_changed(vendor("V-LINKED")).writes
+    assert isinstance(write, SupplierWrite)
+    assert write.supplier_number == "SUP-9"
+
+
+def test_a_mistake_in_the_file_names_its_line_and_field(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(MAPPING.replace("vendor_policy: create", "vendor_policy: invent"))
+    with pytest.raises(
+        BillMappingConfigError, match=r"line 12: tenants.nordic.organizations\[1\].vendor_policy"
+    ):
+        load_config(path)
