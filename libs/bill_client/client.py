@@ -47,7 +47,7 @@ DEFAULT_EVENTS_BASE_URL = "https://gateway.stage.bill.com/connect-events/v3"
 PAGE_SIZE = 100
 MAX_IN_FLIGHT = 3
 
-_RecordT = TypeVar("_RecordT", bound=BaseModel)
+_RecordT = TypeVar("_RecordT", BillVendor, BillBill)
 Send = Callable[[], Awaitable[httpx.Response]]
 
 
@@ -125,10 +125,11 @@ class BillClient:
         return self._list("bills", BillBill, updated_since)
 
     async def vendor(self, vendor_id: str) -> BillVendor:
-        return _read(BillVendor, await self._call("GET", f"{self._base}/vendors/{vendor_id}"))
+        answer = await self._call("GET", f"{self._base}/vendors/{vendor_id}")
+        return _record(BillVendor, _json(answer))
 
     async def bill(self, bill_id: str) -> BillBill:
-        return _read(BillBill, await self._call("GET", f"{self._base}/bills/{bill_id}"))
+        return _record(BillBill, _json(await self._call("GET", f"{self._base}/bills/{bill_id}")))
 
     async def _list(
         self, collection: str, model: type[_RecordT], updated_since: datetime
@@ -145,7 +146,7 @@ class BillClient:
             if not isinstance(results, list) or not isinstance(token, str | None):
                 raise BillUnreadable(f"BILL's {collection} page has no results list")
             for record in results:
-                yield _validate(model, record)
+                yield _record(model, record)
             if not token:
                 return
             if token in tokens:
@@ -346,17 +347,15 @@ def _json(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _validate(model: type[_RecordT], raw: object) -> _RecordT:
+def _record(model: type[_RecordT], raw: object) -> _RecordT:
+    if not isinstance(raw, dict):
+        raise BillUnreadable(f"a BILL {model.__name__} that is not an object")
     try:
-        return model.model_validate(raw)
+        return model.from_bill(raw)
     except ValidationError as exc:
         raise BillUnreadable(
             f"unreadable BILL {model.__name__}: {exc.error_count()} errors"
         ) from exc
-
-
-def _read(model: type[_RecordT], response: httpx.Response) -> _RecordT:
-    return _validate(model, _json(response))
 
 
 def _subscription(raw: dict[str, Any]) -> BillSubscription:
@@ -365,4 +364,7 @@ def _subscription(raw: dict[str, Any]) -> BillSubscription:
     raw["enabled"] = isinstance(status, dict) and status.get("enabled") is True
     if isinstance(events, list):
         raw["events"] = [e.get("type") if isinstance(e, dict) else e for e in events]
-    return _validate(BillSubscription, raw)
+    try:
+        return BillSubscription.model_validate(raw)
+    except ValidationError as exc:
+        raise BillUnreadable(f"unreadable BILL subscription: {exc.error_count()} errors") from exc

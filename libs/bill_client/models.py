@@ -8,10 +8,12 @@ subscription, whose one-time ``securityKey`` must never ride along in a model.
 
 from __future__ import annotations
 
+import copy
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 from pydantic.alias_generators import to_camel
 
 __all__ = [
@@ -45,6 +47,20 @@ class _BillRecord(BaseModel):
     archived: bool = False
     created_time: AwareDatetime
     updated_time: AwareDatetime
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @classmethod
+    def from_bill(cls, raw: dict[str, Any]) -> Self:
+        """The record read from BILL's JSON, which it keeps as sent (see `raw`)."""
+        record = cls.model_validate(raw)
+        record._raw = copy.deepcopy(raw)
+        return record
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """A copy of the JSON object BILL sent, field for field: what a canonical event is
+        made of, so a poll and a webhook of one version make the same event."""
+        return copy.deepcopy(self._raw)
 
 
 class BillVendor(_BillRecord):

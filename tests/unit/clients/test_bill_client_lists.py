@@ -120,3 +120,18 @@ async def test_a_vendor_by_id_and_an_unknown_one() -> None:
         )
         with pytest.raises(BillNotFound):
             await r.client.vendor("00901000000000099999")
+
+
+async def test_records_keep_bill_json_as_sent_for_the_events() -> None:
+    async with rig() as r:
+        since = r.time.clock.now()
+        vendor = await r.vendor("Nordic Paper AB", address={"country": "DK"}, shortName="NP")
+        entered = await r.entered_bill(vendor["id"], "INV-7", 0.1, 0.2)
+        listed = [v async for v in r.client.vendors(updated_since=since)]
+        assert listed[0].raw == vendor
+        assert (await r.client.vendor(vendor["id"])).raw == vendor
+        bill = await r.client.bill(entered["id"])
+        assert bill.raw == entered
+        assert bill.raw["amount"] == entered["amount"]
+        bill.raw["amount"] = 0  # a copy: the record's own JSON stays as BILL sent it
+        assert bill.raw == entered
