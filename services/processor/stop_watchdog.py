@@ -37,6 +37,7 @@ class StopWatchdog:
         self._leave = leave
         self._armed = threading.Event()
         self.fired = threading.Event()
+        """Set after `leave` returned (never, with the real `os._exit`)."""
 
     def arm(self) -> None:
         """Starts the countdown once; later calls change nothing."""
@@ -52,7 +53,7 @@ class StopWatchdog:
             "record; leaving now (nothing past it was committed)",
             extra={"grace_seconds": self._grace, "exit_status": EXIT_STATUS},
         )
-        self.fired.set()
         for handler in logging.getLogger().handlers:
             handler.flush()
         self._leave(EXIT_STATUS)
+        self.fired.set()  # only a test's `leave` returns: it may look once `fired` is set

@@ -138,29 +138,31 @@ async def test_a_retried_trigger_is_acknowledged_and_stored_once(ingress: Ingres
 
 
 @pytest.mark.parametrize(
-    ("jwt_token", "reason"),
+    ("make_token", "reason"),
     [
-        (None, "missing Authorization JWT"),
-        (token(secret="a-forged-secret-of-thirty-two-bytes!"), "bad Authorization JWT"),
-        (token(expires_in=-60), "expired Authorization JWT"),
+        (lambda: None, "missing Authorization JWT"),
+        (lambda: token(secret="a-forged-secret-of-thirty-two-bytes!"), "bad Authorization JWT"),
+        (lambda: token(expires_in=-60), "expired Authorization JWT"),
         (
-            token(audience="https://attacker.example/webhooks/monday?tenant=acme"),
+            lambda: token(audience="https://attacker.example/webhooks/monday?tenant=acme"),
             "Authorization JWT for another URL",
         ),
-        (token(audience=URL), "Authorization JWT for another URL"),  # signed for no tenant
-        ("not.a.jwt", "bad Authorization JWT"),
-        ("x" * 5000, "bad Authorization JWT"),
+        (lambda: token(audience=URL), "Authorization JWT for another URL"),  # signed for no tenant
+        (lambda: "not.a.jwt", "bad Authorization JWT"),
+        (lambda: "x" * 5000, "bad Authorization JWT"),
         (
-            jwt.encode({"aud": URL + "?tenant=acme"}, SECRET, algorithm="HS256"),
+            lambda: jwt.encode({"aud": URL + "?tenant=acme"}, SECRET, algorithm="HS256"),
             "bad Authorization JWT",
         ),  # no exp: a token that never expires is refused
     ],
     ids=["missing", "forged", "expired", "other-url", "other-tenant", "garbage", "huge", "no-exp"],
 )
 async def test_a_bad_jwt_is_refused_with_401_and_nothing_stored(
-    ingress: Ingress, jwt_token: str | None, reason: str
+    ingress: Ingress, make_token: Callable[[], str | None], reason: str
 ) -> None:
-    response = await ingress.post(status_change(), jwt_token=jwt_token)
+    """Tokens are signed when the test runs: made at collection, a 60-second token could
+    expire before a loaded 4-worker run reached it, and the 'other URL' case read 'expired'."""
+    response = await ingress.post(status_change(), jwt_token=make_token())
 
     assert response.status_code == 401
     assert response.json()["error"] == reason
