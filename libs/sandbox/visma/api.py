@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from sandbox.visma.datefilter import DateFilterError, build_filter
 from sandbox.visma.entities import ENTITY_SPECS, EntitySpec
+from sandbox.visma.list_filters import field_filter
 from sandbox.visma.state import Access, VismaApiError, VismaState
 from sandbox.visma.store import record_dto
 
@@ -98,10 +99,11 @@ def _list_endpoint(state: VismaState, spec: EntitySpec) -> Endpoint:
         except VismaApiError as exc:
             exc.headers = access.headers
             raise
+        fields_match = field_filter(spec.name, query)
         matching = [
             r
             for r in state.paging.ordered(state.store.list(spec.name, access.company))
-            if keep is None or keep(r.last_modified)
+            if (keep is None or keep(r.last_modified)) and fields_match(r.fields)
         ]
         chunk = matching[(page - 1) * size : page * size]
         body = [record_dto(r, total_count=len(matching), max_page_size=max_size) for r in chunk]

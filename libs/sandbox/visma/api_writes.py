@@ -10,14 +10,17 @@ sandbox applies them at once, so ``actionResult`` is always ``Done``. ``erp-api-
 is ignored.
 
 A PUT takes a SupplierInvoiceUpdateDto (each scalar wrapped as ``{"value": ...}``); the
-sandbox models ``description``, ``supplierReference``, ``dueDate``, ``note`` and ``hold``
-and refuses other fields with 400 rather than pretending to apply them.
+sandbox models the fields ``sandbox.visma.supplier_writes`` lists (header fields, ``hold``,
+``supplierNumber``, ``amount`` and ``invoiceLines`` with their ``operation``) and refuses
+others with 400 rather than pretending to apply them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -32,11 +35,11 @@ from sandbox.visma.invoice_actions import (
 )
 from sandbox.visma.state import Access, VismaApiError, VismaState
 from sandbox.visma.store import Record
+from sandbox.visma.supplier_writes import WriteRefused, invoice_updates, supplier_ref
 
 INVOICE = SPECS_BY_NAME["supplierInvoice"]
 _ROUTE = INVOICE.route
 _HOLD_FROM = frozenset({"Balanced", "PendingApproval", "Rejected"})
-_PLAIN_FIELDS = {"description": "description", "supplierReference": "supplierReference"}
 
 
 def etag_header(record: Record) -> dict[str, str]:
@@ -111,13 +114,6 @@ def _apply_action(
     return JSONResponse(body, headers=access.headers | etag_header(record))
 
 
-def _unwrap(body: dict[str, Any], name: str) -> object:
-    wrapped = body[name]
-    if not isinstance(wrapped, dict) or "value" not in wrapped:
-        raise ValueError(f'{name} must be given as {{"value": ...}}')
-    return wrapped["value"]
-
-
 def _hold_update(hold: object, status: str) -> dict[str, Any]:
     if not isinstance(hold, bool):
         raise ValueError("hold must be a boolean")
@@ -128,24 +124,34 @@ def _hold_update(hold: object, status: str) -> dict[str, Any]:
     return {}
 
 
-def put_updates(body: object, record: Record) -> dict[str, Any]:
-    """The field changes a SupplierInvoiceUpdateDto asks for; ValueError when unsupported."""
-    if not isinstance(body, dict):
-        raise ValueError("The body must be a SupplierInvoiceUpdateDto object.")
-    supported = {*_PLAIN_FIELDS, "dueDate", "note", "hold"}
-    unknown = sorted(set(body) - supported)
-    if unknown:
-        raise ValueError(f"Fields not supported by the sandbox: {', '.join(unknown)}.")
-    updates: dict[str, Any] = {}
-    for name, wire in _PLAIN_FIELDS.items():
-        if name in body:
-            updates[wire] = str(_unwrap(body, name))
-    if "note" in body:
-        updates["note"] = str(_unwrap(body, "note"))
-    if "dueDate" in body:
-        updates["dueDate"] = str(_unwrap(body, "dueDate"))[:10] + "T00:00:00"
-    if "hold" in body:
-        updates.update(_hold_update(_unwrap(body, "hold"), str(record.fields.get("status"))))
+def put_updates(
+    body: object,
+    record: Record,
+    *,
+    supplier: Callable[[str], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The field changes a SupplierInvoiceUpdateDto asks for; ValueError when unsupported.
+
+    `supplier` resolves a new `supplierNumber` to the invoice's supplier reference.
+    """
+    existing = list(record.fields.get("invoiceLines") or [])
+    updates = invoice_updates(body, existing_lines=existing)
+    if "documentType" in updates and updates.pop("documentType") != record.fields.get(
+        "documentType"
+    ):
+        raise WriteRefused("A document's type cannot be changed.")
+    if "hold" in updates:
+        updates.update(_hold_update(updates.pop("hold"), str(record.fields.get("status"))))
+    if "supplierNumber" in updates:
+        number = updates.pop("supplierNumber")
+        if supplier is None:
+            raise WriteRefused("supplierNumber cannot be changed here.")
+        updates["supplier"] = supplier(number)
+    if "amount" in updates:
+        paid = Decimal(str(record.fields.get("amount") or 0)) - Decimal(
+            str(record.fields.get("balance") or 0)
+        )
+        updates["balance"] = float(Decimal(str(updates["amount"])) - paid)
     return updates
 
 
@@ -156,7 +162,11 @@ async def _apply_put(
     record = _find_invoice(state, access, document_type, number)
     check_if_match(request, record, access)
     try:
-        updates = put_updates(json.loads(await request.body() or b"null"), record)
+        updates = put_updates(
+            json.loads(await request.body() or b"null"),
+            record,
+            supplier=lambda number: supplier_ref(state.store, access.company, number),
+        )
     except (ValueError, json.JSONDecodeError) as exc:
         raise VismaApiError(400, str(exc), "invalid_request", access.headers) from exc
     state.change(record, updates)

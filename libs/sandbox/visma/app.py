@@ -10,6 +10,7 @@ from sandbox.faults import FaultRule, install_fault_middleware
 from sandbox.visma.admin import build_admin_router
 from sandbox.visma.api import build_api_router
 from sandbox.visma.api_receipts import build_receipt_router
+from sandbox.visma.api_suppliers import build_supplier_router
 from sandbox.visma.api_writes import build_write_router
 from sandbox.visma.state import VismaApiError, VismaState, ipp_error
 
@@ -28,6 +29,7 @@ def create_visma_app(state: VismaState) -> FastAPI:
     app = FastAPI(title="Visma.net ERP sandbox", openapi_url="/_sandbox/openapi.json")
     app.include_router(build_write_router(state))
     app.include_router(build_receipt_router(state))
+    app.include_router(build_supplier_router(state))
     app.include_router(build_api_router(state))
     app.include_router(build_admin_router(state))
     app.include_router(build_clock_router(state.clock), prefix="/_sandbox")

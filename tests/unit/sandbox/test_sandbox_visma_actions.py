@@ -160,10 +160,10 @@ async def test_put_refuses_unmodelled_fields(client: httpx.AsyncClient) -> None:
     auth = await visma_token(client)
     ref = (await _invoice(client))["referenceNumber"]
     response = await client.put(
-        f"{INVOICES}/{ref}", headers=auth, json={"amount": {"value": 5}, "note": "bare"}
+        f"{INVOICES}/{ref}", headers=auth, json={"vatAmount": {"value": 5}, "note": "bare"}
     )
     assert response.status_code == 400
-    assert "amount" in response.json()["ExceptionMessage"]
+    assert "vatAmount" in response.json()["ExceptionMessage"]
 
 
 async def test_action_fires_an_enabled_webhook() -> None:
