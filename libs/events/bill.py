@@ -258,9 +258,12 @@ def _decimal(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value))
+        amount = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError(f"not an amount: {str(value)[:40]!r}") from None
+        amount = Decimal("NaN")
+    if not amount.is_finite():
+        raise ValueError("not an amount")
+    return amount
 
 
 def _address(value: Any) -> dict[str, Any] | None:

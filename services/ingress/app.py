@@ -13,6 +13,7 @@ from slack_sdk.signature import Clock
 
 from chassis.serde import AvroSerde
 from ingress.answers import Send
+from ingress.bill_route import BillKeys, Now, bill_route
 from ingress.body_limit import BodyBudget, BoundedBodies
 from ingress.config import IngressSettings
 from ingress.dedupe import RecentEvents
@@ -33,11 +34,15 @@ def create_app(
     visma_recent: RecentEvents | None = None,
     body_budget: BodyBudget | None = None,
     twilio_tokens: TwilioAuthTokens | None = None,
+    bill_keys: BillKeys | None = None,
+    bill_clock: Now | None = None,
 ) -> FastAPI:
     """`send` stores one record and returns once Kafka confirmed it (AsyncProducer.send);
     `slack_clock` lets a test move the time Slack timestamps are checked against,
     `visma_recent` the clock of the Visma replay window, and `body_budget` be watched;
-    `twilio_tokens` holds the auth tokens Twilio signs with (default: the environment's)."""
+    `twilio_tokens` holds the auth tokens Twilio signs with (default: the environment's);
+    `bill_keys` the BILL subscriptions' securityKeys (default: none, every delivery a 401)
+    and `bill_clock` the time a key rotation's overlap is checked against."""
     app = FastAPI(title="ml-connector ingress", docs_url=None, redoc_url=None)
     signing_secret = settings.slack_signing_secret
     signature = SlackSignature(signing_secret, clock=slack_clock) if signing_secret else None
@@ -50,6 +55,10 @@ def create_app(
     tokens = twilio_tokens or TwilioAuthTokens(tokens=settings.twilio_auth_tokens)
     app.router.routes.append(twilio_route(settings=settings, send=send, serde=serde, tokens=tokens))
     app.router.routes.append(monday_route(settings=settings, send=send, serde=serde))
+    keys = bill_keys or BillKeys()
+    app.router.routes.append(
+        bill_route(settings=settings, send=send, serde=serde, keys=keys, clock=bill_clock)
+    )
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:

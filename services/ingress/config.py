@@ -123,6 +123,11 @@ class IngressSettings(BaseSettings):
         ge=1,
         description="triggerUuids remembered per process so monday's retries are stored once",
     )
+    bill_recent_events: int = Field(
+        default=100_000,
+        ge=1,
+        description="BILL eventIds remembered per process so BILL's retries are stored once",
+    )
     max_body_bytes: int = Field(
         default=256 * 1024,
         ge=1024,

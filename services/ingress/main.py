@@ -18,11 +18,13 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
 from chassis.topics import ensure_topics
 from chassis.vault import vault_from_environment
+from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import TWILIO_MESSAGE_STATUSES
 from ingress.app import create_app
+from ingress.bill_route import BillKeys
 from ingress.config import IngressConfigError, IngressSettings, load_settings
 from ingress.topic_limits import check_body_limit
 from ingress.twilio_tokens import TwilioAuthTokens
@@ -43,7 +45,9 @@ def parser() -> argparse.ArgumentParser:
         "(vault name per account, default twilio/{account_sid}/auth-token); monday board "
         "webhooks: POST /webhooks/monday (challenge answered; JWT checked with "
         "MONDAY_SIGNING_SECRET or MONDAY_SIGNING_SECRET_CREDENTIAL against MONDAY_WEBHOOK_URL, "
-        "the public URL; tenant from the URL's ?tenant= or MONDAY_DEFAULT_TENANT); "
+        "the public URL; tenant from the URL's ?tenant= or MONDAY_DEFAULT_TENANT); BILL "
+        "webhooks: POST /webhooks/bill (x-bill-sha-signature checked with the subscription's "
+        "securityKeys from the vault, written by `mlc bill subscribe`); "
         "ACK_TIMEOUT_SECONDS, PORT; limits on hostile input: MAX_BODY_BYTES (256 KiB, a "
         "413 beyond), MAX_INFLIGHT_BODY_BYTES (32 MiB across requests, a 503 beyond), "
         "BODY_READ_TIMEOUT_SECONDS (5, a 408 beyond), MAX_CONNECTIONS (1000), "
@@ -80,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             replace(SLACK_EVENTS, name=settings.slack_topic),
             replace(TWILIO_MESSAGE_STATUSES, name=settings.twilio_topic),
             replace(MONDAY_COLUMN_CHANGES, name=settings.monday_topic),
+            BILL_VENDORS,
+            BILL_BILLS,
         ],
         replication_factor=kafka.replication_factor,
     )
@@ -103,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         send=producer.send,
         serde=AvroSerde(SchemaCatalog.load()),
         twilio_tokens=tokens,
+        bill_keys=BillKeys(vault=lambda: vault_from_environment(kafka=kafka)),
     )
     server = uvicorn.Server(server_config(app, settings))
     # The event loop uvicorn itself would pick (uvloop when installed), as uvicorn.Server.run.

@@ -195,6 +195,8 @@ def test_what_a_poll_tells_of_a_records_last_change() -> None:
         {"id": None},
         {"updatedTime": "yesterday"},
         {"amount": "a lot"},
+        {"amount": "NaN"},
+        {"dueAmount": float("inf")},
         {"invoice": {}},
         {"billLineItems": ["not a line"]},
     ],
