@@ -76,20 +76,34 @@ async def test_a_forced_expiry_costs_one_login_and_no_failed_call() -> None:
         assert stats["refusals"]["BDC_1109"] >= 3
 
 
-async def test_expiries_all_day_stay_far_below_the_login_limit() -> None:
+async def test_a_day_of_expiries_costs_one_login_each_far_below_the_limit() -> None:
     async with rig(logins_per_hour=200) as r:
         vendor = await r.vendor("Nordic Paper AB")
-        for hour in range(24):
-            for _ in range(4):
+        for cycle in range(24):
+            for _ in range(4):  # busy: a call every 14 minutes keeps the session
                 await r.client.vendor(vendor["id"])
                 r.passes(14 * MINUTE)
             await r.admin("POST", "/sessions/expire", {"organization_id": ORG})
             await r.client.vendor(vendor["id"])
-            r.passes(40 * MINUTE)  # idle past the expiry every hour too
-            assert r.client.logins_made <= 2 * (hour + 1) + 1
+            r.passes(40 * MINUTE)  # then idle past the expiry
+            # One login opening each cycle (the first, then one per idle expiry) and one
+            # per forced expiry: never a login per call.
+            assert r.client.logins_made == 2 * (cycle + 1)
         stats = await r.stats()
-        assert stats["logins"][ORG] == r.client.logins_made
+        assert stats["logins"] == {ORG: 48}
+        assert stats["sessions_found_expired"] == {"ended": 24}
         assert "BDC_1144" not in stats["refusals"]
+
+
+async def test_concurrent_calls_after_an_idle_expiry_share_one_login() -> None:
+    async with rig() as r:
+        vendor = await r.vendor("Nordic Paper AB")
+        await r.client.vendor(vendor["id"])
+        r.passes(36 * MINUTE)
+        found = await asyncio.gather(*(r.client.vendor(vendor["id"]) for _ in range(9)))
+        assert {v.id for v in found} == {vendor["id"]}
+        assert r.client.logins_made == 2
+        assert (await r.stats())["sessions_found_expired"] == {}
 
 
 async def test_wrong_password_is_a_permanent_auth_error_and_logs_no_secret(
