@@ -20,7 +20,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
@@ -53,6 +53,8 @@ Send = Callable[[], Awaitable[httpx.Response]]
 
 @dataclass(frozen=True)
 class _Request:
+    """A call as sent, repeatable after a limit or a new session."""
+
     method: str
     url: str
     params: dict[str, str | int] | None
@@ -257,30 +259,24 @@ class BillClient:
             "devKey": self._credentials.dev_key.get_secret_value(),
             "sessionId": session_id,
         }
-        return await self._within_limits(
-            lambda: self._send(
-                request.method,
-                request.url,
-                params=request.params,
-                json=request.json,
-                headers=headers,
-            )
-        )
+        signed = replace(request, headers=headers)
+        return await self._within_limits(lambda: self._send(signed))
 
     async def _log_in(self) -> str:
         credentials = self._credentials
-        response = await self._within_limits(
-            lambda: self._send(
-                "POST",
-                f"{self._base}/login",
-                json={
-                    "username": credentials.username,
-                    "password": credentials.password.get_secret_value(),
-                    "organizationId": credentials.organization_id,
-                    "devKey": credentials.dev_key.get_secret_value(),
-                },
-            )
+        login = _Request(
+            "POST",
+            f"{self._base}/login",
+            params=None,
+            json={
+                "username": credentials.username,
+                "password": credentials.password.get_secret_value(),
+                "organizationId": credentials.organization_id,
+                "devKey": credentials.dev_key.get_secret_value(),
+            },
+            headers={},
         )
+        response = await self._within_limits(lambda: self._send(login))
         answer = read_error(response)
         if answer is not None:
             raise error_for(answer)
@@ -311,19 +307,15 @@ class BillClient:
         ceiling = min(self._retry.max_wait_seconds, self._retry.base_delay_seconds * 2**attempt)
         return self._rng.uniform(ceiling / 2, ceiling)
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: dict[str, str | int] | None = None,
-        json: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    async def _send(self, request: _Request) -> httpx.Response:
         async with self._slots:
             try:
                 return await self._http.request(
-                    method, url, params=params, json=json, headers=headers
+                    request.method,
+                    request.url,
+                    params=request.params,
+                    json=request.json,
+                    headers=request.headers,
                 )
             except httpx.TransportError as exc:
                 raise BillUnavailable(f"BILL did not answer: {type(exc).__name__}") from exc

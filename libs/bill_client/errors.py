@@ -68,8 +68,8 @@ class BillError(ConnectorError):
         self.status = status
 
 
-class BillRateLimited(BillError, SystemUnavailable):
-    """BILL kept refusing for one of its limits; `retry_after` is its hint, if it gave one."""
+class _BillNotNow(BillError, SystemUnavailable):
+    """BILL takes no call now; `retry_after` is its hint, if it gave one."""
 
     def __init__(
         self,
@@ -84,20 +84,12 @@ class BillRateLimited(BillError, SystemUnavailable):
         self.retry_after = retry_after
 
 
-class BillUnavailable(BillError, SystemUnavailable):
+class BillRateLimited(_BillNotNow):
+    """BILL kept refusing for one of its limits (BDC_1144, BDC_1322)."""
+
+
+class BillUnavailable(_BillNotNow):
     """BILL failed (5xx) or did not answer: no call works until it is back."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        category: str | None = None,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, code=code, category=category, status=status)
-        self.retry_after = retry_after
 
 
 class BillUnreadable(BillError, RetryableError):

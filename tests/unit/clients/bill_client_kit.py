@@ -4,17 +4,17 @@ none is real. The sandbox's admin routes play the BILL user and report its stati
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sandbox_client_rig import RecordingTransport, SandboxTime
 
 from bill_client import BillClient, BillCredentials, LimitRetry
 from sandbox import SandboxConfig, create_app
@@ -25,7 +25,6 @@ from sandbox.bill.config import (
     DEMO_USERNAME,
 )
 from sandbox.bill.state import BillState
-from sandbox.clock import SandboxClock
 
 START = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
 SANDBOX = "http://sandbox/bill"
@@ -45,38 +44,6 @@ def demo_credentials(**change: str) -> BillCredentials:
         {k: SecretStr(v) if k in ("password", "dev_key") else v for k, v in change.items()}
     )
     return BillCredentials(**fields)
-
-
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """Passes requests to the sandbox app and keeps them."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self._inner.handle_async_request(request)
-
-
-@dataclass
-class SandboxTime:
-    """The client's clock and sleep, on the sandbox's clock."""
-
-    clock: SandboxClock
-    slept: list[float] = field(default_factory=list)
-
-    def time(self) -> float:
-        return self.clock.time()
-
-    async def sleep(self, seconds: float) -> None:
-        # Callers sleeping at once share the time that passes: the clock reaches the
-        # latest end asked for, not the sum of every wait.
-        self.slept.append(seconds)
-        until = self.clock.time() + seconds
-        await asyncio.sleep(0)
-        if self.clock.time() < until:
-            self.clock.advance(until - self.clock.time())
 
 
 @dataclass

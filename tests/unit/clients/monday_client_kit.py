@@ -4,22 +4,20 @@ client's sleep moves it forward, so every wait is counted in sandbox seconds and
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sandbox_client_rig import RecordingTransport, SandboxTime
 
 from monday_client import ComplexityBudget, LimitPolicy, MondayClient
 from sandbox import SandboxConfig, create_app
-from sandbox.clock import SandboxClock
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from sandbox.monday.state import MondayState
 
@@ -27,41 +25,6 @@ START = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
 BOARD = "1000000001"  # the seeded procurement board
 VISMA_ID = "text_visma_id"
 BASE_URL = "http://sandbox/monday"
-
-
-class RecordingTransport(httpx.AsyncBaseTransport):
-    """Passes requests to the sandbox app and keeps them."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self._inner = httpx.ASGITransport(app=app)
-        self.requests: list[httpx.Request] = []
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return await self._inner.handle_async_request(request)
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests]
-
-
-@dataclass
-class SandboxTime:
-    """The client's clock and sleep, on the sandbox's clock."""
-
-    clock: SandboxClock
-    slept: list[float] = field(default_factory=list)
-
-    def time(self) -> float:
-        return self.clock.time()
-
-    async def sleep(self, seconds: float) -> None:
-        # Callers sleeping at once share the time that passes: the clock reaches the
-        # latest end asked for, not the sum of every wait.
-        self.slept.append(seconds)
-        until = self.clock.time() + seconds
-        await asyncio.sleep(0)
-        if self.clock.time() < until:
-            self.clock.advance(until - self.clock.time())
 
 
 @dataclass
