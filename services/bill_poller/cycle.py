@@ -17,13 +17,18 @@ from prometheus_client import Counter
 
 from bill_poller.poller import ENTITIES, OrganizationPoller
 from bill_poller.subscriptions import reenable_disabled
-from chassis.errors import RetryableError
+from chassis.errors import ConnectorError, RetryableError
 
 log = logging.getLogger(__name__)
 
 CYCLES = Counter(
     "mlc_bill_poll_cycles_total", "Organization cycles by outcome: ok, unavailable",
     ["organization", "outcome"],
+)  # fmt: skip
+
+CHECKS_FAILED = Counter(
+    "mlc_bill_subscription_checks_failed_total",
+    "Cycles whose subscription check BILL did not answer (the poll went on)", ["organization"],
 )  # fmt: skip
 
 
@@ -59,7 +64,9 @@ class BillPoller:
         organization = poller.organization.organization_id
         try:
             await reenable_disabled(poller.source, organization_id=organization)
-        except RetryableError as exc:  # the poll needs no subscription: it goes on
+        except ConnectorError as exc:  # the poll needs no subscription: it goes on and
+            # meets a refused credential or an outage itself
+            CHECKS_FAILED.labels(organization).inc()
             log.warning("subscriptions not checked this time", extra={
                 "organization": organization, "error": str(exc)})  # fmt: skip
         published = 0

@@ -20,6 +20,7 @@ SERVICES: dict[str, str] = {
     "approvals": "approvals.main",
     "visma-writer": "visma_writer.main",
     "monday-receipts": "monday_receipts.main",
+    "bill-poller": "bill_poller.main",
 }
 
 

@@ -65,7 +65,7 @@ class Bill:
     while_reading: Callable[[int], None] | None = None
     """Called after each record handed out (its position): changes made while paging."""
     enable_refused: bool = False
-    subscriptions_unavailable: bool = False
+    subscriptions_error: Exception | None = None
 
     def change(self, entity: Entity, record_id: str) -> None:
         self.clock += timedelta(seconds=1)
@@ -93,8 +93,8 @@ class Bill:
         return self._list(self.bills_, updated_since)
 
     async def subscriptions(self) -> Sequence[Sub]:
-        if self.subscriptions_unavailable:
-            raise RetryableError("BDC_1322: too many concurrent requests")
+        if self.subscriptions_error is not None:
+            raise self.subscriptions_error
         return [replace(s) for s in self.subs.values()]
 
     async def enable_subscription(self, subscription_id: str) -> Sub:
@@ -231,12 +231,21 @@ async def test_a_disabled_subscription_is_reenabled_and_the_poll_goes_on() -> No
     assert result.unavailable == ()
 
 
-async def test_a_refused_reenable_or_an_unanswered_check_never_stops_the_poll() -> None:
+async def test_a_refused_reenable_never_stops_the_poll() -> None:
     bill, kafka = seeded(2), Kafka()
     bill.subs = {"sub-1": Sub("sub-1", enabled=False)}
     bill.enable_refused = True
     assert (await BillPoller([poller(bill, kafka)]).run_once()).published == 2
     assert not bill.subs["sub-1"].enabled
-    bill.enable_refused, bill.subscriptions_unavailable = False, True
-    bill.change("bill", "00n01")
-    assert (await BillPoller([poller(bill, kafka)]).run_once()).published == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RetryableError("BDC_1322: too many concurrent requests"), PermanentError("BDC_1004: 404")],
+)
+async def test_an_unanswered_subscription_check_never_stops_the_poll(error: Exception) -> None:
+    bill, kafka = seeded(2), Kafka()
+    bill.subscriptions_error = error
+    result = await BillPoller([poller(bill, kafka)]).run_once()
+    assert result.published == 2
+    assert result.unavailable == ()

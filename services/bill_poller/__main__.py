@@ -1,0 +1,5 @@
+import sys
+
+from bill_poller.main import main
+
+sys.exit(main())
