@@ -156,6 +156,14 @@ def _monday_arguments(p: argparse.ArgumentParser) -> None:
     mapping.set_defaults(func=_monday_map)
 
 
+def _bill_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.bill_subscriptions import add_rotate_key_arguments, add_subscribe_arguments
+
+    bill = p.add_subparsers(dest="bill_command", required=True, metavar="COMMAND")
+    add_subscribe_arguments(bill)
+    add_rotate_key_arguments(bill)
+
+
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.secrets import add_secrets_arguments
 
@@ -169,6 +177,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "secrets": _secrets_arguments,
     "twilio": _twilio_arguments,
     "monday": _monday_arguments,
+    "bill": _bill_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -204,6 +213,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser("rules", help="work on routing rules files: test")
     sub.add_parser("twilio", help="Twilio alerts: resend a failed one")
     sub.add_parser("monday", help="monday.com boards: map a board's columns (setup wizard)")
+    sub.add_parser("bill", help="BILL: webhook subscriptions and their keys")
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
