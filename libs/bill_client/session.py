@@ -7,7 +7,8 @@ which logs in first when there is no session or it has been idle almost long eno
 expire. When BILL still answers invalid-session (a forced expiry, a logout elsewhere) the
 call hands back the id it used to `renew(stale)`: the first caller with that id logs in,
 every other one finds the new session already there. One expiry, one login, however many
-calls were in flight.
+calls were in flight. A login that fails fails every call that was waiting for it: they
+do not each try again, which would spend BILL's login allowance when it is already short.
 """
 
 from __future__ import annotations
@@ -41,12 +42,16 @@ class SessionKeeper:
         self._session_id: str | None = None
         self._last_used = 0.0
         self._lock = asyncio.Lock()
+        self._failed_logins = 0
+        self._last_failure: BaseException | None = None
         self.logins_made = 0
 
     async def current(self) -> str:
         """The sessionId to send now (logging in first if there is none or it is stale);
         the call that gets it counts as a use."""
+        failures_seen = self._failed_logins
         async with self._lock:
+            self._raise_if_failed_since(failures_seen)
             idle = self._clock() - self._last_used
             if self._session_id is None or idle >= self._renew_after:
                 await self._log_in()
@@ -56,7 +61,9 @@ class SessionKeeper:
 
     async def renew(self, stale: str) -> None:
         """BILL refused `stale`: replace it, unless another caller already did."""
+        failures_seen = self._failed_logins
         async with self._lock:
+            self._raise_if_failed_since(failures_seen)
             if self._session_id == stale:
                 await self._log_in()
 
@@ -64,8 +71,17 @@ class SessionKeeper:
         """Drops the session (after a logout): the next call logs in."""
         self._session_id = None
 
+    def _raise_if_failed_since(self, failures_seen: int) -> None:
+        if self._failed_logins != failures_seen and self._last_failure is not None:
+            raise self._last_failure
+
     async def _log_in(self) -> None:
         self._session_id = None
-        self._session_id = await self._login()
+        try:
+            self._session_id = await self._login()
+        except BaseException as failure:
+            self._failed_logins += 1
+            self._last_failure = failure
+            raise
         self.logins_made += 1
         self._last_used = self._clock()

@@ -132,3 +132,17 @@ async def test_without_the_cap_bill_refuses_and_the_client_retries_the_refused_c
         stats = await r.stats()
         assert stats["most_in_flight"] == {ORG: 3}
         assert stats["refusals"]["BDC_1322"] > 0
+
+
+async def test_a_failed_login_fails_the_calls_waiting_for_it_without_more_logins() -> None:
+    async with rig(logins_per_hour=1) as r:
+        vendor = await r.vendor("Nordic Paper AB")
+        await r.client.vendor(vendor["id"])
+        await r.admin("POST", "/sessions/expire", {"organization_id": ORG})
+        calls = [r.client.vendor(vendor["id"]) for _ in range(9)]
+        failed = await asyncio.gather(*calls, return_exceptions=True)
+        assert all(isinstance(f, BillRateLimited) for f in failed)
+        logins = [q for q in r.transport.requests if q.url.path.endswith("/login")]
+        # The first login, then one re-login's 4 attempts (the kit's LimitRetry): the
+        # other 8 calls that met the dead session share its failure.
+        assert len(logins) == 1 + 4
