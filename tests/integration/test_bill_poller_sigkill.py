@@ -1,6 +1,6 @@
 """SIGKILL of the bill-poller between pages, five times, on the real broker: every version of
 every vendor and bill BILL holds is published once, none lost, none twice, records changed
-while it pages and while it is down included.
+while it pages and while it is down included (three vendors each time).
 
 The BILL sandbox serves an organization seeded with 400 vendors and 800 bills (a firm that
 used BILL before connecting it) and answers each call 0.15 s late, so a poll of 1,200
@@ -92,6 +92,13 @@ def _millis(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
 
 
+def change_some(admin: httpx.Client, rng: random.Random, vendor_ids: list[str]) -> None:
+    for vendor_id in rng.sample(vendor_ids, 3):
+        email = f"changed-{rng.randrange(1 << 20)}@x.example"
+        admin.patch(f"/organizations/{ORG}/vendors/{vendor_id}", json={"email": email}
+                    ).raise_for_status()  # fmt: skip
+
+
 def wait_until(check: Callable[[], bool], *, timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -163,14 +170,12 @@ def test_sigkill_between_pages_repeats_and_loses_nothing(
                 before = committed() if kills else 0
                 wait_until(lambda b=before: running() or committed() > b, timeout=90,  # type: ignore[misc]
                            what="progress after a (re)start")  # fmt: skip
+                change_some(admin, rng, vendor_ids)  # while it pages
                 time.sleep(rng.uniform(0.0, 0.6))
                 poller.send_signal(signal.SIGKILL)
                 poller.wait(timeout=10)
                 kills.append(committed())
-                for vendor_id in rng.sample(vendor_ids, 3):  # changed while it is down
-                    admin.patch(f"/organizations/{ORG}/vendors/{vendor_id}",
-                                json={"email": f"changed-{rng.randrange(1 << 20)}@x.example"}
-                                ).raise_for_status()  # fmt: skip
+                change_some(admin, rng, vendor_ids)  # while it is down
                 poller = start()
             assert kills[-1] < 1200, "the kills came after the first poll ended"
             wanted = in_bill(admin, "vendor") | in_bill(admin, "bill")

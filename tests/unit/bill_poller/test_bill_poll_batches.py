@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bill_poller.cycle import BillPoller
 from bill_poller.poller import Entity, Organization, OrganizationPoller, cursor_key
@@ -31,6 +32,10 @@ SERDE = AvroSerde(SchemaCatalog.load())
 ORG = Organization(tenant_id="tenant-dk-1", organization_id="00801MLCDEMODK000001")
 CURSORS = "state.poll-cursor.v1"
 T0 = datetime(2026, 3, 2, 10, tzinfo=UTC)
+REENABLED = (
+    "mlc_bill_subscriptions_disabled_total",
+    {"organization": ORG.organization_id, "outcome": "reenabled"},
+)
 
 
 @pytest.fixture
@@ -225,8 +230,10 @@ async def test_the_budget_is_spent_per_page_read() -> None:
 async def test_a_disabled_subscription_is_reenabled_and_the_poll_goes_on() -> None:
     bill, kafka = seeded(2), Kafka()
     bill.subs = {"sub-1": Sub("sub-1", enabled=False), "sub-2": Sub("sub-2", enabled=True)}
+    reported = REGISTRY.get_sample_value(*REENABLED) or 0.0
     result = await BillPoller([poller(bill, kafka)]).run_once()
     assert bill.subs["sub-1"].enabled
+    assert REGISTRY.get_sample_value(*REENABLED) == reported + 1
     assert result.published == 2
     assert result.unavailable == ()
 
