@@ -46,6 +46,12 @@ from visma_client.models import (
     VismaRecordDto,
 )
 from visma_client.receipts import OrderVersion, PurchaseReceipts, ReceiptLineRequest
+from visma_client.suppliers import (
+    InvoiceLineWrite,
+    SupplierInvoiceWrite,
+    Suppliers,
+    SupplierWrite,
+)
 
 __all__ = [
     "DEFAULT_SCOPE",
@@ -56,6 +62,7 @@ __all__ = [
     "CompanyAccess",
     "Created",
     "EntitySpec",
+    "InvoiceLineWrite",
     "InvoiceVersion",
     "OrderVersion",
     "Page",
@@ -67,7 +74,10 @@ __all__ = [
     "SupplierInvoiceLineDto",
     "SupplierInvoicePage",
     "SupplierInvoiceStateDto",
+    "SupplierInvoiceWrite",
     "SupplierRefDto",
+    "SupplierWrite",
+    "Suppliers",
     "TokenProvider",
     "VismaActionUnknown",
     "VismaAuthError",

@@ -131,6 +131,11 @@ class VismaClient:
         dto = _parse(entity.model, _json(response))
         return dto, response.headers.get("etag")
 
+    async def get_entity_at(self, model: type[ModelT], path: str) -> tuple[ModelT, str | None]:
+        """One record at `path`, parsed as `model`, and its ETag header (for If-Match)."""
+        response = await self._request("GET", path)
+        return _parse(model, _json(response)), response.headers.get("etag")
+
     async def iter_supplier_invoice_pages(
         self,
         *,

@@ -118,6 +118,12 @@ class PaymentMethodRefDto(VismaModel):
     description: str | None = None
 
 
+class SubaccountRefDto(VismaModel):
+    """A line's subaccount (the cost center), read as `{"id": ...}` (assumed)."""
+
+    id: Code | None = None
+
+
 class SupplierInvoiceLineDto(VismaModel):
     line_number: int | None = None
     transaction_description: str | None = None
@@ -125,6 +131,7 @@ class SupplierInvoiceLineDto(VismaModel):
     unit_cost_in_currency: Amount | None = None
     amount: Amount | None = None
     account_number: str | None = None
+    subaccount: SubaccountRefDto | None = None
     po_number: str | None = None
 
 
@@ -144,6 +151,7 @@ class SupplierInvoiceDto(VismaRecordDto):
     balance: Amount | None = None
     supplier_reference: str | None = None
     description: str | None = None
+    note: str | None = None
     invoice_lines: list[SupplierInvoiceLineDto] = []
 
     @property

@@ -21,6 +21,14 @@ class ClassRefDto(VismaModel):
     description: str | None = None
 
 
+class AddressDto(VismaModel):
+    address_line1: str | None = None
+    address_line2: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country_id: str | None = None
+
+
 class SupplierDto(VismaRecordDto):
     """`GET /v1/supplier` item."""
 
@@ -33,6 +41,9 @@ class SupplierDto(VismaRecordDto):
     vat_registration_id: str | None = None
     corporate_id: str | None = None
     main_contact: ContactDto | None = None
+    main_address: AddressDto | None = None
+    note: str | None = None
+    """Free text; the Visma writer marks the suppliers it creates here (read back: assumed)."""
 
 
 class CustomerDto(VismaRecordDto):

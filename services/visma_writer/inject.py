@@ -22,7 +22,12 @@ from events.command_topics import SINK_VISMA_WRITER
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
 from events.topics import SINK_SLACK, STATE_VISMA_WRITER_LEDGER
-from events.visma_writes import REVIEW_VISMA_WRITER, RecordPurchaseReceipt
+from events.visma_writes import (
+    REVIEW_VISMA_WRITER,
+    RecordPurchaseReceipt,
+    UpsertSupplier,
+    UpsertSupplierInvoice,
+)
 from visma_writer.config import WriterConfig
 from visma_writer.credentials import ClientSettings, CompanyClients
 from visma_writer.documents import DocumentWriter
@@ -31,6 +36,9 @@ from visma_writer.ledger import SINK
 from visma_writer.receipts import PurchaseReceiptKind
 from visma_writer.replies import KafkaReplies
 from visma_writer.review import KafkaReview
+from visma_writer.supplier_invoices import SupplierInvoiceKind
+from visma_writer.suppliers import SupplierKind, SupplierWriter
+from visma_writer.vendor_suppliers import VendorSuppliers
 from visma_writer.writer import VismaWriter
 
 SERVICE = SINK
@@ -103,14 +111,25 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         max_conflicts=options.max_conflicts,
         replies=KafkaReplies(producer, serde, options.replies_topic.name),
     )  # fmt: skip
+    review = KafkaReview(producer, serde, options.review_topic.name)
     receipts = DocumentWriter(
         PurchaseReceiptKind(), companies=companies.clients, ledger=ledger, audit=audit,
-        review=KafkaReview(producer, serde, options.review_topic.name),
-        max_conflicts=options.max_conflicts,
+        review=review, max_conflicts=options.max_conflicts,
+    )  # fmt: skip
+    vendors = VendorSuppliers(ledger)
+    suppliers = SupplierWriter(DocumentWriter(
+        SupplierKind(vendors), companies=companies.clients, ledger=ledger, audit=audit,
+        review=review, max_conflicts=options.max_conflicts,
+    ), vendors)  # fmt: skip
+    invoices = DocumentWriter(
+        SupplierInvoiceKind(vendors), companies=companies.clients, ledger=ledger, audit=audit,
+        review=review, max_conflicts=options.max_conflicts,
     )  # fmt: skip
     routes = {
         ApplyVismaAction.SCHEMA: action_route(writer),
         RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, receipts.apply),
+        UpsertSupplier.SCHEMA: document_route(UpsertSupplier, suppliers.apply),
+        UpsertSupplierInvoice.SCHEMA: document_route(UpsertSupplierInvoice, invoices.apply),
     }
     runner_config = RunnerConfig(
         group_id=options.group_id,
