@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from chassis.serde import AvroSerde
 from chassis.vault import CredentialVault
-from events.bill import BILL_BILLS, BILL_VENDORS, BillVendorChanged
+from events.bill import BillVendorChanged
 from ingress.answers import WEBHOOKS, Send, refused
 from ingress.bill_keys import BillSecurityKeys, credential_name
 from ingress.bill_webhook import (
@@ -98,8 +98,8 @@ def bill_route(
     now = clock or _now
     timeout = settings.ack_timeout_seconds
     # One memory for both topics: an eventId is BILL's, whatever the entity.
-    vendors = RecordStore(SOURCE, BILL_VENDORS.name, send, recent, timeout)
-    bills = RecordStore(SOURCE, BILL_BILLS.name, send, recent, timeout)
+    vendors = RecordStore(SOURCE, settings.bill_vendor_topic, send, recent, timeout)
+    bills = RecordStore(SOURCE, settings.bill_bill_topic, send, recent, timeout)
 
     async def bill_event(request: Request) -> Response:
         body = await request.body()

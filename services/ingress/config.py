@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
+from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
@@ -123,6 +124,8 @@ class IngressSettings(BaseSettings):
         ge=1,
         description="triggerUuids remembered per process so monday's retries are stored once",
     )
+    bill_vendor_topic: str = BILL_VENDORS.name
+    bill_bill_topic: str = BILL_BILLS.name
     bill_recent_events: int = Field(
         default=100_000,
         ge=1,

@@ -84,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             replace(SLACK_EVENTS, name=settings.slack_topic),
             replace(TWILIO_MESSAGE_STATUSES, name=settings.twilio_topic),
             replace(MONDAY_COLUMN_CHANGES, name=settings.monday_topic),
-            BILL_VENDORS,
-            BILL_BILLS,
+            replace(BILL_VENDORS, name=settings.bill_vendor_topic),
+            replace(BILL_BILLS, name=settings.bill_bill_topic),
         ],
         replication_factor=kafka.replication_factor,
     )
