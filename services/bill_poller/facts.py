@@ -1,4 +1,5 @@
-"""A polled BILL record as its canonical fact (`events.bill`), with `source="poll"`.
+"""A polled BILL record as its canonical fact (`events.bill`), with `source="poll"`, and the
+fact's `read` audit event (searchable by `<organization>/<id>`, its event id the version).
 
 The fact is made from the record in BILL's own JSON shape, the same shape a webhook carries,
 so the poll and the webhook make the same fact of the same version (`version_id`). A poll
@@ -12,14 +13,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import Counter
 from pydantic import BaseModel
 
 from bill_poller.poller import Entity
 from bill_poller.source import ChangedRecord
+from chassis.audit import AUDIT_TOPIC, AuditTrail, Stage
 from chassis.errors import PermanentError
 from chassis.kafka.transactions import Outgoing
 from chassis.serde import AvroSerde
 from events.bill import POLL, BillBillChanged, BillVendorChanged, change_of_polled
+
+EVENTS = Counter("mlc_bill_poll_events_total", "Facts the BILL poller made", ["entity"])
 
 
 class UnusableBillRecord(PermanentError):
@@ -34,15 +39,20 @@ class PolledFacts:
         serde: AvroSerde,
         *,
         topics: dict[Entity, str],
+        audit: AuditTrail,
+        audit_topic: str = AUDIT_TOPIC.name,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """Each fact comes with its `read` audit event, in the same transaction."""
         self._serde = serde
         self._topics = topics
+        self._audit = audit
+        self._audit_topic = audit_topic
         self._clock = clock
 
     def encode(
         self, entity: Entity, record: ChangedRecord, *, tenant_id: str, organization_id: str
-    ) -> Outgoing:
+    ) -> list[Outgoing]:
         raw = bill_json(record)
         fact_type = BillVendorChanged if entity == "vendor" else BillBillChanged
         try:
@@ -55,7 +65,12 @@ class PolledFacts:
                 f"BILL {entity} {record.id} of organization {organization_id}: {exc}"
             ) from exc
         value = self._serde.encode(fact.SCHEMA, fact.to_record())
-        return (self._topics[entity], fact.key, value)
+        audit_key, audit = self._audit.event(
+            Stage.READ, entity_id=fact.key, event_id=fact.version_id,
+            detail=f"{fact.change} {entity} polled from BILL",
+        )  # fmt: skip
+        EVENTS.labels(entity).inc()
+        return [(self._topics[entity], fact.key, value), (self._audit_topic, audit_key, audit)]
 
 
 def bill_json(record: ChangedRecord) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from bill_poller.cycle import BillPoller
 from bill_poller.facts import PolledFacts
 from bill_poller.poller import Entity, Organization, OrganizationPoller
 from bill_poller.source import BillSource
+from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.kafka.outputs import serde_for
 from chassis.kafka.poll_cursors import load_poll_cursors
 from chassis.kafka.producer import TransactionalProducer
@@ -68,6 +69,22 @@ class BillPollerApp:
             self.producer.close()
 
 
+def poll_budgets(config: BillPollerFile, *, clock: Callable[[], float]) -> dict[str, HourlyBudget]:
+    """Each organization's hourly poll budget: one per devKey, shared by the organizations
+    that use the key (BILL counts calls per devKey)."""
+    by_key: dict[str, HourlyBudget] = {}
+    return {
+        organization.organization_id: by_key.setdefault(
+            organization.dev_key_credential, HourlyBudget(config.hourly_poll_budget, clock=clock)
+        )
+        for _, organization in config.organizations()
+    }
+
+
+def _inside_transactions_only(key: str, value: bytes) -> None:
+    raise RuntimeError("the BILL poller writes audit events inside its page transactions")
+
+
 def build(
     kafka: KafkaSettings,
     settings: BillPollerSettings,
@@ -81,7 +98,7 @@ def build(
         "vendor": prefixed(BILL_VENDORS), "bill": prefixed(BILL_BILLS)}  # fmt: skip
     cursor_topic = prefixed(STATE_POLL_CURSORS)
     ensure_topics(
-        AdminClient(kafka.client_config(SERVICE)), [*topics.values(), cursor_topic],
+        AdminClient(kafka.client_config(SERVICE)), [*topics.values(), cursor_topic, AUDIT_TOPIC],
         replication_factor=kafka.replication_factor,
     )  # fmt: skip
     serde = serde_for(RegistrySettings())
@@ -90,16 +107,15 @@ def build(
     producer = TransactionalProducer(
         kafka, client=SERVICE, transactional_id=settings.transactional_id)  # fmt: skip
     transactions = KafkaTransactions(producer)
-    facts = PolledFacts(serde, topics={entity: spec.name for entity, spec in topics.items()})
-    budgets: dict[str, HourlyBudget] = {}
+    audit = AuditTrail(service=SERVICE, serde=serde, publish=_inside_transactions_only)
+    fact_topics = {entity: spec.name for entity, spec in topics.items()}
+    facts = PolledFacts(serde, topics=fact_topics, audit=audit)
+    budgets = poll_budgets(config, clock=options.budget_clock)
     pollers, closers = [], []
     for tenant_id, organization in config.organizations():
         source, close = options.open_source(organization)
         closers.append(close)
-        budget = budgets.setdefault(
-            organization.dev_key_credential,
-            HourlyBudget(config.hourly_poll_budget, clock=options.budget_clock),
-        )
+        budget = budgets[organization.organization_id]
         poller = OrganizationPoller(
             organization=Organization(tenant_id, organization.organization_id),
             source=source, transactions=transactions, encoder=facts, serde=serde,

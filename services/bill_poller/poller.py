@@ -20,7 +20,7 @@ before the connector are published too (its suppliers must exist in Visma).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
@@ -41,15 +41,14 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Entity = Literal["vendor", "bill"]
 ENTITIES: tuple[Entity, ...] = ("vendor", "bill")
 
-EVENTS = Counter("mlc_bill_poll_events_total", "Events the BILL poller published", ["entity"])
 BATCHES = Counter("mlc_bill_poll_batches_total", "Batches committed (events + cursor)", ["entity"])
 
 
 class EventEncoder(Protocol):
     def encode(
         self, entity: Entity, record: ChangedRecord, *, tenant_id: str, organization_id: str
-    ) -> Outgoing:
-        """The record's canonical event as (topic, key, value)."""
+    ) -> Sequence[Outgoing]:
+        """The record's canonical event (and its audit event) as (topic, key, value)."""
 
 
 class CallBudget(Protocol):
@@ -113,26 +112,26 @@ class OrganizationPoller:
             read += 1
             version = version_of(record.id, record.updated_time)
             if cursor.is_new(version) and version not in versions:
-                batch.append(self._event(entity, record))
+                batch.extend(self._event(entity, record))
                 versions[version] = record.updated_time
             if read % self._page_size == 0:
                 if batch:
                     cursor = await self._commit(entity, cursor.after_page(poll, versions), batch)
-                    published += len(batch)
+                    published += len(versions)
                     batch, versions = [], {}
                 await self._budget.acquire()  # the client reads the next page
         done = cursor.after_page(poll, versions).after_poll(
             poll, overlap=self._overlap, moved=False
         )
         await self._commit(entity, done, batch)
-        return published + len(batch)
+        return published + len(versions)
 
     def _records(self, entity: Entity, *, since: datetime) -> AsyncIterator[ChangedRecord]:
         if entity == "vendor":
             return self.source.vendors(updated_since=since)
         return self.source.bills(updated_since=since)
 
-    def _event(self, entity: Entity, record: ChangedRecord) -> Outgoing:
+    def _event(self, entity: Entity, record: ChangedRecord) -> Sequence[Outgoing]:
         return self._encoder.encode(
             entity, record, tenant_id=self.organization.tenant_id,
             organization_id=self.organization.organization_id,
@@ -146,6 +145,5 @@ class OrganizationPoller:
         )  # fmt: skip
         await self._transactions.publish([*batch, (self._cursor_topic, key, value)])
         self._cursors[key] = cursor
-        EVENTS.labels(entity).inc(len(batch))
         BATCHES.labels(entity).inc()
         return cursor

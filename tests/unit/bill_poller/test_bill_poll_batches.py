@@ -133,10 +133,10 @@ class Kafka:
 class JsonEvents:
     def encode(
         self, entity: Entity, record: ChangedRecord, *, tenant_id: str, organization_id: str
-    ) -> Outgoing:
+    ) -> list[Outgoing]:
         version = f"{record.id}@{record.updated_time.isoformat()}"
         body = json.dumps({"version": version, "tenant": tenant_id})
-        return (f"bill.{entity}.v1", f"{organization_id}/{record.id}", body.encode())
+        return [(f"bill.{entity}.v1", f"{organization_id}/{record.id}", body.encode())]
 
 
 @dataclass

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from bill_poller.config import BillPollerConfigError, load_config
+from bill_poller.inject import poll_budgets
 from bill_poller.main import EXAMPLE, main, parser
 
 pytestmark = pytest.mark.unit
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
 
 
 def example_file(tmp_path: Path) -> Path:
@@ -65,3 +71,24 @@ def test_a_bad_file_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "empty.yaml"
     path.write_text("tenants: {}\n", encoding="utf-8")
     assert main(["--config", str(path)]) == 2
+
+
+@pytest.mark.anyio
+async def test_organizations_sharing_a_devkey_share_one_budget(tmp_path: Path) -> None:
+    def org(org_id: str, dev_key: str) -> str:
+        return (f"      - {{organization_id: '{org_id}', username: u, password_credential: p, "
+                f"dev_key_credential: {dev_key}}}\n")  # fmt: skip
+
+    path = tmp_path / "shared.yaml"
+    path.write_text(
+        "tenants:\n  a:\n    organizations:\n" + org("00801A", "key/one") + org("00801B", "key/two")
+        + "  b:\n    organizations:\n" + org("00801C", "key/one") + "hourly_poll_budget: 2\n",
+    )  # fmt: skip
+    now = [0.0]
+    budgets = poll_budgets(load_config(path), clock=lambda: now[0])
+    assert budgets["00801A"] is budgets["00801C"]
+    assert budgets["00801A"] is not budgets["00801B"]
+    await budgets["00801A"].acquire()
+    await budgets["00801C"].acquire()
+    assert budgets["00801A"].snapshot().remaining == 0  # key/one spent by both
+    assert budgets["00801B"].snapshot().remaining == 2

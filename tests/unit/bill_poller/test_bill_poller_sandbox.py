@@ -21,6 +21,7 @@ from bill_client import BillClient, BillCredentials
 from bill_poller.cycle import BillPoller
 from bill_poller.facts import PolledFacts
 from bill_poller.poller import Organization, OrganizationPoller
+from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.delta_cursor import Cursor
 from chassis.kafka.poll_cursors import decode_poll_cursor
 from chassis.kafka.transactions import Outgoing
@@ -36,6 +37,7 @@ SANDBOX = "http://sandbox/bill"
 CURSORS = "state.poll-cursor.v1"
 TOPICS = {"vendor": "bill.vendor.v1", "bill": "bill.bill.v1"}
 START = datetime(2026, 3, 2, 10, tzinfo=UTC)
+AUDIT = AuditTrail(service="bill-poller", serde=SERDE, publish=lambda key, value: None)
 
 
 @pytest.fixture
@@ -171,7 +173,7 @@ def poller(
 ) -> OrganizationPoller:
     return OrganizationPoller(
         organization=Organization("tenant-dk-1", ORG), source=client, transactions=kafka,
-        encoder=PolledFacts(SERDE, topics=TOPICS, clock=bill.clock.now), serde=SERDE,
+        encoder=PolledFacts(SERDE, topics=TOPICS, audit=AUDIT, clock=bill.clock.now), serde=SERDE,
         cursor_topic=CURSORS, cursors=kafka.cursors(), budget=Unlimited(),
         overlap=timedelta(minutes=5), page_size=page_size, now=bill.clock.now,
     )  # fmt: skip
@@ -193,6 +195,11 @@ async def test_the_facts_are_what_bill_holds(bill: Bill, client: BillClient) -> 
     assert bill_fact["invoice_number"] == "INV-7"
     assert bill_fact["amount"] == Decimal("1250.5")
     assert bill_fact["tenant_id"] == "tenant-dk-1"
+    audits = [SERDE.decode(v)[1] for t, _, v in kafka.committed if t == AUDIT_TOPIC.name]
+    assert [(a["stage"], a["entity_id"]) for a in audits] == [
+        ("read", f"{ORG}/{vendor}"), ("read", f"{ORG}/{bill_id}")]  # fmt: skip
+    stamp = bill_fact["updated_time"].isoformat(timespec="milliseconds")
+    assert audits[1]["event_id"] == f"{ORG}/{bill_id}@{stamp}"  # the fact's version_id
 
 
 async def test_a_crash_between_pages_repeats_and_loses_nothing(
