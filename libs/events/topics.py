@@ -13,6 +13,7 @@ from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.approvals import APPROVAL_SIGNALS
 from events.bill import BILL_BILLS, BILL_VENDORS
+from events.bill_holds import BILL_VENDOR_LINKS, STATE_BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES, MONDAY_ITEMS
 from events.monday_deliveries import STATE_MONDAY_LEDGER
 from events.notifications import VISMA_NOTIFICATIONS
@@ -78,4 +79,6 @@ ALL = (
     REVIEW_VISMA_WRITER,
     BILL_VENDORS,
     BILL_BILLS,
+    BILL_VENDOR_LINKS,
+    STATE_BILL_VENDORS,
 )

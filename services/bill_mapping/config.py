@@ -35,6 +35,9 @@ class OrganizationMapping(BaseModel):
     organization: str = Field(min_length=1, description="the BILL organization id (008...)")
     company: str = Field(min_length=1, description="the Visma company id")
     vendor_policy: VendorPolicy
+    currency: str = Field(
+        pattern=r"^[A-Z]{3}$", description="the organization's currency: a bill without its own"
+    )
     accounts: dict[str, str] = Field(
         default_factory=dict, description="BILL GL account id -> Visma account number"
     )

@@ -1,4 +1,4 @@
-"""The mapping's rules: a BILL vendor or bill in, the Visma writer's write (or why not) out.
+"""The mapping's rules: a BILL vendor or bill in, the Visma writer's command (or why not) out.
 
 Command ids are derived from (tenant, company, kind, BILL id, BILL updated time): a webhook
 and a poll of the same version, and any replay, give the same command, which the writer's
@@ -18,14 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bill_mapping.config import OrganizationMapping
-from bill_mapping.records import (
-    BillInvoice,
-    BillVendor,
-    InvoiceLineWrite,
-    InvoiceWrite,
-    SupplierWrite,
-)
+from events.bill import BillBillChanged, BillVendorChanged
+from events.visma_writes import SupplierInvoiceLineWrite, UpsertSupplier, UpsertSupplierInvoice
 
+SOURCE_SYSTEM = "bill"
+RULE = "bill-mapping"
 VENDOR = "vendor"
 BILL = "bill"
 
@@ -53,8 +50,12 @@ class Unmappable:
     reason: str
 
 
-def supplier_write(org: OrganizationMapping, vendor: BillVendor) -> SupplierWrite:
-    return SupplierWrite(
+def supplier_command(
+    org: OrganizationMapping, vendor: BillVendorChanged, *, supplier_number: str | None
+) -> UpsertSupplier:
+    """The vendor as a Visma supplier; `supplier_number` is the one it was matched to."""
+    address = vendor.address
+    return UpsertSupplier(
         command_id=command_id(
             tenant_id=vendor.tenant_id,
             company_id=org.company,
@@ -63,40 +64,41 @@ def supplier_write(org: OrganizationMapping, vendor: BillVendor) -> SupplierWrit
             updated_time=vendor.updated_time,
         ),
         tenant_id=vendor.tenant_id,
+        rule=RULE,
+        source_event_id=f"{SOURCE_SYSTEM}/{vendor.version_id}",
+        entity_type="supplier",
+        entity_id=f"{vendor.tenant_id}/{org.company}/supplier/{SOURCE_SYSTEM}:{vendor.vendor_id}",
+        created_at=vendor.updated_time,
         company_id=org.company,
-        vendor=vendor,
+        source_system=SOURCE_SYSTEM,
+        source_id=vendor.vendor_id,
+        supplier_number=supplier_number,
+        name=vendor.name,
+        corporate_id=vendor.tax_id,
+        currency_id=vendor.currency,
+        email=vendor.email,
+        address_line_1=address.line1 if address else None,
+        address_line_2=address.line2 if address else None,
+        postal_code=address.postal_code if address else None,
+        city=address.city if address else None,
+        country_id=address.country if address else None,
     )
 
 
-def invoice_write(
-    org: OrganizationMapping, bill: BillInvoice, *, supplier_number: str | None
-) -> InvoiceWrite | Unmappable:
+def invoice_command(
+    org: OrganizationMapping, bill: BillBillChanged, *, supplier_number: str | None
+) -> UpsertSupplierInvoice | Unmappable:
     """The bill as a supplier invoice of `org`'s company, or why it cannot be one."""
-    if not bill.lines:
-        return Unmappable(f"bill {bill.bill_id} ({bill.invoice_number}) has no lines")
-    lines: list[InvoiceLineWrite] = []
-    missing: list[str] = []
-    for number, line in enumerate(bill.lines, start=1):
-        where = f"line {number}"
-        if line.gl_account_id is None:
-            missing.append(f"{where} has no GL account")
-            continue
-        account = org.accounts.get(line.gl_account_id)
-        if account is None:
-            missing.append(f"{where}: GL account {line.gl_account_id!r} is not mapped")
-        cost_center = None
-        if line.department_id is not None:
-            cost_center = org.cost_centers.get(line.department_id)
-            if cost_center is None:
-                missing.append(f"{where}: department {line.department_id!r} is not mapped")
-        if account is not None:
-            lines.append(InvoiceLineWrite(line.amount, account, cost_center, line.description))
+    lines, missing = _lines(org, bill)
+    if bill.invoice_date is None:
+        missing.insert(0, "no invoice date")
     if missing:
         return Unmappable(
             f"bill {bill.bill_id} ({bill.invoice_number}) of organization "
             f"{bill.organization_id}: " + "; ".join(missing)
         )
-    return InvoiceWrite(
+    assert bill.invoice_date is not None
+    return UpsertSupplierInvoice(
         command_id=command_id(
             tenant_id=bill.tenant_id,
             company_id=org.company,
@@ -105,8 +107,52 @@ def invoice_write(
             updated_time=bill.updated_time,
         ),
         tenant_id=bill.tenant_id,
+        rule=RULE,
+        source_event_id=f"{SOURCE_SYSTEM}/{bill.version_id}",
+        entity_type="supplierInvoice",
+        entity_id=f"{bill.tenant_id}/{org.company}/supplierInvoice/{SOURCE_SYSTEM}:{bill.bill_id}",
+        created_at=bill.updated_time,
         company_id=org.company,
-        bill=bill,
+        source_system=SOURCE_SYSTEM,
+        source_id=bill.bill_id,
+        source_vendor_id=bill.vendor_id,
         supplier_number=supplier_number,
-        lines=tuple(lines),
+        supplier_reference=bill.invoice_number,
+        invoice_date=bill.invoice_date,
+        due_date=bill.due_date,
+        currency_id=bill.currency or org.currency,
+        amount=bill.amount,
+        lines=lines,
     )
+
+
+def _lines(
+    org: OrganizationMapping, bill: BillBillChanged
+) -> tuple[list[SupplierInvoiceLineWrite], list[str]]:
+    if not bill.lines:
+        return [], ["no lines"]
+    lines: list[SupplierInvoiceLineWrite] = []
+    missing: list[str] = []
+    for number, line in enumerate(bill.lines, start=1):
+        where = f"line {number}"
+        if line.chart_of_account_id is None:
+            missing.append(f"{where} has no GL account")
+            continue
+        account = org.accounts.get(line.chart_of_account_id)
+        if account is None:
+            missing.append(f"{where}: GL account {line.chart_of_account_id!r} is not mapped")
+        cost_center = None
+        if line.department_id is not None:
+            cost_center = org.cost_centers.get(line.department_id)
+            if cost_center is None:
+                missing.append(f"{where}: department {line.department_id!r} is not mapped")
+        if account is not None:
+            lines.append(
+                SupplierInvoiceLineWrite(
+                    description=line.description or bill.invoice_number,
+                    amount=line.amount,
+                    account_number=account,
+                    subaccount=cost_center,
+                )
+            )
+    return lines, missing

@@ -3,8 +3,10 @@
 The Visma suppliers come from the Visma source's `SupplierChanged` facts (`visma.supplier.v1`,
 read as a table). A vendor is paired, in this order, by an explicit link (the mapping file's
 `links`, or an operator's `mlc bill link`), by organisation number (BILL's tax id against
-the supplier's corporate id) or by VAT number; identifiers are compared without spaces,
-dashes or dots and case-insensitively, as people write them differently in the two systems.
+the supplier's corporate id) or by VAT number (the tax id against the supplier's VAT
+registration id, with or without its two-letter country prefix: DK12345678 is CVR 12345678).
+Identifiers are compared without spaces, dashes or dots and case-insensitively, as people
+write them differently in the two systems.
 When nothing pairs, `Unmatched.tried` says what was looked for, for `mlc bill unmatched`.
 """
 
@@ -14,9 +16,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bill_mapping.records import BillVendor
+from events.bill import BillVendorChanged
 
 _NOT_SIGNIFICANT = re.compile(r"[\s.\-/]")
+_COUNTRY_PREFIX = re.compile(r"^[A-Z]{2}(?=\d)")
 
 
 def normalized(identifier: str | None) -> str | None:
@@ -62,7 +65,7 @@ class SupplierDirectory:
 
     def match(
         self,
-        vendor: BillVendor,
+        vendor: BillVendorChanged,
         *,
         company_id: str,
         links: Mapping[str, str],
@@ -77,16 +80,24 @@ class SupplierDirectory:
             for (tenant, company, _), s in sorted(self._suppliers.items())
             if tenant == vendor.tenant_id and company == company_id
         ]
-        for label, wanted, field in (
-            ("organisation number", vendor.tax_id, "corporate_id"),
-            ("VAT number", vendor.vat_number, "vat_registration_id"),
-        ):
-            key = normalized(wanted)
-            if key is None:
-                tried.append(f"{label}: the vendor has none")
-                continue
-            for supplier in candidates:
-                if normalized(getattr(supplier, field)) == key:
-                    return Matched(supplier.number, f"{label} {wanted}")
-            tried.append(f"{label} {wanted}: no supplier of company {company_id} has it")
+        forms = _vat_forms(vendor.tax_id)
+        if not forms:
+            tried.append("organisation or VAT number: the vendor has no tax id")
+            return Unmatched(tuple(tried))
+        for supplier in candidates:
+            if normalized(supplier.corporate_id) in forms:
+                return Matched(supplier.number, f"organisation number {vendor.tax_id}")
+        tried.append(f"organisation number {vendor.tax_id}: no supplier of company {company_id}")
+        for supplier in candidates:
+            if forms & _vat_forms(supplier.vat_registration_id):
+                return Matched(supplier.number, f"VAT number {vendor.tax_id}")
+        tried.append(f"VAT number {vendor.tax_id}: no supplier of company {company_id}")
         return Unmatched(tuple(tried))
+
+
+def _vat_forms(vat: str | None) -> set[str]:
+    """A VAT registration id as written and without its country prefix."""
+    key = normalized(vat)
+    if key is None:
+        return set()
+    return {key, _COUNTRY_PREFIX.sub("", key)}

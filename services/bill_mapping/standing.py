@@ -2,41 +2,43 @@
 
 Under the `match` policy a bill is written only with its vendor's Visma supplier. A vendor
 nothing pairs with is unmatched: its bills are held, in the order they came, on the vendor's
-`VendorStanding`, which says what was tried. A standing is one compacted record per vendor
-(the service writes it in the same Kafka transaction as the commands it releases), so a
-restart loses no held bill and releases none twice. A supplier seen in Visma, or an
-operator's link, releases the vendor: every held bill is emitted once, oldest first.
+`VendorStanding`, which says what was tried. A supplier seen in Visma, or an operator's link,
+releases the vendor: every held bill is emitted once, in BILL's order (the bills' updated
+time), whatever order their topic's partitions delivered them in. A bill that cannot be
+booked as configured (an unmapped GL account or department) is held on its vendor's standing
+too, with the reason; its next version is mapped again.
 
-A bill that cannot be booked as configured (an unmapped GL account or department) is held
-on its vendor's standing too, with the reason; its next version is mapped again.
-
-The rules are pure: each call returns the commands to emit and the standings that changed.
+The rules decide and do not keep: each call returns a `Decision` (the commands to emit and
+the standings that change) and `commit` keeps it once the service has written both in one
+Kafka transaction. A decision that was not written is forgotten, and the redelivered record
+decides again from the same standing: nothing is lost, nothing emitted twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from bill_mapping.config import BillMappingConfig, OrganizationMapping, VendorPolicy
-from bill_mapping.mapping import Unmappable, invoice_write, supplier_write
-from bill_mapping.matching import KnownSupplier, Matched, SupplierDirectory, Unmatched
-from bill_mapping.records import BillInvoice, BillVendor, InvoiceWrite, SupplierWrite
+from bill_mapping.mapping import Unmappable, invoice_command, supplier_command
+from bill_mapping.matching import KnownSupplier, Matched, SupplierDirectory
+from chassis.errors import PermanentError
+from events.bill import BillBillChanged, BillVendorChanged
+from events.bill_holds import standing_key
+from events.visma_writes import UpsertSupplier, UpsertSupplierInvoice
 
-Write = SupplierWrite | InvoiceWrite
+Command = UpsertSupplier | UpsertSupplierInvoice
 
 PENDING = "pending"
 UNMATCHED = "unmatched"
 UNMAPPABLE = "unmappable"
-
-
-def standing_key(tenant_id: str, organization_id: str, vendor_id: str) -> str:
-    return f"{tenant_id}/{organization_id}/{vendor_id}"
+LINK = "link"
 
 
 @dataclass(frozen=True)
 class HeldBill:
-    bill: BillInvoice
+    bill: BillBillChanged
     kind: str
     """`unmatched` (waits for the vendor's supplier), `unmappable` (waits for its next
     version, the mapping being fixed) or `pending` (just come, not settled yet)."""
@@ -48,7 +50,7 @@ class VendorStanding:
     tenant_id: str
     organization_id: str
     vendor_id: str
-    vendor: BillVendor | None = None
+    vendor: BillVendorChanged | None = None
     """The latest version seen; None while only its bills have been seen."""
     supplier_number: str | None = None
     """The Visma supplier it was matched or linked to (policy `match`)."""
@@ -61,14 +63,18 @@ class VendorStanding:
     def key(self) -> str:
         return standing_key(self.tenant_id, self.organization_id, self.vendor_id)
 
+    @property
+    def linked(self) -> bool:
+        return self.matched_by is not None and self.matched_by.startswith(LINK)
+
 
 @dataclass
-class Outcome:
-    writes: list[Write] = field(default_factory=list)
+class Decision:
+    commands: list[Command] = field(default_factory=list)
     changed: list[VendorStanding] = field(default_factory=list)
 
 
-class NotConfiguredError(Exception):
+class NotConfiguredError(PermanentError):
     """The tenant and organization of a record are not in the mapping file."""
 
 
@@ -83,14 +89,66 @@ class Standings:
     ) -> None:
         self._config = config
         self._suppliers = suppliers
-        self._links: dict[str, str] = {}
         self._standings = {s.key: s for s in standings}
 
     def get(self, tenant_id: str, organization_id: str, vendor_id: str) -> VendorStanding | None:
         return self._standings.get(standing_key(tenant_id, organization_id, vendor_id))
 
     def all(self) -> list[VendorStanding]:
-        return list(self._standings.values())
+        return sorted(self._standings.values(), key=lambda s: s.key)
+
+    def commit(self, decision: Decision) -> None:
+        """Keeps a decision's standings: call once they are written."""
+        for standing in decision.changed:
+            self._standings[standing.key] = standing
+
+    def vendor_changed(self, vendor: BillVendorChanged) -> Decision:
+        org = self._org(vendor.tenant_id, vendor.organization_id)
+        before = self._standing(vendor.tenant_id, vendor.organization_id, vendor.vendor_id)
+        if before.vendor is not None and before.vendor.updated_time > vendor.updated_time:
+            return Decision()  # an older version, read late: the newer one stands
+        standing = replace(before, vendor=vendor)
+        if org.vendor_policy is VendorPolicy.MATCH:
+            standing = self._match(org, standing)
+        return self._settle(org, standing, Decision(), write_vendor=True)
+
+    def bill_changed(self, bill: BillBillChanged) -> Decision:
+        org = self._org(bill.tenant_id, bill.organization_id)
+        standing = self._standing(bill.tenant_id, bill.organization_id, bill.vendor_id)
+        return self._settle(org, replace(standing, held=_with(standing.held, bill)), Decision())
+
+    def supplier_seen(
+        self, *, tenant_id: str, company_id: str, supplier: KnownSupplier
+    ) -> Decision:
+        """A Visma supplier appeared or changed: every unmatched vendor of the company is
+        looked at again; those it pairs with are released."""
+        self._suppliers.learn(tenant_id=tenant_id, company_id=company_id, supplier=supplier)
+        decision = Decision()
+        for standing in self.all():
+            org = self._config.organization(standing.tenant_id, standing.organization_id)
+            if (
+                org is None
+                or standing.tenant_id != tenant_id
+                or org.company != company_id
+                or org.vendor_policy is not VendorPolicy.MATCH
+                or standing.supplier_number is not None
+                or standing.vendor is None
+            ):
+                continue
+            matched = self._match(org, standing)
+            if matched.supplier_number is not None:
+                self._settle(org, matched, decision, write_vendor=True)
+        return decision
+
+    def link(
+        self, *, tenant_id: str, organization_id: str, vendor_id: str, supplier_number: str
+    ) -> Decision:
+        """The operator's pairing: the vendor is the supplier from now on, its bills go."""
+        org = self._org(tenant_id, organization_id)
+        before = self._standing(tenant_id, organization_id, vendor_id)
+        how = f"{LINK} to supplier {supplier_number}"
+        standing = replace(before, supplier_number=supplier_number, matched_by=how, tried=())
+        return self._settle(org, standing, Decision(), write_vendor=before != standing)
 
     def _org(self, tenant_id: str, organization_id: str) -> OrganizationMapping:
         org = self._config.organization(tenant_id, organization_id)
@@ -104,119 +162,67 @@ class Standings:
         found = self.get(tenant_id, organization_id, vendor_id)
         return found or VendorStanding(tenant_id, organization_id, vendor_id)
 
-    def vendor_changed(self, vendor: BillVendor) -> Outcome:
-        org = self._org(vendor.tenant_id, vendor.organization_id)
-        before = self._standing(vendor.tenant_id, vendor.organization_id, vendor.vendor_id)
-        standing = replace(before, vendor=vendor)
-        outcome = Outcome()
-        if org.vendor_policy is VendorPolicy.CREATE:
-            outcome.writes.append(supplier_write(org, vendor))
-            return self._settle(org, standing, outcome)
-        standing = self._match(org, standing)
-        if standing.supplier_number is not None:
-            write = supplier_write(org, vendor)
-            outcome.writes.append(replace(write, supplier_number=standing.supplier_number))
-        return self._settle(org, standing, outcome)
-
-    def bill_changed(self, bill: BillInvoice) -> Outcome:
-        org = self._org(bill.tenant_id, bill.organization_id)
-        standing = self._standing(bill.tenant_id, bill.organization_id, bill.vendor_id)
-        return self._settle(org, replace(standing, held=_with(standing.held, bill)), Outcome())
-
-    def supplier_seen(self, *, tenant_id: str, company_id: str, supplier: KnownSupplier) -> Outcome:
-        """A Visma supplier appeared or changed: every unmatched vendor of the company is
-        looked at again; those it pairs with are released."""
-        self._suppliers.learn(tenant_id=tenant_id, company_id=company_id, supplier=supplier)
-        outcome = Outcome()
-        for standing in sorted(self._standings.values(), key=lambda s: s.key):
-            org = self._config.organization(standing.tenant_id, standing.organization_id)
-            if (
-                org is None
-                or standing.tenant_id != tenant_id
-                or org.company != company_id
-                or org.vendor_policy is not VendorPolicy.MATCH
-                or standing.supplier_number is not None
-                or standing.vendor is None
-            ):
-                continue
-            matched = self._match(org, standing)
-            if matched.supplier_number is not None:
-                assert matched.vendor is not None
-                write = supplier_write(org, matched.vendor)
-                outcome.writes.append(replace(write, supplier_number=matched.supplier_number))
-                self._settle(org, matched, outcome)
-        return outcome
-
-    def link(
-        self, *, tenant_id: str, organization_id: str, vendor_id: str, supplier_number: str
-    ) -> Outcome:
-        """The operator's pairing: the vendor is the supplier from now on, its bills go."""
-        org = self._org(tenant_id, organization_id)
-        before = self._standing(tenant_id, organization_id, vendor_id)
-        how = f"link to supplier {supplier_number}"
-        standing = replace(before, supplier_number=supplier_number, matched_by=how, tried=())
-        outcome = Outcome()
-        if standing.vendor is not None:
-            write = supplier_write(org, standing.vendor)
-            outcome.writes.append(replace(write, supplier_number=supplier_number))
-        return self._settle(org, standing, outcome)
-
     def _match(self, org: OrganizationMapping, standing: VendorStanding) -> VendorStanding:
-        if standing.vendor is None:
-            return standing
-        if standing.matched_by is not None and standing.matched_by.startswith("link"):
+        if standing.vendor is None or standing.linked:
             return standing  # an operator's link stands until they change it
         result = self._suppliers.match(standing.vendor, company_id=org.company, links=org.links)
         if isinstance(result, Matched):
             return replace(
                 standing, supplier_number=result.supplier_number, matched_by=result.how, tried=()
             )
-        assert isinstance(result, Unmatched)
         return replace(standing, supplier_number=None, matched_by=None, tried=result.tried)
 
     def _settle(
-        self, org: OrganizationMapping, standing: VendorStanding, outcome: Outcome
-    ) -> Outcome:
-        """Writes every held bill that can go now, oldest first; keeps the others held with
-        their reason; records the standing if it changed."""
-        waits_for_supplier = (
-            org.vendor_policy is VendorPolicy.MATCH and standing.supplier_number is None
-        )
+        self,
+        org: OrganizationMapping,
+        standing: VendorStanding,
+        decision: Decision,
+        *,
+        write_vendor: bool = False,
+    ) -> Decision:
+        """Writes the vendor when asked and it can go, then every held bill that can go now,
+        oldest first; keeps the others held with their reason; notes the standing if it
+        changed."""
+        waits = org.vendor_policy is VendorPolicy.MATCH and standing.supplier_number is None
+        if write_vendor and standing.vendor is not None and not waits:
+            decision.commands.append(
+                supplier_command(org, standing.vendor, supplier_number=standing.supplier_number)
+            )
         still: list[HeldBill] = []
         for held in standing.held:
             if held.kind == UNMAPPABLE:
                 still.append(held)  # waits for its next version
-                continue
-            if waits_for_supplier:
-                still.append(replace(held, kind=UNMATCHED, reason=self._unmatched(standing)))
-                continue
-            write = invoice_write(org, held.bill, supplier_number=standing.supplier_number)
-            if isinstance(write, Unmappable):
-                still.append(HeldBill(held.bill, UNMAPPABLE, write.reason))
+            elif waits:
+                still.append(replace(held, kind=UNMATCHED, reason=_unmatched(standing)))
             else:
-                outcome.writes.append(write)
+                command = invoice_command(org, held.bill, supplier_number=standing.supplier_number)
+                if isinstance(command, Unmappable):
+                    still.append(HeldBill(held.bill, UNMAPPABLE, command.reason))
+                else:
+                    decision.commands.append(command)
         settled = replace(standing, held=tuple(still))
         if self._standings.get(settled.key) != settled:
-            self._standings[settled.key] = settled
-            outcome.changed.append(settled)
-        return outcome
-
-    @staticmethod
-    def _unmatched(standing: VendorStanding) -> str:
-        if standing.vendor is None:
-            return f"vendor {standing.vendor_id} not seen yet"
-        tried = "; ".join(standing.tried)
-        who = f"vendor {standing.vendor_id} ({standing.vendor.name})"
-        return f"{who} matches no Visma supplier: {tried}"
+            decision.changed.append(settled)
+        return decision
 
 
-def _with(held: tuple[HeldBill, ...], bill: BillInvoice) -> tuple[HeldBill, ...]:
-    """`held` with `bill` to be settled: a newer version takes its older one's place (and
-    is mapped again), an older or the same version changes nothing held."""
-    fresh = HeldBill(bill, PENDING, "")
-    for index, earlier in enumerate(held):
-        if earlier.bill.bill_id == bill.bill_id:
-            if earlier.bill.updated_time >= bill.updated_time:
-                return held
-            return (*held[:index], fresh, *held[index + 1 :])
-    return (*held, fresh)
+def _unmatched(standing: VendorStanding) -> str:
+    if standing.vendor is None:
+        return f"vendor {standing.vendor_id} not seen yet"
+    who = f"vendor {standing.vendor_id} ({standing.vendor.name})"
+    return f"{who} matches no Visma supplier: " + "; ".join(standing.tried)
+
+
+def _with(held: tuple[HeldBill, ...], bill: BillBillChanged) -> tuple[HeldBill, ...]:
+    """`held` with `bill` to be settled, in BILL's order (updated time, then id): a newer
+    version replaces its older one (and is mapped again), an older or the same version
+    changes nothing held."""
+    for earlier in held:
+        if earlier.bill.bill_id == bill.bill_id and earlier.bill.updated_time >= bill.updated_time:
+            return held
+    others = [h for h in held if h.bill.bill_id != bill.bill_id]
+    return tuple(sorted([*others, HeldBill(bill, PENDING, "")], key=_in_bill_order))
+
+
+def _in_bill_order(held: HeldBill) -> tuple[datetime, str]:
+    return held.bill.updated_time, held.bill.bill_id

@@ -21,6 +21,7 @@ SERVICES: dict[str, str] = {
     "visma-writer": "visma_writer.main",
     "monday-receipts": "monday_receipts.main",
     "bill-poller": "bill_poller.main",
+    "bill-mapping": "bill_mapping.main",
 }
 
 
@@ -157,11 +158,14 @@ def _monday_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _bill_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.bill_holds import add_link_arguments, add_unmatched_arguments
     from mlc.bill_subscriptions import add_rotate_key_arguments, add_subscribe_arguments
 
     bill = p.add_subparsers(dest="bill_command", required=True, metavar="COMMAND")
     add_subscribe_arguments(bill)
     add_rotate_key_arguments(bill)
+    add_unmatched_arguments(bill)
+    add_link_arguments(bill)
 
 
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
@@ -213,7 +217,9 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser("rules", help="work on routing rules files: test")
     sub.add_parser("twilio", help="Twilio alerts: resend a failed one")
     sub.add_parser("monday", help="monday.com boards: map a board's columns (setup wizard)")
-    sub.add_parser("bill", help="BILL: webhook subscriptions and their keys")
+    sub.add_parser(
+        "bill", help="BILL: webhook subscriptions and their keys; unmatched vendors, link one"
+    )
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)

@@ -11,8 +11,9 @@ import pytest
 from bill_mapping.config import BillMappingConfigError, load_config
 from bill_mapping.mapping import command_id
 from bill_mapping.matching import KnownSupplier, SupplierDirectory
-from bill_mapping.records import BillInvoice, BillLine, BillVendor, InvoiceWrite, SupplierWrite
-from bill_mapping.standing import UNMAPPABLE, UNMATCHED, Standings
+from bill_mapping.standing import UNMAPPABLE, UNMATCHED, Decision, Standings
+from events.bill import BillBillChanged, BillLine, BillVendorChanged
+from events.visma_writes import UpsertSupplier, UpsertSupplierInvoice
 
 MAPPING = """\
 tenants:
@@ -21,12 +22,14 @@ tenants:
       - organization: "00801AAA"
         company: "DK1"
         vendor_policy: match
+        currency: DKK
         accounts: {"gl-rent": "6100", "gl-it": 6540}
         cost_centers: {"dep-cph": "CC10"}
         links: {"V-LINKED": "SUP-9"}
       - organization: "00801BBB"
         company: "DK2"
         vendor_policy: create
+        currency: DKK
         accounts: {"gl-rent": "6100"}
 """
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -39,33 +42,72 @@ def config_path(tmp_path: Path) -> Path:
     return path
 
 
-def standings(config_path: Path, *suppliers: KnownSupplier) -> Standings:
+class Rules(Standings):
+    """The rules with every decision kept at once, as the service does once it is written."""
+
+    def _kept(self, decision: Decision) -> Decision:
+        self.commit(decision)
+        return decision
+
+    def vendor_changed(self, vendor: BillVendorChanged) -> Decision:
+        return self._kept(super().vendor_changed(vendor))
+
+    def bill_changed(self, bill: BillBillChanged) -> Decision:
+        return self._kept(super().bill_changed(bill))
+
+    def supplier_seen(
+        self, *, tenant_id: str, company_id: str, supplier: KnownSupplier
+    ) -> Decision:
+        return self._kept(
+            super().supplier_seen(tenant_id=tenant_id, company_id=company_id, supplier=supplier)
+        )
+
+    def link(
+        self, *, tenant_id: str, organization_id: str, vendor_id: str, supplier_number: str
+    ) -> Decision:
+        return self._kept(
+            super().link(
+                tenant_id=tenant_id,
+                organization_id=organization_id,
+                vendor_id=vendor_id,
+                supplier_number=supplier_number,
+            )
+        )
+
+
+def standings(config_path: Path, *suppliers: KnownSupplier) -> Rules:
     directory = SupplierDirectory()
     for supplier in suppliers:
         directory.learn(tenant_id="nordic", company_id="DK1", supplier=supplier)
-    return Standings(load_config(config_path), directory)
+    return Rules(load_config(config_path), directory)
 
 
-def vendor(vendor_id: str = "V1", *, org: str = "00801AAA", **fields: object) -> BillVendor:
-    values: dict[str, object] = {"name": f"Vendor {vendor_id}", "updated_time": T0} | fields
-    return BillVendor(tenant_id="nordic", organization_id=org, vendor_id=vendor_id, **values)  # type: ignore[arg-type]
+def vendor(
+    vendor_id: str = "V1", *, org: str = "00801AAA", tax_id: str | None = None
+) -> BillVendorChanged:
+    return BillVendorChanged(
+        tenant_id="nordic", organization_id=org, vendor_id=vendor_id, change="created",
+        updated_time=T0, source="webhook", name=f"Vendor {vendor_id}", tax_id=tax_id,
+        received_at=T0,
+    )  # fmt: skip
 
 
 def bill(
     bill_id: str, *, vendor_id: str = "V1", org: str = "00801AAA", minutes: int = 0,
     account: str | None = "gl-rent", department: str | None = "dep-cph",
-) -> BillInvoice:  # fmt: skip
-    return BillInvoice(
+) -> BillBillChanged:  # fmt: skip
+    return BillBillChanged(
         tenant_id="nordic", organization_id=org, bill_id=bill_id, vendor_id=vendor_id,
-        updated_time=T0 + timedelta(minutes=minutes), invoice_number=f"INV-{bill_id}",
-        invoice_date=date(2026, 12, 1), due_date=date(2026, 12, 31), currency="DKK",
-        amount=Decimal("100.00"),
-        lines=(BillLine(Decimal("100.00"), "rent", account, department),),
+        change="created", updated_time=T0 + timedelta(minutes=minutes), source="poll",
+        invoice_number=f"INV-{bill_id}", invoice_date=date(2026, 12, 1),
+        due_date=date(2026, 12, 31), amount=Decimal("100.00"), received_at=T0,
+        lines=[BillLine(amount=Decimal("100.00"), description="rent",
+                        chart_of_account_id=account, department_id=department)],
     )  # fmt: skip
 
 
-def invoice_ids(writes: list[SupplierWrite | InvoiceWrite]) -> list[str]:
-    return [w.bill.bill_id for w in writes if isinstance(w, InvoiceWrite)]
+def invoice_ids(commands: list[UpsertSupplier | UpsertSupplierInvoice]) -> list[str]:
+    return [c.source_id for c in commands if isinstance(c, UpsertSupplierInvoice)]
 
 
 def test_a_version_has_one_command_id_however_its_time_is_spelled() -> None:
@@ -86,21 +128,27 @@ def test_a_version_has_one_command_id_however_its_time_is_spelled() -> None:
 def test_a_webhook_and_a_poll_of_one_bill_version_give_the_same_command(config_path: Path) -> None:
     rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="55667788"))
     rules.vendor_changed(vendor(tax_id="5566-7788"))
-    first = rules.bill_changed(bill("B1")).writes
-    again = rules.bill_changed(bill("B1")).writes
-    newer = rules.bill_changed(bill("B1", minutes=5)).writes
+    first = rules.bill_changed(bill("B1")).commands
+    again = rules.bill_changed(bill("B1")).commands
+    newer = rules.bill_changed(bill("B1", minutes=5)).commands
     assert [w.command_id for w in first] == [w.command_id for w in again]
     assert newer[0].command_id != first[0].command_id
 
 
 def test_a_bill_line_gets_the_mapped_account_and_cost_center(config_path: Path) -> None:
     rules = standings(config_path, KnownSupplier("SUP-1", vat_registration_id="DK 1234 5678"))
-    rules.vendor_changed(vendor(vat_number="dk12345678"))
-    (write,) = rules.bill_changed(bill("B1")).writes
-    assert isinstance(write, InvoiceWrite)
+    rules.vendor_changed(vendor(tax_id="12345678"))
+    (write,) = rules.bill_changed(bill("B1")).commands
+    assert isinstance(write, UpsertSupplierInvoice)
     assert write.supplier_number == "SUP-1"
     assert write.company_id == "DK1"
-    assert [(ln.account_number, ln.cost_center) for ln in write.lines] == [("6100", "CC10")]
+    assert [(ln.account_number, ln.subaccount) for ln in write.lines] == [("6100", "CC10")]
+    assert (write.currency_id, write.supplier_reference, write.amount) == (
+        "DKK",
+        "INV-B1",
+        Decimal("100.00"),
+    )
+    assert write.key == "nordic/DK1/vendor/bill:V1"
 
 
 @pytest.mark.parametrize(
@@ -117,12 +165,12 @@ def test_an_unmapped_account_or_cost_center_holds_the_bill_never_a_default(
     rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="55667788"))
     rules.vendor_changed(vendor(tax_id="55667788"))
     outcome = rules.bill_changed(bill("B1", account=account, department=department))
-    assert outcome.writes == []
+    assert outcome.commands == []
     (held,) = outcome.changed[0].held
     assert held.kind == UNMAPPABLE
     assert reason in held.reason
     fixed = rules.bill_changed(bill("B1", minutes=1))  # its next version maps
-    assert invoice_ids(fixed.writes) == ["B1"]
+    assert invoice_ids(fixed.commands) == ["B1"]
     assert fixed.changed[0].held == ()
 
 
@@ -130,50 +178,54 @@ def test_create_policy_writes_the_vendor_and_its_bills_without_a_supplier_number
     config_path: Path,
 ) -> None:
     rules = standings(config_path)
-    (supplier,) = rules.vendor_changed(vendor("V7", org="00801BBB")).writes
-    assert isinstance(supplier, SupplierWrite)
+    (supplier,) = rules.vendor_changed(vendor("V7", org="00801BBB")).commands
+    assert isinstance(supplier, UpsertSupplier)
     assert (supplier.company_id, supplier.supplier_number) == ("DK2", None)
     (invoice,) = rules.bill_changed(
         bill("B1", vendor_id="V7", org="00801BBB", department=None)
-    ).writes
-    assert isinstance(invoice, InvoiceWrite)
+    ).commands
+    assert isinstance(invoice, UpsertSupplierInvoice)
     assert invoice.supplier_number is None
+    assert invoice.key == supplier.key  # the bill follows its vendor's supplier
 
 
 def test_an_unmatched_vendors_bills_are_held_with_what_was_tried_then_released_in_order(
     config_path: Path,
 ) -> None:
     rules = standings(config_path, KnownSupplier("SUP-1", corporate_id="99999999"))
-    assert rules.vendor_changed(vendor(tax_id="55667788")).writes == []
+    assert rules.vendor_changed(vendor(tax_id="55667788")).commands == []
     for number in ("B1", "B2", "B3"):
-        assert rules.bill_changed(bill(number)).writes == []
+        assert rules.bill_changed(bill(number)).commands == []
     standing = rules.get("nordic", "00801AAA", "V1")
     assert standing is not None
     assert [h.kind for h in standing.held] == [UNMATCHED] * 3
-    assert "organisation number 55667788: no supplier of company DK1 has it" in standing.tried
-    assert "VAT number: the vendor has none" in standing.tried
+    assert standing.tried == (
+        "no link",
+        "organisation number 55667788: no supplier of company DK1",
+        "VAT number 55667788: no supplier of company DK1",
+    )
     assert "matches no Visma supplier" in standing.held[0].reason
 
     other_company = rules.supplier_seen(
         tenant_id="nordic", company_id="DK2", supplier=KnownSupplier("X", corporate_id="55667788")
     )
-    assert other_company.writes == []
+    assert other_company.commands == []
     released = rules.supplier_seen(
         tenant_id="nordic",
         company_id="DK1",
         supplier=KnownSupplier("SUP-2", corporate_id="556677-88"),
     )
-    assert isinstance(released.writes[0], SupplierWrite)
-    assert released.writes[0].supplier_number == "SUP-2"
-    assert invoice_ids(released.writes) == ["B1", "B2", "B3"]
-    assert all(w.supplier_number == "SUP-2" for w in released.writes)
+    assert isinstance(released.commands[0], UpsertSupplier)
+    assert released.commands[0].supplier_number == "SUP-2"
+    assert invoice_ids(released.commands) == ["B1", "B2", "B3"]
+    assert all(w.supplier_number == "SUP-2" for w in released.commands)
     assert released.changed[0].held == ()
     again = rules.supplier_seen(
         tenant_id="nordic",
         company_id="DK1",
         supplier=KnownSupplier("SUP-2", corporate_id="55667788"),
     )
-    assert again.writes == []  # released once
+    assert again.commands == []  # released once
 
 
 def test_bills_before_their_vendor_wait_and_a_link_releases_them(config_path: Path) -> None:
@@ -181,21 +233,21 @@ def test_bills_before_their_vendor_wait_and_a_link_releases_them(config_path: Pa
     held = rules.bill_changed(bill("B1", vendor_id="V5")).changed[0].held
     assert "vendor V5 not seen yet" in held[0].reason
     rules.bill_changed(bill("B2", vendor_id="V5"))
-    rules.bill_changed(bill("B1", vendor_id="V5", minutes=3))  # newer version keeps its place
+    rules.bill_changed(bill("B1", vendor_id="V5", minutes=3))  # newer version: after B2 now
     linked = rules.link(
         tenant_id="nordic", organization_id="00801AAA", vendor_id="V5", supplier_number="SUP-7"
     )
-    assert invoice_ids(linked.writes) == ["B1", "B2"]
-    first = linked.writes[0]
-    assert isinstance(first, InvoiceWrite)
-    assert first.bill.updated_time == T0 + timedelta(minutes=3)
-    assert rules.bill_changed(bill("B4", vendor_id="V5")).writes[0].supplier_number == "SUP-7"  # type: ignore[union-attr]
+    assert invoice_ids(linked.commands) == ["B2", "B1"]
+    first = linked.commands[1]
+    assert isinstance(first, UpsertSupplierInvoice)
+    assert first.created_at == T0 + timedelta(minutes=3)
+    assert rules.bill_changed(bill("B4", vendor_id="V5")).commands[0].supplier_number == "SUP-7"  # type: ignore[union-attr]
 
 
 def test_a_link_in_the_file_pairs_the_vendor(config_path: Path) -> None:
     rules = standings(config_path)
-    (write,) = rules.vendor_changed(vendor("V-LINKED")).writes
-    assert isinstance(write, SupplierWrite)
+    (write,) = rules.vendor_changed(vendor("V-LINKED")).commands
+    assert isinstance(write, UpsertSupplier)
     assert write.supplier_number == "SUP-9"
 
 
@@ -203,6 +255,6 @@ def test_a_mistake_in_the_file_names_its_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(MAPPING.replace("vendor_policy: create", "vendor_policy: invent"))
     with pytest.raises(
-        BillMappingConfigError, match=r"line 12: tenants.nordic.organizations\[1\].vendor_policy"
+        BillMappingConfigError, match=r"line 13: tenants.nordic.organizations\[1\].vendor_policy"
     ):
         load_config(path)

@@ -1,0 +1,5 @@
+import sys
+
+from bill_mapping.main import main
+
+sys.exit(main())
