@@ -192,3 +192,25 @@ async def test_an_invoice_update_changes_lines_by_operation_under_if_match(
     assert deleted.status_code == 204, deleted.text
     dto = (await client.get(location, headers=auth)).json()
     assert (dto["amount"], [x["lineNumber"] for x in dto["invoiceLines"]]) == (100.0, [2])
+
+
+async def test_created_suppliers_and_invoices_show_in_the_pollers_change_filter(
+    client: httpx.AsyncClient,
+) -> None:
+    auth = await visma_token(client)
+    await client.post("/_sandbox/clock", json={"advance_seconds": 60})
+    created = await _create_supplier(client, auth)
+    number = created.headers["Location"].rsplit("/", 1)[1]
+    since = (await client.get(created.headers["Location"], headers=auth)).json()
+    changed = {
+        "lastModifiedDateTime": since["lastModifiedDateTime"],
+        "lastModifiedDateTimeCondition": ">=",
+    }
+    invoice = await client.post(INVOICES, headers=auth, json=_invoice_dto(number))
+    assert invoice.status_code == 201, invoice.text
+
+    suppliers = (await client.get(SUPPLIERS, headers=auth, params=changed)).json()
+    invoices = (await client.get(INVOICES, headers=auth, params=changed)).json()
+
+    assert [s["number"] for s in suppliers] == [number]
+    assert [i["supplier"]["number"] for i in invoices] == [number]
