@@ -73,6 +73,17 @@ class MappingDesk:
             self._report(fact, decision)
             return decision
 
+    async def remap(self) -> Decision:
+        """Before the first record: what the mapping file now maps or links is released."""
+        async with self._lock:
+            decision = self._standings.remap()
+            if decision.commands or decision.changed:
+                await self._transactions.publish(self._records(decision))
+                self._standings.commit(decision)
+            if decision.commands:
+                log.info("released at start", extra={"commands": len(decision.commands)})
+            return decision
+
     def _decide(self, fact: Fact) -> Decision:
         if isinstance(fact, BillVendorChanged):
             return self._standings.vendor_changed(fact)

@@ -72,6 +72,14 @@ class MappingApp(ConsumerService):
     producer: EventProducer
     transactional: TransactionalProducer
 
+    async def run(self) -> None:
+        """Releases what the mapping file now allows, then consumes until stopped."""
+        try:
+            await self.desk.remap()
+            await self.consume()
+        finally:
+            await self.aclose()
+
     async def aclose(self) -> None:
         self.producer.close()
         self.transactional.close()

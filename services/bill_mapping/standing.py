@@ -150,6 +150,25 @@ class Standings:
         standing = replace(before, supplier_number=supplier_number, matched_by=how, tried=())
         return self._settle(org, standing, Decision(), write_vendor=before != standing)
 
+    def remap(self) -> Decision:
+        """At start, with the mapping file as it is now: bills held as unmappable are mapped
+        again, and unmatched vendors matched again (the file may name a link now). What the
+        file fixed is released; the rest stays held with its reason."""
+        decision = Decision()
+        for standing in self.all():
+            org = self._config.organization(standing.tenant_id, standing.organization_id)
+            if org is None:
+                continue
+            unmatched = org.vendor_policy is VendorPolicy.MATCH and standing.supplier_number is None
+            retried = replace(standing, held=tuple(
+                replace(h, kind=PENDING) if h.kind == UNMAPPABLE else h for h in standing.held
+            ))  # fmt: skip
+            if unmatched:
+                retried = self._match(org, retried)
+            newly_matched = unmatched and retried.supplier_number is not None
+            self._settle(org, retried, decision, write_vendor=newly_matched)
+        return decision
+
     def _org(self, tenant_id: str, organization_id: str) -> OrganizationMapping:
         org = self._config.organization(tenant_id, organization_id)
         if org is None:

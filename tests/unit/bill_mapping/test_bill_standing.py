@@ -258,3 +258,32 @@ def test_a_mistake_in_the_file_names_its_line_and_field(tmp_path: Path) -> None:
         BillMappingConfigError, match=r"line 13: tenants.nordic.organizations\[1\].vendor_policy"
     ):
         load_config(path)
+
+
+def test_at_start_a_fixed_file_releases_what_it_now_maps_or_links(
+    config_path: Path, tmp_path: Path
+) -> None:
+    directory = SupplierDirectory()
+    known = KnownSupplier("SUP-1", corporate_id="55667788")
+    directory.learn(tenant_id="nordic", company_id="DK1", supplier=known)
+    rules = Rules(load_config(config_path), directory)
+    rules.vendor_changed(vendor(tax_id="55667788"))
+    rules.bill_changed(bill("B1", account="gl-travel"))
+    rules.vendor_changed(vendor("V2"))
+    rules.bill_changed(bill("B2", vendor_id="V2"))
+    assert rules.remap().commands == []  # the same file: still held, nothing changes
+
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(
+        MAPPING.replace('"gl-it": 6540', '"gl-it": 6540, "gl-travel": "7000"').replace(
+            '{"V-LINKED": "SUP-9"}', '{"V-LINKED": "SUP-9", "V2": "SUP-2"}'
+        )
+    )
+    restarted = Rules(load_config(fixed), directory, rules.all())
+    decision = restarted.remap()
+    assert invoice_ids(decision.commands) == ["B1", "B2"]
+    supplier = [c for c in decision.commands if isinstance(c, UpsertSupplier)]
+    assert [(c.source_id, c.supplier_number) for c in supplier] == [("V2", "SUP-2")]
+    restarted.commit(decision)
+    assert all(s.held == () for s in restarted.all())
+    assert restarted.remap().commands == []
