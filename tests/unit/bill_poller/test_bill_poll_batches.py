@@ -147,11 +147,13 @@ class Budget:
         self.spent += 1
 
 
-def poller(bill: Bill, kafka: Kafka, *, budget: Budget | None = None) -> OrganizationPoller:
+def poller(
+    bill: Bill, kafka: Kafka, *, budget: Budget | None = None, skew: timedelta = timedelta(0)
+) -> OrganizationPoller:
     return OrganizationPoller(
         organization=ORG, source=bill, transactions=kafka, encoder=JsonEvents(), serde=SERDE,
         cursor_topic=CURSORS, cursors=kafka.cursors(), budget=budget or Budget(),
-        overlap=timedelta(minutes=5), page_size=3, now=bill.now,
+        overlap=timedelta(minutes=5), page_size=3, now=lambda: bill.now() + skew,
     )  # fmt: skip
 
 
@@ -256,3 +258,14 @@ async def test_an_unanswered_subscription_check_never_stops_the_poll(error: Exce
     result = await BillPoller([poller(bill, kafka)]).run_once()
     assert result.published == 2
     assert result.unavailable == ()
+
+
+async def test_a_connector_clock_ahead_of_bills_loses_no_change() -> None:
+    bill, kafka = seeded(4), Kafka()
+    polls = poller(bill, kafka, skew=timedelta(hours=1))  # our clock an hour ahead of BILL's
+    await polls.poll("vendor")
+    bill.change("vendor", "009v01")  # BILL stamps it a second after the last poll's records
+    await polls.poll("vendor")
+    assert f"009v01@{bill.clock.isoformat()}" in kafka.events()
+    since = kafka.cursors()[cursor_key(ORG, "vendor")].since
+    assert since == bill.clock - timedelta(minutes=5)  # the newest change read, not our clock
