@@ -103,12 +103,16 @@ class SupplierInvoiceKind:
         self._vendors = vendors
 
     async def supplier(self, visma: VismaClient, command: UpsertSupplierInvoice) -> str:
-        number = command.supplier_number or self._vendors.supplier_of(command)
-        if number:
-            return number
+        if command.supplier_number:
+            return command.supplier_number
+        recorded = self._vendors.supplier_of(command)
+        if recorded:
+            await self._vendors.remember(command, recorded)  # keeps a record in use alive
+            return recorded
         mark = f"[{command.source_system} vendor {command.source_vendor_id}]"
         marked = await Suppliers(visma).find_by_note_mark(mark)
         if marked and marked[0].number:
+            await self._vendors.remember(command, marked[0].number)
             return marked[0].number
         raise SupplierNotWrittenError(
             f"{command.source_system} bill {command.source_id} waits for the supplier of "
