@@ -35,6 +35,12 @@ class HeldBillRecord(AvroModel):
     reason: str
 
 
+class WrittenBill(AvroModel):
+    bill_id: str
+    updated_time: datetime
+    """The newest version of the bill written to Visma."""
+
+
 class BillVendorStanding(AvroModel):
     SCHEMA = "io.mlconnector.state.BillVendorStanding"
 
@@ -47,6 +53,8 @@ class BillVendorStanding(AvroModel):
     matched_by: str | None = None
     tried: list[str] = []
     held: list[HeldBillRecord] = []
+    written: list[WrittenBill] = []
+    """Since v2: the newest version of each bill written, so an older one read late is not."""
     updated_at: datetime
 
     @property

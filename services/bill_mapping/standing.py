@@ -16,7 +16,7 @@ decides again from the same standing: nothing is lost, nothing emitted twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -58,6 +58,9 @@ class VendorStanding:
     tried: tuple[str, ...] = ()
     """What was looked for when it last did not match."""
     held: tuple[HeldBill, ...] = ()
+    written: Mapping[str, datetime] = field(default_factory=dict)
+    """The newest version (updated time) of each of its bills written to Visma: an older or
+    the same version read later (a late webhook after a poll) is not written again."""
 
     @property
     def key(self) -> str:
@@ -115,6 +118,9 @@ class Standings:
     def bill_changed(self, bill: BillBillChanged) -> Decision:
         org = self._org(bill.tenant_id, bill.organization_id)
         standing = self._standing(bill.tenant_id, bill.organization_id, bill.vendor_id)
+        newest = standing.written.get(bill.bill_id)
+        if newest is not None and newest >= bill.updated_time:
+            return Decision()  # this version or a newer one is written already
         return self._settle(org, replace(standing, held=_with(standing.held, bill)), Decision())
 
     def supplier_seen(
@@ -208,6 +214,7 @@ class Standings:
                 supplier_command(org, standing.vendor, supplier_number=standing.supplier_number)
             )
         still: list[HeldBill] = []
+        written = dict(standing.written)
         for held in standing.held:
             if held.kind == UNMAPPABLE:
                 still.append(held)  # waits for its next version
@@ -219,7 +226,8 @@ class Standings:
                     still.append(HeldBill(held.bill, UNMAPPABLE, command.reason))
                 else:
                     decision.commands.append(command)
-        settled = replace(standing, held=tuple(still))
+                    written[held.bill.bill_id] = held.bill.updated_time
+        settled = replace(standing, held=tuple(still), written=written)
         if self._standings.get(settled.key) != settled:
             decision.changed.append(settled)
         return decision

@@ -14,7 +14,7 @@ from chassis.kafka.state import read_to_end
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
 from events.bill import BillBillChanged, BillVendorChanged
-from events.bill_holds import BillVendorStanding, HeldBillRecord
+from events.bill_holds import BillVendorStanding, HeldBillRecord, WrittenBill
 
 
 def encode_standing(serde: AvroSerde, standing: VendorStanding) -> bytes:
@@ -32,6 +32,10 @@ def encode_standing(serde: AvroSerde, standing: VendorStanding) -> bytes:
                 fact=serde.encode(h.bill.SCHEMA, h.bill.to_record()), kind=h.kind, reason=h.reason
             )
             for h in standing.held
+        ],
+        written=[
+            WrittenBill(bill_id=bill_id, updated_time=at)
+            for bill_id, at in sorted(standing.written.items())
         ],
         updated_at=datetime.now(UTC),
     )
@@ -57,6 +61,7 @@ def decode_standing(serde: AvroSerde, raw: bytes) -> VendorStanding:
         matched_by=record.matched_by,
         tried=tuple(record.tried),
         held=held,
+        written={w.bill_id: w.updated_time for w in record.written},
     )
 
 
