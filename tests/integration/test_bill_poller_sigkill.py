@@ -7,6 +7,7 @@ used BILL before connecting it) and answers each call 0.15 s late, so a poll of 
 records is 12 list pages and 60 transactions of 20 records: kills land between them. The
 poller runs as `python -m bill_poller` with its credentials from a vault on the broker, is
 killed at a random moment after its next commit, vendors change meanwhile, and it restarts.
+Its password and devKey appear in none of its logs and none of the topics it writes.
 """
 
 from __future__ import annotations
@@ -193,6 +194,12 @@ def test_sigkill_between_pages_repeats_and_loses_nothing(
         twice = [v for v, n in Counter(versions).items() if n > 1]
         assert twice == [], f"published twice: {twice[:5]}"
         assert set(versions) >= wanted  # and the versions changed again before a poll
+    output = log.read_bytes()
+    for secret in (DEMO_PASSWORD, DEMO_DEV_KEY):  # logs and the facts never hold one
+        assert secret.encode() not in output
+        for topic in (vendors_topic, bills_topic, f"{prefix}state.poll-cursor.v1"):
+            values = iter_to_end(kafka, topic, client="bill-poller-secret-check")
+            assert all(secret.encode() not in value for _, value in values)
     print(
         f"\nseed {seed}: {KILLS} kills after {kills} committed facts; {len(versions)} facts "
         f"for {len(wanted)} versions in BILL; test took {time.monotonic() - started:.0f} s"
