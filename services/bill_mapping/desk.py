@@ -121,6 +121,8 @@ class MappingDesk:
                 command_id=command.command_id,
                 detail=f"{type(command).__name__} for the Visma writer",
             )
+        if isinstance(fact, BillVendorChanged):
+            self._report_unmatched(fact, decision)
         if not isinstance(fact, BillBillChanged):
             return
         for standing in decision.changed:
@@ -136,3 +138,15 @@ class MappingDesk:
                         Stage.HELD, entity_id=standing.key, event_id=fact.version_id,
                         detail=held.reason[:500],
                     )  # fmt: skip
+
+    def _report_unmatched(self, vendor: BillVendorChanged, decision: Decision) -> None:
+        for standing in decision.changed:
+            if standing.vendor_id == vendor.vendor_id and standing.tried:
+                tried = "; ".join(standing.tried)
+                log.warning("vendor unmatched", extra={"vendor": standing.key, "tried": tried})
+                self._audit.record(
+                    Stage.HELD,
+                    entity_id=standing.key,
+                    event_id=vendor.version_id,
+                    detail=f"vendor {vendor.name!r} matches no Visma supplier: {tried}"[:500],
+                )
