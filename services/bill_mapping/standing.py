@@ -121,6 +121,8 @@ class Standings:
         newest = standing.written.get(bill.bill_id)
         if newest is not None and newest >= bill.updated_time:
             return Decision()  # this version or a newer one is written already
+        if bill.archived:
+            return self._archived(standing, bill)
         return self._settle(org, replace(standing, held=_with(standing.held, bill)), Decision())
 
     def supplier_seen(
@@ -174,6 +176,14 @@ class Standings:
             newly_matched = unmatched and retried.supplier_number is not None
             self._settle(org, retried, decision, write_vendor=newly_matched)
         return decision
+
+    def _archived(self, standing: VendorStanding, bill: BillBillChanged) -> Decision:
+        """An archived bill is not written: a held one is let go (a newer version of it may
+        come back restored); one already in Visma stays as it is there (nothing deletes)."""
+        kept = tuple(h for h in standing.held if h.bill.bill_id != bill.bill_id)
+        if kept == standing.held:
+            return Decision()
+        return Decision(changed=[replace(standing, held=kept)])
 
     def _org(self, tenant_id: str, organization_id: str) -> OrganizationMapping:
         org = self._config.organization(tenant_id, organization_id)

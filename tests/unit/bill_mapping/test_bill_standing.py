@@ -321,3 +321,24 @@ def test_a_standing_round_trips_through_its_topic_encoding(config_path: Path) ->
     assert held is not None
     assert held.written == {"B1": T0}
     assert [h.kind for h in held.held] == [UNMAPPABLE]
+
+
+def test_an_archived_bill_is_not_written_and_a_held_one_is_let_go(config_path: Path) -> None:
+    rules = standings(config_path)
+    rules.vendor_changed(vendor(tax_id="55667788"))  # unmatched
+    rules.bill_changed(bill("B1"))
+    rules.bill_changed(bill("B2"))
+    archived = bill("B1", minutes=2).model_copy(update={"archived": True, "change": "archived"})
+    let_go = rules.bill_changed(archived)
+    assert let_go.commands == []
+    assert [h.bill.bill_id for h in let_go.changed[0].held] == ["B2"]
+    released = rules.link(
+        tenant_id="nordic", organization_id="00801AAA", vendor_id="V1", supplier_number="S"
+    )
+    assert invoice_ids(released.commands) == ["B2"]
+    assert (
+        rules.bill_changed(bill("B3", minutes=1).model_copy(update={"archived": True})).commands
+        == []
+    )
+    restored = rules.bill_changed(bill("B1", minutes=3))  # restored in BILL: a newer version
+    assert invoice_ids(restored.commands) == ["B1"]
