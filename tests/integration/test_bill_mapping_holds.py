@@ -33,7 +33,7 @@ from events.bill import BillBillChanged, BillLine, BillVendorChanged
 from events.visma import ChangeType
 from events.visma_reference import Supplier, SupplierChanged
 from events.visma_writes import UpsertSupplier, UpsertSupplierInvoice
-from mlc.bill_holds import run_unmatched
+from mlc.bill_holds import run_link, run_unmatched
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +183,35 @@ async def scenario(rig: Rig) -> None:
         await rig.until("the replay handled", lambda: rig.read_all_of(t.suppliers.name))
     assert invoices(rig) == ["B1", "B2", "B3", "B4"]
     assert len({c.command_id for c in rig.commands()}) == len(rig.commands()) == 5
+
+
+def test_mlc_bill_link_releases_the_held_bills_once(kafka_bootstrap: str, unique: str) -> None:
+    asyncio.run(link_scenario(Rig(kafka_bootstrap, unique)))
+
+
+async def link_scenario(rig: Rig) -> None:
+    t = rig.topics
+    async with rig.running():
+        rig.send(t.vendors.name, vendor(), vendor().key)
+        for number, minutes in (("B2", 2), ("B1", 1)):
+            rig.send(t.bills.name, bill(number, minutes), bill(number, minutes).key)
+        await rig.until("two bills held", lambda: sorted(rig.held()) == ["B1", "B2"])
+
+        out = io.StringIO()
+        args = argparse.Namespace(
+            vendor_id="00901V1", supplier_number="70099", tenant=None, org=None,
+            topic_prefix=rig.prefix,
+        )  # fmt: skip
+        assert await asyncio.to_thread(run_link, args, out=out) == 0
+        assert out.getvalue() == f"linked vendor 00901V1 ({TENANT}/{ORG}) to supplier 70099\n"
+        await rig.until("the release", lambda: len(invoices(rig)) == 2)
+        await rig.until("the link handled", lambda: rig.read_all_of(t.links.name))
+    assert invoices(rig) == ["B1", "B2"]
+    assert {c.supplier_number for c in rig.commands()} == {"70099"}
+    assert len(rig.commands()) == 3  # the supplier and the two bills, once
+    assert rig.held() == []
+
+    refused = argparse.Namespace(
+        vendor_id="00901NOPE", supplier_number="1", tenant=None, org=None, topic_prefix=rig.prefix
+    )
+    assert await asyncio.to_thread(run_link, refused, out=io.StringIO()) == 1
