@@ -108,8 +108,8 @@ class Standings:
     def vendor_changed(self, vendor: BillVendorChanged) -> Decision:
         org = self._org(vendor.tenant_id, vendor.organization_id)
         before = self._standing(vendor.tenant_id, vendor.organization_id, vendor.vendor_id)
-        if before.vendor is not None and before.vendor.updated_time > vendor.updated_time:
-            return Decision()  # an older version, read late: the newer one stands
+        if before.vendor is not None and before.vendor.updated_time >= vendor.updated_time:
+            return Decision()  # seen already (the webhook after the poll), or older and late
         standing = replace(before, vendor=vendor)
         if org.vendor_policy is VendorPolicy.MATCH:
             standing = self._match(org, standing)

@@ -187,6 +187,8 @@ def test_create_policy_writes_the_vendor_and_its_bills_without_a_supplier_number
 ) -> None:
     rules = standings(config_path)
     (supplier,) = rules.vendor_changed(vendor("V7", org="00801BBB")).commands
+    polled = vendor("V7", org="00801BBB").model_copy(update={"source": "poll"})
+    assert rules.vendor_changed(polled).commands == []  # the same version by the other path
     assert isinstance(supplier, UpsertSupplier)
     assert (supplier.company_id, supplier.supplier_number) == ("DK2", None)
     (invoice,) = rules.bill_changed(
