@@ -27,6 +27,7 @@ from chassis.kafka.transactions import Outgoing, Transactions
 from chassis.serde import AvroSerde
 from events.bill import BillBillChanged, BillVendorChanged
 from events.bill_holds import BillVendorLinked
+from events.visma import ChangeType
 from events.visma_reference import SupplierChanged
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,11 @@ class MappingDesk:
                 vendor_id=fact.vendor_id, supplier_number=fact.supplier_number,
             )  # fmt: skip
         supplier = fact.supplier
+        if fact.change_type is ChangeType.DELETED:
+            self._standings.supplier_gone(
+                tenant_id=fact.tenant_id, company_id=fact.company_id, number=supplier.number
+            )
+            return Decision()
         known = KnownSupplier(supplier.number, supplier.corporate_id, supplier.vat_registration_id)
         return self._standings.supplier_seen(
             tenant_id=fact.tenant_id, company_id=fact.company_id, supplier=known

@@ -17,6 +17,7 @@ from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
 from events.bill import BillBillChanged, BillVendorChanged
 from events.bill_holds import BillVendorLinked
+from events.visma import ChangeType
 from events.visma_reference import SupplierChanged
 
 FACTS: dict[str, type[Fact]] = {
@@ -51,6 +52,8 @@ def load_suppliers(
     for raw in read_to_end(settings, topic, client=client).values():
         _, value = serde.decode(raw)
         fact = SupplierChanged.from_record(value)
+        if fact.change_type is ChangeType.DELETED:
+            continue
         supplier = fact.supplier
         directory.learn(
             tenant_id=fact.tenant_id,

@@ -148,6 +148,11 @@ class Standings:
                 self._settle(org, matched, decision, write_vendor=True)
         return decision
 
+    def supplier_gone(self, *, tenant_id: str, company_id: str, number: str) -> None:
+        """A supplier deleted in Visma pairs with no vendor from now on (vendors matched to
+        it keep their number: their invoices exist in Visma under it)."""
+        self._suppliers.forget(tenant_id=tenant_id, company_id=company_id, number=number)
+
     def link(
         self, *, tenant_id: str, organization_id: str, vendor_id: str, supplier_number: str
     ) -> Decision:

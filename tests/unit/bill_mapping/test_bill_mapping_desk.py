@@ -110,3 +110,14 @@ def test_holds_are_audited_and_a_release_not_committed_is_decided_again() -> Non
         assert len(transactions.on("commands")) == 2
 
     asyncio.run(scenario())
+
+
+def test_a_supplier_deleted_in_visma_releases_nothing() -> None:
+    async def scenario() -> None:
+        mapping, transactions, _ = desk()
+        await mapping.handle(VENDOR)
+        await mapping.handle(BILL)
+        await mapping.handle(SUPPLIER.model_copy(update={"change_type": ChangeType.DELETED}))
+        assert transactions.on("commands") == []
+
+    asyncio.run(scenario())
