@@ -80,12 +80,15 @@ class VaultCredentials:
             now = self._clock()
             if self._loaded_at is not None and now - self._loaded_at < self._refresh_seconds:
                 return False
-            self._loaded_at = now
-            # Reading the vault is a blocking Kafka read: off the event loop.
+            # Reading the vault is a blocking Kafka read: off the event loop. The read counts
+            # once it is done, so a request arriving meanwhile waits for it (on the lock)
+            # instead of looking into a vault not read yet.
             try:
                 await asyncio.to_thread(self._load)
             except VaultError as exc:
+                self._loaded_at = now  # a failed read counts too: no storm of reads
                 raise NotAcceptingNowError(f"the vault cannot be read: {exc}") from exc
+            self._loaded_at = now
             return True
 
     def _load(self) -> None:

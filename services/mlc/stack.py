@@ -332,6 +332,8 @@ class FlowStack:
                 "MLC_INGRESS_MONDAY_SIGNING_SECRET_CREDENTIAL": MONDAY_SIGNING_CREDENTIAL,
                 "MLC_INGRESS_MONDAY_WEBHOOK_URL": self.monday_webhook_url,
                 "MLC_INGRESS_MONDAY_TOPIC": f"{self.topics.prefix}monday.column-change.v1",
+                "MLC_INGRESS_BILL_VENDOR_TOPIC": f"{self.topics.prefix}bill.vendor.v1",
+                "MLC_INGRESS_BILL_BILL_TOPIC": f"{self.topics.prefix}bill.bill.v1",
             }
             port = str(self.ingress_port)
             return python_module("ingress", "--host", "127.0.0.1", "--port", port), env
