@@ -311,7 +311,8 @@ class Traffic:
                        frozenset({405}))  # fmt: skip
 
     def unknown_path(self) -> Attempt:
-        path = self.rng.choice(["/", "/webhooks", "/webhooks/bill", "/" + "a" * 5000, "/%00"])
+        paths = ["/", "/webhooks", "/webhooks/no-such-system", "/" + "a" * 5000, "/%00"]
+        path = self.rng.choice(paths)
         return Attempt("unknown_path", "POST", path, [], b"{}", frozenset({404, 405}))
 
     def probe(self) -> Attempt:

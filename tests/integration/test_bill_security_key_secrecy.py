@@ -47,6 +47,9 @@ BASES = ["--api-base", "http://sandbox/bill/connect/v3",
          "--events-base", "http://sandbox/bill/connect-events/v3"]  # fmt: skip
 
 
+PRODUCT_PACKAGES = {"chassis", "ingress", "mlc", "bill_client", "sandbox"}
+
+
 @pytest.fixture
 def product_log(tmp_path: Path) -> Iterator[Path]:
     """Every log line of the test as the product writes it (JSON, redacted) into a file."""
@@ -55,10 +58,33 @@ def product_log(tmp_path: Path) -> Iterator[Path]:
     handler = logging.FileHandler(path)
     handler.setFormatter(JsonFormatter("ingress"))
     root = logging.getLogger()
-    root.addHandler(handler)
+    # On each product package's logger, not only the root: a library or a service's
+    # configure_logging in the same worker may replace the root's handlers mid-run.
+    owners = [logging.getLogger(name) for name in sorted(PRODUCT_PACKAGES)]
+    for owner in owners:
+        owner.addHandler(handler)
     level, root.level = root.level, logging.DEBUG
+    # Another test in the same worker may have left a logger disabled or raised its level (a
+    # library's logging.config call disables existing loggers): the product's lines must reach
+    # the file, or the search below would find nothing for want of lines, not of secrets.
+    saved = [
+        (logger, logger.disabled, logger.level)
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger)
+    ]
+    for logger, _, _ in saved:
+        logger.disabled = False
+        if logger.level > logging.DEBUG and logger.name.split(".")[0] in PRODUCT_PACKAGES:
+            logger.setLevel(logging.NOTSET)
+    switched_off = logging.root.manager.disable
+    logging.disable(logging.NOTSET)
     yield path
-    root.removeHandler(handler)
+    logging.disable(switched_off)
+    for logger, was_disabled, was_level in saved:
+        logger.disabled = was_disabled
+        logger.setLevel(was_level)
+    for owner in owners:
+        owner.removeHandler(handler)
     handler.close()
     root.setLevel(level)
 
@@ -160,7 +186,11 @@ def test_the_security_key_is_nowhere_in_clear(
     # Four events, each delivered, verified and stored: the scan has something to search.
     assert [len(stored[t]) for t in topics] == [2, 2]
     assert_not_in_topics_or_files(secrets, stored, tmp_path)
-    assert product_log.read_text()  # the run logged (vault writes at least)
+    vault_logger = logging.getLogger("chassis.vault")
+    assert product_log.read_text(), (  # the run logged (vault writes at least)
+        f"no product log line: root handlers {logging.getLogger().handlers}, chassis.vault "
+        f"disabled={vault_logger.disabled} level={vault_logger.getEffectiveLevel()}"
+    )
     for secret in secrets:
         assert secret not in said
         assert secret not in caplog.text
