@@ -54,6 +54,9 @@ class StopWatchdog:
             extra={"grace_seconds": self._grace, "exit_status": EXIT_STATUS},
         )
         for handler in logging.getLogger().handlers:
-            handler.flush()
+            try:
+                handler.flush()
+            except (OSError, ValueError):
+                pass  # a handler whose stream is gone must not keep the process here
         self._leave(EXIT_STATUS)
         self.fired.set()  # only a test's `leave` returns: it may look once `fired` is set

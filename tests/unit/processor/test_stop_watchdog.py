@@ -5,6 +5,7 @@ processor's own handler arms it before raising PartitionMovedError."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +32,19 @@ def test_a_watchdog_never_armed_never_leaves() -> None:
     watchdog = StopWatchdog(0.01, leave=left.append)
     assert not watchdog.fired.wait(0.2)
     assert left == []
+
+
+def test_a_handler_with_a_closed_stream_does_not_keep_the_process_here(tmp_path: Path) -> None:
+    left: list[int] = []
+    closed = (tmp_path / "log").open("w")
+    closed.close()  # as another component's logging set-up can leave a handler's stream
+    broken = logging.StreamHandler(closed)
+    root = logging.getLogger()
+    root.addHandler(broken)
+    try:
+        watchdog = StopWatchdog(0.01, leave=left.append)
+        watchdog.arm()
+        assert watchdog.fired.wait(10)
+    finally:
+        root.removeHandler(broken)
+    assert left == [EXIT_STATUS]
