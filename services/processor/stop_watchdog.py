@@ -12,6 +12,7 @@ there, with an exit status that says why.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -54,9 +55,8 @@ class StopWatchdog:
             extra={"grace_seconds": self._grace, "exit_status": EXIT_STATUS},
         )
         for handler in logging.getLogger().handlers:
-            try:
+            # a handler whose stream is gone must not keep the process here
+            with contextlib.suppress(OSError, ValueError):
                 handler.flush()
-            except (OSError, ValueError):
-                pass  # a handler whose stream is gone must not keep the process here
         self._leave(EXIT_STATUS)
         self.fired.set()  # only a test's `leave` returns: it may look once `fired` is set
