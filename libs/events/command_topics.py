@@ -6,13 +6,19 @@ from chassis.topics import TopicSpec
 from events.commands import (
     ApplyVismaAction,
     CreateMondayItem,
+    MarkAirbaseEntrySynced,
     SendEmail,
     SendSms,
     SyncToAirbase,
 )
 from events.slack import PostSlackMessage
 from events.topics import SINK_SLACK
-from events.visma_writes import RecordPurchaseReceipt, UpsertSupplier, UpsertSupplierInvoice
+from events.visma_writes import (
+    RecordPurchaseReceipt,
+    RecordSupplierPayment,
+    UpsertSupplier,
+    UpsertSupplierInvoice,
+)
 
 SINK_TWILIO_SMS = TopicSpec("sink.twilio-sms.v1", partitions=6)
 SINK_TWILIO_EMAIL = TopicSpec("sink.twilio-email.v1", partitions=6)
@@ -30,5 +36,7 @@ COMMAND_TOPICS: dict[type, TopicSpec] = {
     RecordPurchaseReceipt: SINK_VISMA_WRITER,
     UpsertSupplier: SINK_VISMA_WRITER,
     UpsertSupplierInvoice: SINK_VISMA_WRITER,
+    RecordSupplierPayment: SINK_VISMA_WRITER,
+    MarkAirbaseEntrySynced: SINK_AIRBASE,
 }
 """Where a processor sends each command class (several may share a sink's topic)."""

@@ -8,9 +8,16 @@ the entity key, so the audit trail can follow it from the fact to the delivery.
 
 from __future__ import annotations
 
+import hashlib
+
 from events.command_envelope import CommandEnvelope as _Command
 from events.slack import PostSlackMessage
-from events.visma_writes import RecordPurchaseReceipt, UpsertSupplier, UpsertSupplierInvoice
+from events.visma_writes import (
+    RecordPurchaseReceipt,
+    RecordSupplierPayment,
+    UpsertSupplier,
+    UpsertSupplierInvoice,
+)
 
 
 class SendSms(_Command):
@@ -102,6 +109,35 @@ class ApplyVismaAction(_Command):
         return self.entity_id
 
 
+class MarkAirbaseEntrySynced(_Command):
+    """Mark an Airbase ledger entry as synced, with the Visma document that books it.
+
+    The Visma writer sends it once a `RecordSupplierPayment` with `reply_to == "airbase"` is
+    in Visma. Its `command_id` is derived from the payment command's
+    (`mark_synced_command_id`), so a redelivered payment sends the same mark and the
+    airbase-sink's ledger drops the repeat.
+    """
+
+    SCHEMA = "io.mlconnector.sink.MarkAirbaseEntrySynced"
+
+    entry_id: str
+    """The ledger entry's airbase_id."""
+    visma_payment_number: str
+    """The Visma payment's reference number: the entry's erp_reference_id once synced."""
+    company_id: str
+
+    @property
+    def key(self) -> str:
+        """One Airbase tenant's writes apply in order."""
+        return self.tenant_id
+
+
+def mark_synced_command_id(payment_command_id: str) -> str:
+    """The id of the `MarkAirbaseEntrySynced` that follows the payment command
+    `payment_command_id`: the same for every delivery of that command."""
+    return hashlib.sha256(f"airbase-mark-synced|{payment_command_id}".encode()).hexdigest()
+
+
 Command = (
     PostSlackMessage
     | SendSms
@@ -112,5 +148,7 @@ Command = (
     | RecordPurchaseReceipt
     | UpsertSupplier
     | UpsertSupplierInvoice
+    | RecordSupplierPayment
+    | MarkAirbaseEntrySynced
 )
 """Everything the processor can ask a sink to do."""

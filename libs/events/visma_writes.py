@@ -138,6 +138,64 @@ class UpsertSupplierInvoice(CommandEnvelope):
         )
 
 
+class SupplierPaymentAllocation(AvroModel):
+    """Where part of a supplier payment is booked: the GL account and the cost center
+    (the subaccount, mapped from the source's department), never a default one."""
+
+    amount: Decimal
+    account_number: str
+    subaccount: str | None = None
+    """The Visma subaccount carrying the cost center, e.g. `100-20`."""
+    description: str | None = None
+
+
+def payment_reference(source_system: str, source_id: str) -> str:
+    """The reference written on a payment, by which it is found in Visma again:
+    `airbase:<entry id>` for an Airbase ledger entry."""
+    return f"{source_system}:{source_id}"
+
+
+class RecordSupplierPayment(CommandEnvelope):
+    """Record in Visma a payment of one supplier invoice made in a source system (Airbase).
+
+    `entity_type` is `supplierPayment`; `entity_id` names the source payment, e.g.
+    `tenant/company/supplierPayment/airbase:<entry id>`. Keyed by the paid invoice, so the
+    payments of one invoice apply in order. `payment_reference` (`airbase:<entry id>`) is
+    written on the payment: the writer looks it up before any create, so a crash after
+    Visma's 201 never pays twice. The producer derives `command_id` from the entry and its
+    version (`source_version`): a repeated event is the same command, a new version of the
+    same entry is a new command that updates the payment it made.
+    """
+
+    SCHEMA = "io.mlconnector.sink.RecordSupplierPayment"
+
+    company_id: str
+    source_system: str
+    """Where the payment was made, e.g. `airbase`."""
+    source_id: str
+    """The payment's id there (an Airbase ledger entry's airbase_id)."""
+    source_version: str
+    """The version of the source record this command carries (a digest of its content)."""
+    supplier_number: str
+    invoice_ref_nbr: str
+    """The reference number of the Visma supplier invoice it pays."""
+    document_type: str = "Invoice"
+    """The paid document's type in Visma."""
+    payment_reference: str
+    """Written on the payment; how it is found in Visma again (`airbase:<entry id>`)."""
+    currency_id: str
+    amount: Decimal
+    payment_date: date
+    allocations: list[SupplierPaymentAllocation]
+    reply_to: str | None = None
+    """`airbase`: once the payment is in Visma, the writer sends `MarkAirbaseEntrySynced`."""
+
+    @property
+    def key(self) -> str:
+        """The payments of one invoice apply in order: keyed by the invoice."""
+        return f"{self.tenant_id}/{self.company_id}/supplierInvoice/{self.invoice_ref_nbr}"
+
+
 class FieldDifference(AvroModel):
     """One field whose value in Visma is not what the write expected to find."""
 

@@ -352,6 +352,47 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "written": [{"bill_id": "00n01UVWXYZABCD0006", "updated_time": AT}],
         "updated_at": AT,
     },
+    "io.mlconnector.sink.RecordSupplierPayment": {
+        "command_id": "5e1d" * 16,
+        "tenant_id": "tenant-se-1",
+        "company_id": "tenant-se-1",
+        "source_system": "airbase",
+        "source_id": "le_0042",
+        "source_version": "a3f9" * 8,
+        "supplier_number": "50012",
+        "invoice_ref_nbr": "000123",
+        "document_type": "Invoice",
+        "payment_reference": "airbase:le_0042",
+        "currency_id": "SEK",
+        "amount": Decimal("1250.0000"),
+        "payment_date": date(2026, 3, 2),
+        "allocations": [
+            {
+                "amount": Decimal("1250.0000"),
+                "account_number": "6110",
+                "subaccount": "100-20",
+                "description": "Copy paper",
+            }
+        ],
+        "reply_to": "airbase",
+        "rule": "airbase-payments",
+        "source_event_id": "evt-le-0042",
+        "entity_type": "supplierPayment",
+        "entity_id": "tenant-se-1/tenant-se-1/supplierPayment/airbase:le_0042",
+        "created_at": AT,
+    },
+    "io.mlconnector.sink.MarkAirbaseEntrySynced": {
+        "command_id": "7b2e" * 16,
+        "tenant_id": "tenant-se-1",
+        "entry_id": "le_0042",
+        "visma_payment_number": "000201",
+        "company_id": "tenant-se-1",
+        "rule": "airbase-payments",
+        "source_event_id": "evt-le-0042",
+        "entity_type": "supplierPayment",
+        "entity_id": "tenant-se-1/tenant-se-1/supplierPayment/airbase:le_0042",
+        "created_at": AT,
+    },
 }
 
 

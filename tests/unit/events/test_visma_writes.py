@@ -8,13 +8,16 @@ from decimal import Decimal
 import pytest
 
 from chassis.serde import AvroSerde, SchemaCatalog
-from events.command_topics import COMMAND_TOPICS, SINK_VISMA_WRITER
-from events.commands import ApplyVismaAction
+from events.command_topics import COMMAND_TOPICS, SINK_AIRBASE, SINK_VISMA_WRITER
+from events.commands import ApplyVismaAction, MarkAirbaseEntrySynced, mark_synced_command_id
 from events.visma_writes import (
     RecordPurchaseReceipt,
+    RecordSupplierPayment,
     SupplierInvoiceLineWrite,
+    SupplierPaymentAllocation,
     UpsertSupplier,
     UpsertSupplierInvoice,
+    payment_reference,
 )
 
 pytestmark = pytest.mark.unit
@@ -134,6 +137,93 @@ def test_supplier_writes_travel_on_the_writers_topic() -> None:
 )
 def test_supplier_writes_round_trip_through_their_registered_schemas(
     command: UpsertSupplier | UpsertSupplierInvoice,
+) -> None:
+    serde = AvroSerde(SchemaCatalog.load())
+
+    name, decoded = serde.decode(serde.encode(command.SCHEMA, command.to_record()))
+
+    assert name == command.SCHEMA
+    assert type(command).from_record(decoded) == command
+
+
+def _payment(**changes: object) -> RecordSupplierPayment:
+    fields: dict[str, object] = {
+        "command_id": "cmd-p1",
+        "tenant_id": "t1",
+        "company_id": "c1",
+        "source_system": "airbase",
+        "source_id": "le_42",
+        "source_version": "v1",
+        "supplier_number": "50012",
+        "invoice_ref_nbr": "000123",
+        "payment_reference": payment_reference("airbase", "le_42"),
+        "currency_id": "SEK",
+        "amount": Decimal("1250.50"),
+        "payment_date": date(2026, 12, 2),
+        "allocations": [
+            SupplierPaymentAllocation(
+                amount=Decimal("1000.50"), account_number="6110", subaccount="100-20"
+            ),
+            SupplierPaymentAllocation(
+                amount=Decimal("250"), account_number="6120", description="Toner"
+            ),
+        ],
+        "reply_to": "airbase",
+        "rule": "airbase-payments",
+        "source_event_id": "evt-p1",
+        "entity_type": "supplierPayment",
+        "entity_id": "t1/c1/supplierPayment/airbase:le_42",
+        "created_at": datetime(2026, 12, 3, 2, 0, tzinfo=UTC),
+    }
+    return RecordSupplierPayment.model_validate(fields | changes)
+
+
+def _mark(payment: RecordSupplierPayment) -> MarkAirbaseEntrySynced:
+    return MarkAirbaseEntrySynced(
+        command_id=mark_synced_command_id(payment.command_id),
+        tenant_id=payment.tenant_id,
+        entry_id=payment.source_id,
+        visma_payment_number="000201",
+        company_id=payment.company_id,
+        rule=payment.rule,
+        source_event_id=payment.source_event_id,
+        entity_type=payment.entity_type,
+        entity_id=payment.entity_id,
+        created_at=payment.created_at,
+    )
+
+
+def test_a_payment_carries_its_airbase_reference_and_is_keyed_by_the_paid_invoice() -> None:
+    payment = _payment()
+
+    assert payment.payment_reference == "airbase:le_42"
+    assert payment.document_type == "Invoice"
+    assert payment.key == "t1/c1/supplierInvoice/000123"
+    assert _payment(source_id="le_43").key == payment.key
+    assert _payment(invoice_ref_nbr="000124").key != payment.key
+
+
+def test_payments_go_to_the_writer_and_marks_to_the_airbase_sink_keyed_by_tenant() -> None:
+    assert COMMAND_TOPICS[RecordSupplierPayment] is SINK_VISMA_WRITER
+    assert COMMAND_TOPICS[MarkAirbaseEntrySynced] is SINK_AIRBASE
+    assert _mark(_payment()).key == "t1"
+
+
+def test_the_mark_id_follows_the_payment_command_and_nothing_else() -> None:
+    first = mark_synced_command_id("cmd-p1")
+
+    assert first == mark_synced_command_id("cmd-p1")
+    assert first != mark_synced_command_id("cmd-p2")
+    assert first != "cmd-p1"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [_payment(), _payment(reply_to=None, allocations=[]), _mark(_payment())],
+    ids=["payment", "payment-no-reply", "mark-synced"],
+)
+def test_payment_commands_round_trip_through_their_registered_schemas(
+    command: RecordSupplierPayment | MarkAirbaseEntrySynced,
 ) -> None:
     serde = AvroSerde(SchemaCatalog.load())
 
