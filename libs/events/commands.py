@@ -78,6 +78,10 @@ class CreateMondayItem(_Command):
 
 
 class SyncToAirbase(_Command):
+    """Upsert the Airbase object of one Visma record (vendor, bill, purchase order, GL
+    account or cost center): `payload_json` is the Visma fact's payload as the processor
+    routed it, `entity_type` says which."""
+
     SCHEMA = "io.mlconnector.sink.SyncToAirbase"
 
     note: str
@@ -85,7 +89,9 @@ class SyncToAirbase(_Command):
 
     @property
     def key(self) -> str:
-        return self.entity_id
+        """One Airbase account per tenant: its writes apply in order, so a supplier's vendor
+        goes before its invoice's bill when both come."""
+        return self.tenant_id
 
 
 class ApplyVismaAction(_Command):
