@@ -11,6 +11,7 @@ import re
 from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
+from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
 from events.approvals import APPROVAL_SIGNALS
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.bill_holds import BILL_VENDOR_LINKS, STATE_BILL_VENDORS
@@ -81,4 +82,6 @@ ALL = (
     BILL_BILLS,
     BILL_VENDOR_LINKS,
     STATE_BILL_VENDORS,
+    AIRBASE_PAYMENTS,
+    AIRBASE_WEBHOOKS,
 )

@@ -393,6 +393,44 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "entity_id": "tenant-se-1/tenant-se-1/supplierPayment/airbase:le_0042",
         "created_at": AT,
     },
+    "io.mlconnector.airbase.AirbasePaymentReady": {
+        "event_id": "tenant-se-1/ab-le-0042@5f1c0e9a7d3b2c4e6a81",
+        "tenant_id": "tenant-se-1",
+        "company_id": "1234567",
+        "entry_id": "ab-le-0042",
+        "version": "5f1c0e9a7d3b2c4e6a81",
+        "entry_type": "bill_payment",
+        "vendor_ref": "70012",
+        "vendor_name": "Nordisk Papir AB",
+        "bill_id": "ab-bill-0007",
+        "bill_ref": "Invoice:000123",
+        "invoice_number": "NP-2026-118",
+        "currency": "SEK",
+        "amount": Decimal("1250.0000"),
+        "payment_date": date(2026, 3, 1),
+        "lines": [
+            {
+                "line_number": 1,
+                "amount": Decimal("1250.0000"),
+                "account_ref": "4010",
+                "department_ref": "CC-200",
+                "description": "Copy paper",
+            }
+        ],
+        "bank_account_ref": "1930",
+        "observed_at": AT,
+        "via": "poll",
+    },
+    "io.mlconnector.airbase.AirbaseWebhookReceived": {
+        "event_id": "evt_01HQ7Z3K4M",
+        "tenant_id": "tenant-se-1",
+        "event_type": "bill_paid",
+        "object_type": "ledger_entry",
+        "object_id": "ab-le-0042",
+        "created_date": "2026-03-01T08:15:30.123Z",
+        "signed": True,
+        "received_at": AT,
+    },
 }
 
 
