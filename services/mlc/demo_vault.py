@@ -3,7 +3,8 @@
 A service that needs a secret gets the name of its credential and the path of the run's master
 key file, never the value: the Visma client secret goes to the poller and the writer, the
 Slack bot token to the sink and the approvals, the signing secrets (Slack's, the monday app's)
-to the ingress, the monday token to the monday receipts service, and the processor gets none.
+to the ingress, the monday token to the monday receipts service, the BILL password and devKey
+to the bill-poller, and the processor and the bill-mapping get none.
 Values reach the vault from this process (as `mlc secrets set` would write them), so no
 child's environment or argv holds one.
 """
@@ -27,6 +28,15 @@ TWILIO_AUTH_CREDENTIAL = "twilio/auth-token"
 SENDGRID_CREDENTIAL = "sendgrid/api-key"
 MONDAY_CREDENTIAL = "monday/api-token"
 MONDAY_SIGNING_CREDENTIAL = "monday/signing-secret"
+BILL_DEV_KEY_CREDENTIAL = "bill/devkey"
+BILL_PASSWORD_CREDENTIAL = "bill/{org}/password"  # noqa: S105 - a vault name, not a secret
+"""`mlc bill subscribe`'s default name of an organization's password ({org}: its id)."""
+
+
+def password_credential(organization_id: str) -> str:
+    """The vault name of the BILL user's password for one organization."""
+    return BILL_PASSWORD_CREDENTIAL.format(org=organization_id)
+
 
 NEEDS: dict[str, tuple[str, ...]] = {
     "visma-poller": (VISMA_CREDENTIAL,),
@@ -38,6 +48,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "processor": (),
     "twilio-sink": (TWILIO_AUTH_CREDENTIAL, SENDGRID_CREDENTIAL),
     "monday-sink": (MONDAY_CREDENTIAL,),
+    "bill-poller": (BILL_PASSWORD_CREDENTIAL, BILL_DEV_KEY_CREDENTIAL),
+    "bill-mapping": (),
 }
 """Which credentials each service reads; a service not listed reads none."""
 

@@ -24,6 +24,8 @@ from chassis.kafka.state import StateLoadError, iter_to_end
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
+from mlc.bill_stack import BillFlow, BillRun
+from mlc.bill_stack import subscribe as subscribe_bill
 from mlc.demo_vault import (
     MONDAY_CREDENTIAL,
     MONDAY_SIGNING_CREDENTIAL,
@@ -191,6 +193,8 @@ class FlowStack:
     """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
     """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
+    bill: BillFlow = field(default_factory=BillFlow)
+    """The BILL side: organizations polled, cadence, the tenant's mapping file."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -249,6 +253,8 @@ class FlowStack:
             argv, env = self._approval_child(name, env)
         elif name == "monday-receipts":
             argv, env = self._receipts_child(env)
+        elif name in ("bill-poller", "bill-mapping"):
+            argv, env = self._bill_child(name, env)
         elif name == "twilio-sink":
             argv = self._twilio_sink_argv()
         elif name == "monday-sink":
@@ -346,6 +352,48 @@ class FlowStack:
         )  # fmt: skip
         return argv, env
 
+    def _bill_child(self, name: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """BILL's vendors and bills polled into the run's topics, mapped into Visma writes."""
+        run = BillRun(self.run_id, self.state_dir, self.base_url, self.topics.prefix)
+        if name == "bill-poller":
+            config = self.state_dir / "bill-poller.yaml"
+            config.write_text(yaml.safe_dump(self.bill.poller_file()))
+            argv, more = run.poller_argv(self.bill, config)
+            return argv, env | more
+        config = self.state_dir / "bill-mapping.yaml"
+        config.write_text(yaml.safe_dump(self.bill.mapping))
+        return run.mapping_argv(config), env
+
+    @property
+    def bill_webhook_url(self) -> str:
+        """The ingress's BILL route, as a subscription's notificationUrl."""
+        return f"http://127.0.0.1:{self.ingress_port}/webhooks/bill"
+
+    def subscribe_bill(self, organization: str | None = None) -> str:
+        """Points BILL's webhooks for an organization (default: the first) at the ingress
+        through `mlc bill subscribe`; returns the subscription id. The ingress must be set."""
+        if not self.ingress_port:
+            raise ProcessError("start the ingress before subscribing BILL's webhooks to it")
+        self.credentials().store(KafkaSettings())
+        return subscribe_bill(
+            base_url=self.base_url, vault_env=self.credentials().env_for("ingress"),
+            flow=self.bill, organization=organization or self.bill.organizations[0],
+            url=self.bill_webhook_url,
+        )  # fmt: skip
+
+    def start_bill_flow(self, *, subscribe: bool = True, visma_poller: bool = False) -> None:
+        """The BILL flow as processes: ingress (subscribed to the sandbox's BILL, unless not
+        `subscribe`), bill-poller, bill-mapping and the Visma writer; with `visma_poller` the
+        Visma poller too (a `match` tenant pairs vendors with the suppliers it publishes)."""
+        if not self.ingress_port:
+            self.ingress_port = free_port()
+        self.start("ingress").wait_for_log("listening", timeout=60)
+        if subscribe:
+            for organization in self.bill.organizations:
+                self.subscribe_bill(organization)
+        names = ["visma-writer", "bill-mapping", "bill-poller"]
+        self.start_services(["visma-poller", *names] if visma_poller else names)
+
     @property
     def monday_webhook_url(self) -> str:
         """The ingress's monday route as registered with monday (a tenant adds ?tenant=)."""
@@ -416,6 +464,7 @@ class FlowStack:
                     SENDGRID_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SENDGRID_API_KEY"]),
                     MONDAY_CREDENTIAL: SecretStr(SANDBOX_SECRETS["MONDAY_API_TOKEN"]),
                     MONDAY_SIGNING_CREDENTIAL: SecretStr(DEMO_SIGNING_SECRET),
+                    **self.bill.credentials(),
                 },
             )
         return self.vault

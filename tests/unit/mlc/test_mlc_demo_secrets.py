@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from events.command_topics import SINK_VISMA_WRITER
 from mlc.stack import (
     APPROVAL_SERVICES,
     SANDBOX_SECRETS,
     SANDBOX_SLACK_SIGNING_SECRET,
     FlowStack,
 )
+from sandbox.bill.config import DEMO_DEV_KEY, DEMO_ORGANIZATION_ID, DEMO_PASSWORD
 
 pytestmark = pytest.mark.unit
 
@@ -68,3 +70,44 @@ def test_each_service_is_told_only_its_own_credential(
     handed = _everything_handed_to(stack, name)
     assert own in handed
     assert foreign not in handed
+
+
+BILL_SECRETS = (DEMO_PASSWORD, DEMO_DEV_KEY)
+
+
+@pytest.mark.parametrize("name", ["bill-poller", "bill-mapping"])
+def test_the_bill_children_get_no_bill_secret_only_the_poller_the_vault(
+    stack: FlowStack, name: str
+) -> None:
+    handed = _everything_handed_to(stack, name)
+    for value in (*VALUES, *BILL_SECRETS):
+        assert value not in handed, f"{name} is handed {value!r}"
+    opens_vault = all(stack._child(name).env.get(v) for v in VAULT_SETTINGS)
+    assert opens_vault == (name == "bill-poller")
+    if name == "bill-poller":
+        assert f"bill/{DEMO_ORGANIZATION_ID}/password" in handed
+        assert "bill/devkey" in handed
+    assert "visma/" not in handed
+    assert "slack/" not in handed
+
+
+def test_the_bill_children_and_the_writer_share_the_runs_topics(stack: FlowStack) -> None:
+    prefix = stack.topics.prefix
+    poller = stack._child("bill-poller").argv
+    mapping = stack._child("bill-mapping").argv
+    writer = stack._child("visma-writer").argv
+    assert poller[poller.index("--topic-prefix") + 1] == prefix
+    assert mapping[mapping.index("--topic-prefix") + 1] == prefix
+    # The mapping writes <prefix>sink.visma-writer.v1 (events.command_topics), the writer reads it.
+    assert writer[writer.index("--commands-topic") + 1] == prefix + SINK_VISMA_WRITER.name
+    ingress = stack._child("ingress").env
+    assert ingress["MLC_INGRESS_BILL_VENDOR_TOPIC"] == f"{prefix}bill.vendor.v1"
+    assert ingress["MLC_INGRESS_BILL_BILL_TOPIC"] == f"{prefix}bill.bill.v1"
+
+
+def test_the_runs_vault_holds_the_bill_sign_in_the_poller_is_told() -> None:
+    vault = FlowStack(run_id="v", state_dir=Path("/nonexistent")).credentials()
+    assert vault.values[f"bill/{DEMO_ORGANIZATION_ID}/password"].get_secret_value() == (
+        DEMO_PASSWORD
+    )
+    assert vault.values["bill/devkey"].get_secret_value() == DEMO_DEV_KEY
