@@ -31,7 +31,12 @@ class IngressSettings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all its interfaces
     port: int = Field(default=8080, ge=0, le=65535)
     visma_webhook_secret: SecretStr | None = Field(
-        default=None, description="the signature key Visma showed once when subscribing"
+        default=None,
+        description="development only: the signature key Visma showed once when subscribing; "
+        "production names it in the vault (visma_webhook_secret_credential)",
+    )
+    visma_webhook_secret_credential: str | None = Field(
+        default=None, min_length=1, description="vault name of Visma's webhook signature key"
     )
     visma_signature_header: str = Field(
         default="X-Visma-Signature", description="the header name is not publicly confirmed"
@@ -156,7 +161,7 @@ class IngressSettings(BaseSettings):
         description="longest time to receive a whole request body; a slower one is a 408",
     )
 
-    @field_validator("slack_signing_secret", "monday_signing_secret")
+    @field_validator("slack_signing_secret", "monday_signing_secret", "visma_webhook_secret")
     @classmethod
     def _not_blank(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -174,6 +179,11 @@ class IngressSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _one_source_for_the_signing_secret(self) -> Self:
+        if self.visma_webhook_secret is not None and self.visma_webhook_secret_credential:
+            raise ValueError(
+                "set MLC_INGRESS_VISMA_WEBHOOK_SECRET or "
+                "MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL (a vault name), not both"
+            )
         if self.slack_signing_secret is not None and self.slack_signing_secret_credential:
             raise ValueError(
                 "set MLC_INGRESS_SLACK_SIGNING_SECRET or "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 
 import uvicorn
@@ -17,7 +18,7 @@ from chassis.kafka.async_producer import AsyncProducer
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
 from chassis.topics import ensure_topics
-from chassis.vault import vault_from_environment
+from chassis.vault import CredentialVault, vault_from_environment
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
@@ -39,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
         description="Receive webhooks (Visma: POST /webhooks/visma; Slack Events API: POST "
         "/webhooks/slack; Twilio status callbacks: POST /webhooks/twilio/status), verify their "
         "signatures and store them in Kafka before acknowledging. "
-        "Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET, "
+        "Settings: MLC_INGRESS_* variables (VISMA_WEBHOOK_SECRET or "
+        "VISMA_WEBHOOK_SECRET_CREDENTIAL, "
         "VISMA_SIGNATURE_HEADER, SLACK_SIGNING_SECRET or SLACK_SIGNING_SECRET_CREDENTIAL, "
         "TWILIO_STATUS_CALLBACK_URL (the public URL Twilio signs), TWILIO_AUTH_TOKEN_CREDENTIAL "
         "(vault name per account, default twilio/{account_sid}/auth-token); monday board "
@@ -133,14 +135,18 @@ def server_config(app: FastAPI, settings: IngressSettings) -> uvicorn.Config:
 
 
 VAULT_SECRETS = {
+    "visma_webhook_secret": "visma_webhook_secret_credential",
     "slack_signing_secret": "slack_signing_secret_credential",
     "monday_signing_secret": "monday_signing_secret_credential",
 }
 """Each signing secret the ingress may read from the vault, and the setting naming it there."""
 
 
-def with_vault_secrets(settings: IngressSettings) -> IngressSettings:
-    """The signing secrets named by vault credentials (Slack's, monday's), read once at start."""
+def with_vault_secrets(
+    settings: IngressSettings, *, open_vault: Callable[[], CredentialVault] = vault_from_environment
+) -> IngressSettings:
+    """The signing secrets named by vault credentials (Visma's webhook key, Slack's and
+    monday's signing secrets), read once at start."""
     names = {
         secret: getattr(settings, credential)
         for secret, credential in VAULT_SECRETS.items()
@@ -148,7 +154,7 @@ def with_vault_secrets(settings: IngressSettings) -> IngressSettings:
     }
     if not names:
         return settings
-    vault = vault_from_environment()
+    vault = open_vault()
     vault.load()
     return settings.model_copy(update={secret: vault.get(name) for secret, name in names.items()})
 

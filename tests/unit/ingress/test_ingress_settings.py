@@ -1,13 +1,19 @@
-"""Ingress settings: the Slack signing secret has one source, errors name variables, not values."""
+"""Ingress settings: each signing secret has one source (the vault by name in production),
+errors name variables, not values."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import pytest
+from pydantic import SecretStr
 
 from chassis.errors import PermanentError
+from chassis.vault import CredentialVault
+from chassis.vault_envelope import KeyRing, MasterKey
 from ingress.config import IngressConfigError, IngressSettings, load_settings
+from ingress.main import with_vault_secrets
 
 pytestmark = pytest.mark.unit
 
@@ -88,3 +94,41 @@ def test_development_twilio_tokens_come_from_json_and_are_secrets(
     settings = load_settings()
     assert settings.twilio_auth_tokens[account].get_secret_value() == "tok-123"
     assert "tok-123" not in repr(settings)
+
+
+class _Records:
+    """The credentials topic as a dict (`chassis.vault.CredentialLog`)."""
+
+    def __init__(self) -> None:
+        self.log: list[tuple[str, bytes]] = []
+
+    def read_all(self) -> dict[str, bytes]:
+        return dict(self.log)
+
+    def read_log(self) -> list[tuple[str, bytes]]:
+        return list(self.log)
+
+    def append(self, records: Sequence[tuple[str, bytes]]) -> None:
+        self.log.extend(records)
+
+
+def test_the_visma_webhook_key_is_read_from_the_vault_by_its_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    vault = CredentialVault(_Records(), KeyRing(MasterKey.generate()))
+    vault.put("visma/webhook-key", SecretStr("whsec-from-the-vault-42"))
+    monkeypatch.setenv("MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL", "visma/webhook-key")
+    settings = with_vault_secrets(load_settings(), open_vault=lambda: vault)
+    assert settings.visma_webhook_secret is not None
+    assert settings.visma_webhook_secret.get_secret_value() == "whsec-from-the-vault-42"
+
+
+def test_the_visma_webhook_key_has_one_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLC_INGRESS_VISMA_WEBHOOK_SECRET", "whsec-in-env-0123")
+    monkeypatch.setenv("MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL", "visma/webhook-key")
+    with pytest.raises(IngressConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL" in message
+    assert "not both" in message
+    assert "whsec-in-env-0123" not in message
