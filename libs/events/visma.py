@@ -64,6 +64,17 @@ class VismaEntityChanged(AvroModel):
         return added[0]
 
 
+class SupplierInvoiceLine(VismaPayload):
+    """One line of a supplier invoice: what it cost, on which GL account and cost center."""
+
+    line_number: int | None = None
+    description: str | None = None
+    amount: Decimal | None = None
+    account_number: str | None = None
+    subaccount: str | None = None
+    """The line's subaccount: the cost center."""
+
+
 class SupplierInvoice(VismaPayload):
     document_type: str
     reference_number: str
@@ -80,6 +91,8 @@ class SupplierInvoice(VismaPayload):
     po_reference: str | None = None
     supplier_reference: str | None = None
     description: str | None = None
+    lines: list[SupplierInvoiceLine] = []
+    """The invoice's lines (v2): the Airbase bill's expense lines come from them."""
 
 
 class SupplierInvoiceChanged(VismaEntityChanged):

@@ -33,12 +33,17 @@ from events import (
     SupplierPayment,
     VismaEntityChanged,
 )
-from events.visma import VismaPayload
+from events.visma import SupplierInvoiceLine, VismaPayload
 from events.visma_ledger import JournalTransactionLine
 from events.visma_procurement import ExpenseClaimLine, PurchaseOrderLine, PurchaseReceiptLine
 from visma_client.entities import VISMA_ENTITIES
 from visma_client.errors import VismaRecordIncomplete
-from visma_client.models import SupplierInvoiceDto, VismaModel, VismaRecordDto
+from visma_client.models import (
+    SupplierInvoiceDto,
+    SupplierInvoiceLineDto,
+    VismaModel,
+    VismaRecordDto,
+)
 from visma_client.models_ledger import JournalTransactionDto
 from visma_client.models_procurement import (
     ExpenseClaimDto,
@@ -147,6 +152,17 @@ def _supplier_invoice(dto: SupplierInvoiceDto) -> SupplierInvoice:
         po_reference=dto.po_reference,
         supplier_reference=dto.supplier_reference,
         description=dto.description,
+        lines=[_invoice_line(line) for line in dto.invoice_lines],
+    )
+
+
+def _invoice_line(line: SupplierInvoiceLineDto) -> SupplierInvoiceLine:
+    return SupplierInvoiceLine(
+        line_number=line.line_number,
+        description=line.transaction_description,
+        amount=line.amount,
+        account_number=line.account_number,
+        subaccount=line.subaccount.id if line.subaccount else None,
     )
 
 

@@ -78,6 +78,15 @@ SAMPLES: dict[str, dict[str, Any]] = {
             "po_reference": "PO-2026-0042",
             "supplier_reference": "INV-88812",
             "description": "Kontorsstolar, 12 st",
+            "lines": [
+                {
+                    "line_number": 1,
+                    "description": "Kontorsstolar",
+                    "amount": Decimal("125000.1234"),
+                    "account_number": "5410",
+                    "subaccount": "CC100",
+                }
+            ],
         },
     },
     "io.mlconnector.sink.PostSlackMessage": {

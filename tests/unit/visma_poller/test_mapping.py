@@ -12,6 +12,7 @@ import pytest
 
 from chassis.serde import AvroSerde, SchemaCatalog
 from events import VISMA_EVENTS, ChangeType, SupplierInvoiceChanged
+from events.visma import SupplierInvoiceLine
 from visma_client import VISMA_ENTITIES
 from visma_client.models import SupplierInvoiceDto, VismaRecordDto
 from visma_poller.mapping import UnusableRecordError, entity_event, supplier_invoice_event
@@ -47,7 +48,9 @@ WIRE: dict[str, str] = {
         "date": "2026-02-20T00:00:00", "dueDate": "2026-03-22T00:00:00", "currencyId": "NOK",
         "amount": 12500.10, "vatAmount": 2500.02, "balance": 12500.10,
         "supplierReference": "INV-8841", "description": "Desks",
-        "invoiceLines": [{"lineNumber": 1, "amount": 12500.10, "poNumber": "PO000231"}]}""",
+        "invoiceLines": [{"lineNumber": 1, "amount": 12500.10, "poNumber": "PO000231",
+          "transactionDescription": "Standing desks", "accountNumber": "5420",
+          "subaccount": {"id": "CC100"}}]}""",
     "purchaseOrder": """{"orderType": "RegularOrder", "orderNbr": "PO000231", "status": "Open",
         "date": "2026-02-01T00:00:00", "promisedOn": "2026-02-15T00:00:00",
         "supplier": {"number": "50012", "name": "Nordic Office Supply AS"}, "currencyId": "NOK",
@@ -256,6 +259,14 @@ def test_supplier_invoice_event_keeps_its_shape() -> None:
     assert event.invoice.po_reference == "PO000231"
     assert event.invoice.amount == Decimal("12500.10")
     assert event.invoice.invoice_date == date(2026, 2, 20)
+
+
+def test_a_supplier_invoice_keeps_its_lines_gl_account_and_cost_center() -> None:
+    (line,) = event_of("supplierInvoice").invoice.lines
+    assert line == SupplierInvoiceLine(
+        line_number=1, description="Standing desks", amount=Decimal("12500.10"),
+        account_number="5420", subaccount="CC100",
+    )  # fmt: skip
 
 
 def test_a_supplier_invoice_without_document_type_is_a_standard_invoice() -> None:
