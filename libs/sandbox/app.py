@@ -5,8 +5,8 @@ so nothing exists at import time and each test gets a fresh, isolated sandbox. T
 objects hang on ``app.state.sandbox`` for tests that want to look inside. A test passes
 its own ``webhook_client`` (e.g. over ``httpx.MockTransport``) and keeps ownership of it;
 a client the app built itself is closed on shutdown. The same client carries Visma
-webhooks, Slack Events API callbacks, Twilio status callbacks and the monday and BILL
-webhooks. Slack users are seeded from the Visma employees' emails so the two simulators
+webhooks, Slack Events API callbacks, Twilio status callbacks and the monday, BILL and
+Airbase webhooks. Slack users are seeded from the Visma employees' emails so the two simulators
 describe one firm.
 """
 
@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request, Response
 
+from sandbox.airbase.app import create_airbase_app
+from sandbox.airbase.state import AirbaseState
 from sandbox.bill.app import create_bill_app
 from sandbox.bill.seeding import seed_organization
 from sandbox.bill.state import BillState
@@ -49,6 +51,7 @@ class Sandbox:
     sendgrid: SendGridState
     monday: MondayState
     bill: BillState
+    airbase: AirbaseState
 
 
 def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -> Sandbox:
@@ -61,6 +64,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
     monday = MondayState(config.monday, clock, webhook_client=webhook_client, seed=config.seed)
     bill = BillState(config.bill, clock, webhook_client=webhook_client, seed=config.seed)
     seed_bill_organizations(bill, visma, seed=config.seed)
+    airbase = AirbaseState(config.airbase, clock, webhook_client=webhook_client, seed=config.seed)
     return Sandbox(
         config=config,
         clock=clock,
@@ -70,6 +74,7 @@ def build_sandbox(config: SandboxConfig, *, webhook_client: httpx.AsyncClient) -
         sendgrid=sendgrid,
         monday=monday,
         bill=bill,
+        airbase=airbase,
     )
 
 
@@ -115,6 +120,7 @@ def create_app(
         await sandbox.twilio.cancel()
         await sandbox.monday.webhooks.cancel()
         await sandbox.bill.webhooks.cancel()
+        await sandbox.airbase.webhooks.cancel()
         if owned:
             await client.aclose()
 
@@ -133,7 +139,10 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz() -> dict[str, object]:
-        return {"ok": True, "systems": ["visma", "slack", "twilio", "sendgrid", "monday", "bill"]}
+        return {
+            "ok": True,
+            "systems": ["visma", "slack", "twilio", "sendgrid", "monday", "bill", "airbase"],
+        }
 
     app.mount("/visma", create_visma_app(sandbox.visma))
     app.mount("/slack", create_slack_app(sandbox.slack))
@@ -141,4 +150,5 @@ def create_app(
     app.mount("/sendgrid", create_sendgrid_app(sandbox.sendgrid))
     app.mount("/monday", create_monday_app(sandbox.monday))
     app.mount("/bill", create_bill_app(sandbox.bill))
+    app.mount("/airbase", create_airbase_app(sandbox.airbase))
     return app

@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from sandbox.airbase.config import AirbaseConfig
 from sandbox.bill.config import BillConfig
 from sandbox.monday.config import MondayConfig
 from sandbox.twilio.config import SendGridConfig, TwilioConfig
@@ -128,3 +129,4 @@ class SandboxConfig(BaseModel):
     sendgrid: SendGridConfig = Field(default_factory=SendGridConfig)
     monday: MondayConfig = Field(default_factory=MondayConfig)
     bill: BillConfig = Field(default_factory=BillConfig)
+    airbase: AirbaseConfig = Field(default_factory=AirbaseConfig)
