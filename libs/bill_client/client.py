@@ -343,7 +343,7 @@ def _record(model: type[_RecordT], raw: object) -> _RecordT:
     if not isinstance(raw, dict):
         raise BillUnreadable(f"a BILL {model.__name__} that is not an object")
     try:
-        return model.from_bill(raw)
+        return model.read(raw)
     except ValidationError as exc:
         raise BillUnreadable(
             f"unreadable BILL {model.__name__}: {exc.error_count()} errors"

@@ -8,13 +8,13 @@ subscription, whose one-time ``securityKey`` must never ride along in a model.
 
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
+
+from chassis.as_read import KeptAsRead
 
 __all__ = [
     "BillBill",
@@ -38,7 +38,10 @@ class BillCredentials(BaseModel):
     organization_id: str = Field(min_length=1)
 
 
-class _BillRecord(BaseModel):
+class _BillRecord(KeptAsRead):
+    """A BILL record; `read` keeps BILL's JSON as sent (`raw`), what a canonical event is
+    made of, so a poll and a webhook of one version make the same event."""
+
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True
     )
@@ -47,20 +50,6 @@ class _BillRecord(BaseModel):
     archived: bool = False
     created_time: AwareDatetime
     updated_time: AwareDatetime
-    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
-
-    @classmethod
-    def from_bill(cls, raw: dict[str, Any]) -> Self:
-        """The record read from BILL's JSON, which it keeps as sent (see `raw`)."""
-        record = cls.model_validate(raw)
-        record._raw = copy.deepcopy(raw)
-        return record
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        """A copy of the JSON object BILL sent, field for field: what a canonical event is
-        made of, so a poll and a webhook of one version make the same event."""
-        return copy.deepcopy(self._raw)
 
 
 class BillVendor(_BillRecord):
