@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from slack_sdk.signature import Clock
 
 from chassis.serde import AvroSerde
+from ingress.airbase_route import AirbaseSigningSecrets, airbase_route
 from ingress.answers import Send
 from ingress.bill_route import BillKeys, Now, bill_route
 from ingress.body_limit import BodyBudget, BoundedBodies
@@ -36,13 +37,15 @@ def create_app(
     twilio_tokens: TwilioAuthTokens | None = None,
     bill_keys: BillKeys | None = None,
     bill_clock: Now | None = None,
+    airbase_secrets: AirbaseSigningSecrets | None = None,
 ) -> FastAPI:
     """`send` stores one record and returns once Kafka confirmed it (AsyncProducer.send);
     `slack_clock` lets a test move the time Slack timestamps are checked against,
     `visma_recent` the clock of the Visma replay window, and `body_budget` be watched;
     `twilio_tokens` holds the auth tokens Twilio signs with (default: the environment's);
     `bill_keys` the BILL subscriptions' securityKeys (default: none, every delivery a 401)
-    and `bill_clock` the time a key rotation's overlap is checked against."""
+    and `bill_clock` the time a key rotation's overlap is checked against; `airbase_secrets`
+    the tenants' Airbase webhook signing secrets (default: the environment's)."""
     app = FastAPI(title="ml-connector ingress", docs_url=None, redoc_url=None)
     signing_secret = settings.slack_signing_secret
     signature = SlackSignature(signing_secret, clock=slack_clock) if signing_secret else None
@@ -58,6 +61,12 @@ def create_app(
     keys = bill_keys or BillKeys()
     app.router.routes.append(
         bill_route(settings=settings, send=send, serde=serde, keys=keys, clock=bill_clock)
+    )
+    airbase = airbase_secrets or AirbaseSigningSecrets(
+        secrets=settings.airbase_webhook_secrets, credential=settings.airbase_secret_credential
+    )
+    app.router.routes.append(
+        airbase_route(settings=settings, send=send, serde=serde, secrets=airbase)
     )
 
     @app.get("/healthz")

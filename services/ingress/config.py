@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
+from events.airbase import AIRBASE_WEBHOOKS
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
@@ -135,6 +136,37 @@ class IngressSettings(BaseSettings):
         default=100_000,
         ge=1,
         description="BILL eventIds remembered per process so BILL's retries are stored once",
+    )
+    airbase_topic: str = AIRBASE_WEBHOOKS.name
+    airbase_signature_header: str = Field(
+        default="X-Airbase-Signature",
+        min_length=1,
+        description="the header Airbase signs webhooks in (UNCONFIRMED: portal-managed)",
+    )
+    airbase_signature_prefix: str = Field(
+        default="sha256=", description="what precedes the hex HMAC-SHA256 in the header"
+    )
+    airbase_secret_credential: str = Field(
+        default="airbase/{tenant}/webhook-secret",
+        min_length=1,
+        description="vault name of a tenant's webhook signing secret; {tenant} is replaced. "
+        "A tenant without one has its webhooks taken unsigned (they only nudge a pull)",
+    )
+    airbase_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="development only: tenant -> signing secret, as JSON; production reads "
+        "them from the vault (airbase_secret_credential)",
+    )
+    airbase_default_tenant: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="the tenant of an Airbase webhook whose URL has no ?tenant= (one tenant)",
+    )
+    airbase_recent_events: int = Field(
+        default=100_000,
+        ge=1,
+        description="Airbase event ids remembered per process so a redelivery is stored once",
     )
     max_body_bytes: int = Field(
         default=256 * 1024,

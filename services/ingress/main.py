@@ -19,11 +19,13 @@ from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, ServiceSettings
 from chassis.topics import ensure_topics
 from chassis.vault import CredentialVault, vault_from_environment
+from events.airbase import AIRBASE_WEBHOOKS
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.monday import MONDAY_COLUMN_CHANGES
 from events.notifications import VISMA_NOTIFICATIONS
 from events.slack_events import SLACK_EVENTS
 from events.twilio_status import TWILIO_MESSAGE_STATUSES
+from ingress.airbase_route import AirbaseSigningSecrets
 from ingress.app import create_app
 from ingress.bill_route import BillKeys
 from ingress.config import IngressConfigError, IngressSettings, load_settings
@@ -49,7 +51,10 @@ def parser() -> argparse.ArgumentParser:
         "MONDAY_SIGNING_SECRET or MONDAY_SIGNING_SECRET_CREDENTIAL against MONDAY_WEBHOOK_URL, "
         "the public URL; tenant from the URL's ?tenant= or MONDAY_DEFAULT_TENANT); BILL "
         "webhooks: POST /webhooks/bill (x-bill-sha-signature checked with the subscription's "
-        "securityKeys from the vault, written by `mlc bill subscribe`); "
+        "securityKeys from the vault, written by `mlc bill subscribe`); Airbase "
+        "webhooks: POST /webhooks/airbase?tenant=T (X-Airbase-Signature checked when the "
+        "tenant has a signing secret in the vault, AIRBASE_SECRET_CREDENTIAL, default "
+        "airbase/{tenant}/webhook-secret; unsigned taken otherwise: it only nudges a pull); "
         "ACK_TIMEOUT_SECONDS, PORT; limits on hostile input: MAX_BODY_BYTES (256 KiB, a "
         "413 beyond), MAX_INFLIGHT_BODY_BYTES (32 MiB across requests, a 503 beyond), "
         "BODY_READ_TIMEOUT_SECONDS (5, a 408 beyond), MAX_CONNECTIONS (1000), "
@@ -77,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     REDACTOR.register(settings.monday_signing_secret)
     for token in settings.twilio_auth_tokens.values():
         REDACTOR.register(token)
+    for secret in settings.airbase_webhook_secrets.values():
+        REDACTOR.register(secret)
     kafka = KafkaSettings()
     admin = AdminClient(kafka.client_config(SERVICE))
     ensure_topics(
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             replace(MONDAY_COLUMN_CHANGES, name=settings.monday_topic),
             replace(BILL_VENDORS, name=settings.bill_vendor_topic),
             replace(BILL_BILLS, name=settings.bill_bill_topic),
+            replace(AIRBASE_WEBHOOKS, name=settings.airbase_topic),
         ],
         replication_factor=kafka.replication_factor,
     )
@@ -112,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
         serde=AvroSerde(SchemaCatalog.load()),
         twilio_tokens=tokens,
         bill_keys=BillKeys(vault=lambda: vault_from_environment(kafka=kafka)),
+        airbase_secrets=AirbaseSigningSecrets(
+            secrets=settings.airbase_webhook_secrets,
+            vault=lambda: vault_from_environment(kafka=kafka),
+            credential=settings.airbase_secret_credential,
+        ),
     )
     server = uvicorn.Server(server_config(app, settings))
     # The event loop uvicorn itself would pick (uvloop when installed), as uvicorn.Server.run.
