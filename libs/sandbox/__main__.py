@@ -7,6 +7,8 @@ the Twilio simulator's share of failed messages, how status callbacks are delive
 many requests the demo account may have in flight (all also under ``twilio:`` in --config).
 ``--bill-webhook-mode`` (``retry``, BILL's docs, or ``once``, the seed) and
 ``--bill-drop-rate`` set how the BILL simulator delivers webhooks (``bill.webhooks`` in --config).
+``--airbase-profile FILE`` sets the Airbase simulator's auth scheme, paths and field names from
+the profile YAML the Airbase client reads too (``airbase.profile`` in --config).
 
 Prints one line once the server is really listening (with the bound port, so ``--port 0``
 works for scripts) and serves until interrupted.
@@ -21,6 +23,8 @@ from pathlib import Path
 import uvicorn
 import yaml
 
+from sandbox.airbase.config import AirbaseConfig
+from sandbox.airbase.profile import AirbaseProfile
 from sandbox.app import create_app
 from sandbox.bill.config import BillConfig, BillWebhookConfig
 from sandbox.config import SandboxConfig
@@ -66,6 +70,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--bill-drop-rate", type=float, help="share of BILL webhook events never sent"
     )
+    parser.add_argument(
+        "--airbase-profile",
+        type=Path,
+        help="YAML profile of Airbase's auth scheme, paths and field names",
+    )
     parser.add_argument("--log-level", default="warning")
     return parser.parse_args(argv)
 
@@ -98,8 +107,16 @@ def build_config(args: argparse.Namespace) -> SandboxConfig:
             "slack": slack,
             "twilio": _twilio(config, args),
             "bill": _bill(config, args),
+            "airbase": _airbase(config, args),
         }
     )
+
+
+def _airbase(config: SandboxConfig, args: argparse.Namespace) -> AirbaseConfig:
+    if args.airbase_profile is None:
+        return config.airbase
+    profile = AirbaseProfile.model_validate(yaml.safe_load(args.airbase_profile.read_text()) or {})
+    return config.airbase.model_copy(update={"profile": profile})
 
 
 def _bill(config: SandboxConfig, args: argparse.Namespace) -> BillConfig:

@@ -104,14 +104,13 @@ class TenantRecords:
                 return record
         return None
 
-    def vendor_named_by(self, value: Any) -> dict[str, Any]:
-        """The vendor a bill or order names by ``{"erp_reference_id": …}``, or DRF's 400."""
+    def vendor_named_by(self, value: Any, *, api_name: str) -> dict[str, Any]:
+        """The vendor a bill or order names by ``{"erp_reference_id": …}``, or DRF's 400
+        naming the field as the API calls it (``api_name``)."""
         reference = value.get("erp_reference_id") if isinstance(value, dict) else value
         vendor = None if reference is None else self.by_reference("vendors", str(reference))
         if vendor is None:
-            raise field_errors(
-                {"vendor": [f"Object with erp_reference_id={reference} does not exist."]}
-            )
+            raise field_errors({"vendor": [f"Object with {api_name}={reference} does not exist."]})
         return vendor
 
     def counters(self, resource: str) -> dict[str, dict[str, int]]:

@@ -73,10 +73,10 @@ class AirbaseState:
         self._link_vendor(records, values)
         return records.update(resource, airbase_id, values, now=self.clock.now())
 
-    @staticmethod
-    def _link_vendor(records: TenantRecords, values: dict[str, Any]) -> None:
+    def _link_vendor(self, records: TenantRecords, values: dict[str, Any]) -> None:
         if "vendor" in values:
-            vendor = records.vendor_named_by(values["vendor"])
+            api_name = self.profile.fields.get("erp_reference_id", "erp_reference_id")
+            vendor = records.vendor_named_by(values["vendor"], api_name=api_name)
             values["vendor"] = {
                 "airbase_id": vendor["airbase_id"],
                 "erp_reference_id": vendor["erp_reference_id"],
