@@ -186,7 +186,7 @@ class AirbaseClient:
             except AirbaseError as failure:
                 if not _worth_posting_again(failure, reference, attempt, self._retry):
                     raise
-                await self._sleep(self._backoff(attempt))
+                await self._sleep(self._retry.backoff(attempt, self._rng))
                 attempt += 1
                 if reference is not None and not failure.refused:
                     existing = await self.find_by_erp_reference(kind, reference)
@@ -306,13 +306,6 @@ class AirbaseClient:
         if response.is_success:
             return response
         raise error_for(response, profile=self._profile)
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, capped (the transport's rule)."""
-        ceiling = min(
-            self._retry.max_wait_seconds, self._retry.base_delay_seconds * 2 ** (attempt - 1)
-        )
-        return self._rng.uniform(0.0, ceiling)
 
 
 def _worth_posting_again(

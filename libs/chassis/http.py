@@ -60,6 +60,12 @@ class RetryPolicy:
     retry_server_errors: bool = False
     retry_transport_errors: bool = True
 
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """The wait after failed `attempt` (1-based) when the server named none:
+        exponential, with full jitter, capped at `max_wait_seconds`."""
+        ceiling = min(self.max_wait_seconds, self.base_delay_seconds * 2 ** (attempt - 1))
+        return rng.uniform(0.0, ceiling)
+
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -150,11 +156,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         return hinted
 
     def _backoff(self, attempt: int) -> float:
-        """Exponential backoff with full jitter, capped at `max_wait_seconds`."""
-        ceiling = min(
-            self._policy.max_wait_seconds, self._policy.base_delay_seconds * 2 ** (attempt - 1)
-        )
-        return self._rng.uniform(0.0, ceiling)
+        return self._policy.backoff(attempt, self._rng)
 
     async def _wait(
         self, request: httpx.Request, attempt: int, status: int | None, wait: float

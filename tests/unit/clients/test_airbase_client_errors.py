@@ -183,9 +183,13 @@ async def test_a_create_without_an_erp_reference_is_never_sent_twice() -> None:
 async def test_a_create_failing_every_time_stops_after_the_bounded_attempts() -> None:
     airbase = FakeAirbase()
     airbase.fail_next(*[server_error(500) for _ in range(20)], method="POST")
-    async with client_for(airbase) as client:
+    sleeps = Sleeps()
+    async with client_for(airbase, sleeps=sleeps) as client:
         with pytest.raises(AirbaseServerError):
             await client.create(VENDORS, vendor("50001"))
+    ceilings = [0.5, 1.0, 2.0, 4.0]
+    assert len(sleeps.waits) == 4
+    assert all(0 <= wait <= cap for wait, cap in zip(sleeps.waits, ceilings, strict=True))
     assert airbase.records.get("vendors", []) == []
     assert len(airbase.calls("POST")) == 5
 
