@@ -1,11 +1,12 @@
 """The mapping desk: each fact in, its decision written (commands and standings) in one Kafka
-transaction, then kept.
+transaction, then kept (the chassis's `DecisionWriter`).
 
 Four kinds of record reach it: BILL vendors and bills (`bill.vendor.v1`, `bill.bill.v1`),
 the Visma source's suppliers (`visma.supplier.v1`: a supplier made by hand in Visma releases
 an unmatched vendor) and operators' links (`bill.vendor-link.v1`). One decision at a time:
 the standings are one state and one transactional producer writes them, so decisions are
-serialised by a lock (the work is small; BILL's limits, not this desk, set the pace).
+serialised by the writer's lock (the work is small; BILL's limits, not this desk, set the
+pace).
 
 Every hold is logged and audited under the vendor's key with its reason, every release with
 the supplier it found; `mlc bill unmatched` reads the same reasons from the standings.
@@ -13,9 +14,8 @@ the supplier it found; `mlc bill unmatched` reads the same reasons from the stan
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import Counter
@@ -23,7 +23,8 @@ from prometheus_client import Counter
 from bill_mapping.matching import KnownSupplier
 from bill_mapping.standing import Decision, Standings, VendorStanding
 from chassis.audit import AuditTrail, Stage
-from chassis.kafka.transactions import Outgoing, Transactions
+from chassis.kafka.decisions import DecisionTopics, DecisionWriter
+from chassis.kafka.transactions import Transactions
 from chassis.serde import AvroSerde
 from events.bill import BillBillChanged, BillVendorChanged
 from events.bill_holds import BillVendorLinked
@@ -58,32 +59,26 @@ class MappingDesk:
         encode_standing: Callable[[AvroSerde, VendorStanding], bytes],
     ) -> None:
         self._standings = standings
-        self._transactions = transactions
-        self._serde = serde
-        self._topics = topics
         self._audit = audit
-        self._encode_standing = encode_standing
-        self._lock = asyncio.Lock()
+        self._writer: DecisionWriter[VendorStanding, Decision] = DecisionWriter(
+            transactions=transactions,
+            serde=serde,
+            topics=DecisionTopics(commands=topics.commands, state=topics.standings),
+            encode_state=encode_standing,
+            keep=standings.commit,
+        )
 
     async def handle(self, fact: Fact) -> Decision:
-        async with self._lock:
-            decision = self._decide(fact)
-            if decision.commands or decision.changed:
-                await self._transactions.publish(self._records(decision))
-                self._standings.commit(decision)
-            self._report(fact, decision)
-            return decision
+        decision = await self._writer.write(lambda: self._decide(fact))
+        self._report(fact, decision)
+        return decision
 
     async def remap(self) -> Decision:
         """Before the first record: what the mapping file now maps or links is released."""
-        async with self._lock:
-            decision = self._standings.remap()
-            if decision.commands or decision.changed:
-                await self._transactions.publish(self._records(decision))
-                self._standings.commit(decision)
-            if decision.commands:
-                log.info("released at start", extra={"commands": len(decision.commands)})
-            return decision
+        decision = await self._writer.write(self._standings.remap)
+        if decision.commands:
+            log.info("released at start", extra={"commands": len(decision.commands)})
+        return decision
 
     def _decide(self, fact: Fact) -> Decision:
         if isinstance(fact, BillVendorChanged):
@@ -105,17 +100,6 @@ class MappingDesk:
         return self._standings.supplier_seen(
             tenant_id=fact.tenant_id, company_id=fact.company_id, supplier=known
         )
-
-    def _records(self, decision: Decision) -> Sequence[Outgoing]:
-        records: list[Outgoing] = [
-            (self._topics.commands, c.key, self._serde.encode(c.SCHEMA, c.to_record()))
-            for c in decision.commands
-        ]
-        records += [
-            (self._topics.standings, s.key, self._encode_standing(self._serde, s))
-            for s in decision.changed
-        ]
-        return records
 
     def _report(self, fact: Fact, decision: Decision) -> None:
         for command in decision.commands:

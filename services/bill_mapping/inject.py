@@ -22,11 +22,10 @@ from bill_mapping.facts import FactHandler, load_suppliers
 from bill_mapping.settings import BillMappingSettings
 from bill_mapping.standing import Standings
 from bill_mapping.state import encode_standing, load_standings
+from chassis.kafka.decisions import DecidingService, decisions_producer
 from chassis.kafka.outputs import service_outputs
-from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.kafka.transactions import KafkaTransactions
-from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
 from events.bill import BILL_BILLS, BILL_VENDORS
@@ -64,34 +63,13 @@ class MappingTopics:
         return [self.vendors, self.bills, self.suppliers, self.links, self.commands, self.standings]
 
 
-@dataclass
-class MappingApp(ConsumerService):
-    runner: ConsumerRunner
-    desk: MappingDesk
-    standings: Standings
-    producer: EventProducer
-    transactional: TransactionalProducer
-
-    async def run(self) -> None:
-        """Releases what the mapping file now allows, then consumes until stopped."""
-        try:
-            await self.desk.remap()
-            await self.consume()
-        finally:
-            await self.aclose()
-
-    async def aclose(self) -> None:
-        self.producer.close()
-        self.transactional.close()
-
-
 def build(
     kafka: KafkaSettings,
     settings: BillMappingSettings,
     config: BillMappingConfig,
     *,
     instance_id: str | None = None,
-) -> MappingApp:
+) -> DecidingService:
     topics = MappingTopics.of(settings)
     outputs = service_outputs(
         kafka, service=SERVICE, group_id=settings.group_id, topics=topics.all()
@@ -104,10 +82,8 @@ def build(
         ),
         load_standings(kafka, serde, topics.standings.name, client=f"{settings.group_id}-state"),
     )
-    transactional = TransactionalProducer(
-        kafka,
-        client=f"{settings.group_id}-decisions",
-        transactional_id=settings.transactional_id or f"{settings.group_id}-decisions",
+    transactional = decisions_producer(
+        kafka, group_id=settings.group_id, transactional_id=settings.transactional_id
     )
     desk = MappingDesk(
         standings=standings,
@@ -134,10 +110,9 @@ def build(
         dead_letters=outputs.dead_letters,
         audit=outputs.audit,
     )
-    return MappingApp(
+    return DecidingService(
         runner=runner,
-        desk=desk,
-        standings=standings,
+        prepare=desk.remap,
         producer=outputs.producer,
         transactional=transactional,
     )

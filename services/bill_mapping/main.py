@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 from bill_mapping.config import BillMappingConfigError, load_config
-from bill_mapping.inject import SERVICE, MappingApp, build
+from bill_mapping.inject import SERVICE, build
 from bill_mapping.settings import BillMappingSettings
 from chassis.jsonlog import configure_logging
+from chassis.kafka.decisions import DecidingService
 from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
 
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = BillMappingSettings().model_copy(update=overrides)
     kafka = KafkaSettings()
 
-    def build_service() -> MappingApp:
+    def build_service() -> DecidingService:
         instance_id = os.environ.get("MLC_GROUP_INSTANCE_ID") or None
         return build(kafka, settings, config, instance_id=instance_id)
 

@@ -22,6 +22,7 @@ SERVICES: dict[str, str] = {
     "monday-receipts": "monday_receipts.main",
     "bill-poller": "bill_poller.main",
     "bill-mapping": "bill_mapping.main",
+    "airbase-payments": "airbase_payments.main",
 }
 
 
@@ -168,6 +169,13 @@ def _bill_arguments(p: argparse.ArgumentParser) -> None:
     add_link_arguments(bill)
 
 
+def _airbase_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.airbase_holds import add_held_arguments
+
+    airbase = p.add_subparsers(dest="airbase_command", required=True, metavar="COMMAND")
+    add_held_arguments(airbase)
+
+
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.secrets import add_secrets_arguments
 
@@ -182,6 +190,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "twilio": _twilio_arguments,
     "monday": _monday_arguments,
     "bill": _bill_arguments,
+    "airbase": _airbase_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -220,6 +229,8 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser(
         "bill", help="BILL: webhook subscriptions and their keys; unmatched vendors, link one"
     )
+
+    sub.add_parser("airbase", help="Airbase: payments held by the payments mapping")
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)

@@ -4,11 +4,11 @@ and holds are audited with their reason."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from tests.unit.chassis.transactions_fake import FakeTransactions
 
 from bill_mapping.config import BillMappingConfig, MappingFile
 from bill_mapping.desk import DeskTopics, MappingDesk
@@ -17,7 +17,6 @@ from bill_mapping.standing import Standings
 from bill_mapping.state import decode_standing, encode_standing
 from chassis.audit import AuditTrail
 from chassis.errors import RetryableError
-from chassis.kafka.transactions import Outgoing
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.bill import BillBillChanged, BillLine, BillVendorChanged
 from events.visma import ChangeType
@@ -33,25 +32,8 @@ CONFIG = BillMappingConfig(
 )  # fmt: skip
 
 
-class Transactions:
-    """Kafka's transactions as the desk sees them; `refuse` fails the next publish."""
-
-    def __init__(self) -> None:
-        self.committed: list[list[Outgoing]] = []
-        self.refuse = False
-
-    async def publish(self, records: Sequence[Outgoing]) -> None:
-        if self.refuse:
-            self.refuse = False
-            raise RetryableError("transaction aborted")
-        self.committed.append(list(records))
-
-    def on(self, topic: str) -> list[str]:
-        return [key for batch in self.committed for t, key, _ in batch if t == topic]
-
-
-def desk() -> tuple[MappingDesk, Transactions, list[dict[str, object]]]:
-    transactions, audited = Transactions(), []
+def desk() -> tuple[MappingDesk, FakeTransactions, list[dict[str, object]]]:
+    transactions, audited = FakeTransactions(), []
 
     def publish(key: str, value: bytes) -> None:
         audited.append(SERDE.decode(value)[1])

@@ -430,6 +430,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "observed_at": AT,
         "via": "poll",
     },
+    "io.mlconnector.state.AirbasePaymentStanding": {
+        "tenant_id": "tenant-se-1",
+        "entry_id": "ab-le-0042",
+        "held": b"\x00\x00\x00\x02\xbc",
+        "reason": "payment ab-le-0042 (1250.0000 SEK): line 1: cost center 'CC-300' is not mapped",
+        "sent_versions": ["5f1c0e9a7d3b2c4e6a81"],
+        "updated_at": AT,
+    },
     "io.mlconnector.airbase.AirbaseWebhookReceived": {
         "event_id": "evt_01HQ7Z3K4M",
         "tenant_id": "tenant-se-1",

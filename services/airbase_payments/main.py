@@ -1,0 +1,73 @@
+"""`mlc run airbase-payments --config airbase-payments.yaml`: thin entry point over
+`inject.build`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+
+from airbase_payments.config import PaymentsConfigError, load_config
+from airbase_payments.inject import SERVICE, build
+from airbase_payments.settings import AirbasePaymentsSettings
+from chassis.jsonlog import configure_logging
+from chassis.kafka.decisions import DecidingService
+from chassis.service import run_service
+from chassis.settings import KafkaSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
+
+EXAMPLE = """\
+example file:
+  tenants:
+    tenant-se-1:                      # the Airbase tenant (our tenant id)
+      company: "1234567"              # the Visma company its payments post to
+      accounts: {"4010": "4010", "6110": "6110"}     # Airbase GL account -> Visma account
+      cost_centers: {"CC-100": "100", "CC-200": "200"}  # Airbase department -> subaccount
+      cost_center_required: false     # true: a line without a department is held too
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="mlc run airbase-payments",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Turns the payments Airbase made (airbase.payment.v1, from the "
+        "airbase-poller) into the Visma writer's RecordSupplierPayment "
+        "(sink.visma-writer.v1), by each tenant's mapping file. A payment whose GL account "
+        "or cost center is not mapped, or that names no supplier or invoice, is held with "
+        "its reason (state.airbase-payment.v1, listed by `mlc airbase held`) and released "
+        "once, at the next start, when the file maps it. Settings: "
+        "MLC_AIRBASE_PAYMENTS_* (GROUP_ID, TOPIC_PREFIX, TRANSACTIONAL_ID).",
+        epilog=EXAMPLE,
+    )
+    p.add_argument("--config", type=Path, required=True, help="the mapping YAML (see below)")
+    p.add_argument("--group-id", help="consumer group (default mlc-airbase-payments)")
+    p.add_argument("--topic-prefix", help="prefix of every topic (test stacks)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    service = ServiceSettings()
+    configure_logging(SERVICE, service.log_level)
+    try:
+        config = load_config(args.config)
+    except PaymentsConfigError as exc:
+        log.error("bad configuration", extra={"error": str(exc)})
+        return 2
+    overrides = {
+        name: value
+        for name, value in (("group_id", args.group_id), ("topic_prefix", args.topic_prefix))
+        if value
+    }
+    settings = AirbasePaymentsSettings().model_copy(update=overrides)
+    kafka = KafkaSettings()
+
+    def build_service() -> DecidingService:
+        instance_id = os.environ.get("MLC_GROUP_INSTANCE_ID") or None
+        return build(kafka, settings, config, instance_id=instance_id)
+
+    run_service(build_service, health_port=service.health_port)
+    return 0
