@@ -53,15 +53,27 @@ class Target:
 
 def resolve(state: AirbaseState, path: str) -> Target | str | None:
     """The collection or item at ``path``; a str is the path with its missing slash."""
-    paths = state.profile.resolved_paths()
-    for candidate in (path, path + "/"):
-        for resource, collection in paths.items():
-            if candidate == collection:
-                return Target(resource, None) if candidate == path else candidate
-            rest = candidate[len(collection) :] if candidate.startswith(collection) else ""
-            if rest.count("/") == 1 and rest.endswith("/") and len(rest) > 1:
-                return Target(resource, rest[:-1]) if candidate == path else candidate
+    for resource, collection in state.profile.resolved_paths().items():
+        found = _match(resource, collection, path)
+        if found is not None:
+            return found
+        if collection.endswith("/") and _match(resource, collection, path + "/") is not None:
+            return path + "/"
     return None
+
+
+def _match(resource: str, collection: str, path: str) -> Target | None:
+    if path == collection:
+        return Target(resource, None)
+    base = collection.rstrip("/") + "/"
+    if not path.startswith(base):
+        return None
+    rest = path[len(base) :]
+    if collection.endswith("/"):
+        if not rest.endswith("/"):
+            return None
+        rest = rest[:-1]
+    return Target(resource, rest) if rest and "/" not in rest else None
 
 
 def authenticate(state: AirbaseState, request: Request) -> tuple[str, str]:

@@ -9,7 +9,7 @@ Every default path below except vendors and ledger entries is UNCONFIRMED.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,9 +28,11 @@ RESOURCES = tuple(DEFAULT_PATHS)
 class AirbaseProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    auth_scheme: Literal["Token", "Bearer"] = "Token"
+    auth_scheme: str = Field(default="Token", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    """The ``Authorization`` keyword: ``Token`` (the open connectors) or ``Bearer`` (the seed)."""
     paths: dict[str, str] = Field(default_factory=dict)
-    """Only the resources whose path differs from ``DEFAULT_PATHS``."""
+    """Only the resources whose path differs from ``DEFAULT_PATHS``. A path without its
+    trailing slash makes items ``<path>/<airbase_id>`` without one too."""
     fields: dict[str, str] = Field(default_factory=dict)
     """Our field name -> the API's."""
 
@@ -40,11 +42,11 @@ class AirbaseProfile(BaseModel):
         if unknown:
             raise ValueError(f"unknown resources in paths: {sorted(unknown)}")
         for resource, path in self.paths.items():
-            if not path.startswith("/") or not path.endswith("/"):
-                raise ValueError(f"the path of {resource} must start and end with '/': {path}")
+            if not path.startswith("/") or "?" in path or "//" in path or path == "/":
+                raise ValueError(f"the path of {resource} must be absolute, no query: {path}")
         if len(set(self.fields.values())) != len(self.fields):
             raise ValueError("two fields are renamed to the same API name")
-        if len(set(self.resolved_paths().values())) != len(RESOURCES):
+        if len({p.rstrip("/") for p in self.resolved_paths().values()}) != len(RESOURCES):
             raise ValueError("two resources share a path")
         return self
 

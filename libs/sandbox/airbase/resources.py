@@ -106,6 +106,18 @@ LEDGER_ENTRY_FIELDS = (
     "expense_list",
     "amounts",
 )
+LINE_FIELDS = {
+    "expense_list": ("line_number", "account", "amount", "description", "tags"),
+    "line_items": (
+        "line_number",
+        "description",
+        "quantity",
+        "received_quantity",
+        "amount",
+        "account",
+    ),
+}
+"""The exact field set of a bill's and an order's lines (UNCONFIRMED shapes)."""
 BILL_STATUSES = ("pending_approval", "approved", "rejected", "paid")
 PO_STATUSES = ("open", "received", "closed")
 ENTRY_STATUSES = ("sync_ready", "synced", "sync_failed")
@@ -198,9 +210,9 @@ def read_input(resource: Resource, body: dict[str, Any], *, partial: bool) -> di
         if amount is None:
             errors["total_amount"] = [NOT_A_NUMBER]
         values["total_amount"] = amount
-    for key in ("expense_list", "line_items"):
+    for key, line_fields in LINE_FIELDS.items():
         if key in values:
-            values[key], line_errors = _lines(values[key])
+            values[key], line_errors = _lines(values[key], line_fields)
             if line_errors:
                 errors[key] = line_errors
     errors.update(_status_errors(resource, values.get("status")))
@@ -216,15 +228,25 @@ def _status_errors(resource: Resource, status: Any) -> dict[str, list[str]]:
     return {"status": [f'"{status}" is not a valid choice.']}
 
 
-def _lines(value: Any) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Lines numbered from 1 unless numbered, amounts as decimal strings; errors per line
-    as DRF's nested list serializer gives them (``{}`` for a good line)."""
+def _lines(value: Any, fields: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Lines with exactly ``fields``, numbered from 1 unless numbered, amounts and
+    quantities as decimal strings; errors per line as DRF's nested list serializer gives
+    them (``{}`` for a good line)."""
     if not isinstance(value, list) or not all(isinstance(line, dict) for line in value):
         return [], [f'Expected a list of items but got type "{type(value).__name__}".']
     lines: list[dict[str, Any]] = []
     errors: list[dict[str, list[str]]] = []
     for number, line in enumerate(value, start=1):
-        amount = decimal_string(line.get("amount"))
-        errors.append({} if amount is not None else {"amount": [NOT_A_NUMBER]})
-        lines.append({"line_number": line.get("line_number", number), **line, "amount": amount})
+        kept = {field: line.get(field) for field in fields}
+        kept["line_number"] = line.get("line_number") or number
+        if "tags" in kept:
+            kept["tags"] = kept["tags"] or []
+        line_errors: dict[str, list[str]] = {}
+        for field in ("amount", "quantity", "received_quantity"):
+            if field in kept and (field == "amount" or kept[field] is not None):
+                kept[field] = decimal_string(kept[field])
+                if kept[field] is None:
+                    line_errors[field] = [NOT_A_NUMBER]
+        errors.append(line_errors)
+        lines.append(kept)
     return lines, errors if any(errors) else []

@@ -106,6 +106,52 @@ async def test_drf_error_shapes(client: httpx.AsyncClient) -> None:
     assert slashless.headers["location"] == f"http://sandbox{VENDORS}?page=2"
 
 
+async def test_lines_keep_their_field_set(client: httpx.AsyncClient) -> None:
+    await create(client, VENDORS, {"name": "Nordic Paper AB", "erp_reference_id": "S1"})
+    body = bill_body("S1", "INV-1", "10")
+    body["expense_list"][0]["colour"] = "ignored"
+    bill = await create(client, BILLS, body)
+    assert bill["expense_list"] == [
+        {
+            "line_number": 1,
+            "account": {"erp_reference_id": "4010"},
+            "amount": "10.00",
+            "description": "line 1",
+            "tags": [{"type": "department", "erp_reference_id": "CC10", "name": "Sales"}],
+        }
+    ]
+    order = await create(
+        client,
+        ORDERS,
+        {
+            "erp_reference_id": "PO-1",
+            "vendor": {"erp_reference_id": "S1"},
+            "currency": {"iso_code": "SEK"},
+            "total_amount": "30",
+            "line_items": [{"amount": "30", "quantity": 3, "description": "paper"}],
+        },
+    )
+    assert order["status"] == "open"
+    assert order["line_items"] == [
+        {
+            "line_number": 1,
+            "description": "paper",
+            "quantity": "3.00",
+            "received_quantity": None,
+            "amount": "30.00",
+            "account": None,
+        }
+    ]
+    bad = await client.post(
+        BILLS, headers=SE, json={**body, "expense_list": [{"amount": "1"}, {"amount": "x"}]}
+    )
+    assert bad.json() == {"expense_list": [{}, {"amount": ["A valid number is required."]}]}
+    received = await client.patch(
+        f"{ORDERS}{order['airbase_id']}/", headers=SE, json={"status": "received"}
+    )
+    assert received.json()["status"] == "received"
+
+
 async def test_pages_by_number_an_empty_page_past_the_end_and_filters(
     client: httpx.AsyncClient,
 ) -> None:

@@ -98,12 +98,26 @@ async def test_paths_scheme_and_field_names_switch_both_ways(client: httpx.Async
 async def test_a_bad_profile_is_refused(client: httpx.AsyncClient) -> None:
     for bad in (
         {"paths": {"invoices": "/x/"}},
-        {"paths": {"vendors": "/no-slash"}},
+        {"paths": {"vendors": "no-leading-slash/"}},
+        {"paths": {"vendors": "/v1/vendors/?page=1"}},
         {"paths": {"vendors": "/v1/accounting/bills/"}},
-        {"auth_scheme": "Basic"},
+        {"auth_scheme": "Api Key"},
         {"fields": {"name": "title", "email": "title"}},
     ):
         assert (await client.put(f"{ADMIN}/profile", json=bad)).status_code == 422, bad
+
+
+async def test_paths_without_a_trailing_slash(client: httpx.AsyncClient) -> None:
+    profile = {"auth_scheme": "Bearer", "paths": {"vendors": "/api/suppliers"}}
+    assert (await client.put(f"{ADMIN}/profile", json=profile)).status_code == 200
+    vendor = await client.post(
+        "/airbase/api/suppliers", headers=BEARER, json={"name": "A", "erp_reference_id": "S1"}
+    )
+    assert vendor.status_code == 201
+    item = f"/airbase/api/suppliers/{vendor.json()['airbase_id']}"
+    assert (await client.get(item, headers=BEARER)).json() == vendor.json()
+    assert (await client.get(item + "/", headers=BEARER)).status_code == 404
+    assert (await client.get("/airbase/api/suppliers/", headers=BEARER)).status_code == 404
 
 
 def test_the_profile_flag_reads_the_client_s_yaml(tmp_path: Path) -> None:
