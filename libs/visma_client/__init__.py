@@ -45,6 +45,12 @@ from visma_client.models import (
     VismaMetadataDto,
     VismaRecordDto,
 )
+from visma_client.payments import (
+    PaidDocument,
+    PaymentAllocationWrite,
+    SupplierPayments,
+    SupplierPaymentWrite,
+)
 from visma_client.receipts import OrderVersion, PurchaseReceipts, ReceiptLineRequest
 from visma_client.suppliers import (
     InvoiceLineWrite,
@@ -66,6 +72,8 @@ __all__ = [
     "InvoiceVersion",
     "OrderVersion",
     "Page",
+    "PaidDocument",
+    "PaymentAllocationWrite",
     "PurchaseReceipts",
     "ReceiptLineRequest",
     "RejectedRecord",
@@ -75,6 +83,8 @@ __all__ = [
     "SupplierInvoicePage",
     "SupplierInvoiceStateDto",
     "SupplierInvoiceWrite",
+    "SupplierPaymentWrite",
+    "SupplierPayments",
     "SupplierRefDto",
     "SupplierWrite",
     "Suppliers",

@@ -8,6 +8,7 @@ from visma_client.models import (
     Code,
     PartyRefDto,
     PaymentMethodRefDto,
+    SubaccountRefDto,
     VismaDate,
     VismaModel,
     VismaRecordDto,
@@ -21,7 +22,9 @@ __all__ = [
     "PurchaseOrderLineDto",
     "PurchaseReceiptDto",
     "PurchaseReceiptLineDto",
+    "SupplierPaymentAllocationDto",
     "SupplierPaymentDto",
+    "SupplierPaymentLineDto",
 ]
 
 
@@ -103,8 +106,28 @@ class ExpenseClaimDto(VismaRecordDto):
     lines: list[ExpenseClaimLineDto] = []
 
 
+class SupplierPaymentLineDto(VismaModel):
+    """A document the payment pays, and how much of it."""
+
+    document_type: str | None = None
+    ref_nbr: Code | None = None
+    amount_paid: Amount | None = None
+
+
+class SupplierPaymentAllocationDto(VismaModel):
+    """A share of the payment on a GL account and cost center (assumed, ours)."""
+
+    line_number: int | None = None
+    amount: Amount | None = None
+    account_number: Code | None = None
+    subaccount: SubaccountRefDto | None = None
+    description: str | None = None
+
+
 class SupplierPaymentDto(VismaRecordDto):
-    """`GET /v1/supplierPayment` item."""
+    """`GET /v1/supplierPayment` item. `payment_ref`, `description`, `payment_lines` and
+    `allocations` are absent from payments made by hand (assumed names,
+    docs/visma-entities.md)."""
 
     type: str | None = None
     ref_nbr: Code | None = None
@@ -114,3 +137,7 @@ class SupplierPaymentDto(VismaRecordDto):
     application_date: VismaDate | None = None
     currency: str | None = None
     payment_amount: Amount | None = None
+    payment_ref: str | None = None
+    description: str | None = None
+    payment_lines: list[SupplierPaymentLineDto] = []
+    allocations: list[SupplierPaymentAllocationDto] = []

@@ -18,13 +18,14 @@ from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec
 from chassis.vault import CredentialVault, vault_from_environment
-from events.command_topics import SINK_VISMA_WRITER
+from events.command_topics import SINK_AIRBASE, SINK_VISMA_WRITER
 from events.commands import ApplyVismaAction
 from events.deliveries import SinkDelivery
 from events.topics import SINK_SLACK, STATE_VISMA_WRITER_LEDGER
 from events.visma_writes import (
     REVIEW_VISMA_WRITER,
     RecordPurchaseReceipt,
+    RecordSupplierPayment,
     UpsertSupplier,
     UpsertSupplierInvoice,
 )
@@ -33,10 +34,12 @@ from visma_writer.credentials import ClientSettings, CompanyClients
 from visma_writer.documents import DocumentWriter
 from visma_writer.handler import WriterHandler, action_route, document_route
 from visma_writer.ledger import SINK
+from visma_writer.payment_marks import KafkaMarks, PaymentWriter
 from visma_writer.receipts import PurchaseReceiptKind
 from visma_writer.replies import KafkaReplies
 from visma_writer.review import KafkaReview
 from visma_writer.supplier_invoices import SupplierInvoiceKind
+from visma_writer.supplier_payments import SupplierPaymentKind
 from visma_writer.suppliers import SupplierKind, SupplierWriter
 from visma_writer.vendor_suppliers import VendorSuppliers
 from visma_writer.writer import VismaWriter
@@ -55,6 +58,8 @@ class WriterOptions:
     """The Slack sink's commands: where the outcome is told in the requester's thread."""
     review_topic: TopicSpec = REVIEW_VISMA_WRITER
     """Where a write in conflict with Visma's record goes for a person, field by field."""
+    airbase_topic: TopicSpec = SINK_AIRBASE
+    """The airbase-sink's commands: where a payment booked in Visma is marked synced."""
     transport: httpx.AsyncBaseTransport | None = None
     # Only idempotent requests are repeated (GET, the note's PUT); action POSTs never are.
     retry: RetryPolicy = field(
@@ -92,7 +97,7 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         settings, service=SERVICE, group_id=options.group_id,
         topics=[
             options.commands_topic, options.ledger_topic, options.replies_topic,
-            options.review_topic,
+            options.review_topic, options.airbase_topic,
         ],
     )  # fmt: skip
     serde, producer, audit = outputs.serde, outputs.producer, outputs.audit
@@ -125,11 +130,16 @@ def build(settings: KafkaSettings, config: WriterConfig, options: WriterOptions)
         SupplierInvoiceKind(vendors), companies=companies.clients, ledger=ledger, audit=audit,
         review=review, max_conflicts=options.max_conflicts,
     )  # fmt: skip
+    payments = PaymentWriter(DocumentWriter(
+        SupplierPaymentKind(), companies=companies.clients, ledger=ledger, audit=audit,
+        review=review, max_conflicts=options.max_conflicts,
+    ), KafkaMarks(producer, serde, options.airbase_topic.name))  # fmt: skip
     routes = {
         ApplyVismaAction.SCHEMA: action_route(writer),
         RecordPurchaseReceipt.SCHEMA: document_route(RecordPurchaseReceipt, receipts.apply),
         UpsertSupplier.SCHEMA: document_route(UpsertSupplier, suppliers.apply),
         UpsertSupplierInvoice.SCHEMA: document_route(UpsertSupplierInvoice, invoices.apply),
+        RecordSupplierPayment.SCHEMA: document_route(RecordSupplierPayment, payments.apply),
     }
     runner_config = RunnerConfig(
         group_id=options.group_id,

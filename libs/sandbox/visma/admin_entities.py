@@ -1,9 +1,10 @@
 """Admin routes for every entity type and for webhook subscriptions.
 
 ``/entities/{entity}`` lists and creates records, ``PATCH`` changes fields (bumping
-``lastModifiedDateTime`` to the sandbox clock and issuing a new ``timeStamp``), and
-``touch`` changes n random records for load tests. Each create or change is announced to
-the webhook subscriptions registered under ``/webhooks``.
+``lastModifiedDateTime`` to the sandbox clock and issuing a new ``timeStamp``), ``touch``
+changes n random records for load tests, and ``change-after-read`` plays another user saving
+a record just after the next public GET of it (a writer's read is then stale). Each create
+or change is announced to the webhook subscriptions registered under ``/webhooks``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from sandbox.visma.webhooks import WebhookSubscription
 class EntityCreate(BaseModel):
     company: str
     fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChangeAfterRead(BaseModel):
+    key: str
+    """The record's id as the single GET takes it, e.g. `Payment:SP000031`."""
+    fields: dict[str, Any] = Field(default_factory=dict)
+    """What the other user changes; none: only a new `timeStamp`."""
 
 
 class TouchRequest(BaseModel):
@@ -85,6 +93,16 @@ def add_entity_routes(router: APIRouter, state: VismaState) -> None:
         if renamed:
             raise HTTPException(400, f"id fields cannot change: {', '.join(renamed)}")
         return entity_view(state, state.change(record, body))
+
+    @router.post("/entities/{entity}/{company}/change-after-read")
+    async def change_after_read(entity: str, company: str, body: ChangeAfterRead) -> Any:
+        """Someone else changes the record just after the next public GET of it answers."""
+        spec = spec_or_404(entity)
+        record = state.store.get(spec.name, company, body.key)
+        if record is None:
+            raise HTTPException(404, f"no {spec.name} {body.key} in {company}")
+        state.change_after_next_read(record, body.fields)
+        return {"entityId": record.entity_id, "armed": body.fields, "timeStamp": record.timestamp}
 
     @router.post("/entities/{entity}/{company}/touch")
     async def touch_entities(entity: str, company: str, body: TouchRequest) -> dict[str, object]:

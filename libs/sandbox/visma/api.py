@@ -129,7 +129,9 @@ def _single_endpoint(state: VismaState, spec: EntitySpec) -> Endpoint:
             message = f"{spec.name[0].upper()}{spec.name[1:]} {key} not found."
             raise VismaApiError(404, message, "not_found", access.headers)
         body = record_dto(record, total_count=1, max_page_size=state.config.max_page_size)
-        return JSONResponse(body, headers=access.headers | {"ETag": f'"{record.timestamp}"'})
+        response = JSONResponse(body, headers=access.headers | {"ETag": f'"{record.timestamp}"'})
+        state.was_read(record)
+        return response
 
     get_record.__name__ = f"get_{spec.name}"
     return get_record

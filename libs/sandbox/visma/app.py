@@ -9,6 +9,7 @@ from sandbox.clock_routes import build_clock_router
 from sandbox.faults import FaultRule, install_fault_middleware
 from sandbox.visma.admin import build_admin_router
 from sandbox.visma.api import build_api_router
+from sandbox.visma.api_payments import build_payment_router
 from sandbox.visma.api_receipts import build_receipt_router
 from sandbox.visma.api_suppliers import build_supplier_router
 from sandbox.visma.api_writes import build_write_router
@@ -30,6 +31,7 @@ def create_visma_app(state: VismaState) -> FastAPI:
     app.include_router(build_write_router(state))
     app.include_router(build_receipt_router(state))
     app.include_router(build_supplier_router(state))
+    app.include_router(build_payment_router(state))
     app.include_router(build_api_router(state))
     app.include_router(build_admin_router(state))
     app.include_router(build_clock_router(state.clock), prefix="/_sandbox")

@@ -1,7 +1,8 @@
 """The field filters the sandbox's list routes accept besides the change filter.
 
 A writer must find what it wrote before it creates again: a supplier by its organisation or
-VAT number, a supplier invoice by supplier and supplier reference. Visma's list routes take
+VAT number, a supplier invoice by supplier and supplier reference, a supplier payment by
+supplier and the reference the writer put on it (`paymentRef`). Visma's list routes take
 such query parameters; which ones exactly is not published for every route, so the names
 here are ASSUMED (docs/visma-entities.md) and clients check the results themselves too.
 Matching is exact; a filter on a route that does not list it is ignored, as unknown query
@@ -31,6 +32,10 @@ LIST_FILTERS: dict[str, dict[str, Field]] = {
         "supplier": _supplier_number,
         "supplierReference": lambda f: f.get("supplierReference"),
         "documentType": lambda f: f.get("documentType"),
+    },
+    "supplierPayment": {
+        "supplier": _supplier_number,
+        "paymentRef": lambda f: f.get("paymentRef"),
     },
 }
 

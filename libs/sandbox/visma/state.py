@@ -101,6 +101,7 @@ class VismaState:
         self.actions = ActionLedger()
         self.paging = PagingChurn(seed=seed)
         self.suppliers: dict[str, list[Supplier]] = {}
+        self._after_read: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._rng = random.Random(seed)
         self.seed(config.invoices_per_company, seed=seed)
 
@@ -149,6 +150,18 @@ class VismaState:
         self.store.touch(record, self.clock.now())
         self.webhooks.notify(record, "Changed")
         return record
+
+    def change_after_next_read(self, record: Record, updates: Mapping[str, Any]) -> None:
+        """Someone else saves `record` (with `updates`) just after the next public read of it,
+        so the reader's ETag is stale by the time it writes (tests' "change between read
+        and write")."""
+        self._after_read[(record.entity, record.company, record.entity_id)] = dict(updates)
+
+    def was_read(self, record: Record) -> None:
+        """A public GET of `record` has been answered: a change armed for it happens now."""
+        updates = self._after_read.pop((record.entity, record.company, record.entity_id), None)
+        if updates is not None:
+            self.change(record, updates)
 
     def touch_random(self, spec: EntitySpec, company: str, count: int) -> list[Record]:
         """Change ``count`` random records, moving each to a status its kind already uses."""
