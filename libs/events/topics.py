@@ -12,6 +12,7 @@ from chassis.audit import AUDIT_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
+from events.airbase_deliveries import STATE_AIRBASE_LEDGER
 from events.approvals import APPROVAL_SIGNALS
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.bill_holds import BILL_VENDOR_LINKS, STATE_BILL_VENDORS
@@ -77,6 +78,7 @@ ALL = (
     MONDAY_COLUMN_CHANGES,
     MONDAY_ITEMS,
     STATE_MONDAY_LEDGER,
+    STATE_AIRBASE_LEDGER,
     REVIEW_VISMA_WRITER,
     BILL_VENDORS,
     BILL_BILLS,

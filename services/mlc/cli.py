@@ -23,6 +23,7 @@ SERVICES: dict[str, str] = {
     "bill-poller": "bill_poller.main",
     "bill-mapping": "bill_mapping.main",
     "airbase-payments": "airbase_payments.main",
+    "airbase-sink": "airbase_sink.main",
 }
 
 
