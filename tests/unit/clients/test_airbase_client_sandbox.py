@@ -259,6 +259,38 @@ async def test_the_sandboxs_throttle_and_5xx_are_waited_out_and_a_failed_create_
         assert methods == ["POST"] * 3 + ["POST", "GET", "GET", "GET", "POST"]
 
 
+class AnswerLost(httpx.AsyncBaseTransport):
+    """Airbase handles the next POST, then its answer never arrives (a read timeout)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.lose_next_post = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method == "POST" and self.lose_next_post:
+            self.lose_next_post = False
+            raise httpx.ReadTimeout("the answer was lost", request=request)
+        return response
+
+
+async def test_a_create_whose_answer_was_lost_is_found_in_the_sandbox_not_made_again(
+    tmp_path: Path,
+) -> None:
+    async with rig(tmp_path=tmp_path) as r:
+        lossy = AnswerLost(r.transport)
+        client = AirbaseClient(
+            SANDBOX, SecretStr(demo_token(TENANT)), transport=lossy, sleep=r.time.sleep
+        )
+        async with client:
+            lossy.lose_next_post = True
+            made = await client.create(VENDORS, {"erp_reference_id": "50001", "name": "Lost AB"})
+        assert made.name == "Lost AB"
+        assert await r.creates("vendors") == {"50001": 1}
+        # the look-up reads its page and the empty page after it; no second POST
+        assert [q.method for q in r.transport.requests] == ["POST", "GET", "GET"]
+
+
 async def test_a_spent_hourly_budget_is_handed_to_the_caller_and_passes_with_the_hour(
     tmp_path: Path,
 ) -> None:
