@@ -24,6 +24,7 @@ from chassis.kafka.state import StateLoadError, iter_to_end
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
+from mlc.airbase_payments_run import payments_argv, payments_mapping
 from mlc.bill_stack import BillFlow, BillRun
 from mlc.bill_stack import subscribe as subscribe_bill
 from mlc.demo_vault import (
@@ -195,6 +196,9 @@ class FlowStack:
     """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
     bill: BillFlow = field(default_factory=BillFlow)
     """The BILL side: organizations polled, cadence, the tenant's mapping file."""
+    airbase_payments: dict[str, Any] | None = None
+    """The airbase-payments mapping file (default: the demo tenants on the Visma sandbox's
+    accounts and cost centres, `mlc.airbase_payments_run.payments_mapping`)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -255,6 +259,11 @@ class FlowStack:
             argv, env = self._receipts_child(env)
         elif name in ("bill-poller", "bill-mapping"):
             argv, env = self._bill_child(name, env)
+        elif name == "airbase-payments":
+            config = self.state_dir / "airbase-payments.yaml"
+            mapping = self.airbase_payments or payments_mapping(DEMO_TENANTS)
+            config.write_text(yaml.safe_dump(mapping))
+            argv = payments_argv(run_id=self.run_id, prefix=t.prefix, config=config)
         elif name == "twilio-sink":
             argv = self._twilio_sink_argv()
         elif name == "monday-sink":
