@@ -11,8 +11,10 @@ and, once the released version reached Slack, counts every post again: the appro
 invoice's messages were updated in place, no second post. The Twilio part
 (`mlc.demo_twilio`) and the Monday part (`mlc.demo_monday`: invoices and orders as items on
 each company's procurement board, two orders marked received in monday, two purchase
-receipts in Visma) run beside it, started with the other services. It ends with one OK or
-FAILED line.
+receipts in Visma) and the BILL part (`mlc.demo_bill`: a Danish client's vendors and bills
+from BILL to Visma, some webhooks dropped and caught by the poll, one vendor held until its
+supplier is created in Visma) run beside it, started with the other services. It ends with one
+OK or FAILED line.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from confluent_kafka.admin import AdminClient
 
 from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings
+from mlc import demo_bill
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.demo_documents import check_documents
 from mlc.demo_monday import (
@@ -76,6 +79,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("mlc demo: --invoices must be >= 0 and --poll-interval > 0")
         return 2
     stack = demo_stack(args)
+    demo_bill.prepare(stack)
     try:
         load_rules(args.rules)  # its own mistakes are named against its own path
         rules_path = rules_with_twilio(
@@ -125,13 +129,16 @@ def run_demo(args: argparse.Namespace) -> int:
         stack.start("monday-sink")
         stack.start("monday-receipts")
         register_webhooks(stack, boards, ingress_url=stack.monday_webhook_url)
+        demo_bill.start(stack)
+        bill = demo_bill.enter(stack, seed=args.seed, deadline=started + args.timeout)
         posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
         approvals_ok = check_approvals(stack, expected, posted, people)
         approvals_ok = check_documents(stack, expected) and approvals_ok
         twilio_ok = check_twilio(stack, rules, deadline=started + args.timeout)
         monday_ok = check_monday(stack, rules, boards, deadline=started + args.timeout)
-        ok = flow_ok and approvals_ok and twilio_ok and monday_ok
+        bill_ok = demo_bill.check(stack, bill, deadline=started + args.timeout)
+        ok = flow_ok and approvals_ok and twilio_ok and monday_ok and bill_ok
         if outage is not None:
             outage_ok, verdict = outage.verdict()
             print(f"broker outage              : {verdict}")
@@ -143,7 +150,8 @@ def run_demo(args: argparse.Namespace) -> int:
             + f" (invoices to Slack: {'OK' if flow_ok else 'FAILED'}, "
             f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'}, "
             f"alerts by Twilio: {'OK' if twilio_ok else 'FAILED'}, "
-            f"items on Monday and receipts back: {'OK' if monday_ok else 'FAILED'})"
+            f"items on Monday and receipts back: {'OK' if monday_ok else 'FAILED'}, "
+            f"BILL to Visma: {'OK' if bill_ok else 'FAILED'})"
         )
     except ProcessError as exc:
         print(f"mlc demo: {exc}")

@@ -2,9 +2,9 @@
 
 A service that needs a secret gets the name of its credential and the path of the run's master
 key file, never the value: the Visma client secret goes to the poller and the writer, the
-Slack bot token to the sink and the approvals, the signing secrets (Slack's, the monday app's)
-to the ingress, the monday token to the monday receipts service, the BILL password and devKey
-to the bill-poller, and the processor and the bill-mapping get none.
+Slack bot token to the sink and the approvals, the signing secrets (Slack's, the monday app's,
+Visma's webhook key) to the ingress, the monday token to the monday receipts service, the BILL
+password and devKey to the bill-poller, and the processor and the bill-mapping get none.
 Values reach the vault from this process (as `mlc secrets set` would write them), so no
 child's environment or argv holds one.
 """
@@ -28,6 +28,7 @@ TWILIO_AUTH_CREDENTIAL = "twilio/auth-token"
 SENDGRID_CREDENTIAL = "sendgrid/api-key"
 MONDAY_CREDENTIAL = "monday/api-token"
 MONDAY_SIGNING_CREDENTIAL = "monday/signing-secret"
+VISMA_WEBHOOK_CREDENTIAL = "visma/webhook-key"
 BILL_DEV_KEY_CREDENTIAL = "bill/devkey"
 BILL_PASSWORD_CREDENTIAL = "bill/{org}/password"  # noqa: S105 - a vault name, not a secret
 """`mlc bill subscribe`'s default name of an organization's password ({org}: its id)."""
@@ -43,7 +44,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "visma-writer": (VISMA_CREDENTIAL,),
     "slack-sink": (SLACK_BOT_CREDENTIAL,),
     "approvals": (SLACK_BOT_CREDENTIAL,),
-    "ingress": (SLACK_SIGNING_CREDENTIAL, MONDAY_SIGNING_CREDENTIAL),
+    "ingress": (SLACK_SIGNING_CREDENTIAL, MONDAY_SIGNING_CREDENTIAL, VISMA_WEBHOOK_CREDENTIAL),
     "monday-receipts": (MONDAY_CREDENTIAL,),
     "processor": (),
     "twilio-sink": (TWILIO_AUTH_CREDENTIAL, SENDGRID_CREDENTIAL),

@@ -24,6 +24,7 @@ from chassis.kafka.state import StateLoadError, iter_to_end
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
+from events.notifications import VISMA_NOTIFICATIONS
 from mlc.airbase_payments_run import payments_argv, payments_mapping
 from mlc.bill_stack import BillFlow, BillRun
 from mlc.bill_stack import subscribe as subscribe_bill
@@ -35,6 +36,7 @@ from mlc.demo_vault import (
     SLACK_SIGNING_CREDENTIAL,
     TWILIO_AUTH_CREDENTIAL,
     VISMA_CREDENTIAL,
+    VISMA_WEBHOOK_CREDENTIAL,
     DemoVault,
 )
 from mlc.processes import Child, ProcessError, python_module
@@ -57,6 +59,8 @@ SERVICES = ("visma-poller", "processor", "slack-sink")
 APPROVAL_SERVICES = (*SERVICES, "ingress", "approvals", "visma-writer")
 """The first flow plus approvals from Slack: Slack events in, Visma actions out."""
 SANDBOX_SLACK_SIGNING_SECRET = "mlc-demo-signing-secret"  # noqa: S105 - the sandbox's default
+SANDBOX_VISMA_WEBHOOK_KEY = "mlc-demo-visma-webhook-key"
+"""The key the run's Visma webhook subscriptions sign with (`subscribe_visma`)."""
 SANDBOX_SECRETS = {
     "VISMA_CLIENT_SECRET": "mlc-demo-secret",
     "SLACK_BOT_TOKEN": "xoxb-mlc-demo-token",
@@ -339,6 +343,8 @@ class FlowStack:
         if name == "ingress":
             env = env | {
                 "MLC_INGRESS_SLACK_SIGNING_SECRET_CREDENTIAL": SLACK_SIGNING_CREDENTIAL,
+                "MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL": VISMA_WEBHOOK_CREDENTIAL,
+                "MLC_INGRESS_VISMA_TOPIC": self.topics.prefix + VISMA_NOTIFICATIONS.name,
                 "MLC_INGRESS_SLACK_TOPIC": self.topics.slack_events,
                 "MLC_INGRESS_TWILIO_TOPIC": self.topics.twilio_statuses,
                 "MLC_INGRESS_TWILIO_STATUS_CALLBACK_URL": self.twilio_status_url,
@@ -402,6 +408,21 @@ class FlowStack:
                 self.subscribe_bill(organization)
         names = ["visma-writer", "bill-mapping", "bill-poller"]
         self.start_services(["visma-poller", *names] if visma_poller else names)
+
+    def subscribe_visma(self, *, entities: list[str], companies: list[str]) -> None:
+        """Visma tells the ingress when one of these records changes (the visma-poller then
+        pulls it at once, outside its cadence): the run's key, which the ingress reads from
+        the vault. The ingress must be set."""
+        if not self.ingress_port:
+            raise ProcessError("start the ingress before subscribing Visma's webhooks to it")
+        answer = httpx.post(
+            f"{self.base_url}/visma/_sandbox/webhooks",
+            json={"url": f"http://127.0.0.1:{self.ingress_port}/webhooks/visma",
+                  "secret": SANDBOX_VISMA_WEBHOOK_KEY, "entities": entities,
+                  "companies": companies},
+            timeout=10,
+        )  # fmt: skip
+        answer.raise_for_status()
 
     @property
     def monday_webhook_url(self) -> str:
@@ -473,6 +494,7 @@ class FlowStack:
                     SENDGRID_CREDENTIAL: SecretStr(SANDBOX_SECRETS["SENDGRID_API_KEY"]),
                     MONDAY_CREDENTIAL: SecretStr(SANDBOX_SECRETS["MONDAY_API_TOKEN"]),
                     MONDAY_SIGNING_CREDENTIAL: SecretStr(DEMO_SIGNING_SECRET),
+                    VISMA_WEBHOOK_CREDENTIAL: SecretStr(SANDBOX_VISMA_WEBHOOK_KEY),
                     **self.bill.credentials(),
                 },
             )

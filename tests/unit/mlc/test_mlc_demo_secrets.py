@@ -7,17 +7,19 @@ from pathlib import Path
 import pytest
 
 from events.command_topics import SINK_VISMA_WRITER
+from events.notifications import VISMA_NOTIFICATIONS
 from mlc.stack import (
     APPROVAL_SERVICES,
     SANDBOX_SECRETS,
     SANDBOX_SLACK_SIGNING_SECRET,
+    SANDBOX_VISMA_WEBHOOK_KEY,
     FlowStack,
 )
 from sandbox.bill.config import DEMO_DEV_KEY, DEMO_ORGANIZATION_ID, DEMO_PASSWORD
 
 pytestmark = pytest.mark.unit
 
-VALUES = (*SANDBOX_SECRETS.values(), SANDBOX_SLACK_SIGNING_SECRET)
+VALUES = (*SANDBOX_SECRETS.values(), SANDBOX_SLACK_SIGNING_SECRET, SANDBOX_VISMA_WEBHOOK_KEY)
 VAULT_SETTINGS = ("MLC_MASTER_KEY_FILE", "MLC_CREDENTIALS_TOPIC")
 
 
@@ -61,7 +63,7 @@ def test_only_the_services_that_read_a_credential_can_open_the_vault(stack: Flow
         ("visma-writer", "visma/", "slack/"),
         ("slack-sink", "slack/default", "visma/"),
         ("approvals", "slack/default", "visma/"),
-        ("ingress", "slack/signing-secret", "visma/"),
+        ("ingress", "slack/signing-secret", "visma/mlc-demo"),
     ],
 )
 def test_each_service_is_told_only_its_own_credential(
@@ -111,3 +113,18 @@ def test_the_runs_vault_holds_the_bill_sign_in_the_poller_is_told() -> None:
         DEMO_PASSWORD
     )
     assert vault.values["bill/devkey"].get_secret_value() == DEMO_DEV_KEY
+
+
+def test_the_ingress_verifies_visma_webhooks_by_the_vaults_key_into_the_pollers_topic(
+    stack: FlowStack,
+) -> None:
+    ingress = stack._child("ingress").env
+    assert ingress["MLC_INGRESS_VISMA_WEBHOOK_SECRET_CREDENTIAL"] == "visma/webhook-key"
+    assert "MLC_INGRESS_VISMA_WEBHOOK_SECRET" not in ingress
+    assert stack.credentials().values["visma/webhook-key"].get_secret_value() == (
+        SANDBOX_VISMA_WEBHOOK_KEY
+    )
+    # The visma-poller reads its notifications from <prefix>visma.notification.v1.
+    poller = stack._child("visma-poller").argv
+    prefix = poller[poller.index("--topic-prefix") + 1]
+    assert ingress["MLC_INGRESS_VISMA_TOPIC"] == prefix + VISMA_NOTIFICATIONS.name
