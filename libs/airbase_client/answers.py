@@ -84,6 +84,10 @@ def error_for(response: httpx.Response, *, profile: AirbaseProfile) -> AirbaseEr
             listed = "; ".join(f"{name}: {' '.join(says)}" for name, says in field_errors.items())
             said = f"Airbase refused the request (400): {listed}"
         return AirbaseValidationError(said, status=status, detail=detail, field_errors=field_errors)
+    if 300 <= status < 400:
+        # Django's APPEND_SLASH answers a path without its trailing slash with a 301.
+        location = httpx.URL(response.headers.get("location", "")).copy_with(query=None)
+        said = f"Airbase answered {status} to {location or 'nowhere'}: check the profile's paths"
     return AirbaseRequestError(said, status=status, detail=detail)
 
 

@@ -20,7 +20,9 @@ body for a 5xx. ::
     │   └── AirbaseAlreadySynced                      the ledger entry is synced under
     │                                                 another ERP reference
     ├── AirbaseAmbiguousReference  PermanentError     two records hold one ERP reference
-    └── AirbaseRequestError        PermanentError     any other 4xx (405, 409, ...)
+    └── AirbaseRequestError        PermanentError     any other 4xx (405, 409, ...), or a
+                                                      redirect (a profile path without
+                                                      its trailing slash)
 
 `refused` says Airbase certainly did nothing (a 429, a 503, a 4xx, a connection that never
 opened), so a writer may repeat a create without first looking for an earlier copy. A 500
@@ -141,4 +143,5 @@ class AirbaseAmbiguousReference(AirbaseError, PermanentError):
 
 
 class AirbaseRequestError(AirbaseError, PermanentError):
-    """Airbase rejected this request for another reason (405, 409, 413, ...)."""
+    """Airbase rejected this request for another reason (405, 409, 413, ...), or sent it
+    elsewhere (a 301 from Django's APPEND_SLASH: the profile's path lacks its slash)."""

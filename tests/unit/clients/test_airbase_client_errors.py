@@ -267,6 +267,7 @@ async def test_a_replaced_token_is_used_from_then_on() -> None:
     [
         (drf(404, {"detail": "Not found."}), AirbaseNotFound),
         (drf(405, {"detail": 'Method "POST" not allowed.'}), AirbaseRequestError),
+        (httpx.Response(301, headers={"Location": "/v1/x/"}), AirbaseRequestError),
         (drf(403, {"detail": "You do not have permission."}), AirbaseCredentialsRefused),
         (httpx.Response(200, text="<html>login</html>"), AirbaseUnreadable),
         (httpx.Response(200, json={"name": "no id"}), AirbaseUnreadable),

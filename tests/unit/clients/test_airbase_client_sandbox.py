@@ -35,6 +35,7 @@ from airbase_client import (
     AirbaseCredentialsRefused,
     AirbaseProfile,
     AirbaseRateLimited,
+    AirbaseRequestError,
     AirbaseValidationError,
     load_profile,
 )
@@ -306,6 +307,13 @@ async def test_a_spent_hourly_budget_is_handed_to_the_caller_and_passes_with_the
         assert r.time.slept == []
         r.time.clock.advance(limited.value.retry_after)
         assert await r.client.find_by_erp_reference(VENDORS, "50001") is not None
+
+
+async def test_a_profile_path_without_its_slash_is_told_apart(tmp_path: Path) -> None:
+    async with rig("paths:\n  vendors: /v1/accounting/vendors\n", tmp_path=tmp_path) as r:
+        await r.admin("PUT", "/profile", {})
+        with pytest.raises(AirbaseRequestError, match=r"301 to .*/vendors/: check the profile"):
+            await r.client.find_by_erp_reference(VENDORS, "50001")
 
 
 async def test_a_wrong_token_or_scheme_is_refused_as_credentials(tmp_path: Path) -> None:
