@@ -1,7 +1,8 @@
 """The Airbase sandbox's admin API (``/airbase/_sandbox``, no auth): what an approver,
 the portal or a test does (webhook switches: ``sandbox.airbase.webhook_admin``).
 
-An approver approves a bill (``POST /bills/{airbase_id}/approve``) and pays it (``POST
+An approver approves a bill (``POST /bills/{airbase_id}/approve``) or rejects it
+(``…/reject``) and pays an approved one (``POST
 /bills/{airbase_id}/pay`` with an optional ``{amount, payment_date, lines: [{amount,
 account, department}]}``), which makes the ledger entry. ``GET /{resource}?tenant=`` shows
 every record of any status with its write counters; ``PUT /profile`` switches paths and
@@ -45,6 +46,10 @@ def _add_approver_routes(router: APIRouter, state: AirbaseState) -> None:
     @router.post("/bills/{airbase_id}/approve")
     async def approve(airbase_id: str) -> dict[str, Any]:
         return view(RESOURCES["bills"], state.approve(airbase_id))
+
+    @router.post("/bills/{airbase_id}/reject")
+    async def reject(airbase_id: str) -> dict[str, Any]:
+        return view(RESOURCES["bills"], state.approve(airbase_id, approved=False))
 
     @router.post("/bills/{airbase_id}/pay", status_code=201)
     async def pay(airbase_id: str, payment: Payment | None = None) -> dict[str, Any]:

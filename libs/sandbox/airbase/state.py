@@ -109,14 +109,18 @@ class AirbaseState:
                 return tenant, bill
         raise not_found()
 
-    def approve(self, airbase_id: str) -> dict[str, Any]:
+    def approve(self, airbase_id: str, *, approved: bool = True) -> dict[str, Any]:
+        """An approver's decision on a pending bill; an approval sends ``bill_approved``
+        (no event is known for a rejection)."""
         tenant, bill = self.find_bill(airbase_id)
         if bill["status"] != "pending_approval":
             raise AdminRefusal(f"The bill is {bill['status']}, not pending_approval.")
+        status = "approved" if approved else "rejected"
         self.tenant(tenant).update(
-            "bills", airbase_id, {"status": "approved"}, now=self.clock.now(), counted=False
+            "bills", airbase_id, {"status": status}, now=self.clock.now(), counted=False
         )
-        self.publish(tenant, "bill_approved", {"object": "bill", "airbase_id": airbase_id})
+        if approved:
+            self.publish(tenant, "bill_approved", {"object": "bill", "airbase_id": airbase_id})
         return bill
 
     def pay(self, airbase_id: str, payment: Payment) -> dict[str, Any]:

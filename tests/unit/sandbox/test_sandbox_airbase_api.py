@@ -222,6 +222,27 @@ async def test_a_payment_with_its_own_allocation(client: httpx.AsyncClient) -> N
     assert again.status_code == 409
 
 
+async def test_a_rejected_bill_cannot_be_paid_and_head_and_options_answer(
+    client: httpx.AsyncClient,
+) -> None:
+    await create(client, VENDORS, {"name": "Nordic Paper AB", "erp_reference_id": "S1"})
+    bill = await create(client, BILLS, bill_body("S1", "INV-9", "50.00"))
+    rejected = await client.post(f"{ADMIN}/bills/{bill['airbase_id']}/reject")
+    assert rejected.json()["status"] == "rejected"
+    assert (await client.post(f"{ADMIN}/bills/{bill['airbase_id']}/approve")).status_code == 409
+    assert (await client.post(f"{ADMIN}/bills/{bill['airbase_id']}/pay")).status_code == 409
+    rejected_only = await client.get(BILLS, headers=SE, params={"status": "rejected"})
+    assert [b["erp_reference_id"] for b in rejected_only.json()["data"]] == ["INV-9"]
+    head = await client.head(ENTRIES, headers=SE)
+    assert (head.status_code, head.content, head.headers["Allow"]) == (
+        200,
+        b"",
+        "GET, HEAD, OPTIONS",
+    )
+    options = await client.options(ENTRIES, headers=SE)
+    assert options.json()["renders"] == ["application/json"]
+
+
 async def test_marking_synced_is_idempotent_and_refuses_another_reference(
     client: httpx.AsyncClient,
 ) -> None:
