@@ -191,7 +191,7 @@ def paid_bill_id(entry: Mapping[str, Any]) -> str | None:
     for target in applied:
         target = _mapping(target)
         if target.get("transaction_type") == "bill":
-            return _text(target.get("airbase_id"))
+            return _text(target.get("airbase_id") or target.get("id"))
     return None
 
 

@@ -13,6 +13,7 @@ from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
 from events.airbase_deliveries import STATE_AIRBASE_LEDGER
+from events.airbase_polls import STATE_AIRBASE_POLLER
 from events.approvals import APPROVAL_SIGNALS
 from events.bill import BILL_BILLS, BILL_VENDORS
 from events.bill_holds import BILL_VENDOR_LINKS, STATE_BILL_VENDORS
@@ -86,4 +87,5 @@ ALL = (
     STATE_BILL_VENDORS,
     AIRBASE_PAYMENTS,
     AIRBASE_WEBHOOKS,
+    STATE_AIRBASE_POLLER,
 )

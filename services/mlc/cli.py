@@ -24,6 +24,7 @@ SERVICES: dict[str, str] = {
     "bill-mapping": "bill_mapping.main",
     "airbase-payments": "airbase_payments.main",
     "airbase-sink": "airbase_sink.main",
+    "airbase-poller": "airbase_poller.main",
 }
 
 

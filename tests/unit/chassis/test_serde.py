@@ -438,6 +438,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "sent_versions": ["5f1c0e9a7d3b2c4e6a81"],
         "updated_at": AT,
     },
+    "io.mlconnector.state.AirbasePolledEntry": {
+        "tenant_id": "tenant-se-1",
+        "entry_id": "ab-le-0042",
+        "version": "5f1c0e9a7d3b2c4e6a81",
+        "entry_digest": "0c1d2e3f4a5b6c7d8e9f",
+        "bill_ref": "Invoice:000123",
+        "published_at": AT,
+    },
     "io.mlconnector.airbase.AirbaseWebhookReceived": {
         "event_id": "evt_01HQ7Z3K4M",
         "tenant_id": "tenant-se-1",

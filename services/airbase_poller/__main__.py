@@ -1,0 +1,5 @@
+import sys
+
+from airbase_poller.main import main
+
+sys.exit(main())
