@@ -13,6 +13,7 @@ from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
 from events.airbase_deliveries import STATE_AIRBASE_LEDGER
+from events.airbase_payment_holds import STATE_AIRBASE_PAYMENTS
 from events.airbase_polls import STATE_AIRBASE_POLLER
 from events.approvals import APPROVAL_SIGNALS
 from events.bill import BILL_BILLS, BILL_VENDORS
@@ -88,4 +89,5 @@ ALL = (
     AIRBASE_PAYMENTS,
     AIRBASE_WEBHOOKS,
     STATE_AIRBASE_POLLER,
+    STATE_AIRBASE_PAYMENTS,
 )
