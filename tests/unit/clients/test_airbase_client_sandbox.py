@@ -292,6 +292,32 @@ async def test_a_create_whose_answer_was_lost_is_found_in_the_sandbox_not_made_a
         assert [q.method for q in r.transport.requests] == ["POST", "GET", "GET"]
 
 
+async def test_upserts_under_ten_percent_injected_429_and_5xx_write_each_record_once(
+    tmp_path: Path,
+) -> None:
+    """The acceptance's fault rate from the client's side: 40 vendors and their 40 bills,
+    each found-or-created as the airbase-sink does, with about one call in ten refused (429)
+    or failed (500, 502, 503) at random: every record is made, and made once."""
+    async with rig(tmp_path=tmp_path) as r:
+        await r.admin("PATCH", "/limits", {"requests_per_hour": 100_000})
+        for status, share in ((429, 0.04), (500, 0.03), (502, 0.015), (503, 0.015)):
+            rule = {"status": status, "times": None, "probability": share, "retry_after": 2}
+            await r.admin("POST", "/faults", rule)
+        for number in range(40):
+            vendor_ref, invoice_ref = f"{50000 + number}", f"SE1/INV/{1000 + number}"
+            if await r.client.find_by_erp_reference(VENDORS, vendor_ref) is None:
+                await r.client.create(VENDORS, {"erp_reference_id": vendor_ref, "name": "V"})
+            if await r.client.find_by_erp_reference(BILLS, invoice_ref) is None:
+                await r.client.create(BILLS, bill_body(invoice_ref, vendor_ref, "100.00"))
+        fired = (await r.admin("GET", "/stats"))["faults_fired"]
+
+        assert await r.creates("vendors") == {f"{50000 + n}": 1 for n in range(40)}
+        assert await r.creates("bills") == {f"SE1/INV/{1000 + n}": 1 for n in range(40)}
+        calls = len(r.transport.requests)
+        assert sum(fired.values()) >= calls // 20  # the faults did fire (about 1 in 10)
+        assert set(fired) == {"429", "500", "502", "503"}
+
+
 async def test_a_spent_hourly_budget_is_handed_to_the_caller_and_passes_with_the_hour(
     tmp_path: Path,
 ) -> None:
