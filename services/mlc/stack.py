@@ -338,6 +338,7 @@ class FlowStack:
                 "--ledger-topic", f"{self.topics.prefix}state.visma-writer-ledger.v2",
                 "--replies-topic", self.topics.commands,
                 "--review-topic", f"{self.topics.prefix}review.visma-writer.v1",
+                "--airbase-topic", f"{self.topics.prefix}sink.airbase.v1",
             )  # fmt: skip
             return argv, env
         if name == "ingress":

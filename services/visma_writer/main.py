@@ -25,7 +25,9 @@ def parser() -> argparse.ArgumentParser:
         "entity: ApplyVismaAction (supplier-invoice actions such as release, or a note) with "
         "If-Match on the invoice's ETag, re-reading and retrying when someone else saved it "
         "(412); RecordPurchaseReceipt (a purchase receipt for an order, looked up in Visma "
-        "before any create, so a crash never makes two). A write that conflicts with the "
+        "before any create, so a crash never makes two); RecordSupplierPayment (a supplier "
+        "payment of an invoice, looked up by its payment reference before any create, then "
+        "MarkAirbaseEntrySynced to the airbase-sink). A write that conflicts with the "
         "record in Visma is not forced: it goes to the review topic, field by field.",
     )
     p.add_argument("--config", type=Path, required=True, help="the companies YAML the poller reads")
@@ -36,6 +38,11 @@ def parser() -> argparse.ArgumentParser:
         "--replies-topic", help="override the Slack sink's topic the outcome replies go to (tests)"
     )
     p.add_argument("--review-topic", help="override the review topic of conflicts (tests)")
+    p.add_argument(
+        "--airbase-topic",
+        help="override the airbase-sink's topic a booked payment's MarkAirbaseEntrySynced "
+        "goes to (tests)",
+    )
     p.add_argument(
         "--hold-seconds",
         type=float,
@@ -79,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         options.replies_topic = replace(options.replies_topic, name=args.replies_topic)
     if args.review_topic:
         options.review_topic = replace(options.review_topic, name=args.review_topic)
+    if args.airbase_topic:
+        options.airbase_topic = replace(options.airbase_topic, name=args.airbase_topic)
     if args.ledger_horizon_days:
         options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
     try:
