@@ -2,12 +2,12 @@
 the portal or a test does (webhook switches: ``sandbox.airbase.webhook_admin``).
 
 An approver approves a bill (``POST /bills/{airbase_id}/approve``) or rejects it
-(``…/reject``) and pays an approved one (``POST
-/bills/{airbase_id}/pay`` with an optional ``{amount, payment_date, lines: [{amount,
-account, department}]}``), which makes the ledger entry. ``GET /{resource}?tenant=`` shows
-every record of any status with its write counters; ``PUT /profile`` switches paths and
-field names; ``PATCH /limits`` the hourly budget; faults under ``/faults``. No route shows
-a token.
+(``…/reject``) and pays an approved one (``POST /bills/{airbase_id}/pay`` with an optional
+``{amount, payment_date, lines: [{amount, account, department}]}``), which makes the ledger
+entry; ``POST /ledger_entries`` makes an entry of another kind (a card spend). ``GET
+/{resource}?tenant=`` shows every record of any status with its write counters; ``PUT
+/profile`` switches paths and field names; ``PATCH /limits`` the hourly budget; faults under
+``/faults``. No route shows a token.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from sandbox.airbase.errors import not_found
-from sandbox.airbase.payments import Payment
+from sandbox.airbase.payments import OtherEntry, Payment
 from sandbox.airbase.profile import AirbaseProfile
 from sandbox.airbase.records import view
 from sandbox.airbase.resources import RESOURCES
@@ -54,6 +54,10 @@ def _add_approver_routes(router: APIRouter, state: AirbaseState) -> None:
     @router.post("/bills/{airbase_id}/pay", status_code=201)
     async def pay(airbase_id: str, payment: Payment | None = None) -> dict[str, Any]:
         return view(RESOURCES["ledger_entries"], state.pay(airbase_id, payment or Payment()))
+
+    @router.post("/ledger_entries", status_code=201)
+    async def other_entry(other: OtherEntry) -> dict[str, Any]:
+        return view(RESOURCES["ledger_entries"], state.add_entry(other))
 
 
 def _add_switches(router: APIRouter, state: AirbaseState) -> None:

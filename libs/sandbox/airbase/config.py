@@ -10,9 +10,9 @@ put on a payment's ledger entry are UNCONFIRMED choices of the sandbox.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from sandbox.airbase.profile import AirbaseProfile
 
@@ -47,7 +47,27 @@ class PaymentDefaults(BaseModel):
     ap_account_name: str = "Accounts payable"
 
 
+class WebhookTarget(BaseModel):
+    """Where and how one tenant's events go (the portal's webhook settings)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = None
+    secret: SecretStr | None = None
+    duplicate_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    shuffle: bool = False
+    signature_header: str = "X-Airbase-Signature"
+    signature_prefix: str = "sha256="
+
+    def view(self) -> dict[str, Any]:
+        shown = self.model_dump(exclude={"secret"})
+        return {**shown, "has_secret": self.secret is not None}
+
+
 class AirbaseWebhookConfig(BaseModel):
+    targets: dict[str, WebhookTarget] = Field(default_factory=dict)
+    """Per tenant from the start (a sandbox run as a process); ``PUT /webhooks`` changes them."""
     retry_delays_seconds: list[Annotated[float, Field(ge=0)]] = Field(
         default_factory=lambda: [10.0, 60.0, 300.0], max_length=10
     )

@@ -14,7 +14,7 @@ import httpx
 from sandbox.airbase.config import AirbaseConfig
 from sandbox.airbase.errors import AirbaseApiError, field_errors, not_found
 from sandbox.airbase.limits import HourlyBudget
-from sandbox.airbase.payments import Payment, ledger_entry
+from sandbox.airbase.payments import OtherEntry, Payment, entry_of, ledger_entry
 from sandbox.airbase.profile import AirbaseProfile
 from sandbox.airbase.records import TenantRecords
 from sandbox.airbase.resources import ENTRY_STATUSES, RESOURCES, read_input
@@ -132,13 +132,25 @@ class AirbaseState:
         now = self.clock.now()
         fields = ledger_entry(records, bill, payment, config=self.config, today=now.date())
         entry = records.insert("ledger_entries", fields, now=now, counted=False)
-        base = self.config.public_base_url + self.profile.resolved_paths()["ledger_entries"]
-        entry["url"] = f"{base}{entry['airbase_id']}/"
-        entry["airbase_url"] = f"{self.config.dashboard_base_url}/bills/{airbase_id}"
+        self._locate(entry, dashboard=f"bills/{airbase_id}")
         records.update("bills", airbase_id, {"status": "paid"}, now=now, counted=False)
         data = {"object": "ledger_entry", "airbase_id": entry["airbase_id"]}
         self.publish(tenant, "bill_paid", data)
         return entry
+
+    def add_entry(self, other: OtherEntry) -> dict[str, Any]:
+        """An entry Airbase makes from something other than a bill payment."""
+        records = self.tenant(other.tenant)
+        now = self.clock.now()
+        fields = entry_of(records, other.facts(now.date()), config=self.config)
+        entry = records.insert("ledger_entries", fields, now=now, counted=False)
+        self._locate(entry, dashboard=f"transactions/{entry['airbase_id']}")
+        return entry
+
+    def _locate(self, entry: dict[str, Any], *, dashboard: str) -> None:
+        base = self.config.public_base_url + self.profile.resolved_paths()["ledger_entries"]
+        entry["url"] = f"{base}{entry['airbase_id']}/"
+        entry["airbase_url"] = f"{self.config.dashboard_base_url}/{dashboard}"
 
     def publish(self, tenant: str, event_type: str, data: dict[str, Any]) -> None:
         self.webhooks.publish(tenant, event_type, data, profile=self.profile)

@@ -13,24 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel
 
+from sandbox.airbase.config import WebhookTarget
 from sandbox.airbase.state import AirbaseState
-from sandbox.airbase.webhooks import WebhookTarget
 
 
-class WebhookSetting(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookSetting(WebhookTarget):
     tenant: str | None = None
     """None: every tenant."""
-    url: str | None = None
-    secret: SecretStr | None = None
-    duplicate_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    shuffle: bool = False
-    signature_header: str = "X-Airbase-Signature"
-    signature_prefix: str = "sha256="
 
 
 class Event(BaseModel):

@@ -23,28 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from sandbox.airbase.config import AirbaseWebhookConfig
+from sandbox.airbase.config import AirbaseWebhookConfig, WebhookTarget
 from sandbox.airbase.profile import AirbaseProfile
 from sandbox.background import BackgroundTasks
 from sandbox.clock import SandboxClock
-
-
-class WebhookTarget(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: str | None = None
-    secret: SecretStr | None = None
-    duplicate_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    drop_rate: float = Field(default=0.0, ge=0.0, le=1.0)
-    shuffle: bool = False
-    signature_header: str = "X-Airbase-Signature"
-    signature_prefix: str = "sha256="
-
-    def view(self) -> dict[str, Any]:
-        shown = self.model_dump(exclude={"secret"})
-        return {**shown, "has_secret": self.secret is not None}
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -93,7 +76,7 @@ class AirbaseWebhooks:
         self.config = config
         self.clock = clock
         self.client = client
-        self.targets: dict[str, WebhookTarget] = {}
+        self.targets: dict[str, WebhookTarget] = dict(config.targets)
         self.stats: Counter[str] = Counter()
         self.log: list[EventRecord] = []
         self._held: list[_Held] = []

@@ -269,6 +269,31 @@ async def test_marking_synced_is_idempotent_and_refuses_another_reference(
     assert admin["counters"]["unchanged"] == {"PAY-1001": 1}
 
 
+async def test_entries_of_other_kinds_share_the_list(client: httpx.AsyncClient) -> None:
+    await create(client, VENDORS, {"name": "Nordic Paper AB", "erp_reference_id": "S1"})
+    spend = await client.post(
+        f"{ADMIN}/ledger_entries",
+        json={
+            "tenant": "tenant-se-1",
+            "type": "card_transaction",
+            "lines": [{"amount": "12.50", "account": "6071", "department": "CC10"}],
+            "employee_name": "Anna Berg",
+            "employee_email": "anna@nordic-demo.example",
+        },
+    )
+    assert spend.status_code == 201, spend.text
+    payment = await paid_entry(client, "S1", "INV-1", "10.00")
+    listed = (await client.get(ENTRIES, headers=SE)).json()["data"]
+    assert [(e["type"], e["applied_to"]) for e in listed] == [
+        ("card_transaction", None),
+        ("bill_payment", payment["applied_to"]),
+    ]
+    assert set(listed[0]) == RECORDED_ENTRY_FIELDS
+    assert listed[0]["vendor"] is None
+    assert listed[0]["employee"] == {"name": "Anna Berg", "email": "anna@nordic-demo.example"}
+    assert listed[0]["total_amount"] == "12.50"
+
+
 async def test_marking_while_paging_shifts_the_next_page(client: httpx.AsyncClient) -> None:
     """Like the live API: a synced entry leaves the sync_ready list at once, so a reader that
     marks each page before reading the next misses entries; reading every page first does not."""

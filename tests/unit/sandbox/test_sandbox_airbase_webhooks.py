@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from airbase_kit import ADMIN, BILLS, VENDORS, bill_body, create
+from fastapi import FastAPI
 from sandbox_kit import START
 
 from sandbox import SandboxConfig, create_app
@@ -175,6 +176,33 @@ async def test_shuffled_events_are_held_then_sent_out_of_order(rig: Rig) -> None
     sent = [body["id"] for body in rig.receiver.bodies()]
     assert sorted(sent) == sorted(published)
     assert sent != published
+
+
+async def test_targets_from_the_configuration(
+    make_client: Callable[[FastAPI], httpx.AsyncClient],
+) -> None:
+    receiver = Receiver()
+    target = {"url": HOOK + "?tenant=tenant-dk-1", "secret": SECRET}
+    config = SandboxConfig.model_validate(
+        {
+            "clock_speed": 0,
+            "clock_start": START,
+            "airbase": {"webhooks": {"targets": {"tenant-dk-1": target}}},
+        }
+    )
+    hooks = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    async with hooks, make_client(create_app(config, webhook_client=hooks)) as client:
+        shown = (await client.get(f"{ADMIN}/webhooks")).json()["targets"]
+        assert shown["tenant-dk-1"]["has_secret"] is True
+        assert SECRET not in str(shown)
+        event = {"tenant": "tenant-dk-1", "type": "bill_paid", "data": {"object": "x"}}
+        await client.post(f"{ADMIN}/events", json=event)
+        await client.post(f"{ADMIN}/events", json={**event, "tenant": "tenant-se-1"})
+        await drain(client)
+    [request] = receiver.requests
+    assert str(request.url) == HOOK + "?tenant=tenant-dk-1"
+    expected = hmac.new(SECRET.encode(), request.content, hashlib.sha256).hexdigest()
+    assert request.headers["X-Airbase-Signature"] == f"sha256={expected}"
 
 
 async def test_the_profile_renames_the_body_and_the_header_is_configurable(rig: Rig) -> None:
