@@ -10,7 +10,9 @@ A payment is booked only as the mapping says: every line's Airbase GL account an
 department must be mapped to a Visma account and subaccount, the lines must add up to the
 payment, and it must name the supplier (`vendor_ref`) and the supplier invoice it pays
 (`bill_ref`). Anything missing makes it `Unmappable`, with a reason naming each problem:
-never a default account, never a guessed invoice.
+never a default account, never a guessed invoice. Which ledger entry types are payments is
+the airbase-poller's `payment_types` (one place to configure it): whatever it publishes is
+taken as a payment of the bill it names.
 """
 
 from __future__ import annotations
@@ -30,8 +32,6 @@ from events.visma_writes import (
 SOURCE_SYSTEM = "airbase"
 RULE = "airbase-payments"
 REPLY_TO = "airbase"
-BILL_PAYMENT = "bill_payment"
-"""Airbase's ledger entry type of a paid bill (UNCONFIRMED, docs/airbase-payments.md)."""
 
 
 def command_id(*, tenant_id: str, company_id: str, entry_id: str, version: str) -> str:
@@ -127,8 +127,6 @@ def _document_problems(tenant: TenantPayments, payment: AirbasePaymentReady) -> 
             f"the poller read it for Visma company {payment.company_id!r}, the mapping file "
             f"says {tenant.company!r}"
         )
-    if payment.entry_type != BILL_PAYMENT:
-        problems.append(f"entry type {payment.entry_type!r} is not a bill payment")
     if not (payment.vendor_ref or "").strip():
         problems.append("its vendor has no Visma supplier number (vendor erp_reference_id)")
     if not paid_invoice(payment.bill_ref or "")[1]:

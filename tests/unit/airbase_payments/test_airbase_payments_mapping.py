@@ -94,7 +94,6 @@ def test_the_bill_ref_is_read_with_or_without_its_document_type() -> None:
         ({"vendor_ref": None}, "its vendor has no Visma supplier number"),
         ({"bill_ref": None}, "it pays bill bill-7 with no Visma supplier invoice"),
         ({"bill_ref": None, "bill_id": None}, "it pays no bill with no Visma supplier invoice"),
-        ({"entry_type": "reimbursement"}, "entry type 'reimbursement' is not a bill payment"),
         (
             {"company_id": "999"},
             "the poller read it for Visma company '999', the mapping file says '1234567'",
@@ -124,6 +123,13 @@ def test_a_tenant_may_require_a_cost_center_on_every_line() -> None:
     result = payment_command(config(cost_center_required=True), payment())
     assert isinstance(result, Unmappable)
     assert "line 2 has no cost center (the tenant requires one)" in result.reason
+
+
+def test_the_entry_type_is_the_pollers_choice() -> None:
+    # The poller publishes the entry types its `payment_types` names; one of another type
+    # that pays a bill is booked like a bill payment.
+    command = payment_command(config(), payment(entry_type="payment"))
+    assert isinstance(command, RecordSupplierPayment)
 
 
 def test_a_tenant_missing_from_the_file_holds_its_payments() -> None:
