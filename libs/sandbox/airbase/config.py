@@ -76,6 +76,8 @@ class AirbaseWebhookConfig(BaseModel):
     timeout_seconds: float = Field(default=10.0, gt=0)
     shuffle_batch: int = Field(default=4, ge=2, le=100)
     """With ``shuffle`` on, held events go out (in a seeded random order) once this many wait."""
+    shuffle_window_seconds: float = Field(default=5.0, gt=0)
+    """…or this many sandbox seconds after the first of them was held."""
 
 
 class AirbaseConfig(BaseModel):

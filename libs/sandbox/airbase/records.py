@@ -87,9 +87,14 @@ class TenantRecords:
         return list(self.collections[resource].values())
 
     def matching(self, resource: str, filters: dict[str, str]) -> list[dict[str, Any]]:
-        """Records whose filter fields equal the given strings, in creation order."""
+        """Records whose filter fields equal the given strings, in creation order; a status
+        that is none of the resource's answers django-filter's 400."""
         spec = RESOURCES[resource]
         wanted = dict(filters)
+        status = wanted.get("status")
+        if status is not None and status not in spec.statuses:
+            message = f"Select a valid choice. {status} is not one of the available choices."
+            raise field_errors({"status": [message]})
         if spec.default_status is not None and "status" not in wanted:
             wanted["status"] = spec.default_status
         return [

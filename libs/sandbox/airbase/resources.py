@@ -30,6 +30,7 @@ class Resource:
     filters: tuple[str, ...] = ("erp_reference_id",)
     default_status: str | None = None
     """A list without ``?status=`` shows only this status (ledger entries: sync_ready)."""
+    statuses: tuple[str, ...] = ()
 
     @property
     def allow_collection(self) -> str:
@@ -164,6 +165,7 @@ RESOURCES: dict[str, Resource] = {
             ("expense_list", []),
         ),
         filters=("erp_reference_id", "status"),
+        statuses=BILL_STATUSES,
     ),
     "purchase_orders": Resource(
         name="purchase_orders",
@@ -179,6 +181,7 @@ RESOURCES: dict[str, Resource] = {
         writable=("status", "erp_reference_id", "error_message"),
         creatable=False,
         filters=("erp_reference_id", "status"),
+        statuses=ENTRY_STATUSES,
         default_status="sync_ready",
     ),
 }

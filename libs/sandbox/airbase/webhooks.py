@@ -6,9 +6,10 @@ webhooks behind a login). With a secret set, ``X-Airbase-Signature: sha256=<hex>
 HMAC-SHA256 of the body's bytes (header name and prefix configurable). Each tenant has its
 own target (``PUT /airbase/_sandbox/webhooks``): a URL, an optional secret, a share of
 events sent twice (``duplicate_rate``), a share never sent (``drop_rate``) and ``shuffle``,
-which holds events and sends each batch in a seeded random order. A failed attempt is
-retried after each of the configured delays (sandbox seconds). The profile's field renames
-apply to the body as to every answer.
+which holds events and sends each batch in a seeded random order (a batch goes at
+``shuffle_batch`` events or ``shuffle_window_seconds`` after its first, on the sandbox
+clock). A failed attempt is retried after each of the configured delays (sandbox seconds).
+The profile's field renames apply to the body as to every answer.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class AirbaseWebhooks:
         self._rng = random.Random(seed)
         self._ids = random.Random(seed + 1)
         self._tasks = BackgroundTasks()
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     def publish(
         self, tenant: str, event_type: str, data: dict[str, Any], *, profile: AirbaseProfile
@@ -113,9 +115,15 @@ class AirbaseWebhooks:
         self._held.append(held)
         if len(self._held) >= self.config.shuffle_batch:
             self.flush()
+        elif self._flush_timer is None:
+            wait = self._real_seconds(self.config.shuffle_window_seconds)
+            self._flush_timer = asyncio.get_running_loop().call_later(wait, self.flush)
 
     def flush(self) -> int:
         """Sends the held events in a seeded random order; returns how many."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         batch, self._held = self._held, []
         self._rng.shuffle(batch)
         for held in batch:
@@ -169,4 +177,7 @@ class AirbaseWebhooks:
         await self._tasks.drain()
 
     async def cancel(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
         await self._tasks.cancel()

@@ -166,6 +166,11 @@ async def test_pages_by_number_an_empty_page_past_the_end_and_filters(
     assert names == [["Vendor 0", "Vendor 1"], ["Vendor 2", "Vendor 3"], ["Vendor 4"], []]
     one = await client.get(VENDORS, headers=SE, params={"erp_reference_id": "S3"})
     assert [v["name"] for v in one.json()["data"]] == ["Vendor 3"]
+    typo = await client.get(ENTRIES, headers=SE, params={"status": "sync-ready"})
+    assert typo.status_code == 400
+    assert typo.json() == {
+        "status": ["Select a valid choice. sync-ready is not one of the available choices."]
+    }
     invalid = await client.get(VENDORS, headers=SE, params={"page": "0"})
     assert (invalid.status_code, invalid.json()) == (404, {"detail": "Invalid page."})
 

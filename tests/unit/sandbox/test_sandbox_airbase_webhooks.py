@@ -4,6 +4,7 @@ duplicates, drops and shuffled order, and the profile's renames in the body."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -31,9 +32,12 @@ class Receiver:
 
     answers: list[int] = field(default_factory=list)
     requests: list[httpx.Request] = field(default_factory=list)
+    arrived: asyncio.Event | None = None
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        if self.arrived is not None:
+            self.arrived.set()
         return httpx.Response(self.answers.pop(0) if self.answers else 200)
 
     def bodies(self) -> list[dict[str, Any]]:
@@ -203,6 +207,30 @@ async def test_targets_from_the_configuration(
     assert str(request.url) == HOOK + "?tenant=tenant-dk-1"
     expected = hmac.new(SECRET.encode(), request.content, hashlib.sha256).hexdigest()
     assert request.headers["X-Airbase-Signature"] == f"sha256={expected}"
+
+
+async def test_a_shuffled_batch_goes_out_after_its_window(
+    make_client: Callable[[FastAPI], httpx.AsyncClient],
+) -> None:
+    """Held events do not wait for a full batch forever: the window is on the sandbox clock,
+    so at 3600x an hour-long window passes in a second of real time."""
+    arrived = asyncio.Event()
+    receiver = Receiver(arrived=arrived)
+    config = SandboxConfig.model_validate(
+        {
+            "clock_speed": 3600,
+            "clock_start": START,
+            "airbase": {"webhooks": {"shuffle_window_seconds": 3600}},
+        }
+    )
+    hooks = httpx.AsyncClient(transport=httpx.MockTransport(receiver))
+    async with hooks, make_client(create_app(config, webhook_client=hooks)) as client:
+        await configure(client, url=HOOK, shuffle=True)
+        event = {"tenant": "tenant-se-1", "type": "bill_paid", "data": {"object": "x"}}
+        await client.post(f"{ADMIN}/events", json=event)
+        assert receiver.requests == []
+        await asyncio.wait_for(arrived.wait(), timeout=10)
+    assert len(receiver.requests) == 1
 
 
 async def test_the_profile_renames_the_body_and_the_header_is_configurable(rig: Rig) -> None:
