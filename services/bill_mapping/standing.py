@@ -2,11 +2,12 @@
 
 Under the `match` policy a bill is written only with its vendor's Visma supplier. A vendor
 nothing pairs with is unmatched: its bills are held, in the order they came, on the vendor's
-`VendorStanding`, which says what was tried. A supplier seen in Visma, or an operator's link,
-releases the vendor: every held bill is emitted once, in BILL's order (the bills' updated
-time), whatever order their topic's partitions delivered them in. A bill that cannot be
-booked as configured (an unmapped GL account or department) is held on its vendor's standing
-too, with the reason; its next version is mapped again.
+`VendorStanding`, which says what was tried. Under `create` a bill that comes before any
+version of its vendor waits for it the same way (`waiting`). A supplier seen in Visma, or an
+operator's link, releases the vendor: every held bill is emitted once, in BILL's order (the
+bills' updated time), whatever order their topic's partitions delivered them in. A bill that
+cannot be booked as configured (an unmapped GL account or department) is held on its
+vendor's standing too, with the reason; its next version is mapped again.
 
 The rules decide and do not keep: each call returns a `Decision` (the commands to emit and
 the standings that change) and `commit` keeps it once the service has written both in one
@@ -34,13 +35,16 @@ PENDING = "pending"
 UNMATCHED = "unmatched"
 UNMAPPABLE = "unmappable"
 LINK = "link"
+WAITING = "waiting"
+"""Policy `create`: the bill came before any version of its vendor, whose supplier it needs."""
 
 
 @dataclass(frozen=True)
 class HeldBill:
     bill: BillBillChanged
     kind: str
-    """`unmatched` (waits for the vendor's supplier), `unmappable` (waits for its next
+    """`unmatched` (waits for the vendor's supplier), `waiting` (policy `create`: waits for
+    the vendor's first version, its supplier made from it), `unmappable` (waits for its next
     version, the mapping being fixed) or `pending` (just come, not settled yet)."""
     reason: str
 
@@ -223,7 +227,11 @@ class Standings:
         """Writes the vendor when asked and it can go, then every held bill that can go now,
         oldest first; keeps the others held with their reason; notes the standing if it
         changed."""
-        waits = org.vendor_policy is VendorPolicy.MATCH and standing.supplier_number is None
+        # A bill goes only after its vendor's supplier: under `match` the one it pairs with,
+        # under `create` the one its vendor's UpsertSupplier makes (never a bill first: the
+        # writer could only retry it, and the supplier's command, same key, waits behind it).
+        matching = org.vendor_policy is VendorPolicy.MATCH
+        waits = standing.supplier_number is None and (matching or standing.vendor is None)
         if write_vendor and standing.vendor is not None and not waits:
             decision.commands.append(
                 supplier_command(org, standing.vendor, supplier_number=standing.supplier_number)
@@ -234,7 +242,8 @@ class Standings:
             if held.kind == UNMAPPABLE:
                 still.append(held)  # waits for its next version
             elif waits:
-                still.append(replace(held, kind=UNMATCHED, reason=_unmatched(standing)))
+                kind = UNMATCHED if matching else WAITING
+                still.append(replace(held, kind=kind, reason=_unmatched(standing)))
             else:
                 command = invoice_command(org, held.bill, supplier_number=standing.supplier_number)
                 if isinstance(command, Unmappable):

@@ -11,7 +11,7 @@ import pytest
 from bill_mapping.config import BillMappingConfigError, load_config
 from bill_mapping.mapping import command_id
 from bill_mapping.matching import KnownSupplier, SupplierDirectory
-from bill_mapping.standing import UNMAPPABLE, UNMATCHED, Decision, Standings
+from bill_mapping.standing import UNMAPPABLE, UNMATCHED, WAITING, Decision, Standings
 from bill_mapping.state import decode_standing, encode_standing
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.bill import BillBillChanged, BillLine, BillVendorChanged
@@ -197,6 +197,32 @@ def test_create_policy_writes_the_vendor_and_its_bills_without_a_supplier_number
     assert isinstance(invoice, UpsertSupplierInvoice)
     assert invoice.supplier_number is None
     assert invoice.key == supplier.key  # the bill follows its vendor's supplier
+
+
+def test_create_policy_a_bill_before_its_vendor_waits_for_the_vendors_supplier(
+    config_path: Path,
+) -> None:
+    # The vendor's webhook was lost and its bill's came: the writer could only retry the bill
+    # (no supplier in Visma) while the vendor's supplier, on the same key, queued behind it.
+    rules = standings(config_path)
+    waiting = rules.bill_changed(bill("B1", vendor_id="V8", org="00801BBB", department=None))
+    assert waiting.commands == []
+    assert [(h.kind, h.reason) for h in waiting.changed[0].held] == [
+        (WAITING, "vendor V8 not seen yet")
+    ]
+    rules.bill_changed(bill("B2", vendor_id="V8", org="00801BBB", department=None))
+    released = rules.vendor_changed(vendor("V8", org="00801BBB")).commands
+    assert [type(c).__name__ for c in released] == [
+        "UpsertSupplier",
+        "UpsertSupplierInvoice",
+        "UpsertSupplierInvoice",
+    ]
+    assert invoice_ids(released) == ["B1", "B2"]
+    assert rules.get("nordic", "00801BBB", "V8").held == ()  # type: ignore[union-attr]
+    (later,) = rules.bill_changed(
+        bill("B3", vendor_id="V8", org="00801BBB", department=None)
+    ).commands
+    assert isinstance(later, UpsertSupplierInvoice)
 
 
 def test_an_unmatched_vendors_bills_are_held_with_what_was_tried_then_released_in_order(
