@@ -198,6 +198,9 @@ class FlowStack:
     """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
     """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
+    visma_hourly_budget: int = 500
+    """Visma calls per company and hour the poller and the writer allow themselves (a flow
+    test writing hundreds of documents in a minute raises it, with the sandbox's own)."""
     bill: BillFlow = field(default_factory=BillFlow)
     """The BILL side: organizations polled, cadence, the tenant's mapping file."""
     airbase_payments: dict[str, Any] | None = None
@@ -475,7 +478,7 @@ class FlowStack:
                     "client_id": "mlc-demo",
                     "credential": VISMA_CREDENTIAL,
                     "poll_interval_seconds": self.poll_interval,
-                    "hourly_budget": 500,
+                    "hourly_budget": self.visma_hourly_budget,
                     "page_size": self.page_size,
                 }
                 for t in DEMO_TENANTS

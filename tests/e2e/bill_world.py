@@ -10,10 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from chassis.kafka.state import iter_to_end
+from chassis.serde import AvroSerde, SchemaCatalog
+from chassis.settings import KafkaSettings
 from mlc.bill_stack import BILL_TENANT, DEMO_ACCOUNTS, DEMO_COST_CENTERS
 from mlc.stack import FlowStack
 from sandbox.bill.config import DEMO_ORGANIZATION_ID
@@ -33,11 +37,13 @@ class BillWorld:
     """BILL vendor id -> the vendor as BILL answered its last change."""
     bills: dict[str, dict[str, Any]] = field(default_factory=dict)
     """BILL bill id -> the bill as BILL answered its last change."""
+    differing: list[str] = field(default_factory=list)
+    """What `settled` found different last time (shown when a wait runs out)."""
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+    """One connection kept open: hundreds of a user's changes in a few seconds."""
 
     def _admin(self, method: str, path: str, body: Any = None) -> Any:
-        answer = httpx.request(
-            method, f"{self.stack.base_url}/bill/_sandbox{path}", json=body, timeout=60
-        )
+        answer = self.http.request(method, f"{self.stack.base_url}/bill/_sandbox{path}", json=body)
         assert answer.is_success, f"{method} {path}: {answer.status_code} {answer.text}"
         return answer.json() if answer.content else None
 
@@ -45,9 +51,7 @@ class BillWorld:
         return self._admin(method, path, body)
 
     def visma_admin(self, method: str, path: str, body: Any = None) -> Any:
-        answer = httpx.request(
-            method, f"{self.stack.base_url}/visma/_sandbox{path}", json=body, timeout=60
-        )
+        answer = self.http.request(method, f"{self.stack.base_url}/visma/_sandbox{path}", json=body)
         assert answer.is_success, f"{method} {path}: {answer.status_code} {answer.text}"
         return answer.json() if answer.content else None
 
@@ -139,12 +143,20 @@ class BillWorld:
             wrong.extend(f"bill {bill_id}: {d}" for d in differences(bill, invoices[0], suppliers))
         return wrong
 
+    def settled(self) -> bool:
+        """Visma is as BILL says (`mismatches` empty); else keeps what differs."""
+        self.differing = self.mismatches()
+        return not self.differing
+
     def wait(self, what: str, condition: Callable[[], bool], *, timeout: float = 120.0) -> float:
         """Waits (children checked alive) until `condition()`; returns the seconds it took."""
         started = time.monotonic()
         while not condition():
             self.stack.check_alive()
-            assert time.monotonic() - started < timeout, f"{what}: not within {timeout:.0f} s"
+            assert time.monotonic() - started < timeout, (
+                f"{what}: not within {timeout:.0f} s; {len(self.differing)} differences, "
+                f"first {self.differing[:8]}"
+            )
             time.sleep(0.5)
         return time.monotonic() - started
 
@@ -186,3 +198,39 @@ def differences(
     if got != want:
         wrong.append(f"lines {got} are not {want}")
     return wrong
+
+
+def moment(text: str) -> datetime:
+    """A BILL (`…+00:00`) or Visma (`…` in UTC, no zone) time as an aware datetime."""
+    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def first_sources(stack: FlowStack) -> dict[tuple[str, datetime], str]:
+    """(bill id, BILL updatedTime) -> the path whose fact of that version came first
+    (`webhook` or `poll`), by the facts' `received_at` on the run's bill.bill.v1."""
+    serde = AvroSerde(SchemaCatalog.load())
+    topic = f"{stack.topics.prefix}bill.bill.v1"
+    first: dict[tuple[str, datetime], tuple[datetime, str]] = {}
+    for _, value in iter_to_end(KafkaSettings(), topic, client=f"bill-e2e-{stack.run_id}"):
+        fact = serde.decode(value)[1]
+        version = (str(fact["bill_id"]), fact["updated_time"].astimezone(UTC))
+        seen = (fact["received_at"], str(fact["source"]))
+        if version not in first or seen < first[version]:
+            first[version] = seen
+    return {version: source for version, (_, source) in first.items()}
+
+
+def delays(world: BillWorld, *, stamp: str) -> dict[str, list[float]]:
+    """Seconds from each bill's current version in BILL (`updatedTime`) to its invoice in
+    Visma (`stamp`: `createdDateTime` or `lastModifiedDateTime`), by the path that first
+    brought the version: {"webhook": [...], "poll": [...]}. Both times are the sandbox's
+    clock, read back as seconds of real time at its speed."""
+    sources = first_sources(world.stack)
+    speed = float(world.bill_admin("GET", "/clock")["speed"]) or 1.0
+    found: dict[str, list[float]] = {"webhook": [], "poll": []}
+    for bill_id, invoices in world.invoices_by_bill().items():
+        changed = moment(world.bills[bill_id]["updatedTime"])
+        source = sources[(bill_id, changed)]
+        found[source].append((moment(invoices[0][stamp]) - changed).total_seconds() / speed)
+    return found
