@@ -10,41 +10,26 @@ the rest of the window takes at the clock's speed. A refused call counts nothing
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from sandbox.airbase.errors import throttled
 from sandbox.clock import SandboxClock
-
-HOUR = 3600.0
-
-
-@dataclass
-class Window:
-    start: float
-    count: int = 0
+from sandbox.hourly import HourlyWindows
 
 
 class HourlyBudget:
     def __init__(self, clock: SandboxClock, *, limit: int) -> None:
         self._clock = clock
         self.limit = limit
-        self._windows: dict[str, Window] = {}
+        self._windows = HourlyWindows(clock)
         self.total = 0
         self.refused = 0
 
-    def _window(self, key: str) -> Window:
-        now = self._clock.time()
-        window = self._windows.get(key)
-        if window is None or now - window.start >= HOUR:
-            window = self._windows[key] = Window(start=now)
-        return window
-
     def spend(self, key: str) -> None:
         """Counts one call for ``key`` or raises DRF's 429 when the hour's budget is spent."""
-        window = self._window(key)
+        window = self._windows.current(key)
         if window.count >= self.limit:
             self.refused += 1
-            left = window.start + HOUR - self._clock.time()
+            left = self._windows.seconds_left(key)
             speed = self._clock.speed
             real = left / speed if speed > 0 else left
             raise throttled(max(1, math.ceil(real)))
@@ -52,4 +37,4 @@ class HourlyBudget:
         self.total += 1
 
     def remaining(self, key: str) -> int:
-        return max(0, self.limit - self._window(key).count)
+        return max(0, self.limit - self._windows.current(key).count)

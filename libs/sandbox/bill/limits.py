@@ -11,46 +11,30 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 
 from sandbox.bill.errors import CONCURRENCY_LIMIT, BillApiError, ErrorCode
 from sandbox.clock import SandboxClock
-
-HOUR = 3600.0
-
-
-@dataclass
-class Window:
-    start: float
-    count: int = 0
+from sandbox.hourly import HourlyWindows
 
 
 class HourlyCounter:
     def __init__(self, clock: SandboxClock, *, limit: int, error: ErrorCode, status: int) -> None:
-        self._clock = clock
         self.limit = limit
         self._error = error
         self._status = status
-        self._windows: dict[str, Window] = {}
+        self._windows = HourlyWindows(clock)
         self.total = 0
-
-    def _window(self, key: str) -> Window:
-        now = self._clock.time()
-        window = self._windows.get(key)
-        if window is None or now - window.start >= HOUR:
-            window = self._windows[key] = Window(start=now)
-        return window
 
     def count(self, key: str) -> None:
         """Counts one call for `key`, or raises the limit's error when the hour is full."""
-        window = self._window(key)
+        window = self._windows.current(key)
         if window.count >= self.limit:
             raise BillApiError(self._error, status=self._status)
         window.count += 1
         self.total += 1
 
     def used(self, key: str) -> int:
-        return self._window(key).count
+        return self._windows.current(key).count
 
 
 class ConcurrencyGate:
