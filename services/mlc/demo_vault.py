@@ -30,6 +30,8 @@ MONDAY_CREDENTIAL = "monday/api-token"
 MONDAY_SIGNING_CREDENTIAL = "monday/signing-secret"
 VISMA_WEBHOOK_CREDENTIAL = "visma/webhook-key"
 BILL_DEV_KEY_CREDENTIAL = "bill/devkey"
+AIRBASE_CREDENTIAL = "airbase/{tenant}"
+"""The vault name of a tenant's Airbase API token ({tenant}: its tenant id)."""
 BILL_PASSWORD_CREDENTIAL = "bill/{org}/password"  # noqa: S105 - a vault name, not a secret
 """`mlc bill subscribe`'s default name of an organization's password ({org}: its id)."""
 
@@ -37,6 +39,11 @@ BILL_PASSWORD_CREDENTIAL = "bill/{org}/password"  # noqa: S105 - a vault name, n
 def password_credential(organization_id: str) -> str:
     """The vault name of the BILL user's password for one organization."""
     return BILL_PASSWORD_CREDENTIAL.format(org=organization_id)
+
+
+def airbase_credential(tenant: str) -> str:
+    """The vault name of one tenant's Airbase API token."""
+    return AIRBASE_CREDENTIAL.format(tenant=tenant)
 
 
 NEEDS: dict[str, tuple[str, ...]] = {
@@ -51,6 +58,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "monday-sink": (MONDAY_CREDENTIAL,),
     "bill-poller": (BILL_PASSWORD_CREDENTIAL, BILL_DEV_KEY_CREDENTIAL),
     "bill-mapping": (),
+    "airbase-sink": (AIRBASE_CREDENTIAL,),
 }
 """Which credentials each service reads; a service not listed reads none."""
 

@@ -38,10 +38,12 @@ from mlc.demo_vault import (
     VISMA_CREDENTIAL,
     VISMA_WEBHOOK_CREDENTIAL,
     DemoVault,
+    airbase_credential,
 )
 from mlc.processes import Child, ProcessError, python_module
 from processor.routing import route
 from processor.rules import RuleSet
+from sandbox.airbase.config import demo_token as airbase_demo_token
 from sandbox.monday.config import DEMO_MONDAY_TOKEN, DEMO_SIGNING_SECRET
 from sandbox.twilio.config import (
     DEMO_ACCOUNT_SID,
@@ -137,6 +139,14 @@ class FlowTopics:
         return f"{self.prefix}monday.item.v1"
 
     @property
+    def airbase_commands(self) -> str:
+        return f"{self.prefix}sink.airbase.v1"
+
+    @property
+    def airbase_ledger(self) -> str:
+        return f"{self.prefix}state.airbase-ledger.v1"
+
+    @property
     def twilio_statuses(self) -> str:
         return f"{self.prefix}twilio.message-status.v1"
 
@@ -196,6 +206,8 @@ class FlowStack:
     """Mapping files of the monday-sink (`mlc monday map` writes them)."""
     monday_sink_args: tuple[str, ...] = ()
     """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
+    airbase_sink_args: tuple[str, ...] = ()
+    """More options for the airbase-sink (`--request-timeout`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
     """More `MLC_PROCESSOR_*` settings (the demo looks for due digests every few seconds)."""
     visma_hourly_budget: int = 500
@@ -271,27 +283,38 @@ class FlowStack:
             mapping = self.airbase_payments or payments_mapping(DEMO_TENANTS)
             config.write_text(yaml.safe_dump(mapping))
             argv = payments_argv(run_id=self.run_id, prefix=t.prefix, config=config)
-        elif name == "twilio-sink":
-            argv = self._twilio_sink_argv()
-        elif name == "monday-sink":
-            argv = self._monday_sink_argv()
-        elif name == "slack-sink":
-            argv = python_module(
-                "slack_sink",
-                "--api-base",
-                f"{self.base_url}/slack/api",
-                "--group-id",
-                f"run-{self.run_id}-sink",
-                "--commands-topic",
-                t.commands,
-                "--ledger-topic",
-                t.ledger,
-                "--workspace-credential",
-                f"default={SLACK_BOT_CREDENTIAL}",
-            )
+        elif name.endswith("-sink"):
+            argv = self._sink_argv(name)
         else:
             raise ValueError(f"no service {name}")
         return Child(name, argv, log, env)
+
+    def _sink_argv(self, name: str) -> list[str]:
+        sinks = {
+            "slack-sink": self._slack_sink_argv,
+            "twilio-sink": self._twilio_sink_argv,
+            "monday-sink": self._monday_sink_argv,
+            "airbase-sink": self._airbase_sink_argv,
+        }
+        if name not in sinks:
+            raise ValueError(f"no service {name}")
+        return sinks[name]()
+
+    def _slack_sink_argv(self) -> list[str]:
+        t = self.topics
+        return python_module(
+            "slack_sink",
+            "--api-base",
+            f"{self.base_url}/slack/api",
+            "--group-id",
+            f"run-{self.run_id}-sink",
+            "--commands-topic",
+            t.commands,
+            "--ledger-topic",
+            t.ledger,
+            "--workspace-credential",
+            f"default={SLACK_BOT_CREDENTIAL}",
+        )
 
     def _twilio_sink_argv(self) -> list[str]:
         """SMS and email through the sandbox's Twilio and SendGrid, secrets from the vault;
@@ -323,6 +346,22 @@ class FlowStack:
             "--group-id", f"run-{self.run_id}-monday-sink",
             "--commands-topic", t.monday_commands, "--ledger-topic", t.monday_ledger,
             "--links-topic", t.monday_items, *self.monday_sink_args,
+        )  # fmt: skip
+
+    def _airbase_sink_argv(self) -> list[str]:
+        """Each demo tenant's Airbase account in the sandbox, its token from the vault."""
+        t = self.topics
+        tenants = self.state_dir / "airbase-sink.yaml"
+        tenants.write_text(yaml.safe_dump({"tenants": [
+            {"tenant_id": tenant, "company_id": tenant, "api_base": f"{self.base_url}/airbase",
+             "credential": airbase_credential(tenant)}
+            for tenant in DEMO_TENANTS
+        ]}))  # fmt: skip
+        return python_module(
+            "airbase_sink", "--tenants", str(tenants),
+            "--group-id", f"run-{self.run_id}-airbase-sink",
+            "--commands-topic", t.airbase_commands, "--ledger-topic", t.airbase_ledger,
+            *self.airbase_sink_args,
         )  # fmt: skip
 
     @property
@@ -500,6 +539,10 @@ class FlowStack:
                     MONDAY_SIGNING_CREDENTIAL: SecretStr(DEMO_SIGNING_SECRET),
                     VISMA_WEBHOOK_CREDENTIAL: SecretStr(SANDBOX_VISMA_WEBHOOK_KEY),
                     **self.bill.credentials(),
+                    **{
+                        airbase_credential(t): SecretStr(airbase_demo_token(t))
+                        for t in DEMO_TENANTS
+                    },
                 },
             )
         return self.vault

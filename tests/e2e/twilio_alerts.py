@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
 from confluent_kafka.admin import AdminClient
@@ -18,6 +18,7 @@ from chassis.kafka.state import StateLoadError, read_newest
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, ensure_topics
+from events._avro import AvroModel
 from events.commands import Command, SendEmail, SendSms
 from events.twilio_deliveries import TwilioDelivery
 from mlc.stack import FlowStack
@@ -82,8 +83,15 @@ def sent_emails(stack: FlowStack) -> list[dict[str, Any]]:
     return found
 
 
-def ledger(kafka: str, topic: str) -> dict[str, TwilioDelivery]:
-    """Command id -> its newest ledger entry."""
+EntryT = TypeVar("EntryT", bound=AvroModel)
+
+
+@overload
+def ledger(kafka: str, topic: str) -> dict[str, TwilioDelivery]: ...
+@overload
+def ledger(kafka: str, topic: str, entry: type[EntryT]) -> dict[str, EntryT]: ...
+def ledger(kafka: str, topic: str, entry: type[AvroModel] = TwilioDelivery) -> dict[str, Any]:
+    """Command id -> its newest ledger entry (a `TwilioDelivery` unless `entry` says)."""
     try:
         newest = read_newest(
             KafkaSettings(bootstrap_servers=kafka), topic, client="e2e-check", partitions=range(6)
@@ -91,7 +99,7 @@ def ledger(kafka: str, topic: str) -> dict[str, TwilioDelivery]:
     except StateLoadError:
         return {}
     return {
-        key: TwilioDelivery.from_record(SERDE.decode(record.value)[1])
+        key: entry.from_record(SERDE.decode(record.value)[1])
         for key, record in newest.items()
         if record.value is not None
     }
