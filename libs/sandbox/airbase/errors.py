@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from chassis.errors import ConnectorError
 
@@ -77,8 +77,3 @@ def server_error_page(status: int) -> HTMLResponse:
     titles = {500: "Server Error (500)", 502: "502 Bad Gateway", 503: "503 Service Unavailable"}
     title = titles.get(status, f"Server Error ({status})")
     return HTMLResponse(f"<html><body><h1>{title}</h1></body></html>\n", status_code=status)
-
-
-def error_response(error: AirbaseApiError, body: dict[str, Any]) -> JSONResponse:
-    """``body`` is the error's body as the API names its fields (the profile applied)."""
-    return JSONResponse(body, status_code=error.status, headers=error.headers)
