@@ -144,7 +144,9 @@ class Sink:
         *,
         producer: Producer | None = None,
         account: AirbaseTenant | None = None,
+        client: AirbaseAccount | None = None,
     ) -> None:
+        """`client`: a real client to call instead of the in-memory account."""
         self.airbase = airbase or Airbase()
         self.producer = producer or Producer()
         self.audit = Audit()
@@ -154,7 +156,7 @@ class Sink:
         self.clients: TenantClients[AirbaseAccount] = TenantClients(
             system="Airbase",
             tokens=HolderTokens(tokens={TENANT: SecretStr(self.airbase.token)}, vault_names={}),
-            client_for=lambda _, token: self.airbase, tenants=[TENANT],
+            client_for=lambda _, token: client or self.airbase, tenants=[TENANT],
             invalid=INVALID, alerts=ALERTS,
         )  # fmt: skip
         self.writes = AirbaseWrites(
