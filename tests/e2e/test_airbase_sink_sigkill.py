@@ -1,5 +1,6 @@
 """SIGKILL of the airbase-sink at random points, five times in one run, with about 10 % of
-Airbase's answers a 429 or a 5xx: no vendor or bill made twice, none lost.
+Airbase's answers a 429 or a 5xx: no vendor or bill made twice, none lost; then payments of
+five bills marked synced once each, though the writer's marks come twice.
 
 Three tenants (three Airbase accounts in the sandbox), 50 supplier invoices from 20 suppliers
 and the suppliers' own facts, half of them before their invoices and half after (so most
@@ -23,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from events.commands import SyncToAirbase
+from events.commands import MarkAirbaseEntrySynced, SyncToAirbase
 from events.deliveries import DeliveryStatus, SinkDelivery
 from events.visma import SupplierInvoice, SupplierInvoiceLine
 from events.visma_reference import Supplier
@@ -37,6 +38,7 @@ KILLS = 5
 INVOICES = 50
 SUPPLIERS = 20
 CHANGED = 10
+PAID = 5
 FAULTS = (  # checked in order, each with its own chance: about 10 % of all calls
     {"status": 429, "retry_after": 1, "probability": 0.05, "times": None},
     {"status": 503, "probability": 0.03, "times": None},
@@ -73,6 +75,24 @@ def _invoice(tenant: str, n: int, *, version: int = 1) -> SyncToAirbase:
                                    subaccount=f"CC{n % 3 + 1}00")],
     )  # fmt: skip
     return _command(tenant, "supplierInvoice", f"Invoice:{ref}", invoice, version)
+
+
+def _pay_and_mark(stack: FlowStack, bills: list[dict[str, Any]]) -> list[MarkAirbaseEntrySynced]:
+    """An approver approves and pays each bill; the Visma writer's mark of each payment."""
+    marks = []
+    for n, bill in enumerate(bills):
+        admin = f"{stack.base_url}/airbase/_sandbox/bills/{bill['airbase_id']}"
+        httpx.post(f"{admin}/approve", timeout=30).raise_for_status()
+        paid = httpx.post(f"{admin}/pay", timeout=30)
+        paid.raise_for_status()
+        marks.append(MarkAirbaseEntrySynced(
+            command_id=f"mark-{stack.run_id}-{n}", tenant_id="tenant-se-1",
+            rule="airbase-payments", source_event_id=f"payment-{n}",
+            entity_type="supplierPayment", entity_id=f"tenant-se-1/tenant-se-1/payment/{n}",
+            created_at=datetime.now(UTC), entry_id=paid.json()["airbase_id"],
+            visma_payment_number=f"{900000 + n}", company_id="tenant-se-1",
+        ))  # fmt: skip
+    return marks
 
 
 def _everything(stack: FlowStack, resource: str) -> dict[str, Any]:
@@ -147,6 +167,16 @@ def test_sigkill_five_times_no_vendor_or_bill_twice_none_lost(
     assert bill["vendor"]["erp_reference_id"] == "50004"
     assert bill["expense_list"][0]["account"]["erp_reference_id"] == "6110"
     assert bill["expense_list"][0]["tags"][0]["erp_reference_id"] == "CC200"
+    marks = _pay_and_mark(stack, bills[:PAID])
+    produce(kafka_bootstrap, stack.topics.airbase_commands, marks + marks)  # the writer's, twice
+    ids |= {m.command_id for m in marks}
+    wait_until(all_done, timeout=60, stack=stack, what="every mark DONE", every=0.5)
+    entries_now = _everything(stack, "ledger_entries")["tenant-se-1"]
+    assert {e["erp_reference_id"]: e["status"] for e in entries_now["records"]} == {
+        m.visma_payment_number: "synced" for m in marks
+    }
+    assert entries_now["counters"]["updates"] == {m.visma_payment_number: 1 for m in marks}
+    assert entries_now["counters"]["unchanged"] == {}  # the repeats were the ledger's to drop
     assert _dead_lettered(kafka_bootstrap, f"dlq.run-{stack.run_id}-airbase-sink.v1") == 0
     fired = stack.get("/airbase/_sandbox/stats")
     print(
