@@ -59,6 +59,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "bill-poller": (BILL_PASSWORD_CREDENTIAL, BILL_DEV_KEY_CREDENTIAL),
     "bill-mapping": (),
     "airbase-sink": (AIRBASE_CREDENTIAL,),
+    "airbase-poller": (AIRBASE_CREDENTIAL,),
 }
 """Which credentials each service reads; a service not listed reads none."""
 

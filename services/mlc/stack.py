@@ -26,6 +26,7 @@ from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
 from events.notifications import VISMA_NOTIFICATIONS
 from mlc.airbase_payments_run import payments_argv, payments_mapping
+from mlc.airbase_poller_run import POLL_EVERY_SECONDS, poller_argv, poller_file
 from mlc.bill_stack import BillFlow, BillRun
 from mlc.bill_stack import subscribe as subscribe_bill
 from mlc.demo_vault import (
@@ -218,6 +219,8 @@ class FlowStack:
     airbase_payments: dict[str, Any] | None = None
     """The airbase-payments mapping file (default: the demo tenants on the Visma sandbox's
     accounts and cost centres, `mlc.airbase_payments_run.payments_mapping`)."""
+    airbase_poll_every: float = POLL_EVERY_SECONDS
+    """Seconds between the airbase-poller's pulls of each tenant (a webhook pulls at once)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -283,6 +286,13 @@ class FlowStack:
             mapping = self.airbase_payments or payments_mapping(DEMO_TENANTS)
             config.write_text(yaml.safe_dump(mapping))
             argv = payments_argv(run_id=self.run_id, prefix=t.prefix, config=config)
+        elif name == "airbase-poller":
+            config = self.state_dir / "airbase-poller.yaml"
+            config.write_text(yaml.safe_dump(poller_file(
+                base_url=self.base_url, tenants=DEMO_TENANTS, every_seconds=self.airbase_poll_every,
+            )))  # fmt: skip
+            argv, more = poller_argv(run_id=self.run_id, prefix=t.prefix, config=config)
+            env |= more
         elif name.endswith("-sink"):
             argv = self._sink_argv(name)
         else:
@@ -398,6 +408,7 @@ class FlowStack:
                 "MLC_INGRESS_MONDAY_TOPIC": f"{self.topics.prefix}monday.column-change.v1",
                 "MLC_INGRESS_BILL_VENDOR_TOPIC": f"{self.topics.prefix}bill.vendor.v1",
                 "MLC_INGRESS_BILL_BILL_TOPIC": f"{self.topics.prefix}bill.bill.v1",
+                "MLC_INGRESS_AIRBASE_TOPIC": f"{self.topics.prefix}airbase.webhook.v1",
             }
             port = str(self.ingress_port)
             return python_module("ingress", "--host", "127.0.0.1", "--port", port), env

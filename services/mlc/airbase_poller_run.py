@@ -1,0 +1,38 @@
+"""The airbase-poller part of a run (`FlowStack`): its file for the demo tenants' Airbase
+accounts in the sandbox and how the run starts it.
+
+Each demo tenant's token is the vault entry the airbase-sink reads too (the same Airbase
+account), named in the file, never in it; the facts go to the run's `airbase.payment.v1`,
+which the run's airbase-payments reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from mlc.demo_vault import airbase_credential
+from mlc.processes import python_module
+
+POLL_EVERY_SECONDS = 2.0
+"""A demo run pulls often: the approver's payments show up in Visma within seconds."""
+
+
+def poller_file(
+    *, base_url: str, tenants: Iterable[str], every_seconds: float = POLL_EVERY_SECONDS
+) -> dict[str, Any]:
+    return {
+        "tenants": [
+            {"tenant_id": tenant, "company_id": tenant, "api_base": f"{base_url}/airbase",
+             "credential": airbase_credential(tenant)}
+            for tenant in tenants
+        ],
+        "every_seconds": every_seconds,
+    }  # fmt: skip
+
+
+def poller_argv(*, run_id: str, prefix: str, config: Path) -> tuple[list[str], dict[str, str]]:
+    """`mlc run airbase-poller` on the run's topics, with a transactional id of the run."""
+    argv = python_module("airbase_poller", "--config", str(config), "--topic-prefix", prefix)
+    return argv, {"MLC_AIRBASE_POLLER_TRANSACTIONAL_ID": f"run-{run_id}-airbase-poller"}
