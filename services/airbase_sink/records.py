@@ -158,8 +158,6 @@ def _invoice(command: SyncToAirbase, tenant: AirbaseTenant) -> Translation:
         "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
         "expense_list": _bill_lines(invoice),
     }
-    if invoice.description:
-        fields["notes"] = invoice.description
     if tenant.subsidiary is not None:
         fields["subsidiary"] = {"erp_reference_id": tenant.subsidiary}
     ref = invoice.reference_number
