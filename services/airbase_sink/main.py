@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import textwrap
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -33,13 +34,16 @@ airbase-tenants.yaml:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run airbase-sink",
-        description="Write SyncToAirbase commands to Airbase: Visma suppliers as vendors, "
-        "supplier invoices as bills (their vendor first), purchase orders and their "
-        "receipts, GL accounts and cost centers as reference data, each upserted by its ERP "
-        "reference (created once, updated after, a replay changes nothing); and mark Airbase "
-        "payments synced once Visma has booked them (MarkAirbaseEntrySynced). One tenant's "
-        "writes in order, tenants in parallel; a refused token holds the tenant's commands "
-        "until the vault has a new one.",
+        description=textwrap.fill(
+            "Write SyncToAirbase commands to Airbase: Visma suppliers as vendors, "
+            "supplier invoices as bills (their vendor first), purchase orders and their "
+            "receipts, GL accounts and cost centers as reference data, each upserted by its ERP "
+            "reference (created once, updated after, a replay changes nothing); and mark Airbase "
+            "payments synced once Visma has booked them (MarkAirbaseEntrySynced). One tenant's "
+            "writes in order, tenants in parallel; a refused token holds the tenant's commands "
+            "until the vault has a new one.",
+            width=88,
+        ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
