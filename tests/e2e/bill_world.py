@@ -57,8 +57,10 @@ class BillWorld:
 
     # ---- a BILL user -------------------------------------------------------------------
 
-    def new_vendor(self, n: int, *, name: str | None = None) -> dict[str, Any]:
-        body = {"name": name or f"Leverandør {n} ApS", "taxId": f"DK{31000000 + n}",
+    def new_vendor(
+        self, n: int, *, name: str | None = None, tax_id: str | None = None
+    ) -> dict[str, Any]:
+        body = {"name": name or f"Leverandør {n} ApS", "taxId": tax_id or f"DK{31000000 + n}",
                 "email": f"faktura{n}@leverandor.example"}  # fmt: skip
         vendor: dict[str, Any] = self._admin(
             "POST", f"/organizations/{self.organization}/vendors", body
