@@ -18,15 +18,12 @@ from urllib.parse import quote
 
 from visma_client.actions import bare_etag
 from visma_client.client import Created, VismaClient
+from visma_client.dto import dto_value
 from visma_client.models_procurement import SupplierPaymentDto
 
 __all__ = ["PaidDocument", "PaymentAllocationWrite", "SupplierPaymentWrite", "SupplierPayments"]
 
 PAYMENT_PATH = "/v1/supplierPayment"
-
-
-def _value(value: object) -> dict[str, object]:
-    return {"value": value}
 
 
 @dataclass(frozen=True)
@@ -49,13 +46,13 @@ class PaymentAllocationWrite:
 
     def fields(self) -> dict[str, Any]:
         line: dict[str, Any] = {
-            "amount": _value(float(self.amount)),
-            "accountNumber": _value(self.account_number),
+            "amount": dto_value(float(self.amount)),
+            "accountNumber": dto_value(self.account_number),
         }
         if self.subaccount is not None:
-            line["subaccount"] = _value(self.subaccount)
+            line["subaccount"] = dto_value(self.subaccount)
         if self.description is not None:
-            line["description"] = _value(self.description)
+            line["description"] = dto_value(self.description)
         return line
 
 
@@ -74,31 +71,31 @@ class SupplierPaymentWrite:
         """The DTO; for an update, `already_paid` names the documents the payment pays now
         (updated in place; ones it no longer pays are deleted)."""
         body: dict[str, Any] = {
-            "supplier": _value(self.supplier_number),
-            "paymentRef": _value(self.payment_reference),
-            "applicationDate": _value(self.application_date.isoformat()),
-            "currency": _value(self.currency_id),
-            "paymentAmount": _value(float(self.amount)),
+            "supplier": dto_value(self.supplier_number),
+            "paymentRef": dto_value(self.payment_reference),
+            "applicationDate": dto_value(self.application_date.isoformat()),
+            "currency": dto_value(self.currency_id),
+            "paymentAmount": dto_value(float(self.amount)),
             "allocations": [a.fields() for a in self.allocations],
         }
         if self.description is not None:
-            body["description"] = _value(self.description)
+            body["description"] = dto_value(self.description)
         existing = set(already_paid or [])
         lines: list[dict[str, Any]] = []
         for doc in self.paid:
             operation = "Update" if (doc.document_type, doc.ref_nbr) in existing else "Insert"
             lines.append({
                 "operation": operation,
-                "documentType": _value(doc.document_type),
-                "refNbr": _value(doc.ref_nbr),
-                "amountPaid": _value(float(doc.amount)),
+                "documentType": dto_value(doc.document_type),
+                "refNbr": dto_value(doc.ref_nbr),
+                "amountPaid": dto_value(float(doc.amount)),
             })  # fmt: skip
         kept = {(d.document_type, d.ref_nbr) for d in self.paid}
         for document_type, ref_nbr in sorted(existing - kept):
             lines.append({
                 "operation": "Delete",
-                "documentType": _value(document_type),
-                "refNbr": _value(ref_nbr),
+                "documentType": dto_value(document_type),
+                "refNbr": dto_value(ref_nbr),
             })  # fmt: skip
         body["paymentLines"] = lines
         return body

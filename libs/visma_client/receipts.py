@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from visma_client.actions import bare_etag
 from visma_client.client import Created, VismaClient
+from visma_client.dto import dto_value
 from visma_client.entities import VISMA_ENTITIES
 from visma_client.errors import VismaContractError
 from visma_client.models_procurement import PurchaseOrderDto, PurchaseReceiptDto
@@ -45,10 +46,6 @@ class ReceiptLineRequest:
     order_nbr: str
     line_nbr: int
     quantity: Decimal
-
-
-def _value(value: object) -> dict[str, object]:
-    return {"value": value}
 
 
 class PurchaseReceipts:
@@ -90,21 +87,21 @@ class PurchaseReceipts:
     ) -> Created:
         """`POST /v1/PurchaseReceipt`: one receipt of `lines`, carrying `note`."""
         body: dict[str, Any] = {
-            "receiptType": _value(RECEIPT_TYPE),
-            "note": _value(note),
+            "receiptType": dto_value(RECEIPT_TYPE),
+            "note": dto_value(note),
             "lines": [
                 {
                     "operation": "Insert",
-                    "poOrderType": _value(line.order_type),
-                    "poOrderNbr": _value(line.order_nbr),
-                    "poLineNbr": _value(line.line_nbr),
-                    "receiptQty": _value(float(line.quantity)),
+                    "poOrderType": dto_value(line.order_type),
+                    "poOrderNbr": dto_value(line.order_nbr),
+                    "poLineNbr": dto_value(line.line_nbr),
+                    "receiptQty": dto_value(float(line.quantity)),
                 }
                 for line in lines
             ],
         }
         if supplier_ref:
-            body["supplierRef"] = _value(supplier_ref)
+            body["supplierRef"] = dto_value(supplier_ref)
         created = await self._client.create(_RECEIPT.path, body=body)
         return Created(created.location, created.number, bare_etag(created.etag))
 

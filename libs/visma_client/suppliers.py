@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from visma_client.actions import bare_etag
 from visma_client.client import Created, VismaClient
+from visma_client.dto import dto_value
 from visma_client.models import SupplierInvoiceDto
 from visma_client.models_reference import SupplierDto
 
@@ -27,10 +28,6 @@ __all__ = ["InvoiceLineWrite", "SupplierInvoiceWrite", "SupplierWrite", "Supplie
 
 SUPPLIER_PATH = "/v1/supplier"
 INVOICE_PATH = "/v1/supplierInvoice"
-
-
-def _value(value: object) -> dict[str, object]:
-    return {"value": value}
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class SupplierWrite:
             "currencyId": self.currency_id,
             "note": self.note,
         }
-        body: dict[str, Any] = {k: _value(v) for k, v in scalars.items() if v is not None}
+        body: dict[str, Any] = {k: dto_value(v) for k, v in scalars.items() if v is not None}
         address = {
             "addressLine1": self.address_line_1,
             "addressLine2": self.address_line_2,
@@ -66,10 +63,10 @@ class SupplierWrite:
             "countryId": self.country_id,
         }
         if any(v is not None for v in address.values()):
-            inner = {k: _value(v) for k, v in address.items() if v is not None}
-            body["mainAddress"] = _value(inner)
+            inner = {k: dto_value(v) for k, v in address.items() if v is not None}
+            body["mainAddress"] = dto_value(inner)
         if self.email is not None:
-            body["mainContact"] = _value({"email": _value(self.email)})
+            body["mainContact"] = dto_value({"email": dto_value(self.email)})
         return body
 
 
@@ -82,13 +79,13 @@ class InvoiceLineWrite:
 
     def fields(self) -> dict[str, Any]:
         line: dict[str, Any] = {
-            "transactionDescription": _value(self.description),
-            "quantity": _value(1),
-            "unitCostInCurrency": _value(float(self.amount)),
-            "accountNumber": _value(self.account_number),
+            "transactionDescription": dto_value(self.description),
+            "quantity": dto_value(1),
+            "unitCostInCurrency": dto_value(float(self.amount)),
+            "accountNumber": dto_value(self.account_number),
         }
         if self.subaccount is not None:
-            line["subaccount"] = _value(self.subaccount)
+            line["subaccount"] = dto_value(self.subaccount)
         return line
 
 
@@ -109,21 +106,21 @@ class SupplierInvoiceWrite:
         """The DTO; for an update, the existing lines are updated in place by position,
         extra ones inserted and surplus ones deleted."""
         body: dict[str, Any] = {
-            "supplierNumber": _value(self.supplier_number),
-            "supplierReference": _value(self.supplier_reference),
-            "date": _value(self.invoice_date.isoformat()),
-            "currencyId": _value(self.currency_id),
-            "amount": _value(float(self.amount)),
+            "supplierNumber": dto_value(self.supplier_number),
+            "supplierReference": dto_value(self.supplier_reference),
+            "date": dto_value(self.invoice_date.isoformat()),
+            "currencyId": dto_value(self.currency_id),
+            "amount": dto_value(float(self.amount)),
         }
         if existing_line_numbers is None:
-            body["documentType"] = _value(self.document_type)
+            body["documentType"] = dto_value(self.document_type)
         for name, value in (
             ("dueDate", self.due_date.isoformat() if self.due_date else None),
             ("description", self.description),
             ("note", self.note),
         ):
             if value is not None:
-                body[name] = _value(value)
+                body[name] = dto_value(value)
         body["invoiceLines"] = _line_operations(self.lines, existing_line_numbers or [])
         return body
 
@@ -132,12 +129,12 @@ def _line_operations(lines: list[InvoiceLineWrite], existing: list[int]) -> list
     operations: list[dict[str, Any]] = []
     for index, line in enumerate(lines):
         if index < len(existing):
-            number = _value(existing[index])
+            number = dto_value(existing[index])
             operations.append({"operation": "Update", "lineNumber": number, **line.fields()})
         else:
             operations.append({"operation": "Insert", **line.fields()})
     for surplus in existing[len(lines) :]:
-        operations.append({"operation": "Delete", "lineNumber": _value(surplus)})
+        operations.append({"operation": "Delete", "lineNumber": dto_value(surplus)})
     return operations
 
 
