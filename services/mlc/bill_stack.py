@@ -29,9 +29,7 @@ BILL_TENANT = "tenant-dk-1"
 """The demo's Danish client: its BILL organization books into this Visma company."""
 DEMO_ACCOUNTS = {bill_id: name.split()[0] for bill_id, name in CHART_OF_ACCOUNTS.items()}
 """The sandbox's BILL chart of accounts -> Visma GL account (its number: 6100 -> 6100)."""
-DEMO_COST_CENTERS = {
-    bill_id: f"100-{bill_id[-2:]}" for bill_id in sorted(DEPARTMENTS)
-}  # fmt: skip
+DEMO_COST_CENTERS = {bill_id: f"100-{bill_id[-2:]}" for bill_id in sorted(DEPARTMENTS)}
 """The sandbox's BILL departments -> Visma cost centers (subaccounts 100-10, 100-20, 100-30)."""
 
 

@@ -223,15 +223,17 @@ def first_sources(stack: FlowStack) -> dict[tuple[str, datetime], str]:
     return {version: source for version, (_, source) in first.items()}
 
 
-def delays(world: BillWorld, *, stamp: str) -> dict[str, list[float]]:
+def delays(world: BillWorld, *, stamp: str, only: set[str] | None = None) -> dict[str, list[float]]:
     """Seconds from each bill's current version in BILL (`updatedTime`) to its invoice in
     Visma (`stamp`: `createdDateTime` or `lastModifiedDateTime`), by the path that first
     brought the version: {"webhook": [...], "poll": [...]}. Both times are the sandbox's
-    clock, read back as seconds of real time at its speed."""
+    clock, read back as seconds of real time at its speed. `only`: just these bills."""
     sources = first_sources(world.stack)
     speed = float(world.bill_admin("GET", "/clock")["speed"]) or 1.0
     found: dict[str, list[float]] = {"webhook": [], "poll": []}
     for bill_id, invoices in world.invoices_by_bill().items():
+        if only is not None and bill_id not in only:
+            continue
         changed = moment(world.bills[bill_id]["updatedTime"])
         source = sources[(bill_id, changed)]
         found[source].append((moment(invoices[0][stamp]) - changed).total_seconds() / speed)
