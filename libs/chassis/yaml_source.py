@@ -24,6 +24,7 @@ __all__ = [
     "line_of",
     "load_model",
     "located_message",
+    "parse_model",
     "plain_data",
 ]
 
@@ -54,11 +55,17 @@ def load_model(path: Path, model: type[ModelT], *, expected: str) -> ModelT:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise YamlSourceError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
-    root = compose(text, source=str(path), expected=expected)
+    return parse_model(text, model, source=str(path), expected=expected)
+
+
+def parse_model(text: str, model: type[ModelT], *, source: str, expected: str) -> ModelT:
+    """`text` (the content of `source`) validated as `model`; bad YAML or a wrong field is a
+    `YamlSourceError` naming the source, the line and the field."""
+    root = compose(text, source=source, expected=expected)
     try:
         return model.model_validate(plain_data(root))
     except ValidationError as exc:
-        raise YamlSourceError(located_message(exc, root, source=str(path))) from exc
+        raise YamlSourceError(located_message(exc, root, source=source)) from exc
 
 
 def located_message(exc: ValidationError, root: yaml.Node, *, source: str) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import PermanentError
-from chassis.yaml_source import YamlSourceError, load_model
+from chassis.yaml_source import YamlSourceError, load_model, parse_model
 
 
 class TenantPayments(BaseModel):
@@ -59,9 +59,21 @@ class PaymentsConfig:
         return self._tenants.get(tenant_id)
 
 
+EXPECTED = "a mapping with 'tenants'"
+
+
 def load_config(path: Path) -> PaymentsConfig:
     """The mapping file; a mistake names the file, the line and the field."""
     try:
-        return PaymentsConfig(load_model(path, MappingFile, expected="a mapping with 'tenants'"))
+        return PaymentsConfig(load_model(path, MappingFile, expected=EXPECTED))
+    except YamlSourceError as exc:
+        raise PaymentsConfigError(str(exc)) from exc
+
+
+def config_from_text(content: bytes, *, source: Path) -> PaymentsConfig:
+    """The mapping file's `content` as read from `source` (a reload); mistakes as above."""
+    text = content.decode("utf-8", errors="replace")
+    try:
+        return PaymentsConfig(parse_model(text, MappingFile, source=str(source), expected=EXPECTED))
     except YamlSourceError as exc:
         raise PaymentsConfigError(str(exc)) from exc

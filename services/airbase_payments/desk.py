@@ -13,6 +13,7 @@ import logging
 
 from prometheus_client import Counter
 
+from airbase_payments.config import PaymentsConfig
 from airbase_payments.holds import Decision, PaymentHolds, PaymentStanding
 from airbase_payments.mapping import payment_entity_id
 from airbase_payments.state import encode_standing
@@ -61,6 +62,14 @@ class PaymentsDesk:
         self._report(decision)
         if decision.commands:
             log.info("released at start", extra={"commands": len(decision.commands)})
+        return decision
+
+    async def reconfigure(self, config: PaymentsConfig) -> Decision:
+        """The mapping file changed: it is in force from the next decision on, and what it
+        now books is released."""
+        decision = await self._writer.write(lambda: self._holds.reconfigured(config))
+        self._report(decision)
+        log.info("mapping file reloaded", extra={"released": len(decision.commands)})
         return decision
 
     def _report(self, decision: Decision) -> None:

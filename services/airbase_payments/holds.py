@@ -5,8 +5,9 @@ A payment the mapping can book is sent at once (`RecordSupplierPayment`), and it
 noted on the entry's standing: the same version read again (the webhook's pull after the
 schedule's, a replay) is not sent again. A payment it cannot book is held on the standing
 with its reason; a newer version of the entry replaces the held one and is tried again.
-At start (`recheck`), every held payment is mapped again with the file as it is now: what
-the fixed file allows is released, the rest stays held with its (possibly new) reason.
+At start (`recheck`), and when the file changes under the running service (`reconfigured`),
+every held payment is mapped again with the file as it is now: what the fixed file allows
+is released, the rest stays held with its (possibly new) reason.
 
 The rules decide and do not keep: each call returns a `Decision` (the commands to emit and
 the standings that change) and `commit` keeps it once the service has written both in one
@@ -82,6 +83,12 @@ class PaymentHolds:
         if standing.held is not None and standing.held.version == payment.version:
             return Decision()  # held already, for a reason only a new file can change
         return self._settle(replace(standing, held=payment), Decision())
+
+    def reconfigured(self, config: PaymentsConfig) -> Decision:
+        """The mapping file changed while running: from now on `config` is in force, and
+        every held payment is mapped again with it."""
+        self._config = config
+        return self.recheck()
 
     def recheck(self) -> Decision:
         """With the mapping file as it is now: every held payment is mapped again; what now

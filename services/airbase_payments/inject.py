@@ -5,18 +5,21 @@ A small service on the chassis runner, like the BILL mapping (docs/bill.md says 
 faust processor): a released payment and the standing that no longer holds it are written in
 one Kafka transaction (`chassis.kafka.decisions`). At start the standings are read whole from
 `state.airbase-payment.v1` and every held payment is mapped again with the file as it is now
-(released once if it maps), before the runner consumes `airbase.payment.v1`. One replica:
+(released once if it maps), before the runner consumes `airbase.payment.v1`; while it runs,
+the file is looked at now and then and a fixed one taken up (`reload`). One replica:
 the standings are one state (docs/airbase-payments.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from airbase_payments.config import PaymentsConfig
 from airbase_payments.desk import PaymentsDesk
 from airbase_payments.facts import PaymentHandler
 from airbase_payments.holds import PaymentHolds
+from airbase_payments.reload import RELOAD_SECONDS, MappingReload
 from airbase_payments.settings import AirbasePaymentsSettings
 from airbase_payments.state import load_standings
 from chassis.kafka.decisions import DecidingService, DecisionTopics, decisions_producer
@@ -59,7 +62,11 @@ def build(
     config: PaymentsConfig,
     *,
     instance_id: str | None = None,
+    watch: Path | None = None,
+    reload_seconds: float = RELOAD_SECONDS,
 ) -> DecidingService:
+    """The service on `config`; with `watch` (the file `config` was read from) and
+    `reload_seconds` > 0, the file is looked at that often and a fixed one taken up."""
     topics = PaymentsTopics.of(settings)
     outputs = service_outputs(
         kafka, service=SERVICE, group_id=settings.group_id, topics=topics.all()
@@ -91,9 +98,13 @@ def build(
         dead_letters=outputs.dead_letters,
         audit=outputs.audit,
     )
+    alongside = []
+    if watch is not None and reload_seconds > 0:
+        alongside.append(MappingReload(watch, desk, every_seconds=reload_seconds).run)
     return DecidingService(
         runner=runner,
         prepare=desk.recheck,
         producer=outputs.producer,
         transactional=transactional,
+        alongside=alongside,
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from airbase_payments.config import PaymentsConfigError, load_config
 from airbase_payments.inject import SERVICE, build
+from airbase_payments.reload import RELOAD_SECONDS
 from airbase_payments.settings import AirbasePaymentsSettings
 from chassis.jsonlog import configure_logging
 from chassis.kafka.decisions import DecidingService
@@ -38,13 +39,22 @@ def parser() -> argparse.ArgumentParser:
         "(sink.visma-writer.v1), by each tenant's mapping file. A payment whose GL account "
         "or cost center is not mapped, or that names no supplier or invoice, is held with "
         "its reason (state.airbase-payment.v1, listed by `mlc airbase held`) and released "
-        "once, at the next start, when the file maps it. Settings: "
+        "once when the file maps it: at the next start, or while running once the changed "
+        "file is seen (--reload-every). Settings: "
         "MLC_AIRBASE_PAYMENTS_* (GROUP_ID, TOPIC_PREFIX, TRANSACTIONAL_ID).",
         epilog=EXAMPLE,
     )
     p.add_argument("--config", type=Path, required=True, help="the mapping YAML (see below)")
     p.add_argument("--group-id", help="consumer group (default mlc-airbase-payments)")
     p.add_argument("--topic-prefix", help="prefix of every topic (test stacks)")
+    p.add_argument(
+        "--reload-every",
+        type=float,
+        default=RELOAD_SECONDS,
+        metavar="SECONDS",
+        help=f"look at the mapping file this often and take up a fixed one (default "
+        f"{RELOAD_SECONDS:g}; 0: only at start)",
+    )
     return p
 
 
@@ -67,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
 
     def build_service() -> DecidingService:
         instance_id = os.environ.get("MLC_GROUP_INSTANCE_ID") or None
-        return build(kafka, settings, config, instance_id=instance_id)
+        return build(
+            kafka, settings, config, instance_id=instance_id,
+            watch=args.config, reload_seconds=args.reload_every,
+        )  # fmt: skip
 
     run_service(build_service, health_port=service.health_port)
     return 0

@@ -3,7 +3,7 @@
 Reads the airbase-payments service's standings (`state.airbase-payment.v1`, committed
 records only) and prints every held payment: its tenant and entry, vendor, amount, the bill
 it pays and the reason it is held (each unmapped GL account or cost center named). A held
-payment goes once the mapping file maps it and the service is restarted.
+payment goes once the service sees a mapping file that maps it (while running or at start).
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ examples:
   mlc airbase held                        every held payment and why
   mlc airbase held --tenant tenant-se-1   only one tenant's
 
-A payment is released, once, when the airbase-payments service starts with a mapping file
-that maps it (add the GL account or cost center the reason names, then restart it).
+A payment is released, once, when the airbase-payments service sees a mapping file that
+maps it: add the GL account or cost center the reason names to its file; the running
+service takes the changed file up (it looks every 30 s) or reads it at its next start.
 """
 
 

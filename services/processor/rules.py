@@ -10,7 +10,6 @@ in `processor.rules_schema`; `RulesWatcher` reloads a changed file without a res
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from chassis.watched_file import WatchedFile
 from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
 from processor.rules_schema import (
     TEMPLATE_FIELDS,
@@ -82,59 +82,15 @@ def _rule_name(root: yaml.Node, loc: tuple[Any, ...]) -> str:
     return f" (rule {name!r})" if isinstance(name, str) else ""
 
 
-class RulesWatcher:
-    """Reloads a rules file when it changes; an invalid new version leaves the old in force.
-
-    Pure and thread-free: the processor calls `check()` from its own loop (say once per
-    batch). The file is re-read only when its mtime or size moved, and re-parsed only when
-    its bytes differ, so touching the file costs nothing.
-    """
+class RulesWatcher(WatchedFile[RuleSet]):
+    """Reloads a rules file when it changes; an invalid new version leaves the old in force
+    (`chassis.watched_file`). The processor calls `check()` from its own loop (say once per
+    batch)."""
 
     def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        self._stamp = self._stat()
-        try:
-            content = self.path.read_bytes()
-        except OSError as exc:
-            raise RulesFileError(f"{self.path.name}: cannot read: {exc.strerror}") from exc
-        self.current: RuleSet = parse_rules(content.decode("utf-8"), source=self.path.name)
-        self.error: RulesFileError | None = None
-        self._digest = self._hash(content)
+        name = Path(path).name
 
-    def check(self) -> bool:
-        """True when new rules were loaded; on an invalid file keeps `current`, sets `error`."""
-        stamp = self._stat()
-        if stamp == self._stamp:
-            return False
-        self._stamp = stamp
-        try:
-            content = self.path.read_bytes()
-        except OSError as exc:
-            self.error = RulesFileError(f"{self.path.name}: cannot read: {exc.strerror}")
-            # The reason goes in the message: faust's log format drops `extra` fields.
-            log.error("rules file unreadable, keeping previous rules: %s", self.error)
-            return False
-        digest = self._hash(content)
-        if digest == self._digest:
-            return False
-        self._digest = digest
-        try:
-            rules = parse_rules(content.decode("utf-8", errors="replace"), source=self.path.name)
-        except RulesFileError as exc:
-            self.error = exc
-            log.error("rules file invalid, keeping previous rules: %s", exc)
-            return False
-        self.current, self.error = rules, None
-        log.info("rules reloaded: %d rules from %s", len(rules.rules), self.path.name)
-        return True
+        def parse(content: bytes) -> RuleSet:
+            return parse_rules(content.decode("utf-8", errors="replace"), source=name)
 
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return None
-        return stat.st_mtime_ns, stat.st_size
-
-    @staticmethod
-    def _hash(content: bytes) -> str:
-        return hashlib.sha256(content).hexdigest()
+        super().__init__(path, parse=parse, invalid=RulesFileError, what="rules")

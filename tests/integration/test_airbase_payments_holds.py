@@ -67,10 +67,17 @@ class Rig:
         self.producer.flush(60)
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[asyncio.Task[None]]:
-        """The service as `mlc run` starts it: the mapping file read from disk now."""
+    async def running(self, *, reload_seconds: float = 0) -> AsyncIterator[asyncio.Task[None]]:
+        """The service as `mlc run` starts it: the mapping file read from disk now (and looked
+        at again every `reload_seconds`, 0: only at start)."""
         app: DecidingService = await asyncio.to_thread(
-            build, self.kafka, self.settings, load_config(self.mapping)
+            lambda: build(
+                self.kafka,
+                self.settings,
+                load_config(self.mapping),
+                watch=self.mapping,
+                reload_seconds=reload_seconds,
+            )
         )
         task = asyncio.create_task(app.run())
         try:
@@ -168,3 +175,23 @@ async def scenario(rig: Rig) -> None:
         await rig.until("the new payment", task, lambda: "le-4" in rig.paid())
     assert rig.paid() == ["le-1", "le-2", "le-4"]
     assert len({c.command_id for c in rig.commands()}) == 3
+
+
+def test_a_fixed_file_is_taken_up_without_a_restart(
+    kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    mapping = tmp_path / "airbase-payments.yaml"
+    mapping.write_text(MAPPING.format(extra=""))
+    asyncio.run(reload_scenario(Rig(kafka_bootstrap, unique, mapping)))
+
+
+async def reload_scenario(rig: Rig) -> None:
+    async with rig.running(reload_seconds=0.2) as task:
+        rig.send(payment("le-1", department="CC-300"))
+        await rig.until("the payment held", task, lambda: rig.held() == ["le-1"])
+        rig.mapping.write_text(MAPPING.format(extra=', "CC-300": "300"'))  # the operator's fix
+        await rig.until("the release", task, lambda: rig.paid() == ["le-1"])
+        rig.send(payment("le-2", department="CC-300"))  # the new file is in force
+        await rig.until("the next payment", task, lambda: rig.paid() == ["le-1", "le-2"])
+    assert rig.held() == []
+    assert len(rig.commands()) == 2

@@ -12,7 +12,8 @@ forgotten; the record it came from is redelivered and decided again from the sam
 
 `DecidingService` is such a service on the consumer runner: before its first record it
 decides once from the configuration as it is now (`prepare`: release what a fixed mapping
-file now allows), then consumes; `decisions_producer` is the transactional producer its
+file now allows), then consumes, with its `alongside` work (a watch on that file) running
+until it stops; `decisions_producer` is the transactional producer its
 writer publishes through, under a transactional id that is stable across restarts so a
 restart fences a transaction its predecessor left open.
 """
@@ -148,11 +149,19 @@ class DecidingService(ConsumerService):
     producer: EventProducer
     """The audit trail's and dead letters' producer (`service_outputs`)."""
     transactional: TransactionalProducer
+    alongside: Sequence[Callable[[], Awaitable[None]]] = ()
+    """Work that runs while it consumes and is cancelled when consuming ends."""
 
     async def run(self) -> None:
         try:
             await self.prepare()
-            await self.consume()
+            tasks = [asyncio.ensure_future(work()) for work in self.alongside]
+            try:
+                await self.consume()
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await self.aclose()
 
