@@ -73,6 +73,13 @@ class AirbasePollerFile(BaseModel):
         "writes with the same token): no pull starts, and a pull stops reading, when "
         "X-Ratelimit-Remaining is at or below it",
     )
+    hourly_calls: int = Field(
+        default=200,
+        ge=1,
+        description="calls an hour the pulls of one tenant may make (pages and bills; "
+        "Airbase allows the token 500 an hour, recorded, which the airbase-sink shares): "
+        "scheduled pulls are spaced to fit, and none starts while the hour's are spent",
+    )
     nudge_min_seconds: float = Field(
         default=5.0,
         ge=0,

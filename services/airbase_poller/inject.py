@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka.admin import AdminClient
 
+from airbase_poller.allowance import CallAllowance
 from airbase_poller.config import AirbasePollerFile, AirbasePollerSettings, AirbaseTenant
 from airbase_poller.nudges import WebhookNudges
 from airbase_poller.pull import PollerTopics, Tenant, TenantPuller
@@ -136,6 +137,7 @@ def build(
         schedules[tenant.tenant_id] = TenantSchedule(
             puller, every_seconds=config.interval(tenant),
             nudge_min_seconds=config.nudge_min_seconds, clock=options.clock,
+            allowance=CallAllowance(config.hourly_calls, clock=options.clock),
         )  # fmt: skip
     side_producer = EventProducer(kafka, f"{SERVICE}-webhooks")
     nudges = ConsumerRunner(

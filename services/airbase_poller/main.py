@@ -8,9 +8,11 @@ import logging
 import textwrap
 from pathlib import Path
 
+import httpx
 from pydantic import SecretStr
 
 from airbase_client import AirbaseClient, AirbaseProfile, load_profile
+from airbase_poller.allowance import CountingTransport
 from airbase_poller.config import (
     AirbasePollerConfigError,
     AirbasePollerFile,
@@ -26,6 +28,7 @@ from airbase_poller.inject import (
     build,
 )
 from airbase_poller.source import ClientSource
+from chassis.http import CONNECTION_LIMITS
 from chassis.jsonlog import REDACTOR, configure_logging
 from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
@@ -45,6 +48,7 @@ example file (--config):
       profile: airbase-profile.yaml    # paths and field names (optional; next to this file)
   every_seconds: 300       # between pulls of a tenant (a webhook pulls at once)
   payment_types: [bill_payment]
+  hourly_calls: 200        # the pulls of a tenant make at most this many calls an hour
   reserve_calls: 100       # of the token's hourly allowance, left to the airbase-sink
 
 example:
@@ -65,7 +69,8 @@ def parser() -> argparse.ArgumentParser:
             "the poller's memory (state.airbase-poller.v1) are one Kafka transaction: a "
             "restart repeats and loses nothing. A webhook the ingress stored "
             "(airbase.webhook.v1) pulls its tenant at once. The pulls stay within the token's "
-            "hourly allowance (X-Ratelimit-Remaining), leaving reserve_calls to the sink. "
+            "hourly allowance: at most hourly_calls an hour per tenant (scheduled pulls spaced to "
+            "fit), and none below reserve_calls of X-Ratelimit-Remaining (left to the sink). "
             "Tokens come from the vault by the names in the file. Settings: "
             "MLC_AIRBASE_POLLER_* (TOPIC_PREFIX, TRANSACTIONAL_ID).",
             width=88,
@@ -101,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def open_source(tenant: AirbaseTenant) -> OpenedSource:
+        counter = CountingTransport(httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS))
         client = AirbaseClient(tenant.api_base, tokens[tenant.tenant_id],
-                               profiles[tenant.tenant_id])  # fmt: skip
-        return ClientSource(client), client.aclose
+                               profiles[tenant.tenant_id], transport=counter)  # fmt: skip
+        return ClientSource(client, counter), client.aclose
 
     def build_service() -> AirbasePollerApp:
         return build(kafka, settings, config, AirbasePollerOptions(open_source=open_source))

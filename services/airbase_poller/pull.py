@@ -80,7 +80,9 @@ class PullResult:
     published: int
     """Payment versions published."""
     budget_stopped: bool = False
-    """The pull did not start, or left entries, because the allowance reached the reserve."""
+    """The pull left entries because the token's remaining calls reached the reserve."""
+    listing_calls: int = 0
+    """Calls the list took (its pages): what a pull costs when nothing is new."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,10 @@ class TenantPuller:
         self._batch_size = batch_size
         self._clock = clock
 
+    def calls_made(self) -> int:
+        """Requests this tenant's Airbase has been sent so far."""
+        return self._source.calls_made()
+
     def _spent(self) -> bool:
         remaining = self._source.remaining_calls()
         return remaining is not None and remaining <= self._reserve
@@ -135,7 +141,9 @@ class TenantPuller:
     async def pull(self, via: Via) -> PullResult:
         # No check before the first page: what the last answer said may be an hour old, and
         # only a call tells whether the allowance came back (a spent one answers 429).
+        before = self.calls_made()
         entries, listed, stopped = await self._read_all()
+        listing_calls = self.calls_made() - before
         batch: list[Outgoing] = []
         memories: list[AirbasePolledEntry] = []
         published = 0
@@ -162,7 +170,8 @@ class TenantPuller:
         if stopped:
             BUDGET_STOPS.labels(self.tenant.tenant_id).inc()
         PUBLISHED.labels(self.tenant.tenant_id, via).inc(published)
-        return PullResult(listed=listed, published=published, budget_stopped=stopped)
+        return PullResult(listed=listed, published=published, budget_stopped=stopped,
+                          listing_calls=listing_calls)  # fmt: skip
 
     async def _read_all(self) -> tuple[dict[str, dict[str, Any]], int, bool]:
         """Every page first (see the module's docstring); the payment entries by id (one

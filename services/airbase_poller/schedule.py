@@ -1,11 +1,13 @@
 """Each tenant pulled on its interval, and at once when a webhook nudges it.
 
 One loop per tenant, one pull at a time: the pulls of a tenant share its token's hourly
-allowance. A nudge (`AirbaseWebhookReceived`) makes the tenant due now, but never sooner than
-`nudge_min_seconds` after its last pull began, and nudges arriving during a pull queue at most
-one more pull: a storm of webhooks (duplicates, or unsigned ones when the portal gives no
-secret) costs one pull, not one per webhook. The schedule pulls anyway, which is what catches
-a webhook Airbase never sent.
+allowance, of which they make at most `hourly_calls` an hour (`airbase_poller.allowance`):
+scheduled pulls are spaced so that an hour of them fits, and while the last hour's calls are
+spent no pull starts, not even a webhook's. A nudge (`AirbaseWebhookReceived`) makes the
+tenant due now, but never sooner than `nudge_min_seconds` after its last pull began, and
+nudges arriving during a pull queue at most one more pull: a storm of webhooks (duplicates,
+or unsigned ones when the portal gives no secret) costs one pull, not one per webhook. The
+schedule pulls anyway, which is what catches a webhook Airbase never sent.
 
 A pull Airbase does not answer now (a retryable error: an outage, a 429 past the client's
 retries) is tried again at the next interval; refused credentials (permanent) end the
@@ -21,6 +23,7 @@ from collections.abc import Callable
 
 from prometheus_client import Counter
 
+from airbase_poller.allowance import CallAllowance
 from airbase_poller.pull import PullResult, TenantPuller
 from chassis.errors import RetryableError
 from events.airbase import POLL, WEBHOOK, Via
@@ -31,6 +34,11 @@ PULLS = Counter(
     "mlc_airbase_pulls_total", "Tenant pulls by trigger and outcome (ok, unavailable)",
     ["tenant", "via", "outcome"],
 )  # fmt: skip
+HELD = Counter(
+    "mlc_airbase_pulls_held_total",
+    "Waits for the tenant's hourly call allowance (hourly_calls) before a pull",
+    ["tenant"],
+)
 NUDGES = Counter(
     "mlc_airbase_nudges_total", "Webhook nudges by outcome: due (pulled now), queued, coalesced",
     ["tenant", "outcome"],
@@ -44,11 +52,16 @@ class TenantSchedule:
         *,
         every_seconds: float,
         nudge_min_seconds: float,
+        allowance: CallAllowance,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`allowance` shares `clock`."""
         self.puller = puller
         self._every = every_seconds
         self._nudge_min = nudge_min_seconds
+        self._allowance = allowance
+        self._last_cost = 0
+        self._listing_cost = 0
         self._clock = clock
         self._nudged = False
         self._wake = asyncio.Event()
@@ -77,6 +90,7 @@ class TenantSchedule:
         """One pull now; None when Airbase did not answer (tried again later)."""
         self._pulling = True
         self._last_start = self._clock()
+        before = self.puller.calls_made()
         try:
             result = await self.puller.pull(via)
         except RetryableError as exc:
@@ -87,8 +101,11 @@ class TenantSchedule:
         finally:
             self._pulling = False
             self.pulls += 1
+            self._last_cost = self.puller.calls_made() - before
+            self._allowance.record(self._last_cost)
         PULLS.labels(self.tenant_id, via, "ok").inc()
         self.last = result
+        self._listing_cost = result.listing_calls
         if result.published or result.budget_stopped:
             log.info("pulled", extra={
                 "tenant": self.tenant_id, "via": via, "listed": result.listed,
@@ -105,11 +122,18 @@ class TenantSchedule:
     async def wait_next(self, stopped: asyncio.Event) -> Via:
         """Waits until the next pull is due; what made it due."""
         started = self._last_start if self._last_start is not None else self._clock()
-        due = started + self._every
+        # Spaced by what a pull costs when nothing is new (its list): the bills a busy pull
+        # read are work done, and the hour's cap (`held`) bounds them.
+        due = started + max(self._every, self._allowance.spacing(self._listing_cost))
         while not stopped.is_set():
             if self._nudged:
                 due = min(due, started + self._nudge_min)
-            wait = due - self._clock()
+            now = self._clock()
+            held = self._allowance.wait_seconds(self._listing_cost)
+            if held > 0 and now + held > due:
+                HELD.labels(self.tenant_id).inc()
+                due = now + held  # the hour's calls are spent: not even a webhook pulls now
+            wait = due - now
             if wait <= 0:
                 break
             self._wake.clear()

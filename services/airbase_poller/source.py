@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from airbase_client import BILLS, AirbaseClient, AirbaseNotFound
+from airbase_poller.allowance import CountingTransport
 
 
 class AirbaseSource(Protocol):
@@ -25,10 +26,15 @@ class AirbaseSource(Protocol):
     def remaining_calls(self) -> int | None:
         """Airbase's last `X-Ratelimit-Remaining` for this token (None: not known yet)."""
 
+    def calls_made(self) -> int:
+        """Requests sent so far (a pull's cost is the difference across it)."""
+
 
 class ClientSource:
-    def __init__(self, client: AirbaseClient) -> None:
+    def __init__(self, client: AirbaseClient, counter: CountingTransport) -> None:
+        """`counter` is the transport `client` sends through."""
         self._client = client
+        self._counter = counter
 
     async def sync_ready_entries(self) -> AsyncIterator[dict[str, Any]]:
         async for entry in self._client.ledger_entries("sync_ready"):
@@ -42,3 +48,6 @@ class ClientSource:
 
     def remaining_calls(self) -> int | None:
         return self._client.rate_limit.remaining
+
+    def calls_made(self) -> int:
+        return self._counter.calls

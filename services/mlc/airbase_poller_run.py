@@ -17,10 +17,17 @@ from mlc.processes import python_module
 
 POLL_EVERY_SECONDS = 2.0
 """A demo run pulls often: the approver's payments show up in Visma within seconds."""
+POLL_CALLS_PER_HOUR = 300
+"""Of the sandbox token's 500 an hour: a pull with nothing new (two pages) every 24 s; a
+webhook pulls at once."""
 
 
 def poller_file(
-    *, base_url: str, tenants: Iterable[str], every_seconds: float = POLL_EVERY_SECONDS
+    *,
+    base_url: str,
+    tenants: Iterable[str],
+    every_seconds: float = POLL_EVERY_SECONDS,
+    hourly_calls: int = POLL_CALLS_PER_HOUR,
 ) -> dict[str, Any]:
     return {
         "tenants": [
@@ -29,6 +36,7 @@ def poller_file(
             for tenant in tenants
         ],
         "every_seconds": every_seconds,
+        "hourly_calls": hourly_calls,
     }  # fmt: skip
 
 

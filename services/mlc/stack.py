@@ -26,7 +26,12 @@ from chassis.settings import KafkaSettings
 from events.approvals import APPROVAL_SIGNALS
 from events.notifications import VISMA_NOTIFICATIONS
 from mlc.airbase_payments_run import payments_argv, payments_mapping
-from mlc.airbase_poller_run import POLL_EVERY_SECONDS, poller_argv, poller_file
+from mlc.airbase_poller_run import (
+    POLL_CALLS_PER_HOUR,
+    POLL_EVERY_SECONDS,
+    poller_argv,
+    poller_file,
+)
 from mlc.bill_stack import BillFlow, BillRun
 from mlc.bill_stack import subscribe as subscribe_bill
 from mlc.demo_vault import (
@@ -221,6 +226,8 @@ class FlowStack:
     accounts and cost centres, `mlc.airbase_payments_run.payments_mapping`)."""
     airbase_poll_every: float = POLL_EVERY_SECONDS
     """Seconds between the airbase-poller's pulls of each tenant (a webhook pulls at once)."""
+    airbase_poll_calls: int = POLL_CALLS_PER_HOUR
+    """Calls an hour the airbase-poller's pulls of each tenant may make (spaces them)."""
 
     @property
     def topics(self) -> FlowTopics:
@@ -290,6 +297,7 @@ class FlowStack:
             config = self.state_dir / "airbase-poller.yaml"
             config.write_text(yaml.safe_dump(poller_file(
                 base_url=self.base_url, tenants=DEMO_TENANTS, every_seconds=self.airbase_poll_every,
+                hourly_calls=self.airbase_poll_calls,
             )))  # fmt: skip
             argv, more = poller_argv(run_id=self.run_id, prefix=t.prefix, config=config)
             env |= more

@@ -169,7 +169,7 @@ def test_sigkill_while_pulling_repeats_and_loses_nothing(
         config.write_text(
             f"tenants:\n  - tenant_id: {TENANT}\n    company_id: '1234567'\n"
             f"    api_base: {base}\n    credential: airbase/{TENANT}\n"
-            "every_seconds: 1\nbatch_size: 10\nreserve_calls: 0\n",
+            "every_seconds: 1\nbatch_size: 10\nreserve_calls: 0\nhourly_calls: 1000000\n",
             encoding="utf-8",
         )
         approver = Approver(http)

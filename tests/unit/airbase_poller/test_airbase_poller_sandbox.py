@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from airbase_client import AirbaseClient, AirbaseProfile
+from airbase_poller.allowance import CountingTransport
 from airbase_poller.pull import PollerTopics, Tenant, TenantPuller
 from airbase_poller.source import ClientSource
 from chassis.audit import AuditTrail
@@ -68,12 +69,13 @@ class World:
     http: httpx.AsyncClient
     """The sandbox as an operator or approver reaches it (no profile: the admin routes)."""
     client: AirbaseClient
+    counter: CountingTransport
     kafka: Kafka
     memory: dict[str, AirbasePolledEntry]
 
     def puller(self, **kw: Any) -> TenantPuller:
         return TenantPuller(
-            tenant=TENANT, source=ClientSource(self.client), transactions=self.kafka,
+            tenant=TENANT, source=ClientSource(self.client, self.counter), transactions=self.kafka,
             serde=SERDE, audit=AuditTrail(service="t", serde=SERDE, publish=lambda k, v: None),
             topics=TOPICS, memory=self.memory, **kw,
         )  # fmt: skip
@@ -107,12 +109,13 @@ async def world(profile: dict[str, Any] | None = None) -> AsyncIterator[World]:
         if profile is not None:
             switched = await http.put(f"{ADMIN}/profile", json=profile)
             assert switched.status_code == 200, switched.text
+        counter = CountingTransport(transport)
         client = AirbaseClient(
             "http://sandbox/airbase", TOKEN, AirbaseProfile.model_validate(profile or {}),
-            transport=transport,
+            transport=counter,
         )  # fmt: skip
         async with client:
-            yield World(http, client, Kafka(), {})
+            yield World(http, client, counter, Kafka(), {})
 
 
 @pytest.fixture(params=["default-profile", "renamed-profile"])
@@ -164,6 +167,8 @@ async def test_the_pull_stops_at_the_reserve_and_finishes_in_the_next_hour() -> 
         assert first.published == 4
         assert w.client.rate_limit.remaining == 4
         assert (await w.http.patch(f"{ADMIN}/limits", json={"requests_per_hour": 500})).is_success
+        before = w.counter.calls
         rest = await w.puller(reserve_calls=4).pull("poll")
         assert (rest.published, rest.budget_stopped) == (1, False)
+        assert w.counter.calls - before == 3  # its cost: two pages (one empty) and one bill
         assert len({f.entry_id for f in w.kafka.facts()}) == len(w.kafka.facts()) == 5

@@ -75,6 +75,7 @@ class Airbase:
     pages_read: int = 0
     bill_reads: list[str] = field(default_factory=list)
     done_reading: bool = False
+    calls: int = 0
 
     def add(self, entry: dict[str, Any], *, bill_ref: str | None = "auto") -> None:
         self.entries.append(entry)
@@ -83,6 +84,7 @@ class Airbase:
         self.bills.setdefault(bill_id, {"airbase_id": bill_id, "erp_reference_id": ref})
 
     def _spend(self) -> None:
+        self.calls += 1
         if self.remaining is not None:
             self.remaining -= 1
 
@@ -108,6 +110,9 @@ class Airbase:
 
     def remaining_calls(self) -> int | None:
         return self.remaining
+
+    def calls_made(self) -> int:
+        return self.calls
 
 
 class Crash(Exception):
@@ -187,7 +192,8 @@ async def test_every_page_is_read_before_anything_is_published() -> None:
     for n in range(1, 10):
         airbase.add(payment(n))
     kafka = Kafka(airbase)
-    await puller(airbase, kafka, batch_size=1).pull("poll")
+    result = await puller(airbase, kafka, batch_size=1).pull("poll")
+    assert result.listing_calls == 6  # what a pull with nothing new would cost
     assert len(kafka.committed) == 9
     assert kafka.read_all_before_each == [True] * 9
     assert airbase.pages_read == 6  # 5 pages with entries and the empty one past the end

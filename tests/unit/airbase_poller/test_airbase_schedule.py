@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from airbase_poller.allowance import CallAllowance
 from airbase_poller.nudges import WebhookNudges
 from airbase_poller.pull import PullResult, Tenant
 from airbase_poller.schedule import TenantSchedule
@@ -38,9 +39,16 @@ class Pulls:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Condition = field(default_factory=asyncio.Condition)
     fail: bool = False
+    cost: int = 2
+    """Calls each pull makes (a page and the empty one past the end)."""
+    calls: int = 0
+
+    def calls_made(self) -> int:
+        return self.calls
 
     async def pull(self, via: str) -> PullResult:
         self.started.set()
+        self.calls += self.cost
         if self.gate is not None:
             await self.gate.wait()
         async with self.done:
@@ -48,7 +56,7 @@ class Pulls:
             self.done.notify_all()
         if self.fail:
             raise RetryableError("Airbase unavailable")
-        return PullResult(listed=0, published=0)
+        return PullResult(listed=0, published=0, listing_calls=self.cost)
 
     async def wait_for(self, count: int) -> None:
         async with asyncio.timeout(DEADLINE), self.done:
@@ -68,9 +76,13 @@ async def running(schedule: TenantSchedule) -> tuple[asyncio.Event, asyncio.Task
     return stopped, asyncio.create_task(schedule.run(stopped))
 
 
-def schedule(pulls: Pulls, clock: Clock | None = None, **kw: Any) -> TenantSchedule:
+def schedule(
+    pulls: Pulls, clock: Clock | None = None, *, per_hour: int = 1000, **kw: Any
+) -> TenantSchedule:
+    clock = clock or Clock()
     options: dict[str, Any] = {"every_seconds": 3600.0, "nudge_min_seconds": 0.0} | kw
-    return TenantSchedule(pulls, clock=clock or Clock(), **options)  # type: ignore[arg-type]
+    allowance = CallAllowance(per_hour, clock=clock)
+    return TenantSchedule(pulls, clock=clock, allowance=allowance, **options)  # type: ignore[arg-type]
 
 
 async def test_a_nudge_pulls_at_once_and_says_it_came_from_a_webhook() -> None:
@@ -150,3 +162,59 @@ async def test_a_stored_webhook_nudges_its_tenant_and_a_foreign_one_is_dropped()
     assert not s.nudged
     await nudges(record("tenant-se-1"))
     assert s.nudged
+
+
+async def test_scheduled_pulls_are_spaced_so_that_an_hour_of_them_fits_the_allowance() -> None:
+    clock = Clock()
+    s = schedule(Pulls(cost=10), clock, per_hour=100, every_seconds=60.0)
+    await s.pull_once("poll")
+
+    async def due_now() -> bool:
+        waiting = asyncio.create_task(s.wait_next(asyncio.Event()))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        if waiting.done():
+            assert waiting.result() == "poll"
+            return True
+        waiting.cancel()
+        return False
+
+    clock.now = 60.0  # the interval has passed, but 10 pulls of 10 calls an hour: every 360 s
+    assert not await due_now()
+    clock.now = 359.0
+    assert not await due_now()
+    clock.now = 360.0
+    assert await due_now()
+
+
+async def test_no_pull_starts_while_the_hours_calls_are_spent_not_even_a_webhooks() -> None:
+    pulls = Pulls(cost=40)
+    clock = Clock()
+    s = schedule(pulls, clock, per_hour=100, every_seconds=1.0, nudge_min_seconds=0.0)
+    for at in (0.0, 10.0):  # 80 of 100 calls spent; the next pull would make 120
+        clock.now = at
+        await s.pull_once("poll")
+    s.nudge()
+    waiting = asyncio.create_task(s.wait_next(asyncio.Event()))
+    await asyncio.sleep(0)
+    clock.now = 3599.0
+    s.nudge()
+    await asyncio.sleep(0)
+    assert not waiting.done(), "the first pull's calls are still in the hour"
+    clock.now = 3600.0
+    s.nudge()
+    assert await asyncio.wait_for(waiting, DEADLINE) == "webhook"
+
+
+def test_the_allowance_counts_a_sliding_hour() -> None:
+    clock = Clock()
+    allowance = CallAllowance(100, clock=clock)
+    allowance.record(60)
+    clock.now = 1800.0
+    allowance.record(30)
+    assert (allowance.spent(), allowance.wait_seconds(10), allowance.wait_seconds(11)) == (
+        90, 0.0, 1800.0)  # fmt: skip
+    clock.now = 3600.0
+    assert (allowance.spent(), allowance.wait_seconds(70)) == (30, 0.0)
+    assert allowance.spacing(2) == 72.0
+    assert CallAllowance(100, clock=clock, time_scale=60).spacing(2) == 1.2
