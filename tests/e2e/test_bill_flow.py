@@ -3,7 +3,8 @@ every service a process on the real broker, the BILL and Visma sandboxes in one 
 
 The smoke test proves the wiring of `FlowStack`'s BILL flow: the ingress subscribed through
 `mlc bill subscribe`, the bill-poller, the bill-mapping and the Visma writer on the run's
-topics, credentials from the run's vault.
+topics, credentials from the run's vault, and none of them (the BILL password, the devKey,
+the subscription's securityKey) in clear in any topic of the run or any file it wrote.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from collections.abc import Callable
 
 import pytest
 
+from chassis.kafka.state import iter_to_end
+from chassis.settings import KafkaSettings
+from chassis.vault import CredentialVault, KafkaCredentialLog, KeyRing
+from ingress.bill_keys import read_keys
 from mlc.bill_stack import BillFlow
 from mlc.stack import FlowStack
+from sandbox.bill.config import DEMO_DEV_KEY, DEMO_PASSWORD
 from tests.e2e.bill_world import BillWorld, delays
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +43,39 @@ def test_one_vendor_and_one_bill_become_one_supplier_and_one_supplier_invoice(
 
     events = world.bill_admin("GET", "/webhooks")
     assert events["stats"]["delivered"] >= 2, events
+    (subscription,) = events["subscriptions"]
+    scanned = no_secret_in_clear(stack, subscription["id"])
     took = time.monotonic() - started
-    print(f"\none vendor, one bill -> one supplier, one invoice: {took:.0f} s")
+    print(f"\none vendor, one bill -> one supplier, one invoice, {scanned}: {took:.0f} s")
+
+
+def no_secret_in_clear(stack: FlowStack, subscription_id: str) -> str:
+    """Asserts that no BILL secret is in clear in the run's topics or files; says what it read."""
+    kafka = KafkaSettings()
+    demo = stack.credentials()
+    client = f"bill-flow-scan-{stack.run_id}"
+    vault = CredentialVault(KafkaCredentialLog(kafka, topic=demo.topic, client=client),
+                            KeyRing(demo.key))  # fmt: skip
+    vault.load()
+    key = read_keys(vault, subscription_id).current.get_secret_value()
+    secrets = [DEMO_PASSWORD.encode(), DEMO_DEV_KEY.encode(), key.encode()]
+    prefix = stack.topics.prefix
+    topics = [f"{prefix}{t}" for t in (
+        "bill.vendor.v1", "bill.bill.v1", "sink.visma-writer.v1", "state.bill-vendor.v1",
+        "state.poll-cursor.v1", "state.visma-writer-ledger.v2", "state.credentials.v1",
+    )]  # fmt: skip
+    records = 0
+    for topic in topics:
+        for record_key, value in iter_to_end(kafka, topic, client=client):
+            records += 1
+            for secret in secrets:
+                assert secret not in value + (record_key or "").encode(), f"{topic}: in clear"
+    files = [p for p in stack.state_dir.rglob("*") if p.is_file() and p.name != "master.key"]
+    assert {"bill-poller.log", "ingress.log", "bill-mapping.log"} <= {p.name for p in files}
+    for path in files:
+        for secret in secrets:
+            assert secret not in path.read_bytes(), f"{path.name} holds a BILL secret in clear"
+    return f"no BILL secret in {records} records of {len(topics)} topics and {len(files)} files"
 
 
 VENDORS = 40
