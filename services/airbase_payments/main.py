@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 
@@ -12,12 +11,15 @@ from airbase_payments.config import PaymentsConfigError, load_config
 from airbase_payments.inject import SERVICE, build
 from airbase_payments.reload import RELOAD_SECONDS
 from airbase_payments.settings import AirbasePaymentsSettings
-from chassis.jsonlog import configure_logging
+from chassis.entrypoint import (
+    EXIT_BAD_CONFIGURATION,
+    read_configuration,
+    service_logging,
+    with_options,
+)
 from chassis.kafka.decisions import DecidingService
 from chassis.service import run_service
-from chassis.settings import KafkaSettings, ServiceSettings
-
-log = logging.getLogger(__name__)
+from chassis.settings import KafkaSettings
 
 EXAMPLE = """\
 example file:
@@ -60,19 +62,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    service = ServiceSettings()
-    configure_logging(SERVICE, service.log_level)
-    try:
-        config = load_config(args.config)
-    except PaymentsConfigError as exc:
-        log.error("bad configuration", extra={"error": str(exc)})
-        return 2
-    overrides = {
-        name: value
-        for name, value in (("group_id", args.group_id), ("topic_prefix", args.topic_prefix))
-        if value
-    }
-    settings = AirbasePaymentsSettings().model_copy(update=overrides)
+    service = service_logging(SERVICE)
+    config = read_configuration(lambda: load_config(args.config), invalid=PaymentsConfigError)
+    if config is None:
+        return EXIT_BAD_CONFIGURATION
+    settings = with_options(
+        AirbasePaymentsSettings(), group_id=args.group_id, topic_prefix=args.topic_prefix
+    )
     kafka = KafkaSettings()
 
     def build_service() -> DecidingService:

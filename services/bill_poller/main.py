@@ -16,9 +16,15 @@ from bill_poller.config import (
     load_config,
 )
 from bill_poller.inject import SERVICE, BillPollerApp, BillPollerOptions, OpenedSource, build
-from chassis.jsonlog import REDACTOR, configure_logging
+from chassis.entrypoint import (
+    EXIT_BAD_CONFIGURATION,
+    read_configuration,
+    service_logging,
+    with_options,
+)
+from chassis.jsonlog import REDACTOR
 from chassis.service import run_service
-from chassis.settings import KafkaSettings, ServiceSettings
+from chassis.settings import KafkaSettings
 from chassis.vault import CredentialNotFound, CredentialVault, vault_from_environment
 
 log = logging.getLogger(__name__)
@@ -68,25 +74,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    service = ServiceSettings()
-    configure_logging(SERVICE, service.log_level)
-    try:
-        config = load_config(args.config)
-    except BillPollerConfigError as exc:
-        log.error("bad configuration", extra={"error": str(exc)})
-        return 2
-    if args.every:
-        config = config.model_copy(update={"every_seconds": args.every})
-    overrides = {
-        name: value
-        for name, value in (
-            ("api_base", args.api_base),
-            ("events_base", args.events_base),
-            ("topic_prefix", args.topic_prefix),
-        )
-        if value
-    }
-    settings = BillPollerSettings().model_copy(update=overrides)
+    service = service_logging(SERVICE)
+    loaded = read_configuration(lambda: load_config(args.config), invalid=BillPollerConfigError)
+    if loaded is None:
+        return EXIT_BAD_CONFIGURATION
+    config = with_options(loaded, every_seconds=args.every)
+    settings = with_options(
+        BillPollerSettings(), api_base=args.api_base, events_base=args.events_base,
+        topic_prefix=args.topic_prefix,
+    )  # fmt: skip
     kafka = KafkaSettings()
     vault = vault_from_environment(kafka=kafka)
     vault.load()

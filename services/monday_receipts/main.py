@@ -9,9 +9,15 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from chassis.jsonlog import REDACTOR, configure_logging
+from chassis.entrypoint import (
+    EXIT_BAD_CONFIGURATION,
+    read_configuration,
+    service_logging,
+    with_options,
+)
+from chassis.jsonlog import REDACTOR
 from chassis.service import run_service
-from chassis.settings import KafkaSettings, ServiceSettings
+from chassis.settings import KafkaSettings
 from chassis.vault import CredentialNotFound, vault_from_environment
 from monday_client import MondayClient
 from monday_receipts.config import ReceiptsConfigError, ReceiptsSettings, load_config
@@ -51,24 +57,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    service = ServiceSettings()
-    configure_logging(SERVICE, service.log_level)
-    try:
-        config = load_config(args.config)
-    except ReceiptsConfigError as exc:
-        log.error("bad configuration", extra={"error": str(exc)})
-        return 2
-    overrides = {
-        name: value
-        for name, value in (
-            ("api_base", args.api_base),
-            ("group_id", args.group_id),
-            ("topic_prefix", args.topic_prefix),
-            ("reconcile_every_seconds", args.reconcile_every),
-        )
-        if value
-    }
-    settings = ReceiptsSettings().model_copy(update=overrides)
+    service = service_logging(SERVICE)
+    config = read_configuration(lambda: load_config(args.config), invalid=ReceiptsConfigError)
+    if config is None:
+        return EXIT_BAD_CONFIGURATION
+    settings = with_options(
+        ReceiptsSettings(), api_base=args.api_base, group_id=args.group_id,
+        topic_prefix=args.topic_prefix, reconcile_every_seconds=args.reconcile_every,
+    )  # fmt: skip
     kafka = KafkaSettings()
     try:
         token = monday_token(settings, kafka)
