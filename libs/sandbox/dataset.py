@@ -99,6 +99,17 @@ ACCOUNTS = {
     "facilities": "5060",
 }
 
+COST_CENTERS = {
+    "construction": "CC200",
+    "freight": "CC200",
+    "consulting": "CC300",
+    "it_services": "CC300",
+    "office_supplies": "CC100",
+    "facilities": "CC200",
+}
+"""The cost center (SUBACCOUNT value, seeded as a dimension: CC100 Finance, CC200
+Purchasing, CC300 IT) each kind of purchase is booked on."""
+
 LINE_TEXT = {
     "construction": ("Material", "Arbete", "Maskinhyra"),
     "freight": ("Frakt", "Tullhantering", "Bränsletillägg"),
@@ -185,6 +196,7 @@ def _lines(
                 amount=amount,
                 account_number=ACCOUNTS[supplier.category],
                 po_number=po_number,
+                subaccount=COST_CENTERS[supplier.category],
             )
         )
     return lines

@@ -173,10 +173,11 @@ def _bill_lines(invoice: SupplierInvoice) -> list[dict[str, Any]]:
             whole["description"] = invoice.description
         return [whole]
     lines = []
-    for number, line in enumerate(invoice.lines, start=1):
+    amounts = _up_to_total([line.amount or Decimal(0) for line in invoice.lines], invoice.amount)
+    for number, (line, amount) in enumerate(zip(invoice.lines, amounts, strict=True), start=1):
         entry: dict[str, Any] = {
             "line_number": line.line_number if line.line_number is not None else number,
-            "amount": money(line.amount if line.amount is not None else Decimal(0)),
+            "amount": money(amount),
             "tags": [],
         }
         if line.description:
@@ -187,6 +188,18 @@ def _bill_lines(invoice: SupplierInvoice) -> list[dict[str, Any]]:
             entry["tags"] = [{"type": "department", "erp_reference_id": line.subaccount}]
         lines.append(entry)
     return lines
+
+
+def _up_to_total(amounts: list[Decimal], total: Decimal) -> list[Decimal]:
+    """Line amounts that add up to the bill's total: Visma's lines are net of VAT while the
+    invoice's amount is what is paid, so each line takes its share of the difference (in
+    cents, the last line the rounding). The payment of the bill is allocated by these lines,
+    so it books the whole remittance on the lines' GL accounts and cost centers."""
+    net = sum(amounts, Decimal(0))
+    if net == total or net == 0:
+        return amounts
+    scaled = [(amount * total / net).quantize(CENTS) for amount in amounts[:-1]]
+    return [*scaled, total - sum(scaled, Decimal(0))]
 
 
 def _order(command: SyncToAirbase, tenant: AirbaseTenant) -> Translation:

@@ -49,6 +49,8 @@ class InvoiceLine:
     account_number: str
     # ASSUMPTION: the PO reference travels on lines as ``poNumber``; not in the public DTO.
     po_number: str | None
+    subaccount: str | None = None
+    """The line's cost center (a SUBACCOUNT dimension value), read back as ``{"id": ...}``."""
 
 
 @dataclass
@@ -80,6 +82,7 @@ def _line_dto(line: InvoiceLine) -> dict[str, object]:
         "amount": float(line.amount),
         "accountNumber": line.account_number,
         "poNumber": line.po_number,
+        "subaccount": None if line.subaccount is None else {"id": line.subaccount},
     }
 
 

@@ -74,3 +74,13 @@ def test_an_invoice_without_lines_is_one_line_of_its_amount() -> None:
     (bill,) = translate(invoice("10042", amount="99.90", lines=[]), tenant()).writes
     assert bill.create is not None
     assert bill.create["expense_list"] == [{"line_number": 1, "amount": "99.90", "tags": []}]
+
+
+def test_net_lines_are_scaled_to_the_invoices_amount_the_last_taking_the_rounding() -> None:
+    lines = [{"line_number": n, "amount": a, "account_number": "6110", "subaccount": "CC100"}
+             for n, a in enumerate(("333.33", "333.33", "333.34"), start=1)]  # fmt: skip
+    (bill,) = translate(invoice("10042", amount="1250.00", lines=lines), tenant()).writes
+    assert bill.create is not None
+    assert [line["amount"] for line in bill.create["expense_list"]] == [
+        "416.66", "416.66", "416.68"
+    ]  # fmt: skip
