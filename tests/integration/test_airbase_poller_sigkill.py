@@ -9,8 +9,9 @@ transaction. The poller runs as `python -m airbase_poller` with its token from a
 broker and is killed at a random moment just after a commit (the topic's end offsets moved),
 so kills land while the rest of a pull is still to be published (at least 3 of 5 must). While
 it is down 40 more bills are paid; as it restarts, published entries are marked synced (as the
-airbase-sink does) and 3 more bills paid. Its token appears in none of its logs and none of
-the topics it writes.
+airbase-sink does) and 3 more bills paid. About 10% of the poller's reads are answered 429
+(Retry-After), 503 or 500. Its token appears in none of its logs and none of the topics it
+writes.
 """
 
 from __future__ import annotations
@@ -174,6 +175,11 @@ def test_sigkill_while_pulling_repeats_and_loses_nothing(
         )
         approver = Approver(http)
         approver.pay_bills(BEFORE_START)
+        for status, retry_after in ((429, 1), (503, None), (500, None)):  # 10% of its reads
+            http.post("/_sandbox/faults", json={
+                "status": status, "retry_after": retry_after, "times": None, "method": "GET",
+                "probability": 0.034,
+            }).raise_for_status()  # fmt: skip
 
         def start() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
@@ -229,17 +235,20 @@ def test_sigkill_while_pulling_repeats_and_loses_nothing(
                 poller.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 poller.kill()
+        fired = http.get("/_sandbox/faults/fired").raise_for_status().json()
         facts = committed()
         twice = [fact for fact, n in Counter(facts).items() if n > 1]
         assert twice == [], f"published twice: {twice[:5]}"
         assert {entry for entry, _ in facts} == wanted
         assert len({entry for entry, _ in facts}) == len(facts)  # no entry changed: one version
+        assert sum(fired["by_status"].values()) > 0, "no fault was injected"
     output = log.read_bytes()
     assert TOKEN.encode() not in output
     for topic in (payments_topic, f"{prefix}{STATE_AIRBASE_POLLER.name}"):
         values = iter_to_end(kafka, topic, client="airbase-poller-secret-check")
         assert all(TOKEN.encode() not in value for _, value in values)
     print(
+        f"\nfaults injected: {fired['by_status']}"
         f"\nseed {seed}: {KILLS} kills after {kills} committed facts ({unpublished} payments "
         f"not yet published at each); {len(facts)} facts for "
         f"{len(wanted)} payments in Airbase; test took {time.monotonic() - started:.0f} s"
