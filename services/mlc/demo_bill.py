@@ -91,7 +91,7 @@ def enter(stack: FlowStack, *, seed: int, deadline: float) -> BillScene:
     # The clerk starts once the connector has read the company's suppliers (as when it was
     # set up the day before): a vendor is then held only when Visma truly lacks it.
     wait_for(lambda: _published_suppliers(stack) >= {str(s["number"]) for s in suppliers},
-          stack, deadline)  # fmt: skip
+             stack, deadline)  # fmt: skip
     clerk = Clerk(stack, random.Random(seed))
     for supplier in suppliers:
         clerk.new_vendor(supplier["name"], cvr=str(supplier["corporateId"]),
@@ -118,8 +118,8 @@ def check(stack: FlowStack, scene: BillScene, *, deadline: float) -> bool:
     def outcome() -> BillOutcome:
         return read_outcome(stack, scene.vendors, scene.bills, unmatched=new.vendor_id)
 
-    wait_for(lambda: outcome().written(paired) and _held(stack, new) >= len(held),
-          stack, deadline)  # fmt: skip
+    wait_for(lambda: outcome().written(paired) and _unmatched(stack, new) >= len(held),
+             stack, deadline)  # fmt: skip
     standing = _standing(stack, new)
     while_held = outcome().invoice_count(held)
     if standing is not None:
@@ -234,6 +234,7 @@ def _listing(standing: VendorStanding) -> str:
     return "\n".join([*said, f"  held: {held}"]) + "\n"
 
 
-def _held(stack: FlowStack, vendor: PlannedVendor) -> int:
+def _unmatched(stack: FlowStack, vendor: PlannedVendor) -> int:
+    """How many of the vendor's bills the bill-mapping holds for want of a Visma supplier."""
     standing = _standing(stack, vendor)
-    return len(standing.held) if standing is not None else 0
+    return sum(h.kind == "unmatched" for h in standing.held) if standing is not None else 0

@@ -151,6 +151,9 @@ class BillOutcome:
         wrong = []
         if not held or listed != {b.bill_id for b in held}:
             wrong.append(f"held {len(listed)} bills, not the unmatched vendor's {len(held)}")
+        kinds = {h.kind for h in self.held.held} if self.held else set()
+        if kinds - {"unmatched"}:
+            wrong.append(f"held as {sorted(kinds)}, not as unmatched")
         if self.written_while_held:
             wrong.append(f"{self.written_while_held} held bills written without a supplier")
         numbers = [int(i["referenceNumber"]) for b in held

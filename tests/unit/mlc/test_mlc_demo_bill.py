@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from contextlib import redirect_stdout
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -157,9 +158,11 @@ def _bill(outcome: BillOutcome, n: int) -> PlannedBill:
          "not written in BILL's order"),
         (lambda o: setattr(o, "held", None), "held 0 bills, not the unmatched vendor's 2"),
         (lambda o: setattr(o, "written_while_held", 1), "1 held bills written without a supplier"),
+        (lambda o: setattr(o, "held", replace(o.held, held=tuple(
+            replace(h, kind="pending") for h in o.held.held))), "not as unmatched"),
     ],
     ids=["twice", "missing", "wrong-supplier", "old-amount", "wrong-account", "vendor-change",
-         "out-of-order", "never-held", "written-while-held"],
+         "out-of-order", "never-held", "written-while-held", "held-as-pending"],
 )  # fmt: skip
 def test_each_way_visma_can_be_wrong_says_failed(
     outcome: BillOutcome, spoil: Any, said: str
