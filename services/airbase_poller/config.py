@@ -87,6 +87,12 @@ class AirbasePollerFile(BaseModel):
         "(unsigned webhooks must not spend the budget)",
     )
     batch_size: int = Field(default=100, ge=1, le=1000, description="facts per transaction")
+    forget_after_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="a published entry no complete pull has listed for this long (marked "
+        "synced) is forgotten: the poller's memory stays the size of what is pending",
+    )
 
     def interval(self, tenant: AirbaseTenant) -> float:
         return tenant.every_seconds or self.every_seconds

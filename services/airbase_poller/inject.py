@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from confluent_kafka.admin import AdminClient
 
@@ -26,7 +26,7 @@ from chassis.kafka.dlq import DeadLetters
 from chassis.kafka.outputs import serde_for
 from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
-from chassis.kafka.state import read_to_end
+from chassis.kafka.state import read_newest
 from chassis.kafka.transactions import KafkaTransactions
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings, RegistrySettings
@@ -89,14 +89,18 @@ def _inside_transactions_only(key: str, value: bytes) -> None:
 
 
 def load_memory(
-    kafka: KafkaSettings, serde: AvroSerde, topic: str
+    kafka: KafkaSettings, serde: AvroSerde, topic: TopicSpec
 ) -> dict[str, AirbasePolledEntry]:
-    """The version published of every entry, as committed (read_committed, to the end)."""
-    values = read_to_end(kafka, topic, client=f"{SERVICE}-memory")
+    """The version published of every entry, as committed (read_committed, to the end); a
+    forgotten entry's tombstone hides its older records."""
+    newest = read_newest(kafka, topic.name, client=f"{SERVICE}-memory",
+                         partitions=range(topic.partitions))  # fmt: skip
     memory = {}
-    for key, value in values.items():
-        _, record = serde.decode(value)
-        memory[key] = AirbasePolledEntry.from_record(record)
+    for key, record in newest.items():
+        if record.value is None:
+            continue
+        _, value = serde.decode(record.value)
+        memory[key] = AirbasePolledEntry.from_record(value)
     return memory
 
 
@@ -118,7 +122,7 @@ def build(
         replication_factor=kafka.replication_factor,
     )  # fmt: skip
     serde = serde_for(RegistrySettings())
-    memory = load_memory(kafka, serde, memory_topic.name)
+    memory = load_memory(kafka, serde, memory_topic)
     producer = TransactionalProducer(
         kafka, client=SERVICE, transactional_id=settings.transactional_id)  # fmt: skip
     transactions = KafkaTransactions(producer)
@@ -133,6 +137,7 @@ def build(
             transactions=transactions, serde=serde, audit=audit, topics=topics, memory=memory,
             payment_types=config.payment_types, reserve_calls=config.reserve_calls,
             batch_size=config.batch_size, clock=options.now,
+            forget_after=timedelta(days=config.forget_after_days),
         )  # fmt: skip
         schedules[tenant.tenant_id] = TenantSchedule(
             puller, every_seconds=config.interval(tenant),

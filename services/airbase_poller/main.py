@@ -50,6 +50,7 @@ example file (--config):
   payment_types: [bill_payment]
   hourly_calls: 200        # the pulls of a tenant make at most this many calls an hour
   reserve_calls: 100       # of the token's hourly allowance, left to the airbase-sink
+  forget_after_days: 30    # an entry unlisted this long (synced) leaves the poller's memory
 
 example:
   mlc run airbase-poller --config /etc/mlc/airbase-poller.yaml

@@ -32,7 +32,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter
@@ -53,6 +53,11 @@ UNUSABLE = Counter(
     "mlc_airbase_entries_unusable_total",
     "Payment entries the fact cannot hold (logged with the reason each pull)", ["tenant"],
 )  # fmt: skip
+FORGOTTEN = Counter(
+    "mlc_airbase_entries_forgotten_total",
+    "Published entries forgotten after forget_after_days unlisted (synced in Airbase)",
+    ["tenant"],
+)
 BUDGET_STOPS = Counter(
     "mlc_airbase_pulls_budget_stopped_total",
     "Pulls not started or cut short: the token's remaining calls reached the reserve",
@@ -114,10 +119,11 @@ class TenantPuller:
         payment_types: Sequence[str] = ("bill_payment",),
         reserve_calls: int = 100,
         batch_size: int = 100,
+        forget_after: timedelta = timedelta(days=30),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`memory` (key `<tenant>/<entry id>`) is shared and kept up to date with every
-        commit."""
+        commit; an entry no complete pull has listed for `forget_after` is forgotten."""
         self.tenant = tenant
         self._source = source
         self._transactions = transactions
@@ -128,6 +134,8 @@ class TenantPuller:
         self._payment_types = frozenset(payment_types)
         self._reserve = reserve_calls
         self._batch_size = batch_size
+        self._forget_after = forget_after
+        self._absent_since: dict[str, datetime] = {}
         self._clock = clock
 
     def calls_made(self) -> int:
@@ -167,6 +175,8 @@ class TenantPuller:
                 batch, memories = [], []
         if memories:
             await self._commit(batch, memories)
+        if not stopped:  # a complete list: what it did not hold has left, or was shifted past
+            await self._forget_absent(listed_ids=set(entries))
         if stopped:
             BUDGET_STOPS.labels(self.tenant.tenant_id).inc()
         PUBLISHED.labels(self.tenant.tenant_id, via).inc(published)
@@ -231,6 +241,28 @@ class TenantPuller:
             (self._topics.audit, audit_key, audit),
         ]
         return EntryRecords(memory, [*facts, *outgoing], new_version=True)
+
+    async def _forget_absent(self, *, listed_ids: set[str]) -> None:
+        """Forgets the entries no complete pull listed for `forget_after` (one tombstone each,
+        one transaction). An entry is absent once it is marked synced, or for one pull when a
+        shifting page skipped it: only a long absence is the first. Should a forgotten entry
+        come back unchanged, it is published again under the same event id, which consumers
+        already hold."""
+        now = self._clock()
+        mine = f"{self.tenant.tenant_id}/"
+        for key in [k for k in self._memory if k.startswith(mine)]:
+            if key.removeprefix(mine) in listed_ids:
+                self._absent_since.pop(key, None)
+            else:
+                self._absent_since.setdefault(key, now)
+        gone = [k for k, since in self._absent_since.items() if now - since >= self._forget_after]
+        if not gone:
+            return
+        await self._transactions.publish([(self._topics.memory, key, None) for key in gone])
+        for key in gone:
+            self._memory.pop(key, None)
+            del self._absent_since[key]
+        FORGOTTEN.labels(self.tenant.tenant_id).inc(len(gone))
 
     async def _commit(self, batch: list[Outgoing], memories: list[AirbasePolledEntry]) -> None:
         await self._transactions.publish(batch)

@@ -8,8 +8,9 @@ from typing import Protocol
 
 from chassis.kafka.producer import TransactionalProducer
 
-Outgoing = tuple[str, str, bytes]
-"""(topic, key, value) of one record."""
+Outgoing = tuple[str, str, bytes | None]
+"""(topic, key, value) of one record; a value of None is a tombstone (a compacted topic's key
+removed)."""
 
 
 class Transactions(Protocol):

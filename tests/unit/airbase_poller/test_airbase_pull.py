@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -140,7 +140,7 @@ class Kafka:
             AirbasePaymentReady.from_record(SERDE.decode(value)[1])
             for batch in self.committed
             for topic, _, value in batch
-            if topic == TOPICS.payments
+            if topic == TOPICS.payments and value is not None
         ]
 
     def memory(self) -> dict[str, AirbasePolledEntry]:
@@ -148,7 +148,9 @@ class Kafka:
         newest: dict[str, AirbasePolledEntry] = {}
         for batch in self.committed:
             for topic, key, value in batch:
-                if topic == TOPICS.memory:
+                if topic == TOPICS.memory and value is None:  # a tombstone: forgotten
+                    newest.pop(key, None)
+                elif topic == TOPICS.memory:
                     newest[key] = AirbasePolledEntry.from_record(SERDE.decode(value)[1])
         return newest
 
@@ -159,10 +161,11 @@ def puller(
     memory: dict[str, AirbasePolledEntry] | None = None,
     **kw: Any,
 ) -> TenantPuller:
+    options: dict[str, Any] = {"clock": lambda: NOW} | kw
     return TenantPuller(
         tenant=TENANT, source=airbase, transactions=kafka, serde=SERDE,
         audit=AuditTrail(service="airbase-poller", serde=SERDE, publish=lambda k, v: None),
-        topics=TOPICS, memory={} if memory is None else memory, clock=lambda: NOW, **kw,
+        topics=TOPICS, memory={} if memory is None else memory, **options,
     )  # fmt: skip
 
 
@@ -321,3 +324,48 @@ async def test_an_entry_the_fact_cannot_hold_is_skipped_and_the_others_published
     assert result.published == 2
     assert sorted(f.entry_id for f in kafka.facts()) == ["1", "3"]
     assert "tenant-se-1/2" not in kafka.memory()
+
+
+async def test_an_entry_unlisted_for_forget_after_is_forgotten_and_a_shifted_one_is_not() -> None:
+    airbase = Airbase()
+    for n in range(1, 4):
+        airbase.add(payment(n))
+    kafka = Kafka(airbase)
+    now = [NOW]
+    memory: dict[str, AirbasePolledEntry] = {}
+    p = puller(airbase, kafka, memory, clock=lambda: now[0], forget_after=timedelta(days=30))
+    await p.pull("poll")
+    synced, shifted = airbase.entries.pop(0), airbase.entries.pop(0)  # #1 synced, #2 skipped
+    await p.pull("poll")
+    airbase.entries.insert(0, shifted)  # the next pull lists #2 again
+    now[0] = NOW + timedelta(days=29, hours=23)
+    await p.pull("poll")
+    assert set(kafka.memory()) == {"tenant-se-1/1", "tenant-se-1/2", "tenant-se-1/3"}
+    now[0] = NOW + timedelta(days=30)
+    await p.pull("poll")
+    assert set(memory) == set(kafka.memory()) == {"tenant-se-1/2", "tenant-se-1/3"}
+    assert synced["airbase_id"] == 1
+    # A forgotten entry that comes back unchanged is published again under the same event id.
+    airbase.entries.append(synced)
+    await p.pull("poll")
+    ids = [f.event_id for f in kafka.facts() if f.entry_id == "1"]
+    assert len(ids) == 2
+    assert len(set(ids)) == 1
+
+
+async def test_a_pull_cut_short_by_the_budget_forgets_nothing() -> None:
+    airbase = Airbase(page_size=1)
+    for n in range(1, 4):
+        airbase.add(payment(n))
+    kafka = Kafka(airbase)
+    memory: dict[str, AirbasePolledEntry] = {}
+    now = [NOW]
+    p = puller(airbase, kafka, memory, clock=lambda: now[0], forget_after=timedelta(days=1),
+               reserve_calls=5)  # fmt: skip
+    await p.pull("poll")
+    airbase.remaining = 6  # the list stops after the first page: entries 2 and 3 unseen
+    now[0] = NOW + timedelta(days=2)
+    assert (await p.pull("poll")).budget_stopped
+    now[0] = NOW + timedelta(days=4)
+    assert (await p.pull("poll")).budget_stopped
+    assert set(memory) == {"tenant-se-1/1", "tenant-se-1/2", "tenant-se-1/3"}
