@@ -212,6 +212,9 @@ class FlowStack:
     """Mapping files of the monday-sink (`mlc monday map` writes them)."""
     monday_sink_args: tuple[str, ...] = ()
     """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
+    airbase_profile: Path | None = None
+    """Airbase's paths, field names and auth scheme (UNCONFIRMED, configurable): the sandbox
+    serves them (`--airbase-profile`) and the airbase-sink's tenants speak them."""
     airbase_sink_args: tuple[str, ...] = ()
     """More options for the airbase-sink (`--request-timeout`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
@@ -236,7 +239,7 @@ class FlowStack:
     def start_sandbox(self) -> str:
         sandbox, self.base_url = start_sandbox(
             self.state_dir, "--port", str(self.port), "--invoices", str(self.invoices),
-            "--seed", str(self.seed), *self.sandbox_args,
+            "--seed", str(self.seed), *self.sandbox_args, *self._airbase_profile_args(),
         )  # fmt: skip
         self.children["sandbox"] = sandbox
         return self.base_url
@@ -366,6 +369,10 @@ class FlowStack:
             "--links-topic", t.monday_items, *self.monday_sink_args,
         )  # fmt: skip
 
+    def _airbase_profile_args(self) -> tuple[str, ...]:
+        profile = self.airbase_profile
+        return () if profile is None else ("--airbase-profile", str(profile))
+
     def _airbase_sink_argv(self) -> list[str]:
         """Each demo tenant's Airbase account in the sandbox, its token from the vault."""
         t = self.topics
@@ -373,6 +380,7 @@ class FlowStack:
         tenants.write_text(yaml.safe_dump({"tenants": [
             {"tenant_id": tenant, "company_id": tenant, "api_base": f"{self.base_url}/airbase",
              "credential": airbase_credential(tenant)}
+            | ({"profile": str(self.airbase_profile)} if self.airbase_profile else {})
             for tenant in DEMO_TENANTS
         ]}))  # fmt: skip
         return python_module(

@@ -2,7 +2,9 @@
 one company and their suppliers, GL accounts and cost centers, read by the Visma poller,
 routed by the processor with the example Airbase rules and written by the airbase-sink,
 every service a process. Each invoice is one Airbase bill with its amount, vendor, lines,
-GL accounts and cost centers; each supplier it names one vendor; nothing made twice.
+GL accounts and cost centers; each supplier it names one vendor; nothing made twice. Run
+twice: with Airbase's paths and field names as assumed, and with others (and the Bearer
+scheme) given to the sandbox and to the sink's tenants by configuration only.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from mlc.stack import ROOT, FlowStack
 from tests.e2e.twilio_alerts import wait_until
@@ -22,6 +26,13 @@ pytestmark = pytest.mark.e2e
 TENANT = "tenant-se-1"
 INVOICES = 50
 RULES = ROOT / "services/processor/examples/airbase-rules.yaml"
+RENAMED = {
+    "auth_scheme": "Bearer",
+    "paths": {"vendors": "/api/v2/suppliers/", "bills": "/api/v2/payables/",
+              "accounts": "/api/v2/gl-accounts/", "departments": "/api/v2/cost-centers/"},
+    "fields": {"erp_reference_id": "external_id", "expense_list": "lines",
+               "total_amount": "amount_due"},
+}  # fmt: skip
 
 
 def _airbase(stack: FlowStack, resource: str) -> dict[str, Any]:
@@ -29,12 +40,16 @@ def _airbase(stack: FlowStack, resource: str) -> dict[str, Any]:
     return found
 
 
+@pytest.mark.parametrize("profile", ["assumed", "renamed"])
 def test_fifty_visma_invoices_become_fifty_bills_and_their_vendors_once(
-    make_stack: Callable[..., FlowStack],
+    make_stack: Callable[..., FlowStack], tmp_path: Path, profile: str
 ) -> None:
     started = time.monotonic()
     entities = ("supplierInvoice", "supplier", "account", "dimension")
     stack = make_stack(invoices=INVOICES, rules=RULES, poll_interval=2.0, entities=entities)
+    if profile == "renamed":
+        stack.airbase_profile = tmp_path / "airbase-profile.yaml"
+        stack.airbase_profile.write_text(yaml.safe_dump(RENAMED))
     stack.start_sandbox()
     invoices = [
         i for i in stack.get("/visma/_sandbox/invoices")
@@ -77,6 +92,9 @@ def test_fifty_visma_invoices_become_fifty_bills_and_their_vendors_once(
     accounts, centers = references()
     lines = [line for bill in by_ref.values() for line in bill["expense_list"]]
     assert {line["tags"][0]["erp_reference_id"] for line in lines} <= centers
-    print(f"\n{INVOICES} invoices -> {len(by_ref)} bills, {len(vendors['records'])} vendors, "
+    served = stack.get("/airbase/_sandbox/profile")["resolved_paths"]["bills"]
+    assert served == ("/api/v2/payables/" if profile == "renamed" else "/v1/accounting/bills/")
+    print(f"\n{profile} profile: {INVOICES} invoices -> {len(by_ref)} bills, "
+          f"{len(vendors['records'])} vendors, "
           f"{len(accounts)} GL accounts, {len(centers)} cost centers; "
           f"test took {time.monotonic() - started:.0f} s")  # fmt: skip
