@@ -40,7 +40,14 @@ from mlc.bill_stack import (
     mapping_file,
     organization_mapping,
 )
-from mlc.demo_bill_outcome import BillOutcome, PlannedBill, PlannedVendor, read_outcome
+from mlc.demo_bill_outcome import (
+    PlannedBill,
+    PlannedVendor,
+    all_written,
+    invoice_count,
+    read_invoices,
+    read_outcome,
+)
 from mlc.demo_monday import wait_for
 from mlc.stack import FlowStack
 from sandbox.bill.config import DEMO_ORGANIZATION_ID
@@ -115,13 +122,12 @@ def check(stack: FlowStack, scene: BillScene, *, deadline: float) -> bool:
     paired = [b for b in scene.bills.values() if b.vendor_id != new.vendor_id]
     held = [b for b in scene.bills.values() if b.vendor_id == new.vendor_id]
 
-    def outcome() -> BillOutcome:
-        return read_outcome(stack, scene.vendors, scene.bills, unmatched=new.vendor_id)
+    def written(bills: list[PlannedBill]) -> bool:
+        return all_written(read_invoices(stack, bills), bills)
 
-    wait_for(lambda: outcome().written(paired) and _unmatched(stack, new) >= len(held),
-             stack, deadline)  # fmt: skip
+    wait_for(lambda: written(paired) and _unmatched(stack, new) >= len(held), stack, deadline)
     standing = _standing(stack, new)
-    while_held = outcome().invoice_count(held)
+    while_held = invoice_count(read_invoices(stack, held), held)
     if standing is not None:
         print("mlc bill unmatched shows   :\n" + textwrap.indent(_listing(standing), "  "), end="")
     created = _sandbox(stack, "POST", "/visma/_sandbox/entities/supplier", body={
@@ -132,9 +138,9 @@ def check(stack: FlowStack, scene: BillScene, *, deadline: float) -> bool:
     new.supplier_number = str(created["number"])
     print(f"bookkeeper                 : created supplier {new.supplier_number} {new.name} "
           "in Visma by hand", flush=True)  # fmt: skip
-    wait_for(lambda: outcome().written(list(scene.bills.values())), stack, deadline)
+    wait_for(lambda: written(list(scene.bills.values())), stack, deadline)
     time.sleep(2.0)  # a second invoice, if one were coming, would show by now
-    found = outcome()
+    found = read_outcome(stack, scene.vendors, scene.bills, unmatched=new.vendor_id)
     found.held, found.written_while_held = standing, while_held
     found.took = time.monotonic() - scene.entered_at
     return found.summary()

@@ -12,6 +12,7 @@ tested without a broker.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,8 @@ from mlc.stack import FlowStack
 
 Line = tuple[Decimal, str, str | None]
 """(amount, Visma GL account, Visma cost center) of one invoice line."""
+Invoices = dict[str, list[dict[str, Any]]]
+"""Invoice number -> the Visma supplier invoices with it as supplier reference."""
 
 
 @dataclass
@@ -84,8 +87,7 @@ class BillOutcome:
     bills: dict[str, PlannedBill]
     unmatched: str
     """The vendor id Visma had no supplier for."""
-    invoices: dict[str, list[dict[str, Any]]]
-    """Invoice number -> the Visma supplier invoices with it as supplier reference."""
+    invoices: Invoices
     suppliers: dict[str, dict[str, Any]]
     """Supplier number -> the Visma supplier."""
     first_path: dict[tuple[str, datetime], str] = field(default_factory=dict)
@@ -101,15 +103,10 @@ class BillOutcome:
     # ---- the checks --------------------------------------------------------------------
 
     def written(self, bills: list[PlannedBill]) -> bool:
-        """Every bill in Visma in its newest version (the wait's condition)."""
-        return all(
-            any(_money(i["amount"]) == b.amount for i in self.invoices.get(b.invoice_number, []))
-            for b in bills
-        )
+        return all_written(self.invoices, bills)
 
     def invoice_count(self, bills: list[PlannedBill] | None = None) -> int:
-        chosen = self.bills.values() if bills is None else bills
-        return sum(len(self.invoices.get(b.invoice_number, [])) for b in chosen)
+        return invoice_count(self.invoices, self.bills.values() if bills is None else bills)
 
     def held_bills(self) -> list[PlannedBill]:
         """The unmatched vendor's bills, in BILL's order (updated time, then id)."""
@@ -203,6 +200,29 @@ class BillOutcome:
         return not wrong
 
 
+def all_written(invoices: Invoices, bills: Iterable[PlannedBill]) -> bool:
+    """Every bill in Visma in its newest version (what the part waits for)."""
+    return all(
+        any(_money(i["amount"]) == b.amount for i in invoices.get(b.invoice_number, []))
+        for b in bills
+    )
+
+
+def invoice_count(invoices: Invoices, bills: Iterable[PlannedBill]) -> int:
+    return sum(len(invoices.get(b.invoice_number, [])) for b in bills)
+
+
+def read_invoices(stack: FlowStack, bills: Iterable[PlannedBill]) -> Invoices:
+    """The client's company's supplier invoices written for these bills."""
+    listed = _get(stack, f"/visma/_sandbox/entities/supplierInvoice?company={BILL_TENANT}")
+    wanted = {b.invoice_number for b in bills}
+    invoices: Invoices = {}
+    for invoice in listed:
+        if invoice.get("supplierReference") in wanted:
+            invoices.setdefault(str(invoice["supplierReference"]), []).append(invoice)
+    return invoices
+
+
 def read_outcome(
     stack: FlowStack,
     vendors: dict[str, PlannedVendor],
@@ -211,12 +231,7 @@ def read_outcome(
     unmatched: str,
 ) -> BillOutcome:
     """Visma's suppliers and invoices of the client's company, the paths, BILL's counts."""
-    listed = _get(stack, f"/visma/_sandbox/entities/supplierInvoice?company={BILL_TENANT}")
-    wanted = {b.invoice_number for b in bills.values()}
-    invoices: dict[str, list[dict[str, Any]]] = {}
-    for invoice in listed:
-        if invoice.get("supplierReference") in wanted:
-            invoices.setdefault(str(invoice["supplierReference"]), []).append(invoice)
+    invoices = read_invoices(stack, bills.values())
     suppliers = {str(s["number"]): s for s in _get(
         stack, f"/visma/_sandbox/entities/supplier?company={BILL_TENANT}")}  # fmt: skip
     events = Counter(str(e["outcome"]) for e in _get(stack, "/bill/_sandbox/webhooks/events")
