@@ -145,15 +145,17 @@ class Sink:
         producer: Producer | None = None,
         account: AirbaseTenant | None = None,
         client: AirbaseAccount | None = None,
+        clients: TenantClients[AirbaseAccount] | None = None,
     ) -> None:
-        """`client`: a real client to call instead of the in-memory account."""
+        """`client`: a real client to call instead of the in-memory account; `clients`: the
+        tenants' clients as the sink holds them (tokens from a vault)."""
         self.airbase = airbase or Airbase()
         self.producer = producer or Producer()
         self.audit = Audit()
         self.ledger = Ledger(topic="state.airbase-ledger.v1", producer=self.producer,  # type: ignore[arg-type]
                              serde=SERDE)  # fmt: skip
         self.tenant = account or tenant()
-        self.clients: TenantClients[AirbaseAccount] = TenantClients(
+        self.clients: TenantClients[AirbaseAccount] = clients or TenantClients(
             system="Airbase",
             tokens=HolderTokens(tokens={TENANT: SecretStr(self.airbase.token)}, vault_names={}),
             client_for=lambda _, token: client or self.airbase, tenants=[TENANT],
