@@ -108,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def open_source(tenant: AirbaseTenant) -> OpenedSource:
         counter = CountingTransport(httpx.AsyncHTTPTransport(limits=CONNECTION_LIMITS))
-        client = AirbaseClient(tenant.api_base, tokens[tenant.tenant_id],
-                               profiles[tenant.tenant_id], transport=counter)  # fmt: skip
-        return ClientSource(client, counter), client.aclose
+        token = tokens[tenant.tenant_id]
+        client = AirbaseClient(tenant.api_base, token, profiles[tenant.tenant_id],
+                               transport=counter)  # fmt: skip
+        source = ClientSource(client, counter, token=token,
+                              read_token=lambda: read_token(tenant, kafka=kafka))  # fmt: skip
+        return source, client.aclose
 
     def build_service() -> AirbasePollerApp:
         return build(kafka, settings, config, AirbasePollerOptions(open_source=open_source))
@@ -127,6 +130,15 @@ def profile_of(tenant: AirbaseTenant) -> AirbaseProfile:
             {**profile.model_dump(), "auth_scheme": tenant.auth_scheme}
         )
     return profile
+
+
+def read_token(tenant: AirbaseTenant, *, kafka: KafkaSettings) -> SecretStr:
+    """The tenant's token as the vault holds it now (registered for redaction)."""
+    vault = vault_from_environment(kafka=kafka)
+    vault.load()
+    token = vault.get(tenant.credential)
+    REDACTOR.register(token)
+    return token
 
 
 def tokens_of(config: AirbasePollerFile, *, kafka: KafkaSettings) -> dict[str, SecretStr]:

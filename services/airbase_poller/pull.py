@@ -142,6 +142,10 @@ class TenantPuller:
         """Requests this tenant's Airbase has been sent so far."""
         return self._source.calls_made()
 
+    async def renew_credentials(self) -> bool:
+        """Reads the tenant's token again; True when it changed."""
+        return await self._source.renew_credentials()
+
     def _spent(self) -> bool:
         remaining = self._source.remaining_calls()
         return remaining is not None and remaining <= self._reserve

@@ -10,8 +10,9 @@ or unsigned ones when the portal gives no secret) costs one pull, not one per we
 schedule pulls anyway, which is what catches a webhook Airbase never sent.
 
 A pull Airbase does not answer now (a retryable error: an outage, a 429 past the client's
-retries) is tried again at the next interval; refused credentials (permanent) end the
-service, which says why.
+retries) is tried again at the next interval. A refused token holds its tenant only: the
+token is read from the vault again and the next pull (at the interval) uses it, so an
+operator's `mlc secrets set` fixes it without a restart; other tenants go on.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable
 
 from prometheus_client import Counter
 
+from airbase_client import AirbaseCredentialsRefused
 from airbase_poller.allowance import CallAllowance
 from airbase_poller.pull import PullResult, TenantPuller
 from chassis.errors import RetryableError
@@ -31,7 +33,7 @@ from events.airbase import POLL, WEBHOOK, Via
 log = logging.getLogger(__name__)
 
 PULLS = Counter(
-    "mlc_airbase_pulls_total", "Tenant pulls by trigger and outcome (ok, unavailable)",
+    "mlc_airbase_pulls_total", "Tenant pulls by trigger and outcome (ok, unavailable, refused)",
     ["tenant", "via", "outcome"],
 )  # fmt: skip
 HELD = Counter(
@@ -97,6 +99,14 @@ class TenantSchedule:
             PULLS.labels(self.tenant_id, via, "unavailable").inc()
             log.warning("tenant not pulled this time", extra={
                 "tenant": self.tenant_id, "error": str(exc)})  # fmt: skip
+            return None
+        except AirbaseCredentialsRefused as exc:
+            # This tenant only: the others go on. Held until the vault has another token.
+            PULLS.labels(self.tenant_id, via, "refused").inc()
+            renewed = await self.puller.renew_credentials()
+            log.error("Airbase refused the tenant's token: the tenant waits for another in "
+                      "the vault", extra={"tenant": self.tenant_id, "error": str(exc),
+                      "token_renewed": renewed})  # fmt: skip
             return None
         finally:
             self._pulling = False

@@ -8,11 +8,18 @@ Airbase sent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
+
+from pydantic import SecretStr
 
 from airbase_client import BILLS, AirbaseClient, AirbaseNotFound
 from airbase_poller.allowance import CountingTransport
+from chassis.vault_envelope import VaultError
+
+log = logging.getLogger(__name__)
 
 
 class AirbaseSource(Protocol):
@@ -29,12 +36,30 @@ class AirbaseSource(Protocol):
     def calls_made(self) -> int:
         """Requests sent so far (a pull's cost is the difference across it)."""
 
+    async def renew_credentials(self) -> bool:
+        """Reads the tenant's token again (Airbase refused the one held); True when it
+        changed."""
+
+
+TokenReader = Callable[[], SecretStr]
+"""Reads the tenant's token from the vault as it is now (a blocking read)."""
+
 
 class ClientSource:
-    def __init__(self, client: AirbaseClient, counter: CountingTransport) -> None:
-        """`counter` is the transport `client` sends through."""
+    def __init__(
+        self,
+        client: AirbaseClient,
+        counter: CountingTransport,
+        *,
+        token: SecretStr | None = None,
+        read_token: TokenReader | None = None,
+    ) -> None:
+        """`counter` is the transport `client` sends through; `token` the one it was made
+        with, `read_token` how to read it again (None: never renewed)."""
         self._client = client
         self._counter = counter
+        self._token = token
+        self._read_token = read_token
 
     async def sync_ready_entries(self) -> AsyncIterator[dict[str, Any]]:
         async for entry in self._client.ledger_entries("sync_ready"):
@@ -51,3 +76,18 @@ class ClientSource:
 
     def calls_made(self) -> int:
         return self._counter.calls
+
+    async def renew_credentials(self) -> bool:
+        if self._read_token is None:
+            return False
+        try:
+            token = await asyncio.to_thread(self._read_token)
+        except VaultError as exc:  # the tenant stays held; the next refusal reads again
+            log.error("the tenant's token cannot be read from the vault", extra={
+                "error": str(exc)})  # fmt: skip
+            return False
+        if self._token is not None and token.get_secret_value() == self._token.get_secret_value():
+            return False
+        self._token = token
+        self._client.use_token(token)  # registers it for redaction too
+        return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import httpx
@@ -18,8 +19,9 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from airbase_client import AirbaseClient, AirbaseProfile
-from airbase_poller.allowance import CountingTransport
+from airbase_poller.allowance import CallAllowance, CountingTransport
 from airbase_poller.pull import PollerTopics, Tenant, TenantPuller
+from airbase_poller.schedule import TenantSchedule
 from airbase_poller.source import ClientSource
 from chassis.audit import AuditTrail
 from chassis.kafka.transactions import Outgoing
@@ -71,6 +73,8 @@ class World:
     client: AirbaseClient
     counter: CountingTransport
     kafka: Kafka
+    transport: httpx.ASGITransport
+    """The sandbox app, for a second client."""
     memory: dict[str, AirbasePolledEntry]
 
     def puller(self, **kw: Any) -> TenantPuller:
@@ -115,7 +119,7 @@ async def world(profile: dict[str, Any] | None = None) -> AsyncIterator[World]:
             transport=counter,
         )  # fmt: skip
         async with client:
-            yield World(http, client, counter, Kafka(), {})
+            yield World(http, client, counter, Kafka(), transport, {})
 
 
 @pytest.fixture(params=["default-profile", "renamed-profile"])
@@ -172,3 +176,30 @@ async def test_the_pull_stops_at_the_reserve_and_finishes_in_the_next_hour() -> 
         assert (rest.published, rest.budget_stopped) == (1, False)
         assert w.counter.calls - before == 3  # its cost: two pages (one empty) and one bill
         assert len({f.entry_id for f in w.kafka.facts()}) == len(w.kafka.facts()) == 5
+
+
+async def test_a_refused_token_holds_its_tenant_until_the_vault_has_another() -> None:
+    async for w in world():
+        entry = await w.paid_bill(1)
+        vault = {"token": SecretStr("airbase-demo-token-revoked")}
+        counter = CountingTransport(w.transport)
+        async with AirbaseClient(
+            "http://sandbox/airbase", vault["token"], transport=counter
+        ) as client:
+            source = ClientSource(client, counter, token=vault["token"],
+                                  read_token=partial(vault.__getitem__, "token"))  # fmt: skip
+            puller = TenantPuller(
+                tenant=TENANT, source=source, transactions=w.kafka, serde=SERDE,
+                audit=AuditTrail(service="t", serde=SERDE, publish=lambda k, v: None),
+                topics=TOPICS, memory=w.memory,
+            )  # fmt: skip
+            schedule = TenantSchedule(puller, every_seconds=1.0, nudge_min_seconds=0.0,
+                                      allowance=CallAllowance(1000))  # fmt: skip
+            assert await schedule.pull_once("poll") is None  # refused: held, not fatal
+            assert await schedule.pull_once("poll") is None  # the vault still has the old one
+            vault["token"] = TOKEN  # an operator's `mlc secrets set`
+            assert await schedule.pull_once("poll") is None  # refused once more, then renewed
+            result = await schedule.pull_once("poll")
+        assert result is not None
+        assert result.published == 1
+        assert [f.entry_id for f in w.kafka.facts()] == [entry]
