@@ -19,10 +19,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.errors import PermanentError
-from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
+from chassis.yaml_source import YamlSourceError, load_model
 
 
 class AirbaseTenant(BaseModel):
@@ -59,13 +59,9 @@ def load_tenants(path: Path) -> dict[str, AirbaseTenant]:
     """Tenant id -> its Airbase account; a tenant named twice is refused. A relative
     profile path is read relative to the file."""
     try:
-        root = compose(path.read_text(encoding="utf-8"), source=str(path),
-                       expected="a mapping with 'tenants'")  # fmt: skip
-        parsed = AirbaseTenantsFile.model_validate(plain_data(root))
-    except (OSError, YamlSourceError) as exc:
+        parsed = load_model(path, AirbaseTenantsFile, expected="a mapping with 'tenants'")
+    except YamlSourceError as exc:
         raise TenantConfigError(str(exc)) from exc
-    except ValidationError as exc:
-        raise TenantConfigError(located_message(exc, root, source=str(path))) from exc
     tenants: dict[str, AirbaseTenant] = {}
     for tenant in parsed.tenants:
         if tenant.tenant_id in tenants:
