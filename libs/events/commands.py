@@ -80,7 +80,13 @@ class CreateMondayItem(_Command):
 class SyncToAirbase(_Command):
     """Upsert the Airbase object of one Visma record (vendor, bill, purchase order, GL
     account or cost center): `payload_json` is the Visma fact's payload as the processor
-    routed it, `entity_type` says which."""
+    routed it, `entity_type` says which.
+
+    The airbase-sink writes each object's `erp_reference_id` as the Visma key a write back
+    needs (docs/airbase-sink.md): a vendor's is the supplier number, a bill's the supplier
+    invoice's bare reference number (document type Invoice: the `invoice_ref_nbr` of the
+    payment that pays it), an order's the order number, an account's its code, a
+    department's the SUBACCOUNT value."""
 
     SCHEMA = "io.mlconnector.sink.SyncToAirbase"
 
