@@ -1,21 +1,23 @@
 """Which Airbase accounts the poller pulls for which tenant, how often, and within what budget.
 
 Settings (`MLC_AIRBASE_POLLER_*`) say where the topics are; the YAML file lists the tenants in
-the shape the airbase-sink reads too (`tenants: [{tenant_id, company_id, api_base, credential,
-auth_scheme?, profile?, subsidiary?}]`: the token by its vault name, never in the file) and the
-poller's own knobs: the interval, which ledger entry types are payments, and how many calls of
-the token's hourly allowance (Airbase's `X-Ratelimit-Remaining`) the poller leaves to the sink.
+the shape the airbase-sink reads too, its `tenants` list taken as it is (`[{tenant_id,
+company_id, api_base, credential, auth_scheme?, profile?, subsidiary?}]`: the token by its
+vault name, never in the file), and the poller's own knobs: the interval, which ledger entry
+types are payments, and how many calls of the token's hourly allowance it may make and leaves
+to the sink.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chassis.errors import PermanentError
-from chassis.yaml_source import YamlSourceError, compose, located_message, plain_data
+from chassis.yaml_source import YamlSourceError, load_model
 
 DEFAULT_API_BASE = "https://api.airbase.io"
 
@@ -43,7 +45,7 @@ class AirbaseTenant(BaseModel):
     company_id: str = Field(min_length=1, description="the Visma company payments post to")
     api_base: str = Field(default=DEFAULT_API_BASE, pattern=r"^https?://\S+$")
     credential: str = Field(min_length=1, description="vault name of the Airbase API token")
-    auth_scheme: str | None = Field(
+    auth_scheme: Literal["Token", "Bearer"] | None = Field(
         default=None, description="Token (Airbase's connectors) or Bearer (the seed); default: "
         "the profile's",
     )  # fmt: skip
@@ -51,6 +53,9 @@ class AirbaseTenant(BaseModel):
         default=None, description="an Airbase profile YAML (paths and field names)"
     )
     subsidiary: str | None = Field(default=None, description="read by the sink, not here")
+    cost_center_dimensions: tuple[str, ...] | None = Field(
+        default=None, description="read by the sink, not here (the file may be the sink's)"
+    )
     every_seconds: float | None = Field(
         default=None, gt=0, description="this tenant's interval (default: the file's)"
     )
@@ -112,13 +117,9 @@ class AirbasePollerConfigError(PermanentError):
 
 def load_config(path: Path) -> AirbasePollerFile:
     try:
-        root = compose(path.read_text(encoding="utf-8"), source=str(path),
-                       expected="a mapping with 'tenants'")  # fmt: skip
-        config = AirbasePollerFile.model_validate(plain_data(root))
-    except (OSError, YamlSourceError) as exc:
+        config = load_model(path, AirbasePollerFile, expected="a mapping with 'tenants'")
+    except YamlSourceError as exc:
         raise AirbasePollerConfigError(str(exc)) from exc
-    except ValidationError as exc:
-        raise AirbasePollerConfigError(located_message(exc, root, source=str(path))) from exc
     try:
         config.tenant_ids()
     except AirbasePollerConfigError as exc:

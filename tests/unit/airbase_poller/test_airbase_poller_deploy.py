@@ -76,3 +76,13 @@ def test_a_bad_file_is_refused_naming_the_problem(tmp_path: Path, text: str, say
     path.write_text(text)
     with pytest.raises(AirbasePollerConfigError, match=says):
         load_config(path)
+
+
+def test_the_airbase_sinks_tenants_file_is_taken_as_it_is(tmp_path: Path) -> None:
+    config = next(d for d in _documents("config.yaml") if d["metadata"]["name"] == "mlc-config")
+    path = tmp_path / "airbase-sink.yaml"
+    path.write_text(config["data"]["airbase-sink.yaml"]
+                    + "    cost_center_dimensions: [SUBACCOUNT]\n")  # fmt: skip
+    (tenant,) = load_config(path).tenants
+    assert (tenant.tenant_id, tenant.credential) == ("1234567", "airbase/1234567")
+    assert tenant.cost_center_dimensions == ("SUBACCOUNT",)  # the sink's, ignored here

@@ -9,8 +9,11 @@ from collections.abc import Sequence
 class MemoryCredentials:
     def __init__(self) -> None:
         self.records: dict[str, bytes] = {}
+        self.reads = 0
+        """How often the vault read the log (a test of rate-limited reads counts them)."""
 
     def read_all(self) -> dict[str, bytes]:
+        self.reads += 1
         return dict(self.records)
 
     def append(self, records: Sequence[tuple[str, bytes]]) -> None:

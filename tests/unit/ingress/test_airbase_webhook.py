@@ -9,13 +9,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from fake_sender import FakeSender
+from memory_vault import MemoryCredentials
 from pydantic import SecretStr
 
 from chassis.kafka.producer import ProduceError
@@ -48,21 +49,6 @@ def event(event_id: str = "evt_0001", kind: str = "bill_paid", **data: Any) -> b
 
 def signature(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-class MemoryCredentials:
-    """The vault's credential log in memory; counts how often the vault read it."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, bytes] = {}
-        self.reads = 0
-
-    def read_all(self) -> dict[str, bytes]:
-        self.reads += 1
-        return dict(self.records)
-
-    def append(self, records: Sequence[tuple[str, bytes]]) -> None:
-        self.records.update(records)
 
 
 class Clock:
