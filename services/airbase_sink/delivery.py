@@ -123,11 +123,18 @@ class AirbaseWrites:
             return
         account = self._clients[tenant.tenant_id]
         needed: list[Written] = []
-        async with record.paced():
-            for need in translation.needs:
-                made = await self._need(tenant, account, need)
-                needed += [made] if made is not None else []
-            written = [await self._upsert(tenant, account, w) for w in translation.writes]
+        try:
+            async with record.paced():
+                for need in translation.needs:
+                    made = await self._need(tenant, account, need)
+                    needed += [made] if made is not None else []
+                written = [await self._upsert(tenant, account, w) for w in translation.writes]
+        except OrderNotInAirbase as waiting:
+            if record.attempts == 0:  # the wait is audited once, not at every retry
+                self._audit.record(Stage.RETRIED, entity_id=command.entity_id,
+                                   command_id=command.command_id,
+                                   detail=f"{waiting}; retried within the budget")  # fmt: skip
+            raise
         await self._audited(command, [n for n in needed if n.action == "created"] + written)
         for made in needed:  # known from now on: no lookup for the next bill of the vendor
             await self._ledger.done(

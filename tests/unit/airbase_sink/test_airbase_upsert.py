@@ -159,6 +159,7 @@ async def test_a_purchase_order_and_its_receipt() -> None:
                           "receipt_quantity": "2"}]}  # fmt: skip
     with pytest.raises(NotArrivedYet, match="PO0042 is not in Airbase yet"):
         await sink.handle(sync("purchaseReceipt", "R0007", receipt))
+    assert sink.audit.stages() == ["retried"]  # the wait, once
     await sink.handle(sync("purchaseOrder", "RegularOrder:PO0042", order))
     await sink.handle(sync("purchaseReceipt", "R0007", receipt))
 
