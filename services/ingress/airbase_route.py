@@ -1,6 +1,7 @@
 """POST /webhooks/airbase: an Airbase webhook, in Kafka before Airbase hears 200.
 
-Checks: the tenant (`?tenant=`, or the ingress's default) 400; when the tenant has a signing
+Checks: the tenant (`?tenant=`, or the ingress's default) 400, and 404 when
+`MLC_INGRESS_AIRBASE_TENANTS` lists the tenants taken and not it; when the tenant has a signing
 secret (the vault, `MLC_INGRESS_AIRBASE_SECRET_CREDENTIAL`), a missing or wrong
 `X-Airbase-Signature` 401, after reading the vault once more (rate-limited) so a secret set or
 rotated a moment ago verifies without a restart; the body 400 (bounded fields, naming the
@@ -78,7 +79,8 @@ def airbase_route(
     async def airbase_event(request: Request) -> Response:
         body = await request.body()
         try:
-            tenant_id = tenant_of(request, default=settings.airbase_default_tenant)
+            tenant_id = tenant_of(request, default=settings.airbase_default_tenant,
+                                  known=settings.airbase_tenants)  # fmt: skip
             signed = await verified(request, body=body, tenant_id=tenant_id, settings=settings,
                                     secrets=secrets)  # fmt: skip
             webhook = read_body(body)
@@ -95,12 +97,15 @@ def airbase_route(
     return Route(PATH, airbase_event, methods=["POST"])
 
 
-def tenant_of(request: Request, *, default: str | None) -> str:
+def tenant_of(request: Request, *, default: str | None, known: list[str] | None) -> str:
+    """The webhook's tenant; with `known` set, one of them (404 otherwise)."""
     tenant = request.query_params.get("tenant") or default
     if not tenant:
         raise RejectedNotificationError(400, "tenant: the webhook URL names none (?tenant=)")
     if len(tenant) > MAX_TENANT or not tenant.isprintable():
         raise RejectedNotificationError(400, "tenant: not a tenant id")
+    if known is not None and tenant not in known:
+        raise RejectedNotificationError(404, "tenant: not one whose webhooks are taken here")
     return tenant
 
 

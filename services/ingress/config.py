@@ -163,6 +163,12 @@ class IngressSettings(BaseSettings):
         max_length=255,
         description="the tenant of an Airbase webhook whose URL has no ?tenant= (one tenant)",
     )
+    airbase_tenants: list[str] | None = Field(
+        default=None,
+        description="the tenants whose Airbase webhooks are taken, as JSON (unset: any named "
+        "one). Webhooks of a tenant without a secret are taken unsigned: the list keeps "
+        "strangers from storing records under a made-up tenant",
+    )
     airbase_recent_events: int = Field(
         default=100_000,
         ge=1,

@@ -282,3 +282,13 @@ async def test_a_body_over_the_limit_is_a_413_before_anything_is_stored(
     response = await ingress.post(body)
     assert response.status_code == 413
     assert ingress.sender.calls == 0
+
+
+async def test_with_a_tenant_list_a_stranger_tenant_is_refused_404(
+    make_ingress: Callable[..., Ingress],
+) -> None:
+    ingress = make_ingress(airbase_tenants=[SIGNED_TENANT])
+    stranger = await ingress.post(event("evt_x"), tenant="made-up-tenant", sign=None)
+    assert stranger.status_code == 404
+    assert (await ingress.post(event("evt_y"))).status_code == 200
+    assert [n.tenant_id for n in ingress.stored()] == [SIGNED_TENANT]
