@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import SecretStr
 
-from airbase_client import BILLS, AirbaseClient, AirbaseNotFound
+from airbase_client import AirbaseClient, AirbaseNotFound, AirbaseRecord, Resource
 from airbase_poller.allowance import CountingTransport
 from chassis.vault_envelope import VaultError
 
@@ -41,6 +41,12 @@ class AirbaseSource(Protocol):
         changed."""
 
 
+ENTRIES_AS_READ = Resource("ledger_entries", AirbaseRecord)
+BILLS_AS_READ = Resource("bills", AirbaseRecord)
+"""Read with the records' common fields only: the fact reads the rest from the JSON, entry by
+entry, so one malformed entry is skipped with its reason (`mlc_airbase_entries_unusable_total`)
+instead of failing every pull of its tenant (the typed models refuse the whole page)."""
+
 TokenReader = Callable[[], SecretStr]
 """Reads the tenant's token from the vault as it is now (a blocking read)."""
 
@@ -62,12 +68,12 @@ class ClientSource:
         self._read_token = read_token
 
     async def sync_ready_entries(self) -> AsyncIterator[dict[str, Any]]:
-        async for entry in self._client.ledger_entries("sync_ready"):
+        async for entry in self._client.list(ENTRIES_AS_READ, status="sync_ready"):
             yield entry.raw
 
     async def bill(self, airbase_id: str) -> dict[str, Any] | None:
         try:
-            return (await self._client.get(BILLS, airbase_id)).raw
+            return (await self._client.get(BILLS_AS_READ, airbase_id)).raw
         except AirbaseNotFound:
             return None  # the entry names a bill Airbase does not show: published without
 

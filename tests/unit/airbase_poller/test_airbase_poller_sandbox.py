@@ -203,3 +203,35 @@ async def test_a_refused_token_holds_its_tenant_until_the_vault_has_another() ->
         assert result is not None
         assert result.published == 1
         assert [f.entry_id for f in w.kafka.facts()] == [entry]
+
+
+async def test_a_malformed_entry_is_skipped_and_the_tenants_other_payments_published() -> None:
+    """Through the real client on Airbase's recorded list shape: an entry without its amount
+    (a typed ledger entry would refuse the whole page) is skipped, the others published."""
+
+    good = {"airbase_id": "le-1", "type": "bill_payment", "status": "sync_ready",
+            "vendor": {"erp_reference_id": "V1", "name": "Vendor 1"},
+            "applied_to": [{"id": 7, "airbase_id": "b-1", "transaction_type": "bill"}],
+            "currency": {"iso_code": "SEK"}, "total_amount": "10.00",
+            "payment_entry_date": "2026-03-02", "expense_list": []}  # fmt: skip
+    broken = {**good, "airbase_id": "le-2", "total_amount": None}
+
+    def airbase(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/v1/accounting/bills/"):
+            return httpx.Response(200, json={"airbase_id": "b-1", "erp_reference_id": "INV-1"})
+        page = int(request.url.params.get("page", "1"))
+        rows = [good, broken] if page == 1 else []
+        return httpx.Response(200, json={"data": rows, "pagination": {
+            "next": None, "previous": None, "page": page, "page_size": 100}})  # fmt: skip
+
+    counter = CountingTransport(httpx.MockTransport(airbase))
+    kafka = Kafka()
+    async with AirbaseClient("https://api.airbase.io", TOKEN, transport=counter) as client:
+        result = await TenantPuller(
+            tenant=TENANT, source=ClientSource(client, counter), transactions=kafka,
+            serde=SERDE, audit=AuditTrail(service="t", serde=SERDE, publish=lambda k, v: None),
+            topics=TOPICS, memory={},
+        ).pull("poll")  # fmt: skip
+    assert (result.listed, result.published) == (2, 1)
+    (fact,) = kafka.facts()
+    assert (fact.entry_id, fact.bill_ref) == ("le-1", "INV-1")
