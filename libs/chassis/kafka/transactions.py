@@ -19,13 +19,19 @@ class Transactions(Protocol):
 
 
 class KafkaTransactions:
+    """One transaction at a time on `producer`: a transactional producer has one open
+    transaction, so callers on one event loop (a poller's tenants, say) take turns; two at once
+    fail in librdkafka ("Conflicting commit_transaction API call is already in progress")."""
+
     def __init__(self, producer: TransactionalProducer) -> None:
         self._producer = producer
+        self._turn = asyncio.Lock()
 
     async def publish(self, records: Sequence[Outgoing]) -> None:
         """Returns once the transaction is committed; raises `ProduceError` if it was not
         (aborted: nothing of it is visible to read_committed readers)."""
-        await asyncio.to_thread(self._write, list(records))
+        async with self._turn:
+            await asyncio.to_thread(self._write, list(records))
 
     def _write(self, records: list[Outgoing]) -> None:
         with self._producer.transaction() as producer:
