@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bill_mapping.config import OrganizationMapping
+from bill_mapping.matching import tax_ids
 from events.bill import BillBillChanged, BillVendorChanged
 from events.visma_writes import SupplierInvoiceLineWrite, UpsertSupplier, UpsertSupplierInvoice
 
@@ -55,6 +56,7 @@ def supplier_command(
 ) -> UpsertSupplier:
     """The vendor as a Visma supplier; `supplier_number` is the one it was matched to."""
     address = vendor.address
+    corporate_id, vat_registration_id = tax_ids(vendor.tax_id)
     return UpsertSupplier(
         command_id=command_id(
             tenant_id=vendor.tenant_id,
@@ -74,7 +76,8 @@ def supplier_command(
         source_id=vendor.vendor_id,
         supplier_number=supplier_number,
         name=vendor.name,
-        corporate_id=vendor.tax_id,
+        corporate_id=corporate_id,
+        vat_registration_id=vat_registration_id,
         currency_id=vendor.currency,
         email=vendor.email,
         address_line_1=address.line1 if address else None,

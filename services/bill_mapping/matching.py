@@ -95,6 +95,19 @@ class SupplierDirectory:
         return Unmatched(tuple(tried))
 
 
+def tax_ids(tax_id: str | None) -> tuple[str | None, str | None]:
+    """A BILL tax id as (organisation number, VAT number): one written with a country prefix
+    (`DK40219489`, `SE556677889901`) is a VAT number, a bare one an organisation number.
+    Never both: a VAT number is not an organisation number in every country (SE and NO add
+    digits or letters), so writing one into the other would overwrite a supplier's own."""
+    key = normalized(tax_id)
+    if key is None:
+        return None, None
+    if _COUNTRY_PREFIX.match(key):
+        return None, tax_id
+    return tax_id, None
+
+
 def _vat_forms(vat: str | None) -> set[str]:
     """A VAT registration id as written and without its country prefix."""
     key = normalized(vat)

@@ -370,3 +370,33 @@ def test_an_archived_bill_is_not_written_and_a_held_one_is_let_go(config_path: P
     )
     restored = rules.bill_changed(bill("B1", minutes=3))  # restored in BILL: a newer version
     assert invoice_ids(restored.commands) == ["B1"]
+
+
+@pytest.mark.parametrize(
+    ("tax_id", "corporate_id", "vat_registration_id", "known"),
+    [
+        ("DK40219489", None, "DK40219489", KnownSupplier("SUP-1", "40219489", "DK40219489")),
+        ("SE556677889901", None, "SE556677889901", KnownSupplier("SUP-1", None, "SE556677889901")),
+        ("40219489", "40219489", None, KnownSupplier("SUP-1", "40219489", "DK40219489")),
+        ("5566-7788", "5566-7788", None, KnownSupplier("SUP-1", "55667788")),
+    ],
+)
+def test_a_vendors_tax_id_is_written_as_vat_number_or_organisation_number_never_both(
+    config_path: Path,
+    tax_id: str,
+    corporate_id: str | None,
+    vat_registration_id: str | None,
+    known: KnownSupplier,
+) -> None:
+    """A vendor matched by its VAT number must not overwrite the supplier's organisation
+    number with it (the supplier 40219489 was being updated to corporateId DK40219489)."""
+    rules = standings(config_path, known)
+    supplier = next(
+        c for c in rules.vendor_changed(vendor(tax_id=tax_id)).commands
+        if isinstance(c, UpsertSupplier)
+    )  # fmt: skip
+    assert supplier.supplier_number == "SUP-1"
+    assert (supplier.corporate_id, supplier.vat_registration_id) == (
+        corporate_id,
+        vat_registration_id,
+    )
