@@ -19,10 +19,8 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,7 +30,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
@@ -44,7 +41,8 @@ from chassis.topics import ensure_topics
 from chassis.vault import MasterKey, VaultSettings, vault_from_environment
 from events.airbase import AIRBASE_PAYMENTS
 from events.airbase_polls import STATE_AIRBASE_POLLER
-from sandbox import SandboxConfig, create_app
+from sandbox import SandboxConfig
+from tests.unit.sandbox.sandbox_kit import served_on_loopback
 
 pytestmark = pytest.mark.integration
 
@@ -62,19 +60,8 @@ def airbase_sandbox() -> Iterator[str]:
     """The sandbox under uvicorn on a loopback socket (real time); yields its Airbase base URL.
     The hourly allowance is raised: this test is about kills, the budget has its own tests."""
     config = SandboxConfig.model_validate({"airbase": {"requests_per_hour": 1_000_000}})
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    host, port = listener.getsockname()
-    try:
-        yield f"http://{host}:{port}/airbase"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        listener.close()
+    with served_on_loopback(config) as base:
+        yield f"{base}/airbase"
 
 
 class Approver:
