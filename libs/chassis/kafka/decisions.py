@@ -21,10 +21,12 @@ restart fences a transaction its predecessor left open.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from chassis.errors import PermanentError
 from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.runner import ConsumerRunner
 from chassis.kafka.transactions import Outgoing, Transactions
@@ -33,6 +35,7 @@ from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
 
 __all__ = [
+    "AlongsideFailedError",
     "Decided",
     "DecidingService",
     "DecisionTopics",
@@ -41,6 +44,9 @@ __all__ = [
     "KeyedState",
     "decisions_producer",
 ]
+
+
+log = logging.getLogger(__name__)
 
 
 class EmittedCommand(Protocol):
@@ -139,6 +145,10 @@ def decisions_producer(
     )
 
 
+class AlongsideFailedError(PermanentError):
+    """Work a `DecidingService` ran alongside its consumer ended with an error."""
+
+
 @dataclass
 class DecidingService(ConsumerService):
     """Decides once at start (`prepare`), then consumes until stopped; closes its producers
@@ -150,20 +160,36 @@ class DecidingService(ConsumerService):
     """The audit trail's and dead letters' producer (`service_outputs`)."""
     transactional: TransactionalProducer
     alongside: Sequence[Callable[[], Awaitable[None]]] = ()
-    """Work that runs while it consumes and is cancelled when consuming ends."""
+    """Work that runs while it consumes and is cancelled when consuming ends. If one ends
+    with an error, the service stops and fails with it (`AlongsideFailedError`): a watch
+    that died must not leave a service running that no longer does what it says."""
 
     async def run(self) -> None:
         try:
             await self.prepare()
+            failures: list[BaseException] = []
             tasks = [asyncio.ensure_future(work()) for work in self.alongside]
+            for task in tasks:
+                task.add_done_callback(lambda done: self._ended(done, failures))
             try:
                 await self.consume()
             finally:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            if failures:
+                raise AlongsideFailedError(f"work alongside the consumer failed: {failures[0]!r}")
         finally:
             await self.aclose()
+
+    def _ended(self, task: asyncio.Future[None], failures: list[BaseException]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        failure = task.exception()
+        assert failure is not None
+        failures.append(failure)
+        log.error("work alongside the consumer failed, stopping", extra={"error": repr(failure)})
+        self.runner.stop()
 
     async def aclose(self) -> None:
         self.producer.close()

@@ -4,14 +4,20 @@ kept only once it committed, and decisions never interleave."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import pytest
 from tests.unit.chassis.transactions_fake import FakeTransactions
 
 from chassis.errors import RetryableError
-from chassis.kafka.decisions import DecisionTopics, DecisionWriter
+from chassis.kafka.decisions import (
+    AlongsideFailedError,
+    DecidingService,
+    DecisionTopics,
+    DecisionWriter,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -104,5 +110,75 @@ def test_the_next_decision_is_made_only_after_the_previous_one_was_kept() -> Non
         transactions.gate.set()
         await asyncio.gather(first, second)
         assert seen == [0, 1]
+
+    asyncio.run(scenario())
+
+
+class Runner:
+    """The consumer as DecidingService drives it: runs until stopped."""
+
+    def __init__(self) -> None:
+        self.stopped = asyncio.Event()
+        self.assigned = True
+
+    async def run(self) -> None:
+        await self.stopped.wait()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class Closable:
+    closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+async def prepared() -> None:
+    """Nothing to release at start."""
+
+
+def service(*alongside: Callable[[], Awaitable[None]]) -> tuple[DecidingService, Runner]:
+    runner = Runner()
+    built = DecidingService(
+        runner=cast(Any, runner), prepare=prepared, producer=cast(Any, Closable()),
+        transactional=cast(Any, Closable()), alongside=alongside,
+    )  # fmt: skip
+    return built, runner
+
+
+def test_work_alongside_runs_while_consuming_and_is_cancelled_at_stop() -> None:
+    async def scenario() -> None:
+        ran, cancelled = asyncio.Event(), asyncio.Event()
+
+        async def watch() -> None:
+            ran.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                cancelled.set()
+
+        built, _ = service(watch)
+        running = asyncio.create_task(built.run())
+        await asyncio.wait_for(ran.wait(), 30)
+        built.stop()
+        await asyncio.wait_for(running, 30)
+        assert cancelled.is_set()
+        assert cast(Closable, built.producer).closed
+
+    asyncio.run(scenario())
+
+
+def test_work_alongside_that_fails_stops_the_service_with_its_error() -> None:
+    async def scenario() -> None:
+        async def broken() -> None:
+            raise OSError("the mapping file's volume went away")
+
+        built, runner = service(broken)
+        with pytest.raises(AlongsideFailedError, match="volume went away"):
+            await asyncio.wait_for(built.run(), 30)
+        assert runner.stopped.is_set()
+        assert cast(Closable, built.transactional).closed
 
     asyncio.run(scenario())
