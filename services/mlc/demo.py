@@ -13,8 +13,9 @@ invoice's messages were updated in place, no second post. The Twilio part
 each company's procurement board, two orders marked received in monday, two purchase
 receipts in Visma) and the BILL part (`mlc.demo_bill`: a Danish client's vendors and bills
 from BILL to Visma, some webhooks dropped and caught by the poll, one vendor held until its
-supplier is created in Visma) run beside it, started with the other services. It ends with one
-OK or FAILED line.
+supplier is created in Visma) and the Airbase part (`mlc.demo_airbase`: the Swedish company's
+invoices as Airbase bills, three approved and paid there and booked back as Visma supplier
+payments) run beside it, started with the other services. It ends with one OK or FAILED line.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from confluent_kafka.admin import AdminClient
 
 from chassis.jsonlog import configure_logging
 from chassis.settings import KafkaSettings
-from mlc import demo_bill
+from mlc import demo_airbase, demo_bill
 from mlc.demo_approvals import APPROVAL_TENANT, approvals_file, check_approvals
 from mlc.demo_documents import check_documents
 from mlc.demo_monday import (
@@ -113,6 +114,7 @@ def run_demo(args: argparse.Namespace) -> int:
         stack.start_sandbox()
         boards = add_boards(stack)  # the rules name their ids: before the processor starts
         add_monday_rules(rules_path, boards)
+        demo_airbase.add_rules(rules_path)
         rules = load_rules(rules_path)
         stack.monday_mappings = tuple(write_mappings(stack.state_dir, boards))
         stack.receipts = receipts_file(boards)
@@ -130,6 +132,7 @@ def run_demo(args: argparse.Namespace) -> int:
         stack.start("monday-receipts")
         register_webhooks(stack, boards, ingress_url=stack.monday_webhook_url)
         demo_bill.start(stack)
+        demo_airbase.start(stack)
         bill = demo_bill.enter(stack, seed=args.seed, deadline=started + args.timeout)
         posted = _watch(stack, expected, started, args.timeout, outage=outage)
         flow_ok = _summary(stack, expected, posted)
@@ -138,7 +141,9 @@ def run_demo(args: argparse.Namespace) -> int:
         twilio_ok = check_twilio(stack, rules, deadline=started + args.timeout)
         monday_ok = check_monday(stack, rules, boards, deadline=started + args.timeout)
         bill_ok = demo_bill.check(stack, bill, deadline=started + args.timeout)
-        ok = flow_ok and approvals_ok and twilio_ok and monday_ok and bill_ok
+        # Last: its payments change Swedish invoices the other parts have counted by then.
+        airbase_ok = demo_airbase.check(stack, deadline=started + args.timeout)
+        ok = flow_ok and approvals_ok and twilio_ok and monday_ok and bill_ok and airbase_ok
         if outage is not None:
             outage_ok, verdict = outage.verdict()
             print(f"broker outage              : {verdict}")
@@ -151,7 +156,8 @@ def run_demo(args: argparse.Namespace) -> int:
             f"approvals from Slack: {'OK' if approvals_ok else 'FAILED'}, "
             f"alerts by Twilio: {'OK' if twilio_ok else 'FAILED'}, "
             f"items on Monday and receipts back: {'OK' if monday_ok else 'FAILED'}, "
-            f"BILL to Visma: {'OK' if bill_ok else 'FAILED'})"
+            f"BILL to Visma: {'OK' if bill_ok else 'FAILED'}, "
+            f"Visma and Airbase: {'OK' if airbase_ok else 'FAILED'})"
         )
     except ProcessError as exc:
         print(f"mlc demo: {exc}")
