@@ -39,7 +39,7 @@ from events.airbase import AirbasePaymentLine, AirbasePaymentReady
 pytestmark = pytest.mark.integration
 
 KILLS = 5
-BATCH, HELD_EVERY = 30, 5
+BATCH, HELD_EVERY = 20, 5
 """Payments per start; every fifth has the unmapped cost center CC-300."""
 SERDE = AvroSerde(SchemaCatalog.load())
 TENANT = "tenant-se-1"
