@@ -28,11 +28,15 @@ def poller_file(
     tenants: Iterable[str],
     every_seconds: float = POLL_EVERY_SECONDS,
     hourly_calls: int = POLL_CALLS_PER_HOUR,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
+    """`profile`: Airbase's paths, field names and auth scheme as the sandbox serves them
+    (the airbase-sink's tenants name the same file)."""
     return {
         "tenants": [
             {"tenant_id": tenant, "company_id": tenant, "api_base": f"{base_url}/airbase",
              "credential": airbase_credential(tenant)}
+            | ({"profile": str(profile)} if profile is not None else {})
             for tenant in tenants
         ],
         "every_seconds": every_seconds,

@@ -214,7 +214,8 @@ class FlowStack:
     """More options for the monday-sink (`--batch-over`, `--daily-limit-probe-seconds`...)."""
     airbase_profile: Path | None = None
     """Airbase's paths, field names and auth scheme (UNCONFIRMED, configurable): the sandbox
-    serves them (`--airbase-profile`) and the airbase-sink's tenants speak them."""
+    serves them (`--airbase-profile`) and the airbase-sink's and airbase-poller's tenants
+    speak them."""
     airbase_sink_args: tuple[str, ...] = ()
     """More options for the airbase-sink (`--request-timeout`...)."""
     processor_env: dict[str, str] = field(default_factory=dict)
@@ -300,7 +301,7 @@ class FlowStack:
             config = self.state_dir / "airbase-poller.yaml"
             config.write_text(yaml.safe_dump(poller_file(
                 base_url=self.base_url, tenants=DEMO_TENANTS, every_seconds=self.airbase_poll_every,
-                hourly_calls=self.airbase_poll_calls,
+                hourly_calls=self.airbase_poll_calls, profile=self.airbase_profile,
             )))  # fmt: skip
             argv, more = poller_argv(run_id=self.run_id, prefix=t.prefix, config=config)
             env |= more
