@@ -110,10 +110,14 @@ class BillWorld:
         return found
 
     def suppliers_by_vendor(self) -> dict[str, list[dict[str, Any]]]:
-        """BILL vendor id -> the Visma suppliers with its tax id as organisation number."""
+        """BILL vendor id -> the Visma suppliers carrying its tax id (as organisation number
+        when bare, as VAT number when it has a country prefix)."""
         listed = self.suppliers()
         return {
-            vendor_id: [s for s in listed if s.get("corporateId") == vendor["taxId"]]
+            vendor_id: [
+                s for s in listed
+                if vendor["taxId"] in (s.get("corporateId"), s.get("vatRegistrationId"))
+            ]  # fmt: skip
             for vendor_id, vendor in self.vendors.items()
         }
 
