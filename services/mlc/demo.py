@@ -81,6 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
         return 2
     stack = demo_stack(args)
     demo_bill.prepare(stack)
+    demo_airbase.prepare(stack)
     try:
         load_rules(args.rules)  # its own mistakes are named against its own path
         rules_path = rules_with_twilio(

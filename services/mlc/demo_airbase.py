@@ -6,7 +6,9 @@ file sends its suppliers and supplier invoices to Airbase, where the airbase-sin
 invoice a bill (its amount, lines with GL account and cost center) and each supplier a
 vendor. At the end an approver in Airbase approves and pays three bills of invoices that
 Visma has `Open` (only those are payable, docs/visma-writer.md) through the sandbox's admin
-routes, as in Airbase's app. The airbase-poller reads the payments' ledger entries, the
+routes, as in Airbase's app. Airbase's signed `bill_paid` webhooks, verified by the ingress,
+make the airbase-poller pull at once (its schedule stays the safety net); it reads the
+payments' ledger entries, the
 airbase-payments maps their GL accounts and cost centers, the Visma writer books each as one
 supplier payment and has the entry marked synced with the Visma payment number. It runs last
 so that the payments change nothing the other parts count.
@@ -14,6 +16,7 @@ so that the payments change nothing the other parts count.
 
 from __future__ import annotations
 
+import secrets
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 
 import httpx
 import yaml
+from pydantic import SecretStr
 
 from mlc.demo_airbase_outcome import AirbaseOutcome, PaidBill, money
 from mlc.demo_monday import wait_for
@@ -31,7 +35,9 @@ TENANT = "tenant-se-1"
 PAYMENTS = 3
 """Bills the approver approves and pays."""
 SERVICES = ("airbase-sink", "airbase-poller", "airbase-payments")
-"""Besides the Visma poller, processor and Visma writer every part shares."""
+"""Besides the Visma poller, processor, ingress and Visma writer every part shares."""
+WEBHOOK_SECRET_CREDENTIAL = f"airbase/{TENANT}/webhook-secret"
+"""Where the ingress reads the tenant's Airbase signing secret (its default name)."""
 
 
 def airbase_rules() -> list[dict[str, Any]]:
@@ -51,8 +57,19 @@ def add_rules(rules_path: Path) -> None:
     rules_path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "utf-8")
 
 
+def prepare(stack: FlowStack) -> None:
+    """Before the services start: the run's Airbase signing secret in its vault."""
+    stack.credentials().values[WEBHOOK_SECRET_CREDENTIAL] = SecretStr(secrets.token_hex(16))
+
+
 def start(stack: FlowStack) -> None:
-    """The Airbase services (the Visma writer, which books the payments, runs already)."""
+    """Once the ingress listens: Airbase's webhooks to it, signed with the run's secret, then
+    the Airbase services (the Visma writer, which books the payments, runs already)."""
+    secret = stack.credentials().values[WEBHOOK_SECRET_CREDENTIAL].get_secret_value()
+    url = f"http://127.0.0.1:{stack.ingress_port}/webhooks/airbase?tenant={TENANT}"
+    target = {"tenant": TENANT, "url": url, "secret": secret}
+    answer = httpx.put(f"{stack.base_url}/airbase/_sandbox/webhooks", json=target, timeout=30)
+    answer.raise_for_status()
     stack.start_services(SERVICES)
 
 
@@ -114,6 +131,8 @@ def read_outcome(
     return AirbaseOutcome(
         invoices=invoices, bills=_airbase(stack, "bills"), vendors=_airbase(stack, "vendors"),
         paid=paid, payments=payments, entries=_airbase(stack, "ledger_entries")["records"],
+        webhooks=[e for e in _sandbox(stack, "GET", "/airbase/_sandbox/webhooks/events")
+                  if e.get("tenant") == TENANT],
     )  # fmt: skip
 
 

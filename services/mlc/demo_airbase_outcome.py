@@ -10,7 +10,8 @@ from `mlc.demo_airbase` so the verdict and its lines are tested without a broker
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -69,6 +70,8 @@ class AirbaseOutcome:
     """The company's Visma supplier payments."""
     entries: list[dict[str, Any]]
     """The tenant's Airbase ledger entries, any status."""
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    """Airbase's webhook events of the tenant (the sandbox's log: type, outcome)."""
     took: float = 0.0
 
     # ---- the checks --------------------------------------------------------------------
@@ -175,6 +178,11 @@ class AirbaseOutcome:
                 )
         said.append(f"Airbase entries synced     : {len(synced)} of {len(self.paid)}, "
                     "each with its Visma payment number")  # fmt: skip
+        paid_events = Counter(str(e.get("outcome")) for e in self.webhooks
+                              if e.get("type") == "bill_paid")  # fmt: skip
+        delivered, sent = paid_events["delivered"], sum(paid_events.values())
+        said.append(f"Airbase bill_paid webhooks : {delivered} delivered to the ingress "
+                    f"(signed), each a pull at once; {sent} sent")  # fmt: skip
         return said
 
     def summary(self) -> bool:

@@ -1,6 +1,7 @@
 """The demo's Airbase part alone, as `mlc demo` runs it, on the real broker: visma-poller,
 processor (the part's rule only), airbase-sink, airbase-poller, airbase-payments and the
-Visma writer as processes, the sandbox's Visma and Airbase.
+Visma writer as processes, the ingress taking Airbase's signed webhooks, the sandbox's Visma
+and Airbase.
 
 It must end OK: every supplier invoice of the Swedish company one Airbase bill, each supplier
 one vendor, the three bills the approver paid three Visma supplier payments on the invoices'
@@ -20,7 +21,7 @@ import pytest
 import yaml
 
 from mlc import demo_airbase
-from mlc.stack import FlowStack
+from mlc.stack import FlowStack, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +33,10 @@ def test_the_airbase_part_ends_ok_three_bills_paid_in_airbase_booked_once_in_vis
     rules = tmp_path / "rules.yaml"
     rules.write_text(yaml.safe_dump({"rules": []}))
     demo_airbase.add_rules(rules)
-    stack = make_stack(invoices=50, rules=rules, poll_interval=2.0)
+    stack = make_stack(invoices=50, rules=rules, poll_interval=2.0, ingress_port=free_port())
+    demo_airbase.prepare(stack)
     stack.start_sandbox()
+    stack.start("ingress").wait_for_log("listening", timeout=60)
     stack.start_services(["visma-poller", "processor", "visma-writer"])
     demo_airbase.start(stack)
     ok = demo_airbase.check(stack, deadline=started + 150)
@@ -45,5 +48,6 @@ def test_the_airbase_part_ends_ok_three_bills_paid_in_airbase_booked_once_in_vis
     assert "Visma supplier payments    : 3 written" in said
     assert len(re.findall(r"^  payment \S+: supplier \d+, invoice \d+, ", said, re.M)) == 3, said
     assert "Airbase entries synced     : 3 of 3" in said
+    assert "Airbase bill_paid webhooks : 3 delivered to the ingress (signed)" in said
     took = time.monotonic() - started
     print(f"\nthe demo's Airbase part alone: OK in {took:.0f} s\n{said}")

@@ -83,6 +83,8 @@ def outcome() -> AirbaseOutcome:
     return AirbaseOutcome(
         invoices=INVOICES, bills=listing([bill(i) for i in INVOICES]),
         vendors=listing(vendors), paid=paid, payments=[seeded, *payments], entries=entries,
+        webhooks=[{"type": "bill_paid", "outcome": "delivered"} for _ in paid]
+        + [{"type": "bill_approved", "outcome": "delivered"}],
     )  # fmt: skip
 
 
@@ -102,6 +104,7 @@ def test_a_good_run_is_ok_and_shows_each_payment_with_its_account_and_cost_cente
     assert ("  payment SP100000: supplier 10001, invoice 100001, 1250.00 SEK on "
             "5710/CC200 750.00, 6110/CC100 500.00") in said  # fmt: skip
     assert "Airbase entries synced     : 3 of 3" in said
+    assert "Airbase bill_paid webhooks : 3 delivered to the ingress (signed)" in said
     assert "check                      : OK" in said
 
 
