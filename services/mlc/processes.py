@@ -26,8 +26,11 @@ class Child:
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    signalled: bool = False
+    """SIGTERM sent to this life of it (`terminate`): `stop` only waits."""
 
     def start(self) -> Child:
+        self.signalled = False
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(  # noqa: S603 - argv is built by this package
@@ -70,11 +73,19 @@ class Child:
             time.sleep(0.1)
         raise ProcessError(f"{self.name} did not say {text!r} within {timeout}s:\n{self.tail()}")
 
+    def terminate(self) -> None:
+        """SIGTERM without waiting, so that several children shut down side by side."""
+        if self.alive() and not self.signalled:
+            assert self.process is not None
+            self.process.send_signal(signal.SIGTERM)
+            self.signalled = True
+
     def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM (unless `terminate` sent it), then SIGKILL if it has not ended in time."""
         if not self.alive():
             return
         assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -580,8 +580,15 @@ class FlowStack:
             child.check()
 
     def stop(self) -> None:
-        for child in reversed(list(self.children.values())):
+        """Every service told to stop at once and waited for, then the sandbox: one by one, a
+        demo's twenty services took over a minute to end on a loaded machine."""
+        services = [c for name, c in reversed(self.children.items()) if name != "sandbox"]
+        for child in services:
+            child.terminate()
+        for child in services:
             child.stop()
+        if "sandbox" in self.children:
+            self.children["sandbox"].stop()
 
     # ---- what the sandbox says -------------------------------------------------------------
 
