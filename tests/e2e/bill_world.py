@@ -115,9 +115,10 @@ class BillWorld:
         listed = self.suppliers()
         return {
             vendor_id: [
-                s for s in listed
+                s
+                for s in listed
                 if vendor["taxId"] in (s.get("corporateId"), s.get("vatRegistrationId"))
-            ]  # fmt: skip
+            ]
             for vendor_id, vendor in self.vendors.items()
         }
 
