@@ -113,11 +113,13 @@ def test_sigkill_six_times_no_sms_lost_or_sent_twice(
     mailed = Counter(e["subject"] for e in sent_emails(stack))
 
     assert Counter(m["body"] for m in messages) == Counter(bodies)
-    # Email: none lost; each kill may repeat only the one email in flight then (the same
-    # email twice if two kills in a row catch it), so repeats <= kills.
+    # Email: none lost; SendGrid cannot be searched, so an interrupted call may repeat the
+    # one email in flight (docs in twilio_sink.delivery): each kill, and each call SendGrid
+    # did not answer within the 1 s timeout (a loaded machine), may repeat one; nothing else.
     repeats = mailed.total() - len(emails)
+    unanswered = (stack.state_dir / "twilio-sink.log").read_text().count("SendGrid did not answer")
     assert set(mailed) == subjects
-    assert repeats <= KILLS
+    assert repeats <= KILLS + unanswered, (repeats, KILLS, unanswered)
     sid_of_body = {m["body"]: m["sid"] for m in messages}
     assert all(entries[a.command_id].external_id == sid_of_body[a.body] for a in alerts)
     group = f"run-{stack.run_id}-twilio-sink"
