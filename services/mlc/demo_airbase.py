@@ -8,10 +8,9 @@ vendor. At the end an approver in Airbase approves and pays three bills of invoi
 Visma has `Open` (only those are payable, docs/visma-writer.md) through the sandbox's admin
 routes, as in Airbase's app. Airbase's signed `bill_paid` webhooks, verified by the ingress,
 make the airbase-poller pull at once (its schedule stays the safety net); it reads the
-payments' ledger entries, the
-airbase-payments maps their GL accounts and cost centers, the Visma writer books each as one
-supplier payment and has the entry marked synced with the Visma payment number. It runs last
-so that the payments change nothing the other parts count.
+payments' ledger entries, the airbase-payments maps their GL accounts and cost centers, the
+Visma writer books each as one supplier payment and has the entry marked synced with the
+Visma payment number. It runs last so that the payments change nothing the other parts count.
 """
 
 from __future__ import annotations

@@ -161,7 +161,8 @@ class AirbaseOutcome:
         said = [
             f"Airbase bills              : {len(bills)} made for {len(self.invoices)} Visma "
             f"supplier invoices, {len(vendors)} vendors for their suppliers",
-            f"approved and paid in Airbase: {len(self.paid)} bills (Open invoices in Visma)",
+            f"Airbase approver           : approved and paid {len(self.paid)} bills (of invoices "
+            "Visma has Open)",
             f"Visma supplier payments    : {len(self.airbase_payments())} written",
         ]
         for paid in self.paid:

@@ -44,7 +44,7 @@ def test_the_airbase_part_ends_ok_three_bills_paid_in_airbase_booked_once_in_vis
 
     assert ok, said
     assert "check                      : OK" in said
-    assert "approved and paid in Airbase: 3 bills" in said
+    assert "Airbase approver           : approved and paid 3 bills" in said
     assert "Visma supplier payments    : 3 written" in said
     assert len(re.findall(r"^  payment \S+: supplier \d+, invoice \d+, ", said, re.M)) == 3, said
     assert "Airbase entries synced     : 3 of 3" in said

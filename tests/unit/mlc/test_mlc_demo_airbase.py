@@ -100,6 +100,7 @@ def test_a_good_run_is_ok_and_shows_each_payment_with_its_account_and_cost_cente
 
     assert ok, said
     assert "Airbase bills              : 4 made for 4 Visma supplier invoices, 3 vendors" in said
+    assert "Airbase approver           : approved and paid 3 bills" in said
     assert "Visma supplier payments    : 3 written" in said
     assert ("  payment SP100000: supplier 10001, invoice 100001, 1250.00 SEK on "
             "5710/CC200 750.00, 6110/CC100 500.00") in said  # fmt: skip
