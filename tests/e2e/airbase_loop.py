@@ -18,6 +18,7 @@ clerk released; invoices closed or on hold in Visma are sent to Airbase but neve
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -168,6 +169,12 @@ class AirbaseLoop:
             e["airbase_id"]: e["erp_reference_id"] if e["status"] == "synced" else None
             for e in records
         }
+
+    def pulls(self) -> Counter[str]:
+        """The airbase-poller's pulls that published payments, by what started them (`poll`:
+        its schedule, `webhook`: Airbase's webhook through the ingress)."""
+        log = self.stack.children["airbase-poller"].log_path.read_text()
+        return Counter(found for found in re.findall(r'"msg": "pulled".*?"via": "(\w+)"', log))
 
     # ---- waiting -----------------------------------------------------------------------
 

@@ -103,6 +103,8 @@ def test_fifty_invoices_to_airbase_and_thirty_payments_back_to_visma_each_once(
     served = stack.get("/airbase/_sandbox/profile")["resolved_paths"]["ledger_entries"]
     assert served == ("/api/v2/ledger/" if profile == "renamed" else
                       "/v1/accounting/ledger_entries/")  # fmt: skip
+    pulls = loop.pulls()
+    assert pulls["webhook"] > 0, "Airbase's webhooks reached the poller through the ingress"
     made = {r: sum(loop.airbase(r)["counters"]["creates"].values()) for r in ("bills", "vendors")}
     print(
         f"\n{profile} profile: {INVOICES} Visma invoices -> {len(by_invoice)} Airbase bills "
@@ -112,5 +114,6 @@ def test_fifty_invoices_to_airbase_and_thirty_payments_back_to_visma_each_once(
         f"{sum(len(p) for p in payments.values())} Visma supplier payments, "
         f"{sum(1 for v in synced.values() if v)} entries synced "
         f"(updates {sum(ledger['updates'].values())}) in {back:.0f} s; "
+        f"publishing pulls {dict(pulls)}; "
         f"test took {time.monotonic() - started:.0f} s"
     )

@@ -55,7 +55,8 @@ VISMA_FAULTS = (
 
 class KilledLoop(AirbaseLoop):
     def progress(self, name: str) -> int:
-        """How far a service got: the poller's pulls, the writer's steps, the sink's writes."""
+        """How far a service got: the poller's pulls that published, the writer's steps, the
+        sink's writes to Airbase."""
         if name == "airbase-poller":
             return self.stack.children[name].log_path.read_text().count('"msg": "pulled"')
         if name == "visma-writer":
