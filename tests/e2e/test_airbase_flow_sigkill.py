@@ -143,6 +143,10 @@ def test_sigkill_of_sink_poller_and_writer_with_faults_nothing_twice_nothing_los
     assert len(ledger["updates"]) == PAID
     for group in ("writer", "airbase-sink", "airbase-payments"):
         assert _dead_lettered(kafka_bootstrap, f"dlq.run-{stack.run_id}-{group}.v1") == 0, group
+    # Where a kill came between the other side's answer and the ledger's DONE, the restarted
+    # service found its earlier write instead of making a second one.
+    recognised = stack.children["visma-writer"].log_path.read_text().count('"stage": "skipped"')
+    found = stack.children["airbase-sink"].log_path.read_text().count("found by its ERP reference")
     airbase_fired = loop.airbase_admin("GET", "/stats")
     visma_fired = loop.visma_admin("GET", "/faults/fired")["by_status"]
     print(
@@ -151,7 +155,9 @@ def test_sigkill_of_sink_poller_and_writer_with_faults_nothing_twice_nothing_los
         f"{sum(len(p) for p in payments.values())} Visma payments, "
         f"{sum(1 for v in synced.values() if v)} entries synced "
         f"(re-marks answered unchanged: {sum(ledger['unchanged'].values())}) {back:.0f} s after "
-        f"the last kill; Airbase faults {airbase_fired['faults_fired']} of "
+        f"the last kill; redelivered payments the writer found written: {recognised}, Airbase "
+        f"objects the sink found by ERP reference: {found}; "
+        f"Airbase faults {airbase_fired['faults_fired']} of "
         f"{airbase_fired['requests_total']} calls, Visma faults {visma_fired}; "
         f"{TENANT}; test took {time.monotonic() - started:.0f} s"
     )
