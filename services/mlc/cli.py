@@ -97,6 +97,12 @@ def _monday_map(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _status_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.status import add_status_arguments
+
+    add_status_arguments(p)
+
+
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.demo import add_demo_arguments
 
@@ -193,6 +199,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "monday": _monday_arguments,
     "bill": _bill_arguments,
     "airbase": _airbase_arguments,
+    "status": _status_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -233,6 +240,10 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     )
 
     sub.add_parser("airbase", help="Airbase: payments held by the payments mapping")
+
+    sub.add_parser(
+        "status", help="per consumer group: lag, rate, dead letters and held keys at a glance"
+    )
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
