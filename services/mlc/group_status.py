@@ -75,10 +75,6 @@ class GroupStatus:
     def lag(self) -> int:
         return sum(p.lag for p in self.partitions)
 
-    @property
-    def committed(self) -> int:
-        return sum(p.committed for p in self.partitions)
-
     def as_json(self) -> dict[str, Any]:
         return {
             "group": self.group,
@@ -126,12 +122,23 @@ class GroupStatusReader:
             raise BrokerUnreachableError(f"listing the consumer groups: {listing.errors[0]}")
         return {g.group_id: g.state.name for g in listing.valid}
 
-    def committed(self, group: str) -> dict[tuple[str, int], int]:
-        request = [ConsumerGroupTopicPartitions(group)]
-        futures = self._admin.list_consumer_group_offsets(request, request_timeout=self._timeout)
-        result = self._result(futures[group], f"reading the offsets of {group}")
+    def committed(self, groups: Iterable[str]) -> dict[str, dict[tuple[str, int], int]]:
+        """Each group's committed offsets. The client takes one group per request, so every
+        request is sent before any answer is awaited (hundreds of groups in a few seconds)."""
+        futures = {
+            group: self._admin.list_consumer_group_offsets(
+                [ConsumerGroupTopicPartitions(group)], request_timeout=self._timeout
+            )[group]
+            for group in groups
+        }
+        answers = {g: self._result(f, f"reading the offsets of {g}") for g, f in futures.items()}
         return {
-            (tp.topic, tp.partition): tp.offset for tp in result.topic_partitions if tp.offset >= 0
+            group: {
+                (tp.topic, tp.partition): tp.offset
+                for tp in answer.topic_partitions
+                if tp.offset >= 0
+            }
+            for group, answer in answers.items()
         }
 
     def offsets(
@@ -176,13 +183,10 @@ def select_groups(states: Mapping[str, str], query: StatusQuery) -> list[str]:
 def _sample(
     reader: GroupStatusReader, groups: Iterable[str], prefix: str
 ) -> dict[str, dict[tuple[str, int], int]]:
-    sample = {}
-    for group in groups:
-        committed = reader.committed(group)
-        if prefix:
-            committed = {k: v for k, v in committed.items() if k[0].startswith(prefix)}
-        sample[group] = committed
-    return sample
+    return {
+        group: {k: v for k, v in committed.items() if k[0].startswith(prefix)}
+        for group, committed in reader.committed(groups).items()
+    }
 
 
 def read_status(
