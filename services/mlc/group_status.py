@@ -28,7 +28,8 @@ from chassis.topics import dead_letter_topic
 LATEST: OffsetSpec = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 EARLIEST: OffsetSpec = OffsetSpec.earliest()  # type: ignore[no-untyped-call]
 
-_RUN_GROUP = re.compile(r"^run-[^-]+-(?P<service>.+)$")
+# A run's groups are `run-<run id>-<service>`; the demo's run id is `YYYYMMDD-HHMMSS-xxxx`.
+_RUN_GROUP = re.compile(r"^run-(?:\d{8}-\d{6}-[0-9a-f]+|[^-]+)-(?P<service>.+)$")
 
 
 class BrokerUnreachableError(RetryableError):
@@ -64,8 +65,8 @@ class GroupStatus:
 
     @property
     def service(self) -> str:
-        """The service a group id names: `mlc-slack-sink` and `run-<id>-slack-sink` both
-        give `slack-sink`; another group id is shown as it is."""
+        """The service a group id names: `mlc-slack-sink` and `run-<run id>-slack-sink`
+        both give `slack-sink`; another group id is shown as it is."""
         if self.group.startswith("mlc-"):
             return self.group.removeprefix("mlc-")
         found = _RUN_GROUP.match(self.group)

@@ -20,6 +20,7 @@ def _status(group: str) -> GroupStatus:
     [
         ("mlc-slack-sink", "slack-sink"),
         ("run-3f2a9c-twilio-sink-status", "twilio-sink-status"),
+        ("run-20261203-071300-ab12-slack-sink", "slack-sink"),  # a demo run's
         ("someone-elses-group", "someone-elses-group"),
     ],
 )
