@@ -26,7 +26,9 @@ from slack_client.errors import (
     SlackUnavailable,
 )
 from slack_client.models import (
+    AuthIdentity,
     ChannelPage,
+    ChannelSummary,
     HistoryPage,
     MessageMetadata,
     PostedMessage,
@@ -225,12 +227,29 @@ class SlackClient:
         )
         return found
 
+    async def auth_test(self) -> AuthIdentity:
+        """auth.test: the token's team and bot user, and its scopes (X-OAuth-Scopes); it
+        changes nothing in the workspace."""
+        data, response = await self._exchange("POST", "auth.test")
+        scopes = response.headers.get("x-oauth-scopes")
+        identity = AuthIdentity.model_validate(data)
+        if scopes is None:
+            return identity
+        granted = tuple(s.strip() for s in scopes.split(",") if s.strip())
+        return identity.model_copy(update={"scopes": granted})
+
     async def channel_id(self, name: str) -> str | None:
         """The ID of the channel called `name` (with or without '#'), from conversations.list.
 
         None when no channel the bot can see has that name. Only for a destination whose ID
         the caller has not learned yet from a post: it pages through every channel.
         """
+        found = await self.channel(name)
+        return found.id if found else None
+
+    async def channel(self, name: str) -> ChannelSummary | None:
+        """The channel called `name` (with or without '#') as conversations.list shows it,
+        with whether the bot is a member; None when the bot sees no channel by that name."""
         wanted = name.lstrip("#")
         params: dict[str, str] = {
             "types": "public_channel,private_channel",
@@ -241,7 +260,7 @@ class SlackClient:
             page = _parse(ChannelPage, data, "conversations.list")
             for channel in page.channels:
                 if channel.name == wanted:
-                    return channel.id
+                    return channel
             cursor = page.next_cursor
             if cursor is None:
                 return None
@@ -265,6 +284,18 @@ class SlackClient:
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        data, _ = await self._exchange(http_method, method, json=json, params=params)
+        return data
+
+    async def _exchange(
+        self,
+        http_method: str,
+        method: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> tuple[dict[str, Any], httpx.Response]:
+        """One call: its ok body and the response (for headers), or the `SlackError`."""
         headers = {"Authorization": f"Bearer {self._token.get_secret_value()}"}
         try:
             response = await self._http.request(
@@ -290,7 +321,7 @@ class SlackClient:
             if isinstance(error, SlackRateLimited):
                 error.retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise error
-        return data
+        return data, response
 
 
 def _carried(metadata: MessageMetadata | None, event_type: str, keys: tuple[str, ...]) -> set[str]:

@@ -81,12 +81,26 @@ class HistoryPage(_Paged):
     has_more: bool = False
 
 
-class _Channel(_SlackModel):
+class ChannelSummary(_SlackModel):
+    """One channel of conversations.list: `is_member` says whether the bot is in it."""
+
     id: str
     name: str = ""
+    is_member: bool | None = None
+
+
+class AuthIdentity(_SlackModel):
+    """auth.test: whom the token belongs to, and the scopes Slack lists in X-OAuth-Scopes."""
+
+    team: str = ""
+    team_id: str = ""
+    user: str = ""
+    user_id: str = ""
+    scopes: tuple[str, ...] | None = None
+    """None when the answer carried no X-OAuth-Scopes header."""
 
 
 class ChannelPage(_Paged):
     """conversations.list response body (the parts we read)."""
 
-    channels: list[_Channel] = []
+    channels: list[ChannelSummary] = []

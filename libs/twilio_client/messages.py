@@ -85,6 +85,12 @@ class TwilioMessages:
         answer = await self._request("GET", f"{self._path}/{sid}.json")
         return _parse(SentMessage, answer)
 
+    async def recent(self, count: int = 1) -> list[SentMessage]:
+        """The newest `count` messages of the account (one list page): a read that proves
+        the SID and secret without sending anything."""
+        answer = await self._request("GET", f"{self._path}.json", params={"PageSize": count})
+        return _parse(MessagePage, answer).messages
+
     async def sent_to(self, to: str, *, since: datetime) -> AsyncIterator[SentMessage]:
         """Messages to `to` sent at or after `since` (Twilio's `DateSent>` filter), newest
         first as Twilio lists them, across pages."""

@@ -103,6 +103,19 @@ def _status_arguments(p: argparse.ArgumentParser) -> None:
     add_status_arguments(p)
 
 
+def _check(args: argparse.Namespace) -> int:
+    from mlc.check import run
+
+    return run(args)
+
+
+def _check_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.check import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=_check)
+
+
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.demo import add_demo_arguments
 
@@ -200,6 +213,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "bill": _bill_arguments,
     "airbase": _airbase_arguments,
     "status": _status_arguments,
+    "check": _check_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -244,6 +258,9 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser(
         "status", help="per consumer group: lag, rate, dead letters and held keys at a glance"
     )
+    sub.add_parser(
+        "check", help="ping your real systems: each configured credential, no side effects"
+    ).set_defaults(func=_check)
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)

@@ -1,0 +1,57 @@
+"""What `mlc check` tests: the systems, their API bases and the credentials' vault names.
+
+The services take these as options and environment variables; an operator who wants one
+command to ping every real system lists them once in a YAML file (docs/operations.md shows
+its shape, deploy/check.example.yaml is one). Only vault names are written here: the
+secrets stay encrypted in the vault.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis.yaml_source import load_model
+
+__all__ = ["CheckConfig", "SlackCheck", "TwilioCheck", "load_check_config"]
+
+
+class _Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    credential: str = Field(min_length=1)
+    """The credential's name in the vault (`mlc secrets set NAME`)."""
+    api_base: str = Field(min_length=1)
+
+
+class SlackCheck(_Entry):
+    system: Literal["slack"] = "slack"
+    channels: list[str] = Field(default_factory=list)
+    """Channels the bot must be a member of to post."""
+    scopes: list[str] = Field(default_factory=lambda: ["chat:write"])
+    """Scopes the token must have (checked when Slack lists them)."""
+
+
+class TwilioCheck(_Entry):
+    system: Literal["twilio"] = "twilio"
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$")
+    api_key_sid: str | None = Field(default=None, pattern=r"^SK[0-9a-fA-F]{32}$")
+
+
+class CheckConfig(BaseModel):
+    """The whole file: one list per system, each entry one credential."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    slack: list[SlackCheck] = Field(default_factory=list)
+    twilio: list[TwilioCheck] = Field(default_factory=list)
+
+    def entries(self) -> list[SlackCheck | TwilioCheck]:
+        return [*self.slack, *self.twilio]
+
+
+def load_check_config(path: Path) -> CheckConfig:
+    """The file validated; a mistake is a `YamlSourceError` naming the file, line and key."""
+    return load_model(path, CheckConfig, expected="systems to check (slack, twilio)")

@@ -1,0 +1,159 @@
+"""`mlc check` against the in-process sandbox: one good and one broken credential per
+system give the right lines and exit status, and nothing changes in any system."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from chassis.errors import PermanentError
+from chassis.vault import CredentialNotFound
+from mlc.check import report, run_checks
+from mlc.check_config import CheckConfig, SlackCheck, TwilioCheck
+from mlc.check_probes import CheckResult
+from mlc.cli import main
+from sandbox.app import create_app
+from sandbox.config import DEMO_BOT_TOKEN
+from sandbox.twilio.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+
+pytestmark = pytest.mark.unit
+
+VAULT = {
+    "slack.good": SecretStr(DEMO_BOT_TOKEN),
+    "slack.revoked": SecretStr("xoxb-uninstalled-app"),
+    "twilio.good": SecretStr(DEMO_AUTH_TOKEN),
+    "twilio.changed": SecretStr("0" * 32),
+}
+
+
+def _secret(name: str) -> SecretStr:
+    if name not in VAULT:
+        raise CredentialNotFound(name)
+    return VAULT[name]
+
+
+CONFIG = CheckConfig(
+    slack=[
+        SlackCheck(
+            credential="slack.good", api_base="http://sandbox/slack/api", channels=["#ap-large"]
+        ),
+        SlackCheck(credential="slack.revoked", api_base="http://sandbox/slack/api"),
+        SlackCheck(
+            credential="slack.good", api_base="http://sandbox/slack/api", channels=["ap-outside"]
+        ),
+    ],
+    twilio=[
+        TwilioCheck(
+            credential="twilio.good", api_base="http://sandbox/twilio", account_sid=DEMO_ACCOUNT_SID
+        ),
+        TwilioCheck(
+            credential="twilio.changed",
+            api_base="http://sandbox/twilio",
+            account_sid=DEMO_ACCOUNT_SID,
+        ),
+        TwilioCheck(
+            credential="twilio.missing",
+            api_base="http://sandbox/twilio",
+            account_sid=DEMO_ACCOUNT_SID,
+        ),
+    ],
+)
+
+
+def _checked(
+    config: CheckConfig, *, system: str | None = None, credential: str | None = None
+) -> tuple[list[CheckResult], dict[str, object]]:
+    app = create_app()
+    sandbox = app.state.sandbox
+    sandbox.slack.add_channel("ap-outside", is_member=False)
+    transport = httpx.ASGITransport(app=app)
+
+    def http(base: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=transport, base_url=base)
+
+    results = asyncio.run(
+        run_checks(config, secret=_secret, http=http, system=system, credential=credential)
+    )
+    after = {
+        "slack_posted": dict(sandbox.slack.stats.posted),
+        "slack_updated": dict(sandbox.slack.stats.updated),
+        "slack_messages": len(sandbox.slack.messages),
+        "slack_calls": dict(sandbox.slack.stats.calls),
+        "twilio": sandbox.twilio.stats.as_dict(),
+        "twilio_messages": len(sandbox.twilio.messages),
+    }
+    return results, after
+
+
+def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    results, after = _checked(CONFIG)
+
+    assert [(r.system, r.credential, r.ok) for r in results] == [
+        ("slack", "slack.good", True),
+        ("slack", "slack.revoked", False),
+        ("slack", "slack.good", False),
+        ("twilio", "twilio.good", True),
+        ("twilio", "twilio.changed", False),
+        ("twilio", "twilio.missing", False),
+    ]
+    good_slack, revoked, outside, good_twilio, changed, missing = results
+    assert "bot mlc-bot" in good_slack.detail
+    assert "member of 1 channel" in good_slack.detail
+    assert revoked.detail == "Slack refused the token: invalid_auth"
+    assert "mlc secrets set slack.revoked" in revoked.action
+    assert "not in #ap-outside" in outside.detail
+    assert "/invite" in outside.action
+    assert good_twilio.detail == f"account {DEMO_ACCOUNT_SID} readable"
+    assert changed.detail.startswith(f"Twilio refused the credentials for {DEMO_ACCOUNT_SID}")
+    assert "mlc secrets set twilio.changed" in changed.action
+    assert missing.detail == "credential 'twilio.missing' is not in the vault"
+    assert missing.action == "store it: mlc secrets set twilio.missing"
+    assert all(r.latency_ms >= 0 for r in results)
+    # Only reads reached the sandboxes: no post, no update, no SMS.
+    assert after["slack_posted"] == {}
+    assert after["slack_updated"] == {}
+    assert after["slack_messages"] == 0
+    assert set(after["slack_calls"]) == {"auth.test", "conversations.list"}  # type: ignore[arg-type]
+    assert after["twilio_messages"] == 0
+    assert after["twilio"] == {"created": 0, "refused": {}, "throttled": 0, "final_statuses": {}}
+
+    assert report(results) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 7
+    assert lines[-1] == "2 OK, 4 failed"
+    assert lines[1].split()[:3] == ["slack", "slack.revoked", "FAIL"]
+    # The lines never show a secret.
+    assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())
+
+
+def test_all_good_exits_zero_and_filters_pick_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    results, _ = _checked(CONFIG, system="twilio", credential="twilio.good")
+
+    assert [(r.system, r.credential, r.ok) for r in results] == [("twilio", "twilio.good", True)]
+    assert report(results) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "1 OK, 0 failed"
+
+
+def test_a_filter_that_matches_nothing_is_one_clear_error() -> None:
+    with pytest.raises(PermanentError, match="no configured credential matches credential nobody"):
+        _checked(CONFIG, credential="nobody")
+
+
+def test_a_wrong_config_file_is_one_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "check.yaml"
+    config.write_text("slack:\n  - credential: slack.good\n    api_bse: http://x\n")
+
+    assert main(["check", "--config", str(config)]) == 2
+
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"mlc check: {config}")
+    assert "line 2: slack[0].api_base: Field required" in err[0]
