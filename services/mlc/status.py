@@ -67,12 +67,15 @@ def add_status_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def render_table(statuses: list[GroupStatus]) -> str:
-    header = f"{'SERVICE':20} {'GROUP':32} {'STATE':12} {'LAG':>8} {'RATE/S':>8} {'DLQ':>6}  HELD"
-    lines = [header]
+    """Columns as wide as their longest value, so a run's long group ids stay aligned."""
+    service = max([len("SERVICE"), *(len(s.service) for s in statuses)])
+    group = max([len("GROUP"), *(len(s.group) for s in statuses)])
+    lines = [f"{'SERVICE':{service}} {'GROUP':{group}} {'STATE':12} {'LAG':>8} {'RATE/S':>8} "
+             f"{'DLQ':>6}  HELD"]  # fmt: skip
     for s in statuses:
         rate = "-" if s.rate is None else f"{s.rate:.1f}"
         lines.append(
-            f"{s.service:20} {s.group:32} {s.state:12} {s.lag:8} {rate:>8} "
+            f"{s.service:{service}} {s.group:{group}} {s.state:12} {s.lag:8} {rate:>8} "
             f"{s.dead_letters:6}  not exposed"
         )
     if len(statuses) == 0:

@@ -46,3 +46,10 @@ def test_a_group_without_rate_shows_a_dash_and_held_keys_not_exposed() -> None:
 
 def test_no_matching_group_says_so() -> None:
     assert render_table([]).splitlines()[1] == "(no consumer group matches)"
+
+
+def test_columns_stay_aligned_under_a_long_group_id() -> None:
+    long_group = "run-20261203-024452-8763-twilio-sink-status"
+    lines = render_table([_status("mlc-slack-sink"), _status(long_group)]).splitlines()
+    assert len({line.index("STABLE") for line in lines[1:]}) == 1
+    assert lines[0].index("STATE") == lines[1].index("STABLE")
