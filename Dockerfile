@@ -8,5 +8,9 @@ COPY libs libs
 COPY services services
 COPY schemas schemas
 RUN uv sync --frozen --no-dev
+# Every audit record carries it (docs/operations.md); the image has no .git to ask:
+#   docker build --build-arg MLC_BUILD_VERSION="0.1.0+g$(git rev-parse --short=12 HEAD)" .
+ARG MLC_BUILD_VERSION=""
+ENV MLC_BUILD_VERSION=$MLC_BUILD_VERSION
 USER 65534
 ENTRYPOINT ["mlc"]

@@ -3,6 +3,8 @@
 Services call `AuditTrail.record(...)` at each transition (read from the source, routed,
 sent, failed, retried, dead-lettered). Events are keyed by entity id so one entity's chain
 stays in order on one partition; `mlc audit ID` reads them back by entity or external id.
+Every event carries the build version of the process that wrote it, filled here and nowhere
+else (`chassis.build_version`), so a replay shows which code acted.
 How the bytes reach Kafka is injected, so a confluent-kafka producer and a faust app can both
 write the same trail.
 """
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from chassis.build_version import build_version
 from chassis.logcontext import current_correlation_id
 from chassis.serde import AvroSerde
 from chassis.topics import DAY_MS, TopicSpec
@@ -43,6 +46,7 @@ class AuditTrail:
         self._service = service
         self._serde = serde
         self._publish = publish
+        self._build_version = build_version()
 
     def event(
         self,
@@ -66,6 +70,7 @@ class AuditTrail:
             "external_id": external_id,
             "detail": detail,
             "correlation_id": current_correlation_id(),
+            "build_version": self._build_version,
         }
         return entity_id, self._serde.encode(AUDIT_SCHEMA, record)
 

@@ -2,7 +2,9 @@
 
 Reads the audit topic from the start. Given an entity key it shows every change of that
 entity; given an event id, command id or external id (a Slack ts) it shows the whole chain of
-the change it belongs to: read from Visma, routed by a rule, sent to Slack.
+the change it belongs to: read from Visma, routed by a rule, sent to Slack. Each line ends
+with the build of the service that wrote it (`build=`), absent on records older than the
+field.
 """
 
 from __future__ import annotations
@@ -49,9 +51,16 @@ def print_audit(args: argparse.Namespace) -> int:
         print(f"no audit events for {args.id}")
         return 1
     for e in chain:
-        ids = " ".join(f"{f.split('_')[0]}={e[f]}" for f in _ID_FIELDS[1:] if e.get(f))
-        print(
-            f"{e['at'].isoformat(timespec='milliseconds')}  {e['service']:14} {e['stage']:13} "
-            f"{e['entity_id']}  {ids}  {e.get('detail') or ''}".rstrip()
-        )
+        print(audit_line(e))
     return 0
+
+
+def audit_line(e: dict[str, Any]) -> str:
+    """One audit event as a timeline line: when, who, what, which ids, why, which build."""
+    ids = " ".join(f"{f.split('_')[0]}={e[f]}" for f in _ID_FIELDS[1:] if e.get(f))
+    build = f"  build={e['build_version']}" if e.get("build_version") else ""
+    return (
+        f"{e['at'].isoformat(timespec='milliseconds')}  {e['service']:14} {e['stage']:13} "
+        f"{e['entity_id']}  {ids}  {e.get('detail') or ''}".rstrip()
+        + build
+    )

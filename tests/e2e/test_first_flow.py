@@ -13,6 +13,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from chassis.build_version import build_version
 from mlc.stack import FlowStack, command_ids
 from processor.rules import load_rules
 from tests.e2e.conftest import settle, wait_for_posts
@@ -95,6 +96,8 @@ def test_message_carries_vendor_amount_invoice_po_and_due_date(
         *[["slack-sink", "sent"]] * len(posted),
     ]
     assert ts in chain[-1] or any(ts in line for line in chain)
+    # Each service wrote its build (this checkout: the package version and commit).
+    assert all(line.endswith(f"  build={build_version()}") for line in chain), chain
 
 
 def _audit(identifier: str) -> list[str]:

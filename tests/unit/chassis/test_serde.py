@@ -118,6 +118,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "external_id": "1772352930.000100",
         "detail": None,
         "correlation_id": "c0ffee",
+        "build_version": "0.1.0+g6d073fb8452b",
     },
     "io.mlconnector.state.PollCursor": {
         "source": "visma",
