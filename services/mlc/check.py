@@ -18,8 +18,8 @@ import httpx
 from pydantic import SecretStr
 
 from chassis.errors import ConnectorError, PermanentError
-from mlc.check_config import CheckConfig, SlackCheck, TwilioCheck, load_check_config
-from mlc.check_probes import CheckResult, HttpFactory, probe
+from mlc.check_config import CheckConfig, CheckEntry, load_check_config
+from mlc.check_probes import CheckResult, probe
 
 __all__ = ["add_arguments", "run", "run_checks"]
 
@@ -30,8 +30,7 @@ EXAMPLE = """example:
 The secrets come from the vault (MLC_VAULT_MASTER_KEY and Kafka settings as for
 `mlc secrets`); the file names them. Exit status: 0 all OK, 1 a check failed, 2 an error.
 """
-SYSTEMS = ("slack", "twilio")
-TIMEOUT_SECONDS = 10.0
+SYSTEMS = ("slack", "twilio", "monday")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,26 +44,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--credential", metavar="NAME", help="check only this credential")
 
 
-def _http(base: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base, timeout=TIMEOUT_SECONDS)
-
-
 async def run_checks(
     config: CheckConfig,
     *,
     secret: Callable[[str], SecretStr],
-    http: HttpFactory = _http,
+    transport: httpx.AsyncBaseTransport | None = None,
     system: str | None = None,
     credential: str | None = None,
 ) -> list[CheckResult]:
     """Every chosen entry probed, one after the other (a check is a few calls)."""
     chosen = _chosen(config, system=system, credential=credential)
-    return [await probe(entry, secret=secret, http=http) for entry in chosen]
+    return [await probe(entry, secret=secret, transport=transport) for entry in chosen]
 
 
-def _chosen(
-    config: CheckConfig, *, system: str | None, credential: str | None
-) -> list[SlackCheck | TwilioCheck]:
+def _chosen(config: CheckConfig, *, system: str | None, credential: str | None) -> list[CheckEntry]:
     entries = [
         e
         for e in config.entries()

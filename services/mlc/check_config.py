@@ -15,7 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chassis.yaml_source import load_model
 
-__all__ = ["CheckConfig", "SlackCheck", "TwilioCheck", "load_check_config"]
+__all__ = [
+    "CheckConfig",
+    "CheckEntry",
+    "MondayCheck",
+    "SlackCheck",
+    "TwilioCheck",
+    "load_check_config",
+]
 
 
 class _Entry(BaseModel):
@@ -40,6 +47,17 @@ class TwilioCheck(_Entry):
     api_key_sid: str | None = Field(default=None, pattern=r"^SK[0-9a-fA-F]{32}$")
 
 
+class MondayCheck(_Entry):
+    system: Literal["monday"] = "monday"
+    boards: list[str] = Field(default_factory=list)
+    """Board ids the token must be able to read."""
+    complexity_floor: int = Field(default=100_000, ge=0)
+    """Fewer complexity points left in the minute than this is a failure."""
+
+
+CheckEntry = SlackCheck | TwilioCheck | MondayCheck
+
+
 class CheckConfig(BaseModel):
     """The whole file: one list per system, each entry one credential."""
 
@@ -47,11 +65,12 @@ class CheckConfig(BaseModel):
 
     slack: list[SlackCheck] = Field(default_factory=list)
     twilio: list[TwilioCheck] = Field(default_factory=list)
+    monday: list[MondayCheck] = Field(default_factory=list)
 
-    def entries(self) -> list[SlackCheck | TwilioCheck]:
-        return [*self.slack, *self.twilio]
+    def entries(self) -> list[CheckEntry]:
+        return [*self.slack, *self.twilio, *self.monday]
 
 
 def load_check_config(path: Path) -> CheckConfig:
     """The file validated; a mistake is a `YamlSourceError` naming the file, line and key."""
-    return load_model(path, CheckConfig, expected="systems to check (slack, twilio)")
+    return load_model(path, CheckConfig, expected="systems to check (slack, twilio, monday)")

@@ -9,7 +9,7 @@ A `ConnectorError` from a client is a failed check, never a crash: the other che
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -17,17 +17,18 @@ from pydantic import SecretStr
 
 from chassis.errors import ConnectorError
 from chassis.vault import CredentialNotFound
-from mlc.check_config import SlackCheck, TwilioCheck
+from mlc.check_config import CheckEntry, MondayCheck, SlackCheck, TwilioCheck
+from monday_client.client import MondayClient
+from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
 from slack_client.errors import SlackCredentialError
 from twilio_client.errors import TwilioAuthError
 from twilio_client.messages import TwilioMessages
 from twilio_client.models import TwilioCredentials
 
-__all__ = ["CheckResult", "HttpFactory", "probe"]
+__all__ = ["CheckResult", "probe"]
 
-HttpFactory = Callable[[str], httpx.AsyncClient]
-"""An `httpx.AsyncClient` based at an API base (tests hand in the in-process sandbox)."""
+TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,47 @@ async def _twilio(entry: TwilioCheck, secret: SecretStr, http: httpx.AsyncClient
     return _Outcome(True, f"account {entry.account_sid} readable")
 
 
+async def _monday(
+    entry: MondayCheck, secret: SecretStr, transport: httpx.AsyncBaseTransport | None
+) -> _Outcome:
+    client = MondayClient(
+        secret, base_url=entry.api_base, transport=transport, timeout=TIMEOUT_SECONDS
+    )
+    async with client:
+        try:
+            me = await client.me()
+            for board in entry.boards:
+                await client.board(board)
+        except MondayAuthError as exc:
+            return _Outcome(
+                False,
+                f"monday refused the token: {exc}",
+                f"store a current API token: mlc secrets set {entry.credential}",
+            )
+        except MondayBoardNotFound as exc:
+            return _Outcome(
+                False,
+                f"{me.name} ({me.account.name}) cannot read board {exc.board_id}",
+                "share the board with the token's user, or fix the board id",
+            )
+        left = client.budget.left
+    seen = f"{me.name} ({me.account.name})"
+    if entry.boards:
+        seen += f"; reads {len(entry.boards)} board(s)"
+    if left is not None and left < entry.complexity_floor:
+        return _Outcome(
+            False,
+            f"{seen}; only {left} complexity points left this minute",
+            "wait for the reset or lower the sink's load; another app may share the token",
+        )
+    return _Outcome(True, seen + (f"; complexity left {left}" if left is not None else ""))
+
+
 async def probe(
-    entry: SlackCheck | TwilioCheck,
+    entry: CheckEntry,
     *,
     secret: Callable[[str], SecretStr],
-    http: HttpFactory,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> CheckResult:
     """`entry`'s credential checked against its system; never raises a `ConnectorError`."""
     started = time.perf_counter()
@@ -120,14 +157,13 @@ async def probe(
         outcome = _Outcome(False, str(exc), f"store it: mlc secrets set {entry.credential}")
         return _result(entry, outcome, started)
     try:
-        async with http(entry.api_base) as client:
-            outcome = await _run(entry, value, client)
+        outcome = await _run(entry, value, transport)
     except ConnectorError as exc:
         outcome = _Outcome(False, str(exc), _generic_action(entry))
     return _result(entry, outcome, started)
 
 
-def _result(entry: SlackCheck | TwilioCheck, outcome: _Outcome, started: float) -> CheckResult:
+def _result(entry: CheckEntry, outcome: _Outcome, started: float) -> CheckResult:
     elapsed = (time.perf_counter() - started) * 1000
     return CheckResult(
         system=entry.system,
@@ -139,13 +175,17 @@ def _result(entry: SlackCheck | TwilioCheck, outcome: _Outcome, started: float) 
     )
 
 
-def _run(
-    entry: SlackCheck | TwilioCheck, value: SecretStr, client: httpx.AsyncClient
-) -> Awaitable[_Outcome]:
-    if isinstance(entry, SlackCheck):
-        return _slack(entry, value, client)
-    return _twilio(entry, value, client)
+async def _run(
+    entry: CheckEntry, value: SecretStr, transport: httpx.AsyncBaseTransport | None
+) -> _Outcome:
+    if isinstance(entry, MondayCheck):
+        return await _monday(entry, value, transport)
+    http = httpx.AsyncClient(base_url=entry.api_base, transport=transport, timeout=TIMEOUT_SECONDS)
+    async with http:
+        if isinstance(entry, SlackCheck):
+            return await _slack(entry, value, http)
+        return await _twilio(entry, value, http)
 
 
-def _generic_action(entry: SlackCheck | TwilioCheck) -> str:
+def _generic_action(entry: CheckEntry) -> str:
     return f"check that {entry.api_base} is the system's API base and reachable"

@@ -13,20 +13,32 @@ from pydantic import SecretStr
 from chassis.errors import PermanentError
 from chassis.vault import CredentialNotFound
 from mlc.check import report, run_checks
-from mlc.check_config import CheckConfig, SlackCheck, TwilioCheck
+from mlc.check_config import (
+    CheckConfig,
+    MondayCheck,
+    SlackCheck,
+    TwilioCheck,
+    load_check_config,
+)
 from mlc.check_probes import CheckResult
 from mlc.cli import main
 from sandbox.app import create_app
 from sandbox.config import DEMO_BOT_TOKEN
+from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from sandbox.twilio.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
 
 pytestmark = pytest.mark.unit
+
+BOARD = "1000000001"
+"""The procurement board the sandbox seeds (its first id)."""
 
 VAULT = {
     "slack.good": SecretStr(DEMO_BOT_TOKEN),
     "slack.revoked": SecretStr("xoxb-uninstalled-app"),
     "twilio.good": SecretStr(DEMO_AUTH_TOKEN),
     "twilio.changed": SecretStr("0" * 32),
+    "monday.good": SecretStr(DEMO_MONDAY_TOKEN),
+    "monday.expired": SecretStr("an-old-monday-token"),
 }
 
 
@@ -61,6 +73,11 @@ CONFIG = CheckConfig(
             account_sid=DEMO_ACCOUNT_SID,
         ),
     ],
+    monday=[
+        MondayCheck(credential="monday.good", api_base="http://sandbox/monday", boards=[BOARD]),
+        MondayCheck(credential="monday.expired", api_base="http://sandbox/monday"),
+        MondayCheck(credential="monday.good", api_base="http://sandbox/monday", boards=["404"]),
+    ],
 )
 
 
@@ -70,13 +87,12 @@ def _checked(
     app = create_app()
     sandbox = app.state.sandbox
     sandbox.slack.add_channel("ap-outside", is_member=False)
+    boards = {board: len(sandbox.monday.boards[board].items) for board in sandbox.monday.boards}
     transport = httpx.ASGITransport(app=app)
-
-    def http(base: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=transport, base_url=base)
-
     results = asyncio.run(
-        run_checks(config, secret=_secret, http=http, system=system, credential=credential)
+        run_checks(
+            config, secret=_secret, transport=transport, system=system, credential=credential
+        )
     )
     after = {
         "slack_posted": dict(sandbox.slack.stats.posted),
@@ -85,6 +101,12 @@ def _checked(
         "slack_calls": dict(sandbox.slack.stats.calls),
         "twilio": sandbox.twilio.stats.as_dict(),
         "twilio_messages": len(sandbox.twilio.messages),
+        "monday_created": dict(sandbox.monday.items_created),
+        "monday_updated": dict(sandbox.monday.item_updates),
+        "monday_items_changed": {
+            board: len(sandbox.monday.boards[board].items) - count
+            for board, count in boards.items()
+        },
     }
     return results, after
 
@@ -101,8 +123,16 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("twilio", "twilio.good", True),
         ("twilio", "twilio.changed", False),
         ("twilio", "twilio.missing", False),
+        ("monday", "monday.good", True),
+        ("monday", "monday.expired", False),
+        ("monday", "monday.good", False),
     ]
-    good_slack, revoked, outside, good_twilio, changed, missing = results
+    good_slack, revoked, outside, good_twilio, changed, missing, *monday = results
+    good_monday, expired, no_board = monday
+    assert "reads 1 board(s); complexity left " in good_monday.detail
+    assert expired.detail.startswith("monday refused the token")
+    assert "mlc secrets set monday.expired" in expired.action
+    assert no_board.detail.endswith("cannot read board 404")
     assert "bot mlc-bot" in good_slack.detail
     assert "member of 1 channel" in good_slack.detail
     assert revoked.detail == "Slack refused the token: invalid_auth"
@@ -122,11 +152,14 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert set(after["slack_calls"]) == {"auth.test", "conversations.list"}  # type: ignore[arg-type]
     assert after["twilio_messages"] == 0
     assert after["twilio"] == {"created": 0, "refused": {}, "throttled": 0, "final_statuses": {}}
+    assert after["monday_created"] == {}
+    assert after["monday_updated"] == {}
+    assert after["monday_items_changed"] == {BOARD: 0}
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 7
-    assert lines[-1] == "2 OK, 4 failed"
+    assert len(lines) == 10
+    assert lines[-1] == "3 OK, 6 failed"
     assert lines[1].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())
@@ -157,3 +190,11 @@ def test_a_wrong_config_file_is_one_line_and_status_2(
     assert len(err) == 1
     assert err[0].startswith(f"mlc check: {config}")
     assert "line 2: slack[0].api_base: Field required" in err[0]
+
+
+def test_the_example_file_is_a_valid_configuration() -> None:
+    example = Path(__file__).parents[3] / "deploy" / "check.example.yaml"
+
+    config = load_check_config(example)
+
+    assert [e.system for e in config.entries()] == ["slack", "twilio", "monday"]
