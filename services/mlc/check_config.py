@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chassis.yaml_source import load_model
 
 __all__ = [
+    "AirbaseCheck",
     "CheckConfig",
     "CheckEntry",
     "MondayCheck",
@@ -55,7 +56,13 @@ class MondayCheck(_Entry):
     """Fewer complexity points left in the minute than this is a failure."""
 
 
-CheckEntry = SlackCheck | TwilioCheck | MondayCheck
+class AirbaseCheck(_Entry):
+    system: Literal["airbase"] = "airbase"
+    resource: str = "vendors"
+    """What the one-item read lists."""
+
+
+CheckEntry = SlackCheck | TwilioCheck | MondayCheck | AirbaseCheck
 
 
 class CheckConfig(BaseModel):
@@ -66,11 +73,14 @@ class CheckConfig(BaseModel):
     slack: list[SlackCheck] = Field(default_factory=list)
     twilio: list[TwilioCheck] = Field(default_factory=list)
     monday: list[MondayCheck] = Field(default_factory=list)
+    airbase: list[AirbaseCheck] = Field(default_factory=list)
 
     def entries(self) -> list[CheckEntry]:
-        return [*self.slack, *self.twilio, *self.monday]
+        return [*self.slack, *self.twilio, *self.monday, *self.airbase]
 
 
 def load_check_config(path: Path) -> CheckConfig:
     """The file validated; a mistake is a `YamlSourceError` naming the file, line and key."""
-    return load_model(path, CheckConfig, expected="systems to check (slack, twilio, monday)")
+    return load_model(
+        path, CheckConfig, expected="systems to check (slack, twilio, monday, airbase)"
+    )

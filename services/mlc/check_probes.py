@@ -15,9 +15,11 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
+from airbase_client.client import AirbaseClient
+from airbase_client.errors import AirbaseCredentialsRefused
 from chassis.errors import ConnectorError
 from chassis.vault import CredentialNotFound
-from mlc.check_config import CheckEntry, MondayCheck, SlackCheck, TwilioCheck
+from mlc.check_config import AirbaseCheck, CheckEntry, MondayCheck, SlackCheck, TwilioCheck
 from monday_client.client import MondayClient
 from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
@@ -143,6 +145,29 @@ async def _monday(
     return _Outcome(True, seen + (f"; complexity left {left}" if left is not None else ""))
 
 
+async def _airbase(
+    entry: AirbaseCheck, secret: SecretStr, transport: httpx.AsyncBaseTransport | None
+) -> _Outcome:
+    client = AirbaseClient(
+        entry.api_base, secret, transport=transport, timeout=TIMEOUT_SECONDS, page_size=1
+    )
+    async with client:
+        try:
+            # One page of one item: the first record, if any, is enough; no second page.
+            first = await anext(aiter(client.list(entry.resource)), None)
+        except AirbaseCredentialsRefused as exc:
+            return _Outcome(
+                False,
+                f"Airbase refused the token: {exc}",
+                f"store a current API token: mlc secrets set {entry.credential}",
+            )
+        rate = client.rate_limit
+    seen = f"{entry.resource} readable ({'1 item' if first is not None else 'none yet'})"
+    if rate.remaining is not None:
+        seen += f"; {rate.remaining} of {rate.limit} requests left"
+    return _Outcome(True, seen)
+
+
 async def probe(
     entry: CheckEntry,
     *,
@@ -180,6 +205,8 @@ async def _run(
 ) -> _Outcome:
     if isinstance(entry, MondayCheck):
         return await _monday(entry, value, transport)
+    if isinstance(entry, AirbaseCheck):
+        return await _airbase(entry, value, transport)
     http = httpx.AsyncClient(base_url=entry.api_base, transport=transport, timeout=TIMEOUT_SECONDS)
     async with http:
         if isinstance(entry, SlackCheck):

@@ -14,6 +14,7 @@ from chassis.errors import PermanentError
 from chassis.vault import CredentialNotFound
 from mlc.check import report, run_checks
 from mlc.check_config import (
+    AirbaseCheck,
     CheckConfig,
     MondayCheck,
     SlackCheck,
@@ -22,6 +23,7 @@ from mlc.check_config import (
 )
 from mlc.check_probes import CheckResult
 from mlc.cli import main
+from sandbox.airbase.config import DEMO_AIRBASE_TOKEN
 from sandbox.app import create_app
 from sandbox.config import DEMO_BOT_TOKEN
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
@@ -39,6 +41,8 @@ VAULT = {
     "twilio.changed": SecretStr("0" * 32),
     "monday.good": SecretStr(DEMO_MONDAY_TOKEN),
     "monday.expired": SecretStr("an-old-monday-token"),
+    "airbase.good": SecretStr(DEMO_AIRBASE_TOKEN),
+    "airbase.revoked": SecretStr("airbase-revoked-token"),
 }
 
 
@@ -78,6 +82,10 @@ CONFIG = CheckConfig(
         MondayCheck(credential="monday.expired", api_base="http://sandbox/monday"),
         MondayCheck(credential="monday.good", api_base="http://sandbox/monday", boards=["404"]),
     ],
+    airbase=[
+        AirbaseCheck(credential="airbase.good", api_base="http://sandbox/airbase"),
+        AirbaseCheck(credential="airbase.revoked", api_base="http://sandbox/airbase"),
+    ],
 )
 
 
@@ -103,6 +111,14 @@ def _checked(
         "twilio_messages": len(sandbox.twilio.messages),
         "monday_created": dict(sandbox.monday.items_created),
         "monday_updated": dict(sandbox.monday.item_updates),
+        "airbase_writes": sum(
+            sum(counter.values())
+            for records in sandbox.airbase.tenants.values()
+            for counter in [*records.creates.values(), *records.updates.values()]
+        ),
+        "airbase_records": sum(
+            len(c) for r in sandbox.airbase.tenants.values() for c in r.collections.values()
+        ),
         "monday_items_changed": {
             board: len(sandbox.monday.boards[board].items) - count
             for board, count in boards.items()
@@ -126,9 +142,14 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("monday", "monday.good", True),
         ("monday", "monday.expired", False),
         ("monday", "monday.good", False),
+        ("airbase", "airbase.good", True),
+        ("airbase", "airbase.revoked", False),
     ]
-    good_slack, revoked, outside, good_twilio, changed, missing, *monday = results
-    good_monday, expired, no_board = monday
+    good_slack, revoked, outside, good_twilio, changed, missing, *others = results
+    good_monday, expired, no_board, good_airbase, refused = others
+    assert good_airbase.detail.startswith("vendors readable (none yet)")
+    assert refused.detail.startswith("Airbase refused the token")
+    assert "mlc secrets set airbase.revoked" in refused.action
     assert "reads 1 board(s); complexity left " in good_monday.detail
     assert expired.detail.startswith("monday refused the token")
     assert "mlc secrets set monday.expired" in expired.action
@@ -155,11 +176,13 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert after["monday_created"] == {}
     assert after["monday_updated"] == {}
     assert after["monday_items_changed"] == {BOARD: 0}
+    assert after["airbase_writes"] == 0
+    assert after["airbase_records"] == 0
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 10
-    assert lines[-1] == "3 OK, 6 failed"
+    assert len(lines) == 12
+    assert lines[-1] == "4 OK, 7 failed"
     assert lines[1].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())
@@ -197,4 +220,4 @@ def test_the_example_file_is_a_valid_configuration() -> None:
 
     config = load_check_config(example)
 
-    assert [e.system for e in config.entries()] == ["slack", "twilio", "monday"]
+    assert [e.system for e in config.entries()] == ["slack", "twilio", "monday", "airbase"]
