@@ -30,7 +30,7 @@ EXAMPLE = """example:
 The secrets come from the vault (MLC_VAULT_MASTER_KEY and Kafka settings as for
 `mlc secrets`); the file names them. Exit status: 0 all OK, 1 a check failed, 2 an error.
 """
-SYSTEMS = ("slack", "twilio", "monday", "airbase")
+SYSTEMS = ("slack", "twilio", "monday", "airbase", "bill")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

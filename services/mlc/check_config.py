@@ -17,6 +17,7 @@ from chassis.yaml_source import load_model
 
 __all__ = [
     "AirbaseCheck",
+    "BillCheck",
     "CheckConfig",
     "CheckEntry",
     "MondayCheck",
@@ -62,7 +63,16 @@ class AirbaseCheck(_Entry):
     """What the one-item read lists."""
 
 
-CheckEntry = SlackCheck | TwilioCheck | MondayCheck | AirbaseCheck
+class BillCheck(_Entry):
+    """`credential` names the user's password; BILL's login also needs the app's devKey."""
+
+    system: Literal["bill"] = "bill"
+    username: str = Field(min_length=1)
+    organization_id: str = Field(min_length=1)
+    dev_key_credential: str = Field(min_length=1)
+
+
+CheckEntry = SlackCheck | TwilioCheck | MondayCheck | AirbaseCheck | BillCheck
 
 
 class CheckConfig(BaseModel):
@@ -74,13 +84,14 @@ class CheckConfig(BaseModel):
     twilio: list[TwilioCheck] = Field(default_factory=list)
     monday: list[MondayCheck] = Field(default_factory=list)
     airbase: list[AirbaseCheck] = Field(default_factory=list)
+    bill: list[BillCheck] = Field(default_factory=list)
 
     def entries(self) -> list[CheckEntry]:
-        return [*self.slack, *self.twilio, *self.monday, *self.airbase]
+        return [*self.slack, *self.twilio, *self.monday, *self.airbase, *self.bill]
 
 
 def load_check_config(path: Path) -> CheckConfig:
     """The file validated; a mistake is a `YamlSourceError` naming the file, line and key."""
     return load_model(
-        path, CheckConfig, expected="systems to check (slack, twilio, monday, airbase)"
+        path, CheckConfig, expected="systems to check (slack, twilio, monday, airbase, bill)"
     )

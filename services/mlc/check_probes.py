@@ -11,15 +11,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 from pydantic import SecretStr
 
 from airbase_client.client import AirbaseClient
 from airbase_client.errors import AirbaseCredentialsRefused
+from bill_client.client import BillClient
+from bill_client.errors import BillAuthError
+from bill_client.models import BillCredentials
 from chassis.errors import ConnectorError
 from chassis.vault import CredentialNotFound
-from mlc.check_config import AirbaseCheck, CheckEntry, MondayCheck, SlackCheck, TwilioCheck
+from mlc.check_config import (
+    AirbaseCheck,
+    BillCheck,
+    CheckEntry,
+    MondayCheck,
+    SlackCheck,
+    TwilioCheck,
+)
 from monday_client.client import MondayClient
 from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
@@ -168,6 +179,38 @@ async def _airbase(
     return _Outcome(True, seen)
 
 
+async def _bill(
+    entry: BillCheck,
+    secret: Callable[[str], SecretStr],
+    transport: httpx.AsyncBaseTransport | None,
+) -> _Outcome:
+    credentials = BillCredentials(
+        username=entry.username,
+        password=secret(entry.credential),
+        dev_key=secret(entry.dev_key_credential),
+        organization_id=entry.organization_id,
+    )
+    client = BillClient(
+        credentials, base_url=entry.api_base, transport=transport, timeout=TIMEOUT_SECONDS
+    )
+    async with client:
+        try:
+            # The login opens a session; one page of vendors changed from now on uses it.
+            await anext(aiter(client.vendors(updated_since=datetime.now(UTC))), None)
+        except BillAuthError as exc:
+            return _Outcome(
+                False,
+                f"BILL refused the sign-in to {entry.organization_id}: {exc}",
+                f"check the user, organization and devKey; a changed password: "
+                f"mlc secrets set {entry.credential}",
+            )
+        logins = client.logins_made
+    return _Outcome(
+        True,
+        f"{entry.username} signed in to {entry.organization_id}; session used ({logins} login)",
+    )
+
+
 async def probe(
     entry: CheckEntry,
     *,
@@ -177,12 +220,12 @@ async def probe(
     """`entry`'s credential checked against its system; never raises a `ConnectorError`."""
     started = time.perf_counter()
     try:
-        value = secret(entry.credential)
+        if isinstance(entry, BillCheck):
+            outcome = await _bill(entry, secret, transport)
+        else:
+            outcome = await _run(entry, secret(entry.credential), transport)
     except CredentialNotFound as exc:
-        outcome = _Outcome(False, str(exc), f"store it: mlc secrets set {entry.credential}")
-        return _result(entry, outcome, started)
-    try:
-        outcome = await _run(entry, value, transport)
+        outcome = _Outcome(False, str(exc), f"store it: mlc secrets set {exc.name}")
     except ConnectorError as exc:
         outcome = _Outcome(False, str(exc), _generic_action(entry))
     return _result(entry, outcome, started)
@@ -201,7 +244,9 @@ def _result(entry: CheckEntry, outcome: _Outcome, started: float) -> CheckResult
 
 
 async def _run(
-    entry: CheckEntry, value: SecretStr, transport: httpx.AsyncBaseTransport | None
+    entry: SlackCheck | TwilioCheck | MondayCheck | AirbaseCheck,
+    value: SecretStr,
+    transport: httpx.AsyncBaseTransport | None,
 ) -> _Outcome:
     if isinstance(entry, MondayCheck):
         return await _monday(entry, value, transport)

@@ -15,6 +15,7 @@ from chassis.vault import CredentialNotFound
 from mlc.check import report, run_checks
 from mlc.check_config import (
     AirbaseCheck,
+    BillCheck,
     CheckConfig,
     MondayCheck,
     SlackCheck,
@@ -25,6 +26,12 @@ from mlc.check_probes import CheckResult
 from mlc.cli import main
 from sandbox.airbase.config import DEMO_AIRBASE_TOKEN
 from sandbox.app import create_app
+from sandbox.bill.config import (
+    DEMO_DEV_KEY,
+    DEMO_ORGANIZATION_ID,
+    DEMO_PASSWORD,
+    DEMO_USERNAME,
+)
 from sandbox.config import DEMO_BOT_TOKEN
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
 from sandbox.twilio.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
@@ -43,6 +50,9 @@ VAULT = {
     "monday.expired": SecretStr("an-old-monday-token"),
     "airbase.good": SecretStr(DEMO_AIRBASE_TOKEN),
     "airbase.revoked": SecretStr("airbase-revoked-token"),
+    "bill.password": SecretStr(DEMO_PASSWORD),
+    "bill.old-password": SecretStr("the-password-before-the-change"),
+    "bill.dev-key": SecretStr(DEMO_DEV_KEY),
 }
 
 
@@ -86,6 +96,16 @@ CONFIG = CheckConfig(
         AirbaseCheck(credential="airbase.good", api_base="http://sandbox/airbase"),
         AirbaseCheck(credential="airbase.revoked", api_base="http://sandbox/airbase"),
     ],
+    bill=[
+        BillCheck(
+            credential=password,
+            api_base="http://sandbox/bill/connect/v3",
+            username=DEMO_USERNAME,
+            organization_id=DEMO_ORGANIZATION_ID,
+            dev_key_credential="bill.dev-key",
+        )
+        for password in ("bill.password", "bill.old-password")
+    ],
 )
 
 
@@ -95,6 +115,10 @@ def _checked(
     app = create_app()
     sandbox = app.state.sandbox
     sandbox.slack.add_channel("ap-outside", is_member=False)
+    bill_before = {
+        oid: {entity: len(rows) for entity, rows in org.by_entity.items()}
+        for oid, org in sandbox.bill.records.organizations.items()
+    }
     boards = {board: len(sandbox.monday.boards[board].items) for board in sandbox.monday.boards}
     transport = httpx.ASGITransport(app=app)
     results = asyncio.run(
@@ -116,9 +140,14 @@ def _checked(
             for records in sandbox.airbase.tenants.values()
             for counter in [*records.creates.values(), *records.updates.values()]
         ),
+        "bill_records_before": bill_before,
         "airbase_records": sum(
             len(c) for r in sandbox.airbase.tenants.values() for c in r.collections.values()
         ),
+        "bill_records": {
+            oid: {entity: len(rows) for entity, rows in org.by_entity.items()}
+            for oid, org in sandbox.bill.records.organizations.items()
+        },
         "monday_items_changed": {
             board: len(sandbox.monday.boards[board].items) - count
             for board, count in boards.items()
@@ -144,9 +173,14 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("monday", "monday.good", False),
         ("airbase", "airbase.good", True),
         ("airbase", "airbase.revoked", False),
+        ("bill", "bill.password", True),
+        ("bill", "bill.old-password", False),
     ]
     good_slack, revoked, outside, good_twilio, changed, missing, *others = results
-    good_monday, expired, no_board, good_airbase, refused = others
+    good_monday, expired, no_board, good_airbase, refused, good_bill, old_password = others
+    assert good_bill.detail.startswith(f"{DEMO_USERNAME} signed in to {DEMO_ORGANIZATION_ID}")
+    assert old_password.detail.startswith(f"BILL refused the sign-in to {DEMO_ORGANIZATION_ID}")
+    assert "mlc secrets set bill.old-password" in old_password.action
     assert good_airbase.detail.startswith("vendors readable (none yet)")
     assert refused.detail.startswith("Airbase refused the token")
     assert "mlc secrets set airbase.revoked" in refused.action
@@ -178,11 +212,12 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert after["monday_items_changed"] == {BOARD: 0}
     assert after["airbase_writes"] == 0
     assert after["airbase_records"] == 0
+    assert after["bill_records"] == after["bill_records_before"]
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 12
-    assert lines[-1] == "4 OK, 7 failed"
+    assert len(lines) == 14
+    assert lines[-1] == "5 OK, 8 failed"
     assert lines[1].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())
@@ -220,4 +255,6 @@ def test_the_example_file_is_a_valid_configuration() -> None:
 
     config = load_check_config(example)
 
-    assert [e.system for e in config.entries()] == ["slack", "twilio", "monday", "airbase"]
+    assert [e.system for e in config.entries()] == [
+        "slack", "twilio", "monday", "airbase", "bill"
+    ]  # fmt: skip
