@@ -258,3 +258,27 @@ def test_the_example_file_is_a_valid_configuration() -> None:
     assert [e.system for e in config.entries()] == [
         "slack", "twilio", "monday", "airbase", "bill"
     ]  # fmt: skip
+
+
+def test_a_token_without_a_configured_scope_fails_and_says_which() -> None:
+    def slack(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/auth.test"
+        body = {"ok": True, "team": "Acme", "user": "mlc-bot"}
+        return httpx.Response(
+            200, json=body, headers={"X-OAuth-Scopes": "channels:read, users:read"}
+        )
+
+    entries = [
+        SlackCheck(credential="slack.good", api_base="https://slack.test/api", scopes=scopes)
+        for scopes in (["chat:write", "users:read"], ["users:read"])
+    ]
+    results = asyncio.run(
+        run_checks(CheckConfig(slack=entries), secret=_secret, transport=httpx.MockTransport(slack))
+    )
+
+    missing, enough = results
+    assert not missing.ok
+    assert missing.detail == "team Acme, bot mlc-bot; missing scopes: chat:write"
+    assert "reinstall" in missing.action
+    assert enough.ok
+    assert enough.detail == "team Acme, bot mlc-bot; scopes channels:read,users:read"
