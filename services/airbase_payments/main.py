@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from airbase_payments.config import PaymentsConfigError, load_config
@@ -72,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     kafka = KafkaSettings()
 
     def build_service() -> DecidingService:
-        instance_id = os.environ.get("MLC_GROUP_INSTANCE_ID") or None
         return build(
-            kafka, settings, config, instance_id=instance_id,
+            kafka, settings, config, instance_id=service.group_instance_id,
             watch=args.config, reload_seconds=args.reload_every,
         )  # fmt: skip
 

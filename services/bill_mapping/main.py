@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from bill_mapping.config import BillMappingConfigError, load_config
@@ -64,8 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     kafka = KafkaSettings()
 
     def build_service() -> DecidingService:
-        instance_id = os.environ.get("MLC_GROUP_INSTANCE_ID") or None
-        return build(kafka, settings, config, instance_id=instance_id)
+        return build(kafka, settings, config, instance_id=service.group_instance_id)
 
     run_service(build_service, health_port=service.health_port)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -78,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         options = ReceiptsOptions(
             reader=client,
             close_reader=client.aclose,
-            instance_id=os.environ.get("MLC_GROUP_INSTANCE_ID") or None,
+            instance_id=service.group_instance_id,
         )
         return build(kafka, settings, config, options)
 
