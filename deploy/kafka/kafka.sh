@@ -6,9 +6,13 @@
 #   deploy/kafka/kafka.sh stop      stop the broker started here (pid file), wait for it to exit
 #   deploy/kafka/kafka.sh status    say whether it runs and where
 #   deploy/kafka/kafka.sh reset     stop and delete its data
+#   deploy/kafka/kafka.sh tool NAME [ARGS...]
+#                                   run one of Kafka's own command-line tools (kafka-consumer-groups,
+#                                   kafka-topics, ...) against this broker; `tool --help` lists them
 #
 # Environment: KAFKA_PORT (19092), KAFKA_CONTROLLER_PORT (19093),
 # MLC_STATE_DIR (.state/ at the repository root): data, pid file and broker.log live there.
+# `tool` talks to KAFKA_BOOTSTRAP_SERVERS when set, else to 127.0.0.1:KAFKA_PORT.
 # Second listeners, to try the clients' security settings (PLAINTEXT stays for the rest):
 #   KAFKA_SASL_PORT       a SASL_PLAINTEXT listener with SCRAM-SHA-256 and SCRAM-SHA-512; create
 #                         users with the Admin API (kafka-configs --alter --add-config SCRAM-...)
@@ -27,20 +31,36 @@ lib=$here/lib
 sasl_port=${KAFKA_SASL_PORT:-}
 ssl_port=${KAFKA_SSL_PORT:-}
 ssl_keystore=${KAFKA_SSL_KEYSTORE_PEM:-}
+bootstrap=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$port}
 
 say() { echo "kafka: $*" >&2; }
 
-installed() { [ -f "$lib/.complete" ] && [ "$lib/.complete" -nt "$here/pom.xml" ]; }
+# lib/.complete holds the hash of the pom.xml the jars were fetched for: a lib/ fetched before the
+# pom changed (a new tool, a new version) is fetched again, whatever the files' times say.
+pom_hash() { sha256sum "$here/pom.xml" | cut -d' ' -f1; }
 
+installed() { [ -f "$lib/.complete" ] && [ "$(cat "$lib/.complete")" = "$(pom_hash)" ]; }
+
+# The jars go to a new directory that then replaces lib/ in one rename: a broker already running
+# from lib/ keeps the files it has open, a checkout whose lib/ is a hard-linked copy of another's
+# never writes into the shared files, and two installs at once wait on one lock.
 install() {
   installed && return 0
   command -v java >/dev/null || { say "java not found: install a JDK 17 or newer"; exit 1; }
   command -v mvn >/dev/null || { say "mvn not found: install Maven"; exit 1; }
-  say "fetching broker jars pinned in deploy/kafka/pom.xml (first run only)"
-  rm -rf "$lib"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$lib" -DincludeScope=runtime
-  touch "$lib/.complete"
+  exec 9>"$here/.install.lock"
+  flock 9
+  if installed; then flock -u 9; return 0; fi
+  say "fetching the broker and tools jars pinned in deploy/kafka/pom.xml (once per pom.xml)"
+  local fresh="$here/lib.new" stale="$here/lib.old"
+  rm -rf "$fresh" "$stale"
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$fresh" -DincludeScope=runtime
+  pom_hash >"$fresh/.complete"
+  if [ -d "$lib" ]; then mv "$lib" "$stale"; fi
+  mv "$fresh" "$lib"
+  rm -rf "$stale"
+  flock -u 9
 }
 
 running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
@@ -128,11 +148,88 @@ stop() {
   say "did not stop in 30 s, killing"; kill -9 "$pid" 2>/dev/null || true; rm -f "$pidfile"
 }
 
+# Kafka's bin/ scripts, by name: the main class each runs (checked in the 4.1.1 jars) and where
+# `--bootstrap-server` goes when the caller gives none: first (before the arguments; also for
+# options before a sub-command), last (after them: options of a sub-command), none (no broker).
+tool_table() {
+  cat <<'TOOLS'
+kafka-consumer-groups      org.apache.kafka.tools.consumer.group.ConsumerGroupCommand first  list, describe, delete groups; reset their offsets (replay)
+kafka-topics               org.apache.kafka.tools.TopicCommand                        first  list, describe, create, alter, delete topics
+kafka-console-consumer     org.apache.kafka.tools.consumer.ConsoleConsumer            first  print records of a topic
+kafka-console-producer     org.apache.kafka.tools.ConsoleProducer                     first  write records to a topic from stdin
+kafka-get-offsets          org.apache.kafka.tools.GetOffsetShell                      first  a topic's offsets (earliest, latest, by time)
+kafka-delete-records       org.apache.kafka.tools.DeleteRecordsCommand                first  delete records below an offset
+kafka-configs              kafka.admin.ConfigCommand                                  first  describe or alter topic, broker, client and user configs
+kafka-groups               org.apache.kafka.tools.GroupsCommand                       first  list groups of every type
+kafka-share-groups         org.apache.kafka.tools.consumer.group.ShareGroupCommand    first  share groups
+kafka-streams-groups       org.apache.kafka.tools.streams.StreamsGroupCommand         first  streams groups
+kafka-transactions         org.apache.kafka.tools.TransactionsCommand                 first  list, describe, abort transactions
+kafka-acls                 org.apache.kafka.tools.AclCommand                          first  access control lists
+kafka-broker-api-versions  org.apache.kafka.tools.BrokerApiVersionsCommand            first  the API versions the broker supports
+kafka-metadata-quorum      org.apache.kafka.tools.MetadataQuorumCommand               first  the KRaft quorum's state
+kafka-features             org.apache.kafka.tools.FeatureCommand                      first  the cluster's feature versions
+kafka-cluster              org.apache.kafka.tools.ClusterTool                         last   the cluster id; unregister a broker
+kafka-log-dirs             org.apache.kafka.tools.LogDirsCommand                      first  log directories and their sizes
+kafka-leader-election      org.apache.kafka.tools.LeaderElectionCommand               first  elect partition leaders
+kafka-reassign-partitions  org.apache.kafka.tools.reassign.ReassignPartitionsCommand  first  move partitions between brokers
+kafka-client-metrics       org.apache.kafka.tools.ClientMetricsCommand                first  client metrics subscriptions
+kafka-delegation-tokens    org.apache.kafka.tools.DelegationTokenCommand              first  delegation tokens
+kafka-dump-log             kafka.tools.DumpLogSegments                                none   decode log segment files on disk
+kafka-storage              kafka.tools.StorageTool                                    none   format or inspect a KRaft log directory
+TOOLS
+}
+
+tool_help() {
+  echo "usage: deploy/kafka/kafka.sh tool NAME [ARGS...]"
+  echo
+  echo "Runs Apache Kafka's own command-line tool NAME (the name of its bin/ script, with or"
+  echo "without .sh) on the local JDK. Without --bootstrap-server (or --bootstrap-controller) it"
+  echo "talks to $bootstrap (KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:\$KAFKA_PORT)."
+  echo "NAME --help prints the tool's own options."
+  echo
+  echo "tools:"
+  tool_table | awk '{ name = $1; $1 = $2 = $3 = ""; sub(/^ +/, ""); printf "  %-27s %s\n", name, $0 }'
+  echo
+  echo "example: the groups, then one sink group's offsets back to a time (the sink stopped):"
+  echo "  deploy/kafka/kafka.sh tool kafka-consumer-groups --list"
+  echo "  deploy/kafka/kafka.sh tool kafka-consumer-groups --group mlc-slack-sink --topic sink.slack.v1 \\"
+  echo "      --reset-offsets --to-datetime 2026-12-01T00:00:00.000 --execute"
+}
+
+has_bootstrap() {
+  local arg
+  for arg in "$@"; do
+    case "$arg" in --bootstrap-server|--bootstrap-server=*|--bootstrap-controller|--bootstrap-controller=*) return 0 ;; esac
+  done
+  return 1
+}
+
+tool() {
+  local name=${1:-}
+  case "$name" in ""|-h|--help|help) tool_help; return 0 ;; esac
+  shift
+  name=${name%.sh}
+  local row class where
+  row=$(tool_table | awk -v n="$name" '$1 == n')
+  if [ -z "$row" ]; then say "unknown tool '$name'; 'deploy/kafka/kafka.sh tool --help' lists them"; exit 2; fi
+  read -r _ class where _ <<<"$row"
+  install
+  local args=("$@")
+  if [ "$where" != none ] && ! has_bootstrap "$@"; then
+    if [ "$where" = first ]; then args=(--bootstrap-server "$bootstrap" "$@"); else args=("$@" --bootstrap-server "$bootstrap"); fi
+  fi
+  # Tools log warnings to stderr (tools-log4j2.properties); a small heap and a quick JIT: they are short.
+  exec java -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$here/tools-log4j2.properties" \
+    -cp "$lib/*" "$class" "${args[@]}"
+}
+
 case "${1:-}" in
   install) install ;;
   start) start ;;
   stop) stop ;;
   status) if running; then echo "running pid $(cat "$pidfile") on 127.0.0.1:$port"; else echo "not running"; exit 3; fi ;;
   reset) stop; rm -rf "$state"; say "data removed" ;;
-  *) sed -n '2,12p' "$0"; exit 2 ;;
+  tool) shift; tool "$@" ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac
