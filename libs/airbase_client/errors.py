@@ -31,7 +31,13 @@ or a timeout leaves that open. No error carries the token: only Airbase's own wo
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 
 __all__ = [
     "AirbaseAlreadySynced",
@@ -103,7 +109,7 @@ class AirbaseUnreadable(AirbaseError, RetryableError):
     missing its id); a later read may succeed, and a record that never does ends in a DLQ."""
 
 
-class AirbaseCredentialsRefused(AirbaseError, PermanentError):
+class AirbaseCredentialsRefused(AirbaseError, CredentialRefused):
     """Airbase refused the token (401 ``Invalid token.``, or 403): nothing is wrong with the
     record, so a sink holds the tenant until the credential is replaced."""
 

@@ -26,7 +26,13 @@ from typing import Any
 
 import httpx
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 from chassis.http import parse_retry_after
 
 __all__ = [
@@ -97,7 +103,7 @@ class BillUnreadable(BillError, RetryableError):
     BILL documents); a later read may succeed, and a record that never does ends in a DLQ."""
 
 
-class BillAuthError(BillError, PermanentError):
+class BillAuthError(BillError, CredentialRefused):
     """The credentials (username, password, organization, devKey) are refused."""
 
 

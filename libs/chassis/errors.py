@@ -7,8 +7,10 @@ without knowing which external system failed::
     ConnectorError
     ├── RetryableError       the same call may succeed later (429, 5xx, network)
     │   ├── SystemUnavailable    the external system is down or throttling, not this record
-    │   └── NotArrivedYet        the record needs what another writer has yet to write
+    │   ├── NotArrivedYet        the record needs what another writer has yet to write
+    │   └── KeptConflicting      the target changed under every attempt (ETag, 412)
     └── PermanentError       repeating the call unchanged cannot help (4xx, bad auth)
+        └── CredentialRefused    the system refused (or we lack) the credential
 
 The consumer runner spends a record's retry budget on a `RetryableError` but not on a
 `SystemUnavailable`: an outage or a 429 says nothing about the record, so the runner holds
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 __all__ = [
     "ConnectorError",
+    "CredentialRefused",
+    "KeptConflicting",
     "NotArrivedYet",
     "PermanentError",
     "RetryableError",
@@ -52,3 +56,13 @@ class NotArrivedYet(RetryableError):
 
 class PermanentError(ConnectorError):
     """Repeating the same request cannot succeed; route it to a DLQ or a human."""
+
+
+class KeptConflicting(RetryableError):
+    """The target changed under every attempt (an ETag race, 412 each time): a later attempt
+    may succeed; dead-lettered once the retry budget is spent, as a conflict."""
+
+
+class CredentialRefused(PermanentError):
+    """The external system refused the credential (or none is configured): repeating the call
+    with it cannot help; an operator fixes the credential, then redrives the record."""

@@ -48,6 +48,20 @@ def dead_letter_topic(group: str) -> TopicSpec:
     return TopicSpec(f"dlq.{group}.v1", partitions=1, retention_ms=90 * DAY_MS)
 
 
+def redrive_topic(group: str) -> TopicSpec:
+    """The records `mlc dlq redrive` puts back for `group`: only that group's runner reads it,
+    so a redrive reaches exactly the group that failed and no consumer filters anything.
+    One partition, like the DLQ it is fed from; a week is long enough to be read."""
+    return TopicSpec(f"redrive.{group}.v1", partitions=1, retention_ms=7 * DAY_MS)
+
+
+def redrive_subscription(group: str) -> str:
+    """A pattern for `group`'s redrive topic: a consumer subscribed to it starts without the
+    topic existing yet (no error) and takes it on once it does."""
+    literal = "".join(c if c.isalnum() else f"[{c}]" for c in redrive_topic(group).name)
+    return f"^{literal}$"
+
+
 class TopicError(Exception):
     """A topic could not be created or does not match its declaration."""
 

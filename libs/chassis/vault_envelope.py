@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError
+from chassis.errors import ConnectorError, CredentialRefused, PermanentError, RetryableError
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -45,7 +45,7 @@ class MasterKeyError(VaultError, PermanentError):
     """No usable master key: missing, not base64, or not 32 bytes."""
 
 
-class CredentialNotFound(VaultError, PermanentError):
+class CredentialNotFound(VaultError, CredentialRefused):
     def __init__(self, name: str) -> None:
         super().__init__(f"credential {name!r} is not in the vault")
         self.name = name

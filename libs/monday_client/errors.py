@@ -29,7 +29,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 
 __all__ = [
     "MondayAuthError",
@@ -99,7 +105,7 @@ class MondayCursorExpired(MondayError, RetryableError):
     """An items_page cursor expired (60 minutes): the listing must start again."""
 
 
-class MondayAuthError(MondayError, PermanentError):
+class MondayAuthError(MondayError, CredentialRefused):
     """The token is wrong, revoked, or lacks access to what was asked."""
 
 

@@ -19,7 +19,13 @@ forever.
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 
 __all__ = [
     "SlackChannelError",
@@ -68,7 +74,7 @@ class SlackChannelError(SlackError, PermanentError):
     """The channel cannot take our message until a human fixes it (invite, unarchive)."""
 
 
-class SlackCredentialError(SlackError, PermanentError):
+class SlackCredentialError(SlackError, CredentialRefused):
     """The bot token is wrong, revoked or lacks a scope."""
 
 

@@ -21,7 +21,13 @@ earlier copy. A timeout or a 5xx leaves that open: the message may exist.
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 
 __all__ = [
     "PERMANENT_CODES",
@@ -104,7 +110,7 @@ class TwilioSenderError(TwilioError, PermanentError):
     """The configured sender (From or Messaging Service) cannot send to this recipient."""
 
 
-class TwilioAuthError(TwilioError, PermanentError):
+class TwilioAuthError(TwilioError, CredentialRefused):
     """The account SID, API key or secret is wrong or lacks permission."""
 
 

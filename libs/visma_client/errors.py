@@ -21,7 +21,13 @@ fault (a 500 on every try), so it is retried within the budget like any retryabl
 
 from __future__ import annotations
 
-from chassis.errors import ConnectorError, PermanentError, RetryableError, SystemUnavailable
+from chassis.errors import (
+    ConnectorError,
+    CredentialRefused,
+    PermanentError,
+    RetryableError,
+    SystemUnavailable,
+)
 
 __all__ = [
     "VismaAuthError",
@@ -58,7 +64,7 @@ class VismaPreconditionFailed(VismaError, RetryableError):
     """The If-Match ETag is stale: read the entity again, then retry the write."""
 
 
-class VismaAuthError(VismaError, PermanentError):
+class VismaAuthError(VismaError, CredentialRefused):
     """Credentials or tenant are wrong; retrying cannot fix it."""
 
 

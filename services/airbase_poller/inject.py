@@ -30,7 +30,7 @@ from chassis.kafka.state import read_newest
 from chassis.kafka.transactions import KafkaTransactions
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings, RegistrySettings
-from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics, redrive_topic
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
 from events.airbase_polls import STATE_AIRBASE_POLLER, AirbasePolledEntry
 
@@ -118,7 +118,8 @@ def build(
     group = f"{settings.transactional_id}-webhooks"
     ensure_topics(
         AdminClient(kafka.client_config(SERVICE)),
-        [payments, memory_topic, webhooks, AUDIT_TOPIC, dead_letter_topic(group)],
+        [payments, memory_topic, webhooks, AUDIT_TOPIC, dead_letter_topic(group),
+         redrive_topic(group)],
         replication_factor=kafka.replication_factor,
     )  # fmt: skip
     serde = serde_for(RegistrySettings())

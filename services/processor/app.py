@@ -164,6 +164,7 @@ def _handler(
         observe=observe,
         owned=lambda record: _owns(app, TP(record.topic, record.partition)),
         giving_up=giving_up,
+        group=settings.app_id,
     )
     return handler, batches
 

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import RetryableError
+from chassis.kafka.dlq import FailureClass, Origin, dead_letter_headers
 from chassis.logcontext import correlated
 from chassis.serde import AvroSerde, SerdeError
 from events.commands import Command
@@ -146,7 +147,10 @@ class InvoiceHandler:
         giving_up: Callable[[], None] = lambda: None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         schema_backoff: SchemaBackoff = SchemaBackoff(),
+        group: str = "mlc-processor",
     ) -> None:
+        self._group = group
+        """The processor's group (its app id), named in its dead letters."""
         self._owned = owned
         self._giving_up = giving_up
         """Called before a held record is given up (the worker will stop): the watchdog."""
@@ -327,13 +331,15 @@ class InvoiceHandler:
                 "reason": reason,
             },
         )
-        headers = [(name, value) for name, value in record.headers.items() if value is not None]
-        headers += [
-            ("dlq-reason", reason.encode()),
-            ("dlq-topic", record.topic.encode()),
-            ("dlq-partition", str(record.partition).encode()),
-            ("dlq-offset", str(record.offset).encode()),
-        ]
+        headers = dead_letter_headers(
+            [(name, value) for name, value in record.headers.items() if value is not None],
+            group=self._group,
+            origin=Origin(record.topic, record.partition, record.offset),
+            key=record.key.decode(errors="replace") if record.key is not None else None,
+            attempts=1,
+            failure=FailureClass.POISON,
+            reason=reason,
+        )
         await (await self._send_dead_letter(record.key or b"", record.value, headers))
         await self._audit.record(
             Stage.DEAD_LETTERED,

@@ -25,7 +25,7 @@ from prometheus_client import Counter, Gauge
 from pydantic import SecretStr
 
 from chassis.credential_hold import CredentialHolds
-from chassis.errors import PermanentError
+from chassis.errors import CredentialRefused
 from chassis.jsonlog import REDACTOR
 from chassis.kafka.record import Held
 from chassis.vault import CredentialVault
@@ -42,7 +42,7 @@ ALERTS = Counter(
 )
 
 
-class MissingCredentialError(PermanentError):
+class MissingCredentialError(CredentialRefused):
     """A secret the configuration needs is neither given nor named in the vault."""
 
 

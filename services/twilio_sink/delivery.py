@@ -99,7 +99,7 @@ class TwilioAlerts:
         self._credentials = credentials
 
     async def __call__(self, record: Record) -> None:
-        channel = self._ledger.channel_of(record.topic)
+        channel = self._ledger.channel_of(record.source_topic)
         provider = PROVIDERS[channel]
         if self._credentials is None:
             await self._handle(record, channel)

@@ -20,7 +20,7 @@ from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.kafka.view import CompactedView
 from chassis.service import ConsumerService
 from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec, dead_letter_topic
+from chassis.topics import TopicSpec, dead_letter_topic, redrive_topic
 from chassis.vault import CredentialVault, vault_from_environment
 from events.command_topics import SINK_TWILIO_EMAIL, SINK_TWILIO_SMS
 from events.twilio_deliveries import (
@@ -189,7 +189,10 @@ def build(settings: KafkaSettings, options: SinkOptions) -> SinkApp:
     status_topics = []
     if options.apply_statuses:
         status_dlq = dead_letter_topic(options.status_group)
-        status_topics = [options.status_topic, options.status_state_topic, status_dlq]
+        status_redrive = redrive_topic(options.status_group)
+        status_topics = [
+            options.status_topic, options.status_state_topic, status_dlq, status_redrive
+        ]  # fmt: skip
     outputs = service_outputs(
         settings, service=SERVICE, group_id=options.group_id,
         topics=[*(spec for pair in topics.values() for spec in pair), *status_topics],

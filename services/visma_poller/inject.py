@@ -23,7 +23,7 @@ from chassis.kafka.record import Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
-from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics, redrive_topic
 from events import topics
 from events.notifications import VISMA_NOTIFICATIONS, VismaNotificationReceived
 from visma_client.companies import company_client, company_secrets
@@ -132,7 +132,7 @@ def build(
     ensure_topics(
         AdminClient(settings.client_config(SERVICE)),
         [*entity_topics.values(), cursor_topic, notification_topic, AUDIT_TOPIC,
-         dead_letter_topic(group), rejects_topic],
+         dead_letter_topic(group), redrive_topic(group), rejects_topic],
         replication_factor=settings.replication_factor,
     )  # fmt: skip
     cursors = load_cursors(settings, serde, cursor_topic.name)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter
 
-from chassis.kafka.dlq import AT, GROUP, REASON
+from chassis.kafka.dlq import FailureClass, dead_letter_headers
 from chassis.topics import dead_letter_topic
 from visma_poller.cursor import version_of
 
@@ -46,13 +46,16 @@ class RejectedVersion:
     reason: str
 
     def headers(self, *, company_id: str, entity: str) -> list[tuple[str, str | bytes | None]]:
-        return [
-            (REASON, self.reason[:1000].encode()),
-            (GROUP, DLQ_GROUP.encode()),
-            (AT, datetime.now(UTC).isoformat().encode()),
-            (COMPANY, company_id.encode()),
-            (ENTITY, entity.encode()),
-        ]
+        """The one dead-letter header set (no source position: the record never reached a
+        topic, so it is read, not redriven) and which company and entity it is of."""
+        own = [(COMPANY, company_id.encode()), (ENTITY, entity.encode())]
+        headers: list[tuple[str, str | bytes | None]] = [
+            *dead_letter_headers(
+                own, group=DLQ_GROUP, origin=None, key=self.key, attempts=1,
+                failure=FailureClass.POISON, reason=self.reason,
+            )
+        ]  # fmt: skip
+        return headers
 
 
 def rejected_version(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from chassis.errors import PermanentError, RetryableError
+from chassis.errors import KeptConflicting, PermanentError
 from events.deliveries import DeliveryStatus, SinkDelivery
 
 SINK = "visma-writer"
@@ -47,7 +47,7 @@ class UnknownCompanyError(PermanentError):
     """The command names a company this writer has no Visma credentials for."""
 
 
-class KeptChangingError(RetryableError):
+class KeptChangingError(KeptConflicting):
     """The record changed under every attempt (412 each time); try again later."""
 
 

@@ -39,7 +39,8 @@ def handling(records: Sequence[Record]) -> Iterator[Handling]:
     """The records of one handler call: one key, so one topic partition."""
     first = records[0]
     stamps = [r.timestamp_ms for r in records if r.timestamp_ms is not None]
-    context = Handling(first.topic, first.partition, min(stamps) if stamps else None)
+    # A redriven record is handled as its original: its state lands in the original's partition.
+    context = Handling(first.source_topic, first.source_partition, min(stamps) if stamps else None)
     token = _handling.set(context)
     try:
         yield context

@@ -20,7 +20,7 @@ from chassis.kafka.producer import EventProducer
 from chassis.registry import SchemaRegistryIds
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings, RegistrySettings
-from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics
+from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics, redrive_topic
 
 __all__ = ["ServiceOutputs", "serde_for", "service_outputs"]
 
@@ -37,12 +37,12 @@ class ServiceOutputs:
 def service_outputs(
     settings: KafkaSettings, *, service: str, group_id: str, topics: Iterable[TopicSpec]
 ) -> ServiceOutputs:
-    """Creates `topics`, the audit topic and `group_id`'s DLQ, then the producer, audit trail
-    and dead letters that write to them."""
+    """Creates `topics`, the audit topic, `group_id`'s DLQ and its redrive topic (its runner
+    reads it), then the producer, audit trail and dead letters that write to them."""
     serde = serde_for(RegistrySettings())
     ensure_topics(
         AdminClient(settings.client_config(service)),
-        [*topics, AUDIT_TOPIC, dead_letter_topic(group_id)],
+        [*topics, AUDIT_TOPIC, dead_letter_topic(group_id), redrive_topic(group_id)],
         replication_factor=settings.replication_factor,
     )
     producer = EventProducer(settings, service)

@@ -23,6 +23,16 @@ class PartitionRevoked(RetryableError):
     effect: the record is let go here, unfinished, and the new owner handles it."""
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a record was first read: a record redriven from a DLQ (`redrive.<group>.v1`)
+    is handled as the record at this position, whose redrive it is."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
 @dataclass
 class Record:
     topic: str
@@ -51,6 +61,19 @@ class Record:
     A handler whose server says when it counted the call reports it (`count.counted_at`)."""
     tracker: PartitionTracker | None = field(default=None, repr=False, compare=False)
     """The runner's tracker of the partition this record was fetched under."""
+    origin: Origin | None = None
+    """A redriven record's original position (its dead-letter headers say it); else None."""
+
+    @property
+    def source_topic(self) -> str:
+        """The topic the record was written to first: for a redriven record, the original
+        one (a handler that tells commands apart by topic uses this, not `topic`)."""
+        return self.origin.topic if self.origin is not None else self.topic
+
+    @property
+    def source_partition(self) -> int:
+        """The partition the record was written to first (its ledger partition)."""
+        return self.origin.partition if self.origin is not None else self.partition
 
     @property
     def position(self) -> str:

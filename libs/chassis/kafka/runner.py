@@ -57,7 +57,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import NotArrivedYet, PermanentError, RetryableError, SystemUnavailable
 from chassis.kafka.batching import Batching, take_batch
-from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.dlq import (
+    DeadLetters,
+    FailureClass,
+    PoisonRecord,
+    failure_class,
+    redriven_origin,
+)
 from chassis.kafka.handling import handling
 from chassis.kafka.held import Held, wait_for_release
 from chassis.kafka.producer import Delivery, ProduceError, step_outputs
@@ -67,6 +73,7 @@ from chassis.logcontext import correlated, correlation_from_headers
 from chassis.ratelimit import LatencySpread, ServerCount, TokenBucket
 from chassis.serde import AvroSerde, SerdeError
 from chassis.settings import KafkaSettings
+from chassis.topics import redrive_subscription, redrive_topic
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +149,7 @@ class ConsumerRunner:
         self._entity_of = entity_of
         self._ordering_key = ordering_key
         self._consumer = Consumer(_consumer_config(settings, config))
+        self._redrive_topic = redrive_topic(config.group_id).name
         self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{config.group_id}")
         self._trackers: dict[tuple[str, int], PartitionTracker] = {}
         self._queues: dict[str, deque[Record]] = {}
@@ -175,7 +183,7 @@ class ConsumerRunner:
         self._loop = asyncio.get_running_loop()
         await self._on_kafka(
             lambda: self._consumer.subscribe(
-                list(self._config.topics),
+                [*self._config.topics, redrive_subscription(self._config.group_id)],
                 on_assign=self._assigned,
                 on_revoke=self._revoked,
                 on_lost=self._revoked,
@@ -238,6 +246,8 @@ class ConsumerRunner:
             tracker=tracker,
             timestamp_ms=_timestamp_ms(message),
         )
+        if topic == self._redrive_topic:
+            record.origin = redriven_origin(record.headers)
         tracker.started(record.offset)
         IN_FLIGHT.labels(self._config.group_id).inc()
         ordering = self._ordering_key(record)
@@ -402,9 +412,11 @@ class ConsumerRunner:
         if isinstance(exc, Held):
             return await self._hold(records, exc)
         if isinstance(exc, PoisonRecord):
-            return await self._dead_letter(records, str(exc))
+            return await self._dead_letter(records, FailureClass.POISON, str(exc))
         if isinstance(exc, PermanentError):
-            return await self._dead_letter(records, f"{type(exc).__name__}: {exc}")
+            return await self._dead_letter(
+                records, failure_class(exc), f"{type(exc).__name__}: {exc}"
+            )
         if isinstance(exc, RetryableError):
             if bucket is not None and exc.retry_after:
                 bucket.penalize(exc.retry_after)
@@ -501,6 +513,7 @@ class ConsumerRunner:
             budget = self._config.retry_budget
             return await self._dead_letter(
                 records,
+                failure_class(exc, budget_spent=True),
                 f"retry budget of {budget:g}s spent after {first.attempts} attempts: {reason}",
             )
         RETRIES.labels(self._config.group_id).inc()
@@ -517,14 +530,19 @@ class ConsumerRunner:
             return self._let_go(records)
         return _Outcome.AGAIN
 
-    async def _dead_letter(self, records: list[Record], reason: str) -> _Outcome:
+    async def _dead_letter(
+        self, records: list[Record], failure: FailureClass, reason: str
+    ) -> _Outcome:
         """Writes the records to the DLQ and audits it; finished once both are confirmed (if
         Kafka refuses, the records are called again after a backoff, never dropped)."""
         try:
             with step_outputs() as outputs:
                 for record in records:
-                    log.error("dead-lettered", extra={"record": record.position, "reason": reason})
-                    await asyncio.to_thread(self._dlq.send, record, reason)
+                    log.error(
+                        "dead-lettered",
+                        extra={"record": record.position, "class": failure, "reason": reason},
+                    )
+                    await asyncio.to_thread(self._dlq.send, record, failure=failure, reason=reason)
                     if self._audit is not None:
                         self._audit.record(
                             Stage.DEAD_LETTERED,
@@ -570,10 +588,12 @@ class ConsumerRunner:
             tracker.mark_committed(tp.offset)
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        if partitions and self._on_assigned is not None:
+        inputs = [(tp.topic, tp.partition) for tp in partitions if tp.topic != self._redrive_topic]
+        if inputs and self._on_assigned is not None:
             # Before any record of the new partitions: e.g. a sink reads their ledger entries,
-            # which the previous owner of these partitions wrote.
-            self._on_assigned([(tp.topic, tp.partition) for tp in partitions])
+            # which the previous owner of these partitions wrote. The redrive topic has no
+            # state of its own: a redriven record's is its original partition's.
+            self._on_assigned(inputs)
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
         self.assigned = True
@@ -597,10 +617,11 @@ class ConsumerRunner:
         self._commit()
         for key in revoked:
             self._trackers.pop(key, None)
-        if revoked and self._on_revoked is not None:
+        inputs = sorted(key for key in revoked if key[0] != self._redrive_topic)
+        if inputs and self._on_revoked is not None:
             # After the last commit: e.g. a sink forgets these partitions' ledger entries
             # (the next owner writes them; they are read again if the partitions come back).
-            self._on_revoked(sorted(revoked))
+            self._on_revoked(inputs)
         log.info("partitions revoked", extra={"partitions": [_name(tp) for tp in partitions]})
 
     async def _wait_for(self, revoked: set[tuple[str, int]]) -> None:
@@ -611,10 +632,6 @@ class ConsumerRunner:
             for q in self._queues.values()
         ):
             await asyncio.sleep(0.02)
-
-
-class PoisonRecord(PermanentError):
-    """The record's value cannot be decoded: no retry can help."""
 
 
 def _extend_budget(records: list[Record], seconds: float) -> None:
