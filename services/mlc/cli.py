@@ -25,6 +25,7 @@ SERVICES: dict[str, str] = {
     "airbase-payments": "airbase_payments.main",
     "airbase-sink": "airbase_sink.main",
     "airbase-poller": "airbase_poller.main",
+    "audit-index": "audit_index.main",
 }
 
 
@@ -53,6 +54,12 @@ def _audit(args: argparse.Namespace) -> int:
     from mlc.audit import print_audit
 
     return print_audit(args)
+
+
+def _audit_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.audit import add_arguments
+
+    add_arguments(p)
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -214,6 +221,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "airbase": _airbase_arguments,
     "status": _status_arguments,
     "check": _check_arguments,
+    "audit": _audit_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -241,9 +249,9 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         help="every flow built so far end to end (Visma <-> Slack, -> Twilio, <-> Monday)",
     ).set_defaults(func=_demo)
 
-    audit = sub.add_parser("audit", help="print the audit chain of an entity or external id")
-    audit.add_argument("id", help="entity key, entity id, event id, command id or external id")
-    audit.set_defaults(func=_audit)
+    sub.add_parser(
+        "audit", help="print the audit chain of any id (from the audit index when configured)"
+    ).set_defaults(func=_audit)
 
     sub.add_parser("visma", help="Visma operations: backfill, plan")
     sub.add_parser("rules", help="work on routing rules files: test")

@@ -1,0 +1,5 @@
+import sys
+
+from audit_index.main import main
+
+sys.exit(main())
