@@ -19,6 +19,9 @@ from sandbox.monday.config import MondayConfig
 from sandbox.twilio.config import SendGridConfig, TwilioConfig
 
 DEMO_CLIENT_ID = "mlc-demo"
+VISMA_SCOPES = tuple(
+    f"vismanet_erp_service_api:{right}" for right in ("create", "delete", "read", "update")
+)
 DEMO_TENANTS = ("tenant-se-1", "tenant-no-1", "tenant-dk-1")
 DEMO_BOT_TOKEN = "xoxb-mlc-demo-token"  # noqa: S105 - published demo credential
 DEMO_CHANNELS = ("ap-approvals", "ap-large", "finance-nordic")
@@ -32,6 +35,8 @@ class VismaClientRegistration(BaseModel):
     client_id: str
     client_secret: SecretStr
     tenant_id: str
+    scopes: list[str] = Field(default_factory=lambda: list(VISMA_SCOPES))
+    """What the client may be granted; asking for another is `invalid_scope`."""
 
 
 def _demo_clients() -> list[VismaClientRegistration]:

@@ -27,7 +27,14 @@ from twilio_client.errors import (
     TwilioUnavailable,
 )
 
-__all__ = ["SENDGRID_BASE_URL", "EmailReceipt", "EmailSender", "OutgoingEmail", "SendGridSender"]
+__all__ = [
+    "SENDGRID_BASE_URL",
+    "EmailReceipt",
+    "EmailSender",
+    "OutgoingEmail",
+    "SendGridSender",
+    "sendgrid_scopes",
+]
 
 SENDGRID_BASE_URL = "https://api.sendgrid.com"
 
@@ -96,18 +103,43 @@ class SendGridSender:
         }
         if email.reference is not None:
             payload["custom_args"] = {"mlc_command_id": email.reference}
-        headers = {"Authorization": f"Bearer {self._api_key.get_secret_value()}"}
-        try:
-            response = await self._http.post("/v3/mail/send", json=payload, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise TwilioUnavailable(f"SendGrid unreachable: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TwilioServerError(f"SendGrid did not answer: {type(exc).__name__}") from exc
-        if response.status_code == 202 or response.is_success:
-            return EmailReceipt(
-                provider=self.provider, message_id=response.headers.get("X-Message-Id")
-            )
+        response = await _call(
+            self._http, "POST", "/v3/mail/send", api_key=self._api_key, payload=payload
+        )
+        return EmailReceipt(provider=self.provider, message_id=response.headers.get("X-Message-Id"))
+
+
+async def sendgrid_scopes(http: httpx.AsyncClient, *, api_key: SecretStr) -> list[str]:
+    """The scopes of `api_key` (`GET /v3/scopes` answers `{"scopes": [...]}`)."""
+    response = await _call(http, "GET", "/v3/scopes", api_key=api_key)
+    try:
+        scopes = response.json().get("scopes")
+    except (ValueError, AttributeError):
+        scopes = None
+    if not isinstance(scopes, list):
+        raise TwilioServerError("SendGrid's scopes answer has no scopes list", status=200)
+    return [str(scope) for scope in scopes]
+
+
+async def _call(
+    http: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    api_key: SecretStr,
+    payload: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """One SendGrid call with the key as Bearer; a failure becomes its `TwilioError`."""
+    headers = {"Authorization": f"Bearer {api_key.get_secret_value()}"}
+    try:
+        response = await http.request(method, path, json=payload, headers=headers)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        raise TwilioUnavailable(f"SendGrid unreachable: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        raise TwilioServerError(f"SendGrid did not answer: {type(exc).__name__}") from exc
+    if not response.is_success:
         raise _sendgrid_error(response)
+    return response
 
 
 def _sendgrid_error(response: httpx.Response) -> TwilioError:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chassis.http import parse_retry_after
 from twilio_client.errors import (
@@ -28,7 +28,14 @@ from twilio_client.errors import (
 )
 from twilio_client.models import MessagePage, SentMessage, TwilioCredentials
 
-__all__ = ["DEFAULT_BASE_URL", "LIST_PAGE_SIZE", "TwilioMessages", "raise_for_twilio"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "LIST_PAGE_SIZE",
+    "TwilioMessages",
+    "parse_twilio",
+    "raise_for_twilio",
+    "twilio_request",
+]
 
 DEFAULT_BASE_URL = "https://api.twilio.com"
 LIST_PAGE_SIZE = 100
@@ -79,17 +86,17 @@ class TwilioMessages:
         if status_callback is not None:
             form["StatusCallback"] = status_callback
         answer = await self._request("POST", f"{self._path}.json", data=form)
-        return _parse(SentMessage, answer)
+        return parse_twilio(SentMessage, answer)
 
     async def fetch(self, sid: str) -> SentMessage:
         answer = await self._request("GET", f"{self._path}/{sid}.json")
-        return _parse(SentMessage, answer)
+        return parse_twilio(SentMessage, answer)
 
     async def recent(self, count: int = 1) -> list[SentMessage]:
         """The newest `count` messages of the account (one list page): a read that proves
         the SID and secret without sending anything."""
         answer = await self._request("GET", f"{self._path}.json", params={"PageSize": count})
-        return _parse(MessagePage, answer).messages
+        return parse_twilio(MessagePage, answer).messages
 
     async def sent_to(self, to: str, *, since: datetime) -> AsyncIterator[SentMessage]:
         """Messages to `to` sent at or after `since` (Twilio's `DateSent>` filter), newest
@@ -102,7 +109,7 @@ class TwilioMessages:
         url = f"{self._path}.json"
         for _ in range(MAX_LIST_PAGES):
             answer = await self._request("GET", url, params=params)
-            page = _parse(MessagePage, answer)
+            page = parse_twilio(MessagePage, answer)
             for message in page.messages:
                 yield message
             if not page.next_page_uri:
@@ -117,17 +124,30 @@ class TwilioMessages:
         data: dict[str, str] | None = None,
         params: dict[str, str | int] | None = None,
     ) -> httpx.Response:
-        try:
-            response = await self._http.request(
-                method, url, data=data, params=params, auth=self._auth
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            # The connection never opened: Twilio saw nothing.
-            raise TwilioUnavailable(f"Twilio unreachable: {type(exc).__name__}") from exc
-        except httpx.TransportError as exc:
-            raise TwilioServerError(f"Twilio did not answer: {type(exc).__name__}") from exc
-        raise_for_twilio(response)
-        return response
+        return await twilio_request(
+            self._http, method, url, auth=self._auth, data=data, params=params
+        )
+
+
+async def twilio_request(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    auth: httpx.BasicAuth,
+    data: dict[str, str] | None = None,
+    params: dict[str, str | int] | None = None,
+) -> httpx.Response:
+    """One REST call; a failed answer or a lost connection becomes its `TwilioError`."""
+    try:
+        response = await http.request(method, url, data=data, params=params, auth=auth)
+    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        # The connection never opened: Twilio saw nothing.
+        raise TwilioUnavailable(f"Twilio unreachable: {type(exc).__name__}") from exc
+    except httpx.TransportError as exc:
+        raise TwilioServerError(f"Twilio did not answer: {type(exc).__name__}") from exc
+    raise_for_twilio(response)
+    return response
 
 
 def raise_for_twilio(response: httpx.Response) -> None:
@@ -171,10 +191,10 @@ def _error_body(response: httpx.Response) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-_ModelT = TypeVar("_ModelT", SentMessage, MessagePage)
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
 
 
-def _parse(model: type[_ModelT], response: httpx.Response) -> _ModelT:
+def parse_twilio(model: type[_ModelT], response: httpx.Response) -> _ModelT:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:

@@ -30,6 +30,8 @@ class _TokenResponse(BaseModel):
     access_token: SecretStr
     expires_in: float = 3600.0
     token_type: str = "Bearer"  # noqa: S105 - the OAuth token type
+    scope: str | None = None
+    """The scopes granted, space-separated, when Visma Connect names them (RFC 6749 5.1)."""
 
 
 class TokenProvider:
@@ -56,6 +58,8 @@ class TokenProvider:
         self._token: SecretStr | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
+        self.granted_scopes: frozenset[str] | None = None
+        """The scopes of the last token, when Visma Connect said (`mlc check` compares)."""
 
     def __repr__(self) -> str:
         return (
@@ -108,6 +112,8 @@ class TokenProvider:
         except ValidationError as exc:
             raise VismaServerError("Visma Connect sent an unreadable token response") from exc
         self._token = parsed.access_token
+        if parsed.scope is not None:
+            self.granted_scopes = frozenset(parsed.scope.split())
         # A share of the lifetime, not a fixed margin: the margin scales with the lifetime, so
         # a short-lived token is still reused for most of its life.
         self._expires_at = self._clock() + max(0.0, parsed.expires_in) * self._refresh_share

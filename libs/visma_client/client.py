@@ -47,7 +47,7 @@ from visma_client.models import (
     VismaRecordDto,
 )
 
-__all__ = ["Created", "VismaClient", "format_visma_datetime", "raw_json"]
+__all__ = ["Created", "RateLimitSeen", "VismaClient", "format_visma_datetime", "raw_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +74,16 @@ class Created:
     etag: str | None
 
 
+@dataclass(frozen=True)
+class RateLimitSeen:
+    """Visma's X-RateLimit-* headers on its last answer: the company+client's hour."""
+
+    limit: int | None
+    remaining: int | None
+    reset_seconds: float | None
+    policy: str | None
+
+
 class VismaClient:
     """Visma.net ERP calls over an injected `httpx.AsyncClient` whose base URL is the API."""
 
@@ -94,6 +104,8 @@ class VismaClient:
         self.last_server_date: datetime | None = None
         """The server's clock (`Date`) on its last answer: a poll that found nothing has no
         page to carry it, yet its cursor must still be in the server's time."""
+        self.last_rate_limit: RateLimitSeen | None = None
+        """The rate-limit headers of the last answer that carried them."""
 
     def __repr__(self) -> str:
         return (
@@ -320,8 +332,6 @@ class VismaClient:
             raise VismaUnavailable(f"Visma unreachable on {method} {path}: {exc!r}") from exc
 
     def _observe_rate_limit(self, response: httpx.Response) -> None:
-        if self._budget is None:
-            return
         limit = _int_header(response, "x-ratelimit-limit")
         remaining = _int_header(response, "x-ratelimit-remaining")
         reset = _int_header(response, "x-ratelimit-reset")
@@ -333,6 +343,14 @@ class VismaClient:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             reset_seconds = retry_after if retry_after is not None else reset_seconds
         if limit is None and remaining is None:
+            return
+        self.last_rate_limit = RateLimitSeen(
+            limit=limit,
+            remaining=remaining,
+            reset_seconds=reset_seconds,
+            policy=response.headers.get("x-ratelimit-policy"),
+        )
+        if self._budget is None:
             return
         self._budget.observe(limit=limit, remaining=remaining, reset_seconds=reset_seconds)
 

@@ -1,7 +1,7 @@
 """`mlc check`: ping the real systems with every configured credential, changing nothing.
 
 Reads the systems and credential names from `--config FILE` (shape in docs/operations.md),
-the secrets from the vault, runs one read-only probe per credential (`mlc.check_probes`) and
+the secrets from the vault, runs one read-only probe per credential (`credential_check`) and
 prints one line each: system, credential, OK or the exact reason, latency, what to do. The
 exit status is 1 when any check failed, 2 when the command itself could not run.
 """
@@ -18,8 +18,8 @@ import httpx
 from pydantic import SecretStr
 
 from chassis.errors import ConnectorError, PermanentError
-from mlc.check_config import CheckConfig, CheckEntry, load_check_config
-from mlc.check_probes import CheckResult, probe
+from credential_check.config import SYSTEMS, CheckConfig, CheckEntry, load_check_config
+from credential_check.probes import CheckResult, probe
 
 __all__ = ["add_arguments", "run", "run_checks"]
 
@@ -30,7 +30,6 @@ EXAMPLE = """example:
 The secrets come from the vault (MLC_VAULT_MASTER_KEY and Kafka settings as for
 `mlc secrets`); the file names them. Exit status: 0 all OK, 1 a check failed, 2 an error.
 """
-SYSTEMS = ("slack", "twilio", "monday", "airbase", "bill")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

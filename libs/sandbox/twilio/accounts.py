@@ -27,6 +27,9 @@ class Account:
     not_sms_capable: set[str]
     messaging_services: dict[str, list[str]]
     concurrency_limit: int
+    friendly_name: str = ""
+    status: str = "active"
+    type: str = "Full"
     in_flight: int = 0
     peak_in_flight: int = 0
     throttled: int = 0
@@ -42,6 +45,9 @@ class Account:
             not_sms_capable=set(seed.not_sms_capable),
             messaging_services={k: list(v) for k, v in seed.messaging_services.items()},
             concurrency_limit=seed.concurrency_limit,
+            friendly_name=seed.friendly_name,
+            status=seed.status,
+            type=seed.type,
         )
 
     def accepts(self, username: str, password: str) -> bool:

@@ -2,7 +2,9 @@
 
 ``POST .../Messages.json`` (form-encoded ``To``, ``From`` or ``MessagingServiceSid``,
 ``Body``, ``StatusCallback``) answers 201 with the Message; ``GET .../Messages.json`` is the
-filtered, paged list; ``GET .../Messages/{Sid}.json`` one message or 20404. Every failure,
+filtered, paged list; ``GET .../Messages/{Sid}.json`` one message or 20404. The account's
+own resources are read-only: ``GET /Accounts/{Sid}.json`` and ``GET
+.../IncomingPhoneNumbers.json`` (``account_resources``). Every failure,
 unknown paths included, is Twilio's ``{code, message, more_info, status}`` body, never a
 framework's ``{"detail": ...}``.
 """
@@ -16,6 +18,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from sandbox.faults import relative_path
+from sandbox.twilio.account_resources import account_resource, numbers_page
 from sandbox.twilio.errors import TwilioApiError
 from sandbox.twilio.listing import BadListQuery, ListQuery, render_page
 from sandbox.twilio.state import SendRequest, TwilioState
@@ -103,12 +106,32 @@ def build_api_router(state: TwilioState) -> APIRouter:
                 raise _not_found(request)
             return JSONResponse(message.as_resource())
 
+    async def fetch_account(request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        async with state.call(account_sid, request.headers.get("authorization")) as account:
+            return JSONResponse(account_resource(account, created=state.started_at))
+
+    async def list_numbers(request: Request) -> Response:
+        account_sid = request.path_params["account_sid"]
+        async with state.call(account_sid, request.headers.get("authorization")) as account:
+            page = numbers_page(
+                account,
+                dict(request.query_params),
+                created=state.started_at,
+                max_page_size=state.config.max_page_size,
+            )
+            return JSONResponse(page)
+
     async def unknown(request: Request) -> Response:
         raise _not_found(request)
 
     router.add_api_route(f"{ROOT}/Messages.json", _answering(create), methods=["POST"])
     router.add_api_route(f"{ROOT}/Messages.json", _answering(read_list), methods=["GET"])
     router.add_api_route(f"{ROOT}/Messages/{{sid}}.json", _answering(fetch), methods=["GET"])
+    router.add_api_route(f"{ROOT}.json", _answering(fetch_account), methods=["GET"])
+    router.add_api_route(
+        f"{ROOT}/IncomingPhoneNumbers.json", _answering(list_numbers), methods=["GET"]
+    )
     router.add_api_route(
         "/{path:path}", _answering(unknown), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]
     )

@@ -46,6 +46,10 @@ class TwilioAccountSeed(BaseModel):
     """Messaging Service SID to its sender pool."""
     concurrency_limit: int = Field(default=100, ge=1)
     """API requests in flight at once before Twilio answers 20429."""
+    friendly_name: str = "ml-connector demo"
+    status: Literal["active", "suspended", "closed"] = "active"
+    """The Account resource's status; only an active account sends."""
+    type: Literal["Trial", "Full"] = "Full"
 
 
 def _demo_accounts() -> list[TwilioAccountSeed]:

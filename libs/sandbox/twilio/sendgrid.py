@@ -9,6 +9,10 @@ second, in real time, when the window ends, so a client waiting for it is right 
 speed). A body SendGrid would refuse gets 400 with every problem found as
 ``{"errors": [{"message", "field", "help"}]}``, worded as SendGrid's Mail Send errors page
 words them. An accepted send is 202 with an empty body and an ``X-Message-Id``.
+
+``GET /v3/scopes`` answers any valid key with ``{"scopes": [...]}``, the key's own scopes
+(SendGrid's API Keys reference: "Retrieve a list of scopes for which this user has
+access"); it changes nothing.
 """
 
 from __future__ import annotations
@@ -208,7 +212,8 @@ class SendGridState:
         self.stats = SendGridStats()
         self._windows: dict[str, tuple[float, int]] = {}
 
-    def authorize(self, header: str | None) -> str:
+    def identify(self, header: str | None) -> str:
+        """The caller's key, if it is a valid one (any scopes); else 401."""
         scheme, _, key = (header or "").partition(" ")
         key = key.strip()
         if scheme.lower() != "bearer" or not key:
@@ -216,6 +221,11 @@ class SendGridState:
         if key not in self.keys or key in self.revoked:
             message = "The provided authorization grant is invalid, expired, or revoked"
             raise SendGridRefusal(401, [problem(message, None)])
+        return key
+
+    def authorize(self, header: str | None) -> str:
+        """The caller's key, if it may send mail; else 401 or 403."""
+        key = self.identify(header)
         if "mail.send" not in self.keys[key]:
             raise SendGridRefusal(403, [problem("access forbidden", None)])
         return key

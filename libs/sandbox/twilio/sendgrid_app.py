@@ -60,6 +60,14 @@ def _mail_router(state: SendGridState) -> APIRouter:
             return _refused(state, refusal)
         return Response(status_code=202, headers={"X-Message-Id": email.message_id})
 
+    @router.get("/v3/scopes")
+    async def scopes(request: Request) -> Response:
+        try:
+            key = state.identify(request.headers.get("authorization"))
+        except SendGridRefusal as refusal:
+            return _refused(state, refusal)
+        return JSONResponse({"scopes": list(state.keys[key])})
+
     return router
 
 

@@ -84,6 +84,8 @@ class TwilioState:
         self.callbacks = CallbackSender(config.callbacks, client=callback_client, seed=seed)
         self.to_errors = dict(config.to_errors)
         self.carrier_outcomes = dict(config.carrier_outcomes)
+        self.started_at = clock.time()
+        """When the accounts and numbers came to be (their resources' `date_created`)."""
         self._seed = seed
         self._ticker: asyncio.Task[None] | None = None
         self.reset()

@@ -198,7 +198,8 @@ def _control_routes(router: APIRouter, state: VismaState) -> None:
     @router.get("/stats")
     async def stats() -> dict[str, object]:
         return state.stats.as_dict(state.faults.injected) | {
-            "webhooks": state.webhooks.stats.as_dict()
+            "record_changes": state.store.changes,
+            "webhooks": state.webhooks.stats.as_dict(),
         }
 
     @router.get("/paging")

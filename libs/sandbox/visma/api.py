@@ -1,6 +1,10 @@
 """The public Visma routes: the Visma Connect token endpoint and every entity's list and
 single GET, all served alike (see docs/visma-entities.md).
 
+The token endpoint grants the scopes asked for when the client is registered for them (all
+it may have when it asks for none) and names them in the answer's `scope`, as an OAuth 2
+server does (RFC 6749 5.1); a scope the client may not have is `invalid_scope`.
+
 Only translation between HTTP and :class:`VismaState` happens here. Errors use Visma's
 IPPException body (OAuth errors on the token endpoint use the OAuth shape).
 """
@@ -53,7 +57,12 @@ def build_api_router(state: VismaState) -> APIRouter:
         tenant = form.get("tenant_id", "")
         if tenant not in {c.tenant_id for c in known}:
             return _oauth_error("invalid_request", "Unknown tenant_id for this client.")
-        scope = form.get("scope", "")
+        allowed = {s for c in known if c.tenant_id == tenant for s in c.scopes}
+        asked = form.get("scope", "").split()
+        if set(asked) - allowed:
+            refused = " ".join(sorted(set(asked) - allowed))
+            return _oauth_error("invalid_scope", f"Scopes not allowed for this client: {refused}")
+        scope = " ".join(asked or sorted(allowed))
         grant = state.tokens.issue(
             client_id=client_id, tenant_id=tenant, scope=scope, now=state.clock.time()
         )

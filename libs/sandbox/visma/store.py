@@ -50,6 +50,9 @@ class EntityStore:
     _index: dict[tuple[str, str, str], Record] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _versions: Iterator[int] = field(default_factory=lambda: itertools.count(7001))
+    changes: int = 0
+    """Records added, changed or removed since the start (seeding included): a test that
+    must change nothing compares it before and after."""
 
     def clear(self) -> None:
         self._records.clear()
@@ -86,17 +89,20 @@ class EntityStore:
         )
         self._records.setdefault(spec.name, {}).setdefault(company, []).append(record)
         self._index[(spec.name, company, entity_id)] = record
+        self.changes += 1
         return record
 
     def touch(self, record: Record, now: datetime) -> None:
         """Record a change: a new modification time and a new ETag."""
         record.last_modified = to_millis(now)
         record.timestamp = self._next_version()
+        self.changes += 1
 
     def remove(self, record: Record) -> None:
         """Delete a record (the paging switch deletes while a client pages)."""
         self._records[record.entity][record.company].remove(record)
         del self._index[(record.entity, record.company, record.entity_id)]
+        self.changes += 1
 
     def list(self, entity: str, company: str) -> list[Record]:
         return list(self._records.get(entity, {}).get(company, []))

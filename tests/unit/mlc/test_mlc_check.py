@@ -4,6 +4,7 @@ system give the right lines and exit status, and nothing changes in any system."
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
@@ -12,17 +13,19 @@ from pydantic import SecretStr
 
 from chassis.errors import PermanentError
 from chassis.vault import CredentialNotFound
-from mlc.check import report, run_checks
-from mlc.check_config import (
+from credential_check.config import (
     AirbaseCheck,
     BillCheck,
     CheckConfig,
     MondayCheck,
+    SendGridCheck,
     SlackCheck,
     TwilioCheck,
+    VismaCheck,
     load_check_config,
 )
-from mlc.check_probes import CheckResult
+from credential_check.result import CheckResult
+from mlc.check import report, run_checks
 from mlc.cli import main
 from sandbox.airbase.config import DEMO_AIRBASE_TOKEN
 from sandbox.app import create_app
@@ -32,16 +35,35 @@ from sandbox.bill.config import (
     DEMO_PASSWORD,
     DEMO_USERNAME,
 )
-from sandbox.config import DEMO_BOT_TOKEN
+from sandbox.config import (
+    DEMO_BOT_TOKEN,
+    DEMO_CLIENT_ID,
+    SandboxConfig,
+    VismaClientRegistration,
+)
 from sandbox.monday.config import DEMO_MONDAY_TOKEN
-from sandbox.twilio.config import DEMO_ACCOUNT_SID, DEMO_AUTH_TOKEN
+from sandbox.twilio.config import (
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    DEMO_FROM,
+    DEMO_SENDGRID_KEY,
+)
 
 pytestmark = pytest.mark.unit
 
 BOARD = "1000000001"
 """The procurement board the sandbox seeds (its first id)."""
 
+READ_ONLY_CLIENT = "mlc-read-only"
+"""A Visma client the sandbox registers for reading only (the check asks for update too)."""
+READ_ONLY_SENDGRID_KEY = "SG.mlc-check.stats-only-key-0000000000"
+
 VAULT = {
+    "visma.good": SecretStr("mlc-demo-secret"),
+    "visma.rotated": SecretStr("the-secret-before-rotation"),
+    "sendgrid.good": SecretStr(DEMO_SENDGRID_KEY),
+    "sendgrid.revoked": SecretStr("SG.revoked.key"),
+    "sendgrid.stats-only": SecretStr(READ_ONLY_SENDGRID_KEY),
     "slack.good": SecretStr(DEMO_BOT_TOKEN),
     "slack.revoked": SecretStr("xoxb-uninstalled-app"),
     "twilio.good": SecretStr(DEMO_AUTH_TOKEN),
@@ -62,7 +84,31 @@ def _secret(name: str) -> SecretStr:
     return VAULT[name]
 
 
+VISMA = "http://sandbox/visma"
+
+
+def _visma(credential: str, client_id: str = DEMO_CLIENT_ID, **more: object) -> VismaCheck:
+    return VismaCheck(
+        credential=credential,
+        client_id=client_id,
+        api_base=VISMA,
+        token_url=f"{VISMA}/connect/token",
+        companies=["tenant-se-1", "tenant-no-1"],
+        **more,  # type: ignore[arg-type]
+    )
+
+
 CONFIG = CheckConfig(
+    visma=[
+        _visma("visma.good"),
+        _visma("visma.rotated"),
+        _visma("visma.good", client_id=READ_ONLY_CLIENT),
+        _visma("visma.good", requests_floor=499),
+    ],
+    sendgrid=[
+        SendGridCheck(credential=name, api_base="http://sandbox/sendgrid")
+        for name in ("sendgrid.good", "sendgrid.revoked", "sendgrid.stats-only")
+    ],
     slack=[
         SlackCheck(
             credential="slack.good", api_base="http://sandbox/slack/api", channels=["#ap-large"]
@@ -74,7 +120,10 @@ CONFIG = CheckConfig(
     ],
     twilio=[
         TwilioCheck(
-            credential="twilio.good", api_base="http://sandbox/twilio", account_sid=DEMO_ACCOUNT_SID
+            credential="twilio.good",
+            api_base="http://sandbox/twilio",
+            account_sid=DEMO_ACCOUNT_SID,
+            from_number=DEMO_FROM,
         ),
         TwilioCheck(
             credential="twilio.changed",
@@ -85,6 +134,18 @@ CONFIG = CheckConfig(
             credential="twilio.missing",
             api_base="http://sandbox/twilio",
             account_sid=DEMO_ACCOUNT_SID,
+        ),
+        TwilioCheck(
+            credential="twilio.good",
+            api_base="http://sandbox/twilio",
+            account_sid=DEMO_ACCOUNT_SID,
+            from_number="+15005550007",
+        ),
+        TwilioCheck(
+            credential="twilio.good",
+            api_base="http://sandbox/twilio",
+            account_sid=DEMO_ACCOUNT_SID,
+            from_number="+46700000999",
         ),
     ],
     monday=[
@@ -109,12 +170,29 @@ CONFIG = CheckConfig(
 )
 
 
+def _sandbox_config() -> SandboxConfig:
+    config = SandboxConfig()
+    read_only = [
+        VismaClientRegistration(
+            client_id=READ_ONLY_CLIENT,
+            client_secret=SecretStr("mlc-demo-secret"),
+            tenant_id=tenant,
+            scopes=["vismanet_erp_service_api:read"],
+        )
+        for tenant in ("tenant-se-1", "tenant-no-1")
+    ]
+    visma = config.visma.model_copy(update={"clients": [*config.visma.clients, *read_only]})
+    return config.model_copy(update={"visma": visma})
+
+
 def _checked(
     config: CheckConfig, *, system: str | None = None, credential: str | None = None
 ) -> tuple[list[CheckResult], dict[str, object]]:
-    app = create_app()
+    app = create_app(_sandbox_config())
     sandbox = app.state.sandbox
     sandbox.slack.add_channel("ap-outside", is_member=False)
+    sandbox.sendgrid.keys[READ_ONLY_SENDGRID_KEY] = ["stats.read"]
+    visma_before = sandbox.visma.store.changes
     bill_before = {
         oid: {entity: len(rows) for entity, rows in org.by_entity.items()}
         for oid, org in sandbox.bill.records.organizations.items()
@@ -127,6 +205,10 @@ def _checked(
         )
     )
     after = {
+        "visma_record_changes": sandbox.visma.store.changes - visma_before,
+        "visma_routes": {route for c in sandbox.visma.stats.calls_by_route.values() for route in c},
+        "sendgrid": sandbox.sendgrid.stats.as_dict(),
+        "sendgrid_sent": len(sandbox.sendgrid.sent),
         "slack_posted": dict(sandbox.slack.stats.posted),
         "slack_updated": dict(sandbox.slack.stats.updated),
         "slack_messages": len(sandbox.slack.messages),
@@ -162,12 +244,21 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     results, after = _checked(CONFIG)
 
     assert [(r.system, r.credential, r.ok) for r in results] == [
+        ("visma", "visma.good", True),
+        ("visma", "visma.rotated", False),
+        ("visma", "visma.good", False),
+        ("visma", "visma.good", False),
         ("slack", "slack.good", True),
         ("slack", "slack.revoked", False),
         ("slack", "slack.good", False),
         ("twilio", "twilio.good", True),
         ("twilio", "twilio.changed", False),
         ("twilio", "twilio.missing", False),
+        ("twilio", "twilio.good", False),
+        ("twilio", "twilio.good", False),
+        ("sendgrid", "sendgrid.good", True),
+        ("sendgrid", "sendgrid.revoked", False),
+        ("sendgrid", "sendgrid.stats-only", False),
         ("monday", "monday.good", True),
         ("monday", "monday.expired", False),
         ("monday", "monday.good", False),
@@ -176,7 +267,34 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("bill", "bill.password", True),
         ("bill", "bill.old-password", False),
     ]
-    good_slack, revoked, outside, good_twilio, changed, missing, *others = results
+    good_visma, rotated, read_only, low_budget, *results_rest = results
+    assert re.fullmatch(
+        r"2 company\(ies\) readable \(tenant-se-1, tenant-no-1\); scopes granted; "
+        r"499 of 500 requests left this hour in tenant-se-1 \(resets in \d+ s\)",
+        good_visma.detail,
+    )
+    assert good_visma.headroom == {"requests_left_this_hour": 499.0}
+    assert rotated.detail.startswith(
+        f"Visma Connect refused client {DEMO_CLIENT_ID} for tenant-se-1: "
+    )
+    assert "invalid_client" in rotated.detail
+    assert "mlc secrets set visma.rotated" in rotated.action
+    assert "invalid_scope" in read_only.detail
+    assert "vismanet_erp_service_api:update" in read_only.detail
+    assert "; 498 of 500 requests left this hour in tenant-se-1 (resets in " in low_budget.detail
+    assert low_budget.action.startswith("fewer than 499 left")
+    assert low_budget.headroom == {"requests_left_this_hour": 498.0}
+    good_slack, revoked, outside, good_twilio, changed, missing, *others = results_rest
+    no_sms, not_owned, good_sendgrid, sg_revoked, stats_only, *others = others
+    assert good_twilio.detail == (
+        f"account {DEMO_ACCOUNT_SID} active (Full); From {DEMO_FROM} owned, SMS-capable"
+    )
+    assert no_sms.detail.endswith("From +15005550007 cannot send SMS")
+    assert not_owned.detail.endswith("the account does not own From +46700000999")
+    assert good_sendgrid.detail == "key valid; scopes include mail.send"
+    assert sg_revoked.detail.startswith("SendGrid refused the API key: The provided")
+    assert "mlc secrets set sendgrid.revoked" in sg_revoked.action
+    assert stats_only.detail == "key valid; missing scopes: mail.send"
     good_monday, expired, no_board, good_airbase, refused, good_bill, old_password = others
     assert good_bill.detail.startswith(f"{DEMO_USERNAME} signed in to {DEMO_ORGANIZATION_ID}")
     assert old_password.detail.startswith(f"BILL refused the sign-in to {DEMO_ORGANIZATION_ID}")
@@ -194,13 +312,16 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert "mlc secrets set slack.revoked" in revoked.action
     assert "not in #ap-outside" in outside.detail
     assert "/invite" in outside.action
-    assert good_twilio.detail == f"account {DEMO_ACCOUNT_SID} readable"
     assert changed.detail.startswith(f"Twilio refused the credentials for {DEMO_ACCOUNT_SID}")
     assert "mlc secrets set twilio.changed" in changed.action
     assert missing.detail == "credential 'twilio.missing' is not in the vault"
     assert missing.action == "store it: mlc secrets set twilio.missing"
     assert all(r.latency_ms >= 0 for r in results)
-    # Only reads reached the sandboxes: no post, no update, no SMS.
+    # Only reads reached the sandboxes: no post, no update, no SMS, no email.
+    assert after["visma_record_changes"] == 0
+    assert after["visma_routes"] == {"/v1/supplier"}
+    assert after["sendgrid"] == {"accepted": 0, "refused": {"401": 1}}
+    assert after["sendgrid_sent"] == 0
     assert after["slack_posted"] == {}
     assert after["slack_updated"] == {}
     assert after["slack_messages"] == 0
@@ -216,17 +337,19 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 14
-    assert lines[-1] == "5 OK, 8 failed"
-    assert lines[1].split()[:3] == ["slack", "slack.revoked", "FAIL"]
+    assert len(lines) == len(results) + 1 == 23
+    assert lines[-1] == "7 OK, 15 failed"
+    assert lines[5].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())
 
 
 def test_all_good_exits_zero_and_filters_pick_entries(capsys: pytest.CaptureFixture[str]) -> None:
-    results, _ = _checked(CONFIG, system="twilio", credential="twilio.good")
+    results, _ = _checked(CONFIG, system="sendgrid", credential="sendgrid.good")
 
-    assert [(r.system, r.credential, r.ok) for r in results] == [("twilio", "twilio.good", True)]
+    assert [(r.system, r.credential, r.ok) for r in results] == [
+        ("sendgrid", "sendgrid.good", True)
+    ]
     assert report(results) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "1 OK, 0 failed"
 
@@ -256,7 +379,7 @@ def test_the_example_file_is_a_valid_configuration() -> None:
     config = load_check_config(example)
 
     assert [e.system for e in config.entries()] == [
-        "slack", "twilio", "monday", "airbase", "bill"
+        "visma", "slack", "twilio", "sendgrid", "monday", "airbase", "bill"
     ]  # fmt: skip
 
 

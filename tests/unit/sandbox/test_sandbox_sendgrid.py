@@ -131,3 +131,24 @@ async def test_injected_faults_use_sendgrids_body(client: httpx.AsyncClient) -> 
     assert response.status_code == 500
     assert "errors" in response.json()
     assert (await client.post(SEND, json=MAIL, headers=AUTH)).status_code == 202
+
+
+async def test_scopes_lists_any_valid_keys_scopes_and_sends_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.post(
+        "/sendgrid/_sandbox/keys", json={"key": "SG.read-only", "scopes": ["stats.read"]}
+    )
+
+    full = await client.get("/sendgrid/v3/scopes", headers=AUTH)
+    read_only = await client.get(
+        "/sendgrid/v3/scopes", headers={"Authorization": "Bearer SG.read-only"}
+    )
+    unknown = await client.get("/sendgrid/v3/scopes", headers={"Authorization": "Bearer SG.x"})
+
+    assert (full.status_code, full.json()) == (200, {"scopes": ["mail.send"]})
+    assert (read_only.status_code, read_only.json()) == (200, {"scopes": ["stats.read"]})
+    assert unknown.status_code == 401
+    assert unknown.json()["errors"][0]["message"].startswith("The provided authorization grant")
+    stats = (await client.get("/sendgrid/_sandbox/stats")).json()
+    assert stats == {"accepted": 0, "refused": {"401": 1}}

@@ -103,3 +103,28 @@ async def test_company_header_is_checked_only_when_strict(
         )
     assert other.status_code == expected
     assert same.status_code == 200
+
+
+async def test_a_scope_the_client_may_not_have_is_invalid_scope() -> None:
+    config = frozen_config().model_copy(deep=True)
+    config.visma.clients = [
+        c.model_copy(update={"scopes": ["vismanet_erp_service_api:read"]})
+        for c in config.visma.clients
+    ]
+    transport = httpx.ASGITransport(app=create_app(config))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as client:
+        read = await client.post("/visma/connect/token", data=DEMO_FORM)
+        update = await client.post(
+            "/visma/connect/token",
+            data={
+                **DEMO_FORM,
+                "scope": "vismanet_erp_service_api:read vismanet_erp_service_api:update",
+            },
+        )
+        unnamed = await client.post("/visma/connect/token", data={**DEMO_FORM, "scope": ""})
+
+    assert read.json()["scope"] == "vismanet_erp_service_api:read"
+    assert update.status_code == 400
+    assert update.json()["error"] == "invalid_scope"
+    assert "vismanet_erp_service_api:update" in update.json()["error_description"]
+    assert unnamed.json()["scope"] == "vismanet_erp_service_api:read"

@@ -1,16 +1,17 @@
-"""One read-only probe per system for `mlc check`: does this credential still work?
+"""One read-only probe per system: does this credential still work?
 
 Each probe uses the system's own client and calls only methods that change nothing (Slack
-auth.test and conversations.list, Twilio's Messages list), times the whole probe and turns
-the answer into one `CheckResult`: OK, or the exact reason and what an operator should do.
-A `ConnectorError` from a client is a failed check, never a crash: the other checks still run.
+auth.test and conversations.list, monday's `me`, ...; Visma in `probe_visma`, Twilio and
+SendGrid in `probe_twilio`), times the whole probe and turns the answer into one
+`CheckResult`: OK, or the exact reason and what an operator should do, with the headroom
+left before a limit. A `ConnectorError` from a client is a failed check, never a crash: the
+other checks still run.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
@@ -23,58 +24,35 @@ from bill_client.errors import BillAuthError
 from bill_client.models import BillCredentials
 from chassis.errors import ConnectorError
 from chassis.vault import CredentialNotFound
-from mlc.check_config import (
+from credential_check.config import (
     AirbaseCheck,
     BillCheck,
     CheckEntry,
     MondayCheck,
+    SendGridCheck,
     SlackCheck,
     TwilioCheck,
+    VismaCheck,
 )
+from credential_check.probe_twilio import probe_sendgrid, probe_twilio
+from credential_check.probe_visma import probe_visma
+from credential_check.result import COMPLEXITY_LEFT, HOUR_LEFT, CheckResult, Outcome
 from monday_client.client import MondayClient
 from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
 from slack_client.errors import SlackCredentialError
-from twilio_client.errors import TwilioAuthError
-from twilio_client.messages import TwilioMessages
-from twilio_client.models import TwilioCredentials
 
 __all__ = ["CheckResult", "probe"]
 
 TIMEOUT_SECONDS = 10.0
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    system: str
-    credential: str
-    ok: bool
-    detail: str
-    """What was seen when OK; the exact reason when not."""
-    latency_ms: float
-    action: str = ""
-    """What to do about a failure."""
-
-    def line(self) -> str:
-        state = "OK  " if self.ok else "FAIL"
-        text = f"{self.system:<8} {self.credential:<28} {state} {self.latency_ms:7.0f} ms  "
-        text += self.detail
-        return text + (f"  -> {self.action}" if self.action else "")
-
-
-@dataclass(frozen=True)
-class _Outcome:
-    ok: bool
-    detail: str
-    action: str = ""
-
-
-async def _slack(entry: SlackCheck, secret: SecretStr, http: httpx.AsyncClient) -> _Outcome:
+async def _slack(entry: SlackCheck, secret: SecretStr, http: httpx.AsyncClient) -> Outcome:
     client = SlackClient(http, token=secret)
     try:
         me = await client.auth_test()
     except SlackCredentialError as exc:
-        return _Outcome(
+        return Outcome(
             False,
             f"Slack refused the token: {exc.error}",
             f"reinstall the app or store a new token: mlc secrets set {entry.credential}",
@@ -83,7 +61,7 @@ async def _slack(entry: SlackCheck, secret: SecretStr, http: httpx.AsyncClient) 
     if me.scopes is not None:
         missing = sorted(set(entry.scopes) - set(me.scopes))
         if missing:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"{seen}; missing scopes: {', '.join(missing)}",
                 "add the scopes to the Slack app and reinstall it",
@@ -95,34 +73,19 @@ async def _slack(entry: SlackCheck, secret: SecretStr, http: httpx.AsyncClient) 
         if channel is None or channel.is_member is False:
             absent.append(f"#{name.lstrip('#')}" + (" (not found)" if channel is None else ""))
     if absent:
-        return _Outcome(
+        return Outcome(
             False,
             f"{seen}; bot is not in {', '.join(absent)}",
             "invite the bot: /invite @<bot> in each channel",
         )
     if entry.channels:
         seen += f"; member of {len(entry.channels)} channel(s)"
-    return _Outcome(True, seen)
-
-
-async def _twilio(entry: TwilioCheck, secret: SecretStr, http: httpx.AsyncClient) -> _Outcome:
-    credentials = TwilioCredentials(
-        account_sid=entry.account_sid, secret=secret, api_key_sid=entry.api_key_sid
-    )
-    try:
-        await TwilioMessages(http, credentials=credentials).recent(1)
-    except TwilioAuthError as exc:
-        return _Outcome(
-            False,
-            f"Twilio refused the credentials for {entry.account_sid}: {exc}",
-            f"store the account's current Auth Token or key: mlc secrets set {entry.credential}",
-        )
-    return _Outcome(True, f"account {entry.account_sid} readable")
+    return Outcome(True, seen)
 
 
 async def _monday(
     entry: MondayCheck, secret: SecretStr, transport: httpx.AsyncBaseTransport | None
-) -> _Outcome:
+) -> Outcome:
     client = MondayClient(
         secret, base_url=entry.api_base, transport=transport, timeout=TIMEOUT_SECONDS
     )
@@ -132,13 +95,13 @@ async def _monday(
             for board in entry.boards:
                 await client.board(board)
         except MondayAuthError as exc:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"monday refused the token: {exc}",
                 f"store a current API token: mlc secrets set {entry.credential}",
             )
         except MondayBoardNotFound as exc:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"{me.name} ({me.account.name}) cannot read board {exc.board_id}",
                 "share the board with the token's user, or fix the board id",
@@ -147,18 +110,21 @@ async def _monday(
     seen = f"{me.name} ({me.account.name})"
     if entry.boards:
         seen += f"; reads {len(entry.boards)} board(s)"
+    headroom = {COMPLEXITY_LEFT: float(left)} if left is not None else {}
     if left is not None and left < entry.complexity_floor:
-        return _Outcome(
+        return Outcome(
             False,
             f"{seen}; only {left} complexity points left this minute",
             "wait for the reset or lower the sink's load; another app may share the token",
+            headroom,
         )
-    return _Outcome(True, seen + (f"; complexity left {left}" if left is not None else ""))
+    seen += f"; complexity left {left}" if left is not None else ""
+    return Outcome(True, seen, headroom=headroom)
 
 
 async def _airbase(
     entry: AirbaseCheck, secret: SecretStr, transport: httpx.AsyncBaseTransport | None
-) -> _Outcome:
+) -> Outcome:
     client = AirbaseClient(
         entry.api_base, secret, transport=transport, timeout=TIMEOUT_SECONDS, page_size=1
     )
@@ -167,23 +133,24 @@ async def _airbase(
             # One page of one item: the first record, if any, is enough; no second page.
             first = await anext(aiter(client.list(entry.resource)), None)
         except AirbaseCredentialsRefused as exc:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"Airbase refused the token: {exc}",
                 f"store a current API token: mlc secrets set {entry.credential}",
             )
         rate = client.rate_limit
     seen = f"{entry.resource} readable ({'1 item' if first is not None else 'none yet'})"
-    if rate.remaining is not None:
-        seen += f"; {rate.remaining} of {rate.limit} requests left"
-    return _Outcome(True, seen)
+    if rate.remaining is None:
+        return Outcome(True, seen)
+    seen += f"; {rate.remaining} of {rate.limit} requests left"
+    return Outcome(True, seen, headroom={HOUR_LEFT: float(rate.remaining)})
 
 
 async def _bill(
     entry: BillCheck,
     secret: Callable[[str], SecretStr],
     transport: httpx.AsyncBaseTransport | None,
-) -> _Outcome:
+) -> Outcome:
     credentials = BillCredentials(
         username=entry.username,
         password=secret(entry.credential),
@@ -198,14 +165,14 @@ async def _bill(
             # The login opens a session; one page of vendors changed from now on uses it.
             await anext(aiter(client.vendors(updated_since=datetime.now(UTC))), None)
         except BillAuthError as exc:
-            return _Outcome(
+            return Outcome(
                 False,
                 f"BILL refused the sign-in to {entry.organization_id}: {exc}",
                 f"check the user, organization and devKey; a changed password: "
                 f"mlc secrets set {entry.credential}",
             )
         logins = client.logins_made
-    return _Outcome(
+    return Outcome(
         True,
         f"{entry.username} signed in to {entry.organization_id}; session used ({logins} login)",
     )
@@ -225,13 +192,13 @@ async def probe(
         else:
             outcome = await _run(entry, secret(entry.credential), transport)
     except CredentialNotFound as exc:
-        outcome = _Outcome(False, str(exc), f"store it: mlc secrets set {exc.name}")
+        outcome = Outcome(False, str(exc), f"store it: mlc secrets set {exc.name}")
     except ConnectorError as exc:
-        outcome = _Outcome(False, str(exc), _generic_action(entry))
+        outcome = Outcome(False, str(exc), _generic_action(entry))
     return _result(entry, outcome, started)
 
 
-def _result(entry: CheckEntry, outcome: _Outcome, started: float) -> CheckResult:
+def _result(entry: CheckEntry, outcome: Outcome, started: float) -> CheckResult:
     elapsed = (time.perf_counter() - started) * 1000
     return CheckResult(
         system=entry.system,
@@ -240,14 +207,17 @@ def _result(entry: CheckEntry, outcome: _Outcome, started: float) -> CheckResult
         detail=outcome.detail,
         latency_ms=elapsed,
         action=outcome.action,
+        headroom=outcome.headroom,
     )
 
 
 async def _run(
-    entry: SlackCheck | TwilioCheck | MondayCheck | AirbaseCheck,
+    entry: VismaCheck | SlackCheck | TwilioCheck | SendGridCheck | MondayCheck | AirbaseCheck,
     value: SecretStr,
     transport: httpx.AsyncBaseTransport | None,
-) -> _Outcome:
+) -> Outcome:
+    if isinstance(entry, VismaCheck):
+        return await probe_visma(entry, value, transport=transport, request_timeout=TIMEOUT_SECONDS)
     if isinstance(entry, MondayCheck):
         return await _monday(entry, value, transport)
     if isinstance(entry, AirbaseCheck):
@@ -256,7 +226,9 @@ async def _run(
     async with http:
         if isinstance(entry, SlackCheck):
             return await _slack(entry, value, http)
-        return await _twilio(entry, value, http)
+        if isinstance(entry, SendGridCheck):
+            return await probe_sendgrid(entry, value, http)
+        return await probe_twilio(entry, value, http)
 
 
 def _generic_action(entry: CheckEntry) -> str:
