@@ -92,6 +92,12 @@ def _rules_test(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _rules_preview(args: argparse.Namespace) -> int:
+    from mlc.rules_preview import run
+
+    return run(args)
+
+
 def _twilio_resend(args: argparse.Namespace) -> int:
     from mlc.twilio_resend import run
 
@@ -155,6 +161,14 @@ def _rules_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_arguments(rules_test)
     rules_test.set_defaults(func=_rules_test)
+    from mlc.rules_preview import add_arguments as add_preview_arguments
+
+    rules_preview = rules.add_parser(
+        "preview",
+        help="what a rules file would have sent for past Visma events, next to what was sent",
+    )
+    add_preview_arguments(rules_preview)
+    rules_preview.set_defaults(func=_rules_preview)
 
 
 def _twilio_arguments(p: argparse.ArgumentParser) -> None:
@@ -254,7 +268,7 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     ).set_defaults(func=_audit)
 
     sub.add_parser("visma", help="Visma operations: backfill, plan")
-    sub.add_parser("rules", help="work on routing rules files: test")
+    sub.add_parser("rules", help="work on routing rules files: test, preview")
     sub.add_parser("twilio", help="Twilio alerts: resend a failed one")
     sub.add_parser("monday", help="monday.com boards: map a board's columns (setup wizard)")
     sub.add_parser(

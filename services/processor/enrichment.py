@@ -11,17 +11,25 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from chassis.kafka.view import CompactedView
 from events.visma import VismaEntityChanged
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]
 MISS_MEMORY_SECONDS = 60.0
+
+
+class ReferenceLookup(Protocol):
+    """Where reference records are found by key: the processor's live `CompactedView`, or
+    a snapshot read back from the reference topics (`mlc rules preview`)."""
+
+    def get(self, key: str) -> Record | None: ...
+
+    def wait_for(self, key: str, timeout: float) -> Record | None: ...
 
 
 def payload_of(event: VismaEntityChanged) -> BaseModel | None:
@@ -33,7 +41,7 @@ def payload_of(event: VismaEntityChanged) -> BaseModel | None:
 
 
 class ReferenceData:
-    def __init__(self, view: CompactedView[Record], *, wait_seconds: float) -> None:
+    def __init__(self, view: ReferenceLookup, *, wait_seconds: float) -> None:
         self._view = view
         self._wait = wait_seconds
         self._missed: dict[str, float] = {}
