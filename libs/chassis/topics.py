@@ -55,6 +55,12 @@ def redrive_topic(group: str) -> TopicSpec:
     return TopicSpec(f"redrive.{group}.v1", partitions=1, retention_ms=7 * DAY_MS)
 
 
+DLQ_REDRIVEN = TopicSpec("state.dlq-redriven.v1", partitions=1, compacted=True)
+"""Dead letters put back by `mlc dlq redrive`, keyed by dead-letter id (`<group>:<partition>:
+<offset>`), written in the same transaction as the redriven record: a second redrive of the
+same dead letter finds the mark and does nothing."""
+
+
 def redrive_subscription(group: str) -> str:
     """A pattern for `group`'s redrive topic: a consumer subscribed to it starts without the
     topic existing yet (no error) and takes it on once it does."""

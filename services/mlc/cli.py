@@ -218,6 +218,12 @@ def _airbase_arguments(p: argparse.ArgumentParser) -> None:
     add_held_arguments(airbase)
 
 
+def _dlq_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.dlq import add_arguments
+
+    add_arguments(p)
+
+
 def _secrets_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.secrets import add_secrets_arguments
 
@@ -236,6 +242,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "status": _status_arguments,
     "check": _check_arguments,
     "audit": _audit_arguments,
+    "dlq": _dlq_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -283,6 +290,10 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="ping your real systems: each configured credential, no side effects"
     ).set_defaults(func=_check)
+
+    sub.add_parser(
+        "dlq", help="dead letters: list, show one, redrive into exactly the group that failed"
+    )
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
