@@ -11,7 +11,7 @@ other checks still run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import httpx
@@ -42,7 +42,7 @@ from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
 from slack_client.errors import SlackCredentialError
 
-__all__ = ["CheckResult", "probe"]
+__all__ = ["CheckResult", "probe", "probe_all"]
 
 TIMEOUT_SECONDS = 10.0
 
@@ -196,6 +196,17 @@ async def probe(
     except ConnectorError as exc:
         outcome = Outcome(False, str(exc), _generic_action(entry))
     return _result(entry, outcome, started)
+
+
+async def probe_all(
+    entries: Sequence[CheckEntry],
+    *,
+    secret: Callable[[str], SecretStr],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[CheckResult]:
+    """Every entry probed, one after the other (a check is a few calls; one at a time keeps
+    a check's own calls from competing with each other for a system's limits)."""
+    return [await probe(entry, secret=secret, transport=transport) for entry in entries]
 
 
 def _result(entry: CheckEntry, outcome: Outcome, started: float) -> CheckResult:

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from chassis.errors import ConnectorError, PermanentError
 from credential_check.config import SYSTEMS, CheckConfig, CheckEntry, load_check_config
-from credential_check.probes import CheckResult, probe
+from credential_check.probes import CheckResult, probe_all
 
 __all__ = ["add_arguments", "run", "run_checks"]
 
@@ -51,9 +51,9 @@ async def run_checks(
     system: str | None = None,
     credential: str | None = None,
 ) -> list[CheckResult]:
-    """Every chosen entry probed, one after the other (a check is a few calls)."""
+    """Every chosen entry probed, one after the other."""
     chosen = _chosen(config, system=system, credential=credential)
-    return [await probe(entry, secret=secret, transport=transport) for entry in chosen]
+    return await probe_all(chosen, secret=secret, transport=transport)
 
 
 def _chosen(config: CheckConfig, *, system: str | None, credential: str | None) -> list[CheckEntry]:

@@ -26,6 +26,7 @@ SERVICES: dict[str, str] = {
     "airbase-sink": "airbase_sink.main",
     "airbase-poller": "airbase_poller.main",
     "audit-index": "audit_index.main",
+    "credential-check": "credential_check.main",
 }
 
 

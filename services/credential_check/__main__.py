@@ -1,0 +1,5 @@
+import sys
+
+from credential_check.main import main
+
+sys.exit(main())
