@@ -20,17 +20,18 @@ from confluent_kafka.admin import AdminClient
 
 from audit_index.index_file import AuditIndexFile
 from chassis.errors import PermanentError
-from chassis.kafka.dlq import DeadLetters, FailureClass
+from chassis.kafka.dlq import DeadLetters, FailureClass, Origin, dead_letter_headers
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
 from chassis.settings import KafkaSettings
 from chassis.topics import TopicSpec, dead_letter_topic, ensure_topics, redrive_topic
+from events import PostSlackMessage
 from mlc.cli import main as mlc
 from mlc.dlq_reader import DeadLetterId, DlqReader
 from mlc.dlq_redrive import RedriveRequest, redrive
 from slack_client.errors import SlackCredentialError
-from tests.integration.runner_kit import Bench, eventually, make_bench, running
+from tests.integration.runner_kit import WAIT, Bench, eventually, make_bench, running
 
 pytestmark = pytest.mark.integration
 
@@ -215,3 +216,102 @@ def test_unknown_groups_and_ids_are_one_line_errors(
         assert err.count("\n") == 1, (argv, err)
         assert expected in err, (argv, err)
     assert DeadLetterId.parse(f"{group}:0:7").group == group
+
+
+def test_an_edited_redrive_sends_the_validated_value_and_a_refused_one_sends_nothing(
+    bench: Bench, unique: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    group = f"it-dlq-edit-{unique}"
+    ensure_topics(
+        AdminClient({"bootstrap.servers": bench.bootstrap}),
+        [TopicSpec(bench.topic, partitions=1), dead_letter_topic(group), redrive_topic(group)],
+    )
+    bench.produce([("C1", bench.command("C1", 1), 0, [("correlation-id", b"corr-1")])])
+    produced = bench.produced[0]
+    record = Record(
+        topic=bench.topic, partition=0, offset=produced.offset, key="C1", raw=produced.value,
+        headers=[("correlation-id", b"corr-1")], attempts=2,
+    )  # fmt: skip
+    producer = EventProducer(bench.settings, f"dlq-{group}")
+    DeadLetters(producer, group).send(record, failure=FailureClass.PERMANENT, reason="bad channel")
+    producer.close()
+    letter_id = f"{group}:0:0"
+    _, value = bench.serde.decode(produced.value)
+    refused = tmp_path / "refused.json"
+    refused.write_text(json.dumps({**value, "created_at": "yesterday"}, default=str))
+    fixed = tmp_path / "fixed.yaml"
+    fixed.write_text(json.dumps({**value, "channel": "C-fixed"}, default=str))
+
+    argv = ["dlq", "redrive", "--group", group, "--id", letter_id, "--edit"]
+    assert mlc([*argv, str(refused)]) == 2
+    assert f"does not validate as {PostSlackMessage.SCHEMA}" in capsys.readouterr().err
+    assert _end(bench, redrive_topic(group).name) == 0  # nothing sent, nothing marked
+
+    assert mlc([*argv, str(fixed)]) == 0
+    assert f"redriven {letter_id} -> redrive.{group}.v1" in capsys.readouterr().out
+    consumer = Consumer({"bootstrap.servers": bench.bootstrap, "group.id": f"{group}-check"})
+    try:
+        consumer.assign([TopicPartition(redrive_topic(group).name, 0, 0)])
+        message = consumer.poll(WAIT)
+    finally:
+        consumer.close()
+    assert message is not None
+    assert message.error() is None
+    schema, sent = bench.serde.decode(message.value())
+    assert (schema, sent["channel"], sent["command_id"]) == (
+        PostSlackMessage.SCHEMA, "C-fixed", value["command_id"]
+    )  # fmt: skip
+    headers = dict(message.headers())
+    assert headers["redrive-of"] == letter_id.encode()
+    assert headers["correlation-id"] == b"corr-1"
+    assert (headers["dlq-topic"], headers["dlq-offset"]) == (bench.topic.encode(), b"0")
+    assert mlc([*argv, str(fixed)]) == 0
+    assert "0 redriven, 1 already redriven" in capsys.readouterr().out
+
+
+def test_a_redriven_record_of_a_partition_not_ours_has_its_state_loaded_first(
+    bench: Bench, unique: str
+) -> None:
+    """Another replica owns the original partition (here: partition 5 of a one-partition
+    topic, which no replica owns): its state is loaded before the call and let go with the
+    redrive partition, so a sink's ledger shows the command's earlier entries."""
+    group = bench.group
+    ensure_topics(
+        AdminClient({"bootstrap.servers": bench.bootstrap}),
+        [TopicSpec(bench.topic, partitions=1), dead_letter_topic(group), redrive_topic(group)],
+    )
+    headers = dead_letter_headers(
+        [], group=group, origin=Origin(bench.topic, 5, 17), key="C7", attempts=3,
+        failure=FailureClass.AUTH, reason="refused",
+    )  # fmt: skip
+    producer = EventProducer(bench.settings, f"it-{group}")
+    producer.send_confirmed(
+        redrive_topic(group).name, key="C7", value=bench.command("C7", 7), headers=headers
+    )
+    producer.close()
+    events: list[tuple[str, Any]] = []
+
+    async def handler(record: Record) -> None:
+        events.append(("handled", (record.source_topic, record.source_partition)))
+
+    runner = ConsumerRunner(
+        settings=bench.settings,
+        config=RunnerConfig(group_id=group, topics=(bench.topic,), commit_interval=0.1),
+        handler=handler,
+        serde=bench.serde,
+        dead_letters=DeadLetters(EventProducer(bench.settings, f"dlq-{group}"), group),
+        on_assigned=lambda assigned: events.append(("assigned", sorted(assigned))),
+        on_revoked=lambda revoked: events.append(("revoked", sorted(revoked))),
+    )
+
+    async def scenario() -> None:
+        async with running(runner) as task:
+            await eventually(lambda: any(e[0] == "handled" for e in events), task, "the call")
+
+    asyncio.run(scenario())
+
+    source = (bench.topic, 5)
+    assert events.index(("assigned", [source])) < events.index(("handled", source))
+    assert ("assigned", [(bench.topic, 0)]) in events  # the redrive partition: no state
+    revoked = [sorted(e[1]) for e in events if e[0] == "revoked"]
+    assert sorted([(bench.topic, 0), source]) in revoked

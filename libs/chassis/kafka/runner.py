@@ -150,6 +150,9 @@ class ConsumerRunner:
         self._ordering_key = ordering_key
         self._consumer = Consumer(_consumer_config(settings, config))
         self._redrive_topic = redrive_topic(config.group_id).name
+        self._borrowed: set[tuple[str, int]] = set()
+        """Input partitions not ours whose state was loaded for redriven records of theirs
+        (`_borrow_state`); let go with the redrive partition."""
         self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{config.group_id}")
         self._trackers: dict[tuple[str, int], PartitionTracker] = {}
         self._queues: dict[str, deque[Record]] = {}
@@ -334,22 +337,40 @@ class ConsumerRunner:
         return True
 
     def _batch_from(self, queue: deque[Record]) -> list[Record] | None:
-        if self._batching is None:
+        if self._batching is None or queue[0].origin is not None:
             return None
         return take_batch(
             queue,
             self._batching,
             group=self._config.group_id,
-            usable=lambda r: r.owned and self._decodes(r),
+            # A redriven record is handled alone, as its original (`handling` names one).
+            usable=lambda r: r.owned and r.origin is None and self._decodes(r),
         )
 
     async def _handle(self, ordering: str, record: Record) -> _Outcome:
         async def call() -> None:
             self._decode(record)
+            await self._borrow_state(record)
             await self._handler(record)
 
         with correlated(correlation_from_headers(record.headers)), handling([record]):
             return await self._until_settled([record], self._bucket(ordering), call)
+
+    async def _borrow_state(self, record: Record) -> None:
+        """A redriven record's state (a sink's ledger entries) is its original partition's.
+        If another replica owns that partition, this one loads it (`on_assigned`, on the
+        Kafka thread like every assignment) before the call, so a command that was done is
+        seen as done here too; it is let go with the redrive partition."""
+        origin = record.origin
+        if origin is None or self._on_assigned is None or origin.topic not in self._config.topics:
+            return
+        source = (origin.topic, origin.partition)
+        if source in self._trackers or source in self._borrowed:
+            return
+        on_assigned = self._on_assigned
+        await self._on_kafka(lambda: on_assigned([source]))
+        self._borrowed.add(source)
+        log.info("loaded the state of a partition for redriven records", extra={"source": source})
 
     async def _handle_batch(self, ordering: str, batch: list[Record]) -> _Outcome:
         assert self._batching is not None
@@ -596,6 +617,7 @@ class ConsumerRunner:
             self._on_assigned(inputs)
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
+            self._borrowed.discard((tp.topic, tp.partition))  # ours now: loaded above
         self.assigned = True
         log.info("partitions assigned", extra={"partitions": [_name(tp) for tp in partitions]})
 
@@ -618,6 +640,9 @@ class ConsumerRunner:
         for key in revoked:
             self._trackers.pop(key, None)
         inputs = sorted(key for key in revoked if key[0] != self._redrive_topic)
+        if any(topic == self._redrive_topic for topic, _ in revoked):
+            inputs = sorted({*inputs, *self._borrowed})
+            self._borrowed.clear()
         if inputs and self._on_revoked is not None:
             # After the last commit: e.g. a sink forgets these partitions' ledger entries
             # (the next owner writes them; they are read again if the partitions come back).
