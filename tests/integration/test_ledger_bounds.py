@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
-from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.dlq import DeadLetters, FailureClass
 from chassis.kafka.expiry import Expiry
 from chassis.kafka.ledger import CommandLedger
 from chassis.kafka.producer import EventProducer
@@ -113,8 +113,8 @@ class Letters(DeadLetters):
         super().__init__(producer, group)
         self.reasons: dict[str, str] = {}
 
-    def send(self, record: Record, reason: str) -> None:
-        super().send(record, reason)
+    def send(self, record: Record, *, failure: FailureClass, reason: str) -> None:
+        super().send(record, failure=failure, reason=reason)
         self.reasons[record.key or ""] = reason
 
 

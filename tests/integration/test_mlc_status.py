@@ -14,7 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.dlq import DeadLetters, FailureClass
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import Record
 from chassis.settings import KafkaSettings
@@ -63,7 +63,7 @@ class World:
             letters = DeadLetters(producer, self.group)
             for i in range(count):
                 record = Record(self.topic, 0, i, f"k{i}", b"v", [])
-                letters.send(record, "permanent: test")
+                letters.send(record, failure=FailureClass.PERMANENT, reason="permanent: test")
         finally:
             producer.close()
 

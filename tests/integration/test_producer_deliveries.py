@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.dlq import DeadLetters, FailureClass
 from chassis.kafka.producer import EventProducer, ProduceError, confirm
 from chassis.kafka.record import Record
 from chassis.settings import KafkaSettings
@@ -36,7 +36,8 @@ def test_a_failed_write_is_reported_to_its_writer_and_not_to_another(
     try:
         refused = producer.send(tiny, key="command-1", value=b"x" * 500)
         record = Record("sink.it.v1", 0, 7, "chan-a", b"value", [])
-        DeadLetters(producer, group).send(record, "poison")  # raises if not confirmed
+        # raises if not confirmed
+        DeadLetters(producer, group).send(record, failure=FailureClass.POISON, reason="poison")
         with pytest.raises(ProduceError, match=r"MSG_SIZE_TOO_LARGE|too large"):
             confirm([refused], timeout=30)
     finally:
