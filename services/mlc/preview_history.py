@@ -107,8 +107,14 @@ def read_history(settings: ProcessorSettings, *, since_ms: int, serde: AvroSerde
         command = None if record.value is None else decode_command(serde, record.value)
         if command is not None:
             history.commands[command.command_id] = command
+    # Audit records are keyed by entity: only those of the window's entities are decoded.
+    entities = {event.key for event in history.events}
     audit = read_since(kafka, [settings.audit_topic], since_ms=since_ms, client=CLIENT)
-    decoded = (_decode_named(serde, record.value) for record in audit if record.value)
+    decoded = (
+        _decode_named(serde, record.value)
+        for record in audit
+        if record.value and record.key in entities
+    )
     take_audit(history, (found for found in decoded if found is not None))
     return history
 

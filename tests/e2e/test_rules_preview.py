@@ -68,7 +68,7 @@ def test_raising_a_threshold_previews_exactly_the_messages_no_longer_sent(
     sms_count = 2 * len(_refs(i for i in sek if _amount(i) >= SMS_FROM))
     stack.start_services(("visma-poller", "processor", "slack-sink", "twilio-sink"))
     wait_for_posts(stack, set(expected.commands), timeout=120)
-    wait_until(lambda: len(sent_sms(stack)) >= sms_count, timeout=60, stack=stack, what="SMS")
+    wait_until(lambda: len(sent_sms(stack)) >= sms_count, timeout=120, stack=stack, what="SMS")
     _stop_services(stack)  # a clean stop: every sink's audit records are on the broker
     history_ready = time.monotonic()
 
