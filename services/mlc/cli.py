@@ -130,6 +130,12 @@ def _check_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(func=_check)
 
 
+def _replay_arguments(p: argparse.ArgumentParser) -> None:
+    from mlc.replay import add_arguments
+
+    add_arguments(p)
+
+
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
     from mlc.demo import add_demo_arguments
 
@@ -244,6 +250,7 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
     "check": _check_arguments,
     "audit": _audit_arguments,
     "dlq": _dlq_arguments,
+    "replay": _replay_arguments,
 }
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
@@ -295,6 +302,9 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     sub.add_parser(
         "dlq", help="dead letters: list, show one, redrive into exactly the group that failed"
     )
+    sub.add_parser(
+        "replay", help="reset a sink to a time or offset without repeating what it did (ledger)"
+    )
 
     topics = sub.add_parser("topics", help="create every declared topic (idempotent)")
     topics.set_defaults(func=_topics)
@@ -311,9 +321,21 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return next((word for word in argv if not word.startswith("-")), None)
 
 
+PASSES_ON = frozenset({"replay"})
+"""Sub-commands that hand the words after `--` to another parser (`mlc replay SINK ... --
+SINK_OPTIONS`: the sink's own options); argparse would take them for its own positionals."""
+
+
 def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
-    args = parser(_chosen(words)).parse_args(words)
+    command = _chosen(words)
+    passed: list[str] = []
+    if command in PASSES_ON and "--" in words:
+        cut = words.index("--")
+        words, passed = words[:cut], words[cut + 1 :]
+    args = parser(command).parse_args(words)
+    if command in PASSES_ON:
+        args.passed_on = passed
     result: int = args.func(args)
     return result
 

@@ -7,7 +7,7 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 
-from chassis.errors import ConnectorError
+from chassis.errors import ConnectorError, PermanentError
 from chassis.jsonlog import configure_logging
 from chassis.service import run_service
 from chassis.settings import KafkaSettings, ServiceSettings
@@ -80,23 +80,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-class UsageError(Exception):
-    pass
+class UsageError(PermanentError):
+    """A command-line option the sink cannot run with."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    service = ServiceSettings()
-    configure_logging(SERVICE, service.log_level)
-    try:
-        stored = workspace_pairs(
-            "--workspace-credential", args.workspace_credential, metavar="NAME=CREDENTIAL"
-        )
-        tokens = environment_tokens(args.workspace, default=not stored)
-        _check_numbers(args)
-    except (UsageError, WorkspaceSpecError) as exc:
-        log.error("bad configuration", extra={"error": str(exc)})
-        return 2
+def options_from(args: argparse.Namespace, service: ServiceSettings) -> SinkOptions:
+    """The sink's options from its command line (also how `mlc replay` sees the sink);
+    raises `UsageError` or `WorkspaceSpecError` for a bad one."""
+    stored = workspace_pairs(
+        "--workspace-credential", args.workspace_credential, metavar="NAME=CREDENTIAL"
+    )
+    tokens = environment_tokens(args.workspace, default=not stored)
+    _check_numbers(args)
     options = SinkOptions(
         group_id=args.group_id,
         api_base=args.api_base,
@@ -122,6 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.ledger_horizon_days:
         options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    service = ServiceSettings()
+    configure_logging(SERVICE, service.log_level)
+    try:
+        options = options_from(args, service)
+    except (UsageError, WorkspaceSpecError) as exc:
+        log.error("bad configuration", extra={"error": str(exc)})
+        return 2
     try:
         check_ledger(options)
     except ConnectorError as exc:

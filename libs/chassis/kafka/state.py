@@ -9,7 +9,7 @@ value was written, for state that expires (`chassis.kafka.ledger`).
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -97,6 +97,21 @@ def iter_to_end(
             yield (key.decode() if isinstance(key, bytes) else key), value
 
 
+def read_range(
+    settings: KafkaSettings,
+    topic: str,
+    *,
+    client: str,
+    starts: Mapping[int, int],
+    stops: Mapping[int, int],
+) -> Iterator[Message]:
+    """The committed records of `topic` from `starts[p]` up to (not including) `stops[p]`
+    (or the partition's end, if sooner), for each partition p of `starts`."""
+    return _messages_to_end(
+        settings, topic, client=client, partitions=list(starts), starts=starts, stops=stops
+    )
+
+
 def _messages_to_end(
     settings: KafkaSettings,
     topic: str,
@@ -105,6 +120,8 @@ def _messages_to_end(
     partitions: Collection[int] | None,
     tail: int | None = None,
     metadata_timeout: float = 30.0,
+    starts: Mapping[int, int] | None = None,
+    stops: Mapping[int, int] | None = None,
 ) -> Iterator[Message]:
     consumer = Consumer(
         settings.client_config(client)
@@ -123,10 +140,9 @@ def _messages_to_end(
         assignment = []
         for partition in wanted:
             tp = TopicPartition(topic, partition)
-            low, high = watermarks(consumer, tp)
-            if high > low:
-                ends[partition] = high
-                start = low if tail is None else max(low, high - tail)
+            start, end = _bounds(watermarks(consumer, tp), partition, tail, starts, stops)
+            if end > start:
+                ends[partition] = end
                 assignment.append(TopicPartition(topic, partition, start))
         consumer.assign(assignment)
         deadline = time.monotonic() + LOAD_TIMEOUT_SECONDS
@@ -134,7 +150,7 @@ def _messages_to_end(
             if time.monotonic() > deadline:
                 raise StateLoadError(f"could not read {topic} to its end")
             for message in consumer.consume(1000, 0.2):
-                if not message.error():
+                if not message.error() and _before_stop(message, stops):
                     yield message
             # Positions move past transaction markers too, which messages never show.
             for tp in consumer.position([TopicPartition(topic, p) for p in list(ends)]):
@@ -142,3 +158,27 @@ def _messages_to_end(
                     ends.pop(tp.partition)
     finally:
         consumer.close()
+
+
+def _bounds(
+    offsets: tuple[int, int],
+    partition: int,
+    tail: int | None,
+    starts: Mapping[int, int] | None,
+    stops: Mapping[int, int] | None,
+) -> tuple[int, int]:
+    """Where a read of `partition` starts and ends, given its low and high `offsets`."""
+    low, high = offsets
+    start = low if tail is None else max(low, high - tail)
+    if starts is not None:
+        start = max(low, starts[partition])
+    end = high if stops is None else min(high, stops.get(partition, high))
+    return start, end
+
+
+def _before_stop(message: Message, stops: Mapping[int, int] | None) -> bool:
+    """A bounded read drops what its partition holds at or past its stop offset."""
+    if stops is None:
+        return True
+    stop = stops.get(message.partition() or 0)
+    return stop is None or (message.offset() or 0) < stop
