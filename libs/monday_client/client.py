@@ -34,7 +34,7 @@ from monday_client.errors import (
     MondayRateLimited,
     MondayRequestError,
 )
-from monday_client.models import Board, Item, ItemsPage, Me
+from monday_client.models import Board, DailyCalls, Item, ItemsPage, Me
 from monday_client.transport import DEFAULT_API_VERSION, GraphQLTransport
 
 __all__ = ["DEFAULT_LIMITS", "MAX_QUERY_COMPLEXITY", "LimitPolicy", "MondayClient"]
@@ -114,6 +114,14 @@ class MondayClient:
         if not isinstance(data.get("me"), dict):
             raise MondayRequestError("monday answered no user for this token")
         return Me.model_validate(data["me"])
+
+    async def daily_calls(self) -> DailyCalls:
+        """The account's daily call limit and today's calls (`platform_api`)."""
+        data = await self._call("PlatformApi", documents.PLATFORM_API, {})
+        raw = data.get("platform_api")
+        if not isinstance(raw, dict):
+            raise MondayRequestError("monday answered no platform_api for this token")
+        return DailyCalls.from_answer(raw)
 
     async def board(self, board_id: str) -> Board:
         """The board's columns (in board order) and groups; `MondayBoardNotFound` if none."""

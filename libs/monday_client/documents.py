@@ -36,6 +36,7 @@ __all__ = [
     "MAX_BATCH",
     "ME",
     "NEXT_ITEMS_PAGE",
+    "PLATFORM_API",
     "change_many_document",
 ]
 
@@ -137,6 +138,13 @@ query Me {{
 }}
 """
 
+PLATFORM_API = f"""
+query PlatformApi {{
+  {_COMPLEXITY}
+  platform_api {{ daily_limit {{ total }} daily_analytics {{ by_day {{ day usage }} }} }}
+}}
+"""
+
 # The batch documents share $board and $labels; each alias u<i> has its own $item<i> and
 # $values<i>.
 _SHARED_VARIABLES = frozenset({"board", "labels"})
@@ -203,6 +211,7 @@ DOCUMENTS: MappingProxyType[str, str] = MappingProxyType(
         "ItemsPage": ITEMS_PAGE,
         "NextItemsPage": NEXT_ITEMS_PAGE,
         "Me": ME,
+        "PlatformApi": PLATFORM_API,
         **{f"ChangeMany{size}": document for size, document in enumerate(_CHANGE_MANY, 1)},
     }
 )

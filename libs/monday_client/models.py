@@ -20,6 +20,7 @@ __all__ = [
     "Column",
     "ColumnValue",
     "Complexity",
+    "DailyCalls",
     "Group",
     "Item",
     "ItemsPage",
@@ -136,6 +137,30 @@ class Me(_MondayModel):
     name: str
     email: str
     account: Account
+
+
+class DailyCalls(_MondayModel):
+    """The account's daily call limit and its calls on the latest day monday reports
+    (`platform_api`: daily_limit.total and daily_analytics.by_day)."""
+
+    limit: int | None
+    used: int
+    day: str | None
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    @classmethod
+    def from_answer(cls, raw: Mapping[str, Any]) -> DailyCalls:
+        limit = (raw.get("daily_limit") or {}).get("total")
+        days = [d for d in (raw.get("daily_analytics") or {}).get("by_day") or () if d]
+        latest = max(days, key=lambda d: str(d.get("day")), default=None)
+        return cls(
+            limit=limit if isinstance(limit, int) else None,
+            used=int(latest["usage"]) if latest else 0,
+            day=str(latest["day"]) if latest else None,
+        )
 
 
 class Complexity(_MondayModel):

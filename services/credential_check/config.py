@@ -84,6 +84,8 @@ class MondayCheck(_Entry):
     """Board ids the token must be able to read."""
     complexity_floor: int = Field(default=100_000, ge=0)
     """Fewer complexity points left in the minute than this is a failure."""
+    daily_calls_floor: int = Field(default=500, ge=0)
+    """Fewer calls left of the account's daily limit than this is a failure."""
 
 
 class AirbaseCheck(_Entry):

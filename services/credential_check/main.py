@@ -24,7 +24,8 @@ example:
 
 The file is the one `mlc check --config` reads (deploy/check.example.yaml). Gauges, per
 system and credential: mlc_credential_check_ok (1/0), mlc_credential_check_latency_seconds,
-mlc_credential_check_headroom{measure=requests_left_this_hour|complexity_left_this_minute};
+mlc_credential_check_headroom{measure=requests_left_this_hour|complexity_left_this_minute|
+calls_left_today};
 and mlc_credential_check_last_cycle_timestamp_seconds. Alert rules:
 deploy/prometheus/credential-check.rules.yaml.
 """

@@ -2,9 +2,10 @@
 
 Per system and credential: `mlc_credential_check_ok` (1 or 0), the probe's latency, and the
 headroom measures a probe saw (`requests_left_this_hour` for Visma and Airbase,
-`complexity_left_this_minute` for monday); plus when the last cycle ended, so an alert can
-also say the checks themselves stopped. A measure a cycle did not see (a refused token reads
-nothing) is removed rather than left at its old value: a stale number would hide the failure.
+`complexity_left_this_minute` and `calls_left_today` for monday); plus when the last cycle
+ended, so an alert can also say the checks themselves stopped. A measure a cycle did not
+see (a refused token reads nothing) is removed rather than left at its old value: a stale
+number would hide the failure.
 deploy/prometheus/credential-check.rules.yaml alerts on them.
 """
 

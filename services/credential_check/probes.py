@@ -36,7 +36,13 @@ from credential_check.config import (
 )
 from credential_check.probe_twilio import probe_sendgrid, probe_twilio
 from credential_check.probe_visma import probe_visma
-from credential_check.result import COMPLEXITY_LEFT, HOUR_LEFT, CheckResult, Outcome
+from credential_check.result import (
+    COMPLEXITY_LEFT,
+    DAILY_CALLS_LEFT,
+    HOUR_LEFT,
+    CheckResult,
+    Outcome,
+)
 from monday_client.client import MondayClient
 from monday_client.errors import MondayAuthError, MondayBoardNotFound
 from slack_client.client import SlackClient
@@ -94,6 +100,7 @@ async def _monday(
             me = await client.me()
             for board in entry.boards:
                 await client.board(board)
+            daily = await client.daily_calls()
         except MondayAuthError as exc:
             return Outcome(
                 False,
@@ -111,6 +118,8 @@ async def _monday(
     if entry.boards:
         seen += f"; reads {len(entry.boards)} board(s)"
     headroom = {COMPLEXITY_LEFT: float(left)} if left is not None else {}
+    if daily.left is not None:
+        headroom[DAILY_CALLS_LEFT] = float(daily.left)
     if left is not None and left < entry.complexity_floor:
         return Outcome(
             False,
@@ -119,6 +128,17 @@ async def _monday(
             headroom,
         )
     seen += f"; complexity left {left}" if left is not None else ""
+    if daily.left is None:
+        return Outcome(True, seen, headroom=headroom)
+    seen += f"; {daily.left} of {daily.limit} calls left today"
+    if daily.left < entry.daily_calls_floor:
+        return Outcome(
+            False,
+            seen,
+            f"fewer than {entry.daily_calls_floor} left: the sink stops at the limit until "
+            "midnight (UTC); another app on the account may spend the same calls",
+            headroom,
+        )
     return Outcome(True, seen, headroom=headroom)
 
 

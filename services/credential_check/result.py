@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["COMPLEXITY_LEFT", "HOUR_LEFT", "CheckResult", "Outcome"]
+__all__ = ["COMPLEXITY_LEFT", "DAILY_CALLS_LEFT", "HOUR_LEFT", "CheckResult", "Outcome"]
 
 HOUR_LEFT = "requests_left_this_hour"
 """Visma's and Airbase's X-RateLimit-Remaining: requests left in the hour."""
 COMPLEXITY_LEFT = "complexity_left_this_minute"
 """monday's complexity points left in the minute."""
+DAILY_CALLS_LEFT = "calls_left_today"
+"""monday's daily call limit less today's calls."""
 
 
 @dataclass(frozen=True)

@@ -121,8 +121,10 @@ def test_one_cycle_publishes_each_credentials_result_and_changes_nothing(
     }
     assert headroom[("visma", "requests_left_this_hour")] == 499
     assert headroom[("monday", "complexity_left_this_minute")] > 0
+    assert headroom[("monday", "calls_left_today")] == 10_000 - 2  # me, platform_api
     assert set(headroom) == {
-        ("visma", "requests_left_this_hour"), ("monday", "complexity_left_this_minute")
+        ("visma", "requests_left_this_hour"), ("monday", "complexity_left_this_minute"),
+        ("monday", "calls_left_today"),
     }  # fmt: skip
     assert samples[("mlc_credential_check_last_cycle_timestamp_seconds", frozenset())] > 0
     assert ready == 200

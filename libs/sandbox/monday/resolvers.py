@@ -10,12 +10,14 @@ import asyncio
 import json
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from graphql import GraphQLResolveInfo
 
 from sandbox.monday.columns import Column, render_text, render_value
 from sandbox.monday.errors import MondayApplicationError
+from sandbox.monday.limits import DAY
 from sandbox.monday.schema import VALUE_TYPES
 from sandbox.monday.state import Board, Item, MondayState
 from sandbox.monday.webhooks import COLUMN_EVENTS
@@ -249,6 +251,22 @@ class Query:
             "name": "API user",
             "email": "api@nordic-demo.example",
             "account": Query.account(info),
+        }
+
+    @staticmethod
+    def platform_api(info: Info) -> dict[str, Any]:
+        """The daily call limit and today's calls of the token (monday counts them per
+        account; the sandbox's limits are per token, one token per demo account)."""
+        context = _context(info)
+        limits = context.state.limits
+        usage = limits.usage(context.token)
+        day = datetime.fromtimestamp(usage.day * DAY, UTC)
+        return {
+            "daily_limit": {"base": limits.daily_calls, "total": limits.daily_calls},
+            "daily_analytics": {
+                "last_updated": datetime.fromtimestamp(context.state.clock.time(), UTC).isoformat(),
+                "by_day": [{"day": day.date().isoformat(), "usage": usage.daily_calls}],
+            },
         }
 
     @staticmethod

@@ -41,6 +41,7 @@ SDL = (
     """
 scalar JSON
 scalar Date
+scalar ISO8601DateTime
 scalar CompareValue
 
 enum BoardKind { private public share }
@@ -87,6 +88,26 @@ type Complexity {
   before: Int!
   query: Int!
   reset_in_x_seconds: Int!
+}
+
+type DailyLimit {
+  base: Int
+  total: Int
+}
+
+type PlatformApiDailyAnalyticsByDay {
+  day: String!
+  usage: Int!
+}
+
+type DailyAnalytics {
+  last_updated: ISO8601DateTime
+  by_day: [PlatformApiDailyAnalyticsByDay!]!
+}
+
+type PlatformApi {
+  daily_limit: DailyLimit
+  daily_analytics: DailyAnalytics
 }
 
 type Column {
@@ -203,6 +224,7 @@ type Query {
   ): ItemsResponse!
   me: User
   next_items_page(cursor: String!, limit: Int! = 25): ItemsResponse!
+  platform_api: PlatformApi
 }
 
 type Mutation {

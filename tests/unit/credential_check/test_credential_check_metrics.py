@@ -11,7 +11,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from credential_check.metrics import CYCLES, HEADROOM, LAST_CYCLE, LATENCY, OK, CheckGauges
-from credential_check.result import COMPLEXITY_LEFT, HOUR_LEFT, CheckResult
+from credential_check.result import COMPLEXITY_LEFT, DAILY_CALLS_LEFT, HOUR_LEFT, CheckResult
 
 pytestmark = pytest.mark.unit
 
@@ -102,13 +102,15 @@ def test_the_alert_rules_use_the_published_metrics() -> None:
     published = {OK, LATENCY, HEADROOM, LAST_CYCLE, f"{CYCLES}_total"}
 
     assert {"CredentialCheckFailing", "VismaRequestsRunningOut", "MondayComplexityRunningOut",
-            "BillLoginFailing", "CredentialChecksStopped"} <= set(exprs)  # fmt: skip
+            "MondayDailyCallsRunningOut", "BillLoginFailing",
+            "CredentialChecksStopped"} <= set(exprs)  # fmt: skip
     for alert, expr in exprs.items():
         named = {word for word in _words(expr) if word.startswith("mlc_")}
         assert named, alert
         assert named <= published, (alert, named - published)
     assert f'measure="{HOUR_LEFT}"' in exprs["VismaRequestsRunningOut"]
     assert f'measure="{COMPLEXITY_LEFT}"' in exprs["MondayComplexityRunningOut"]
+    assert f'measure="{DAILY_CALLS_LEFT}"' in exprs["MondayDailyCallsRunningOut"]
 
 
 def _words(expr: str) -> list[str]:

@@ -152,6 +152,9 @@ CONFIG = CheckConfig(
         MondayCheck(credential="monday.good", api_base="http://sandbox/monday", boards=[BOARD]),
         MondayCheck(credential="monday.expired", api_base="http://sandbox/monday"),
         MondayCheck(credential="monday.good", api_base="http://sandbox/monday", boards=["404"]),
+        MondayCheck(
+            credential="monday.good", api_base="http://sandbox/monday", daily_calls_floor=9_999
+        ),
     ],
     airbase=[
         AirbaseCheck(credential="airbase.good", api_base="http://sandbox/airbase"),
@@ -262,6 +265,7 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("monday", "monday.good", True),
         ("monday", "monday.expired", False),
         ("monday", "monday.good", False),
+        ("monday", "monday.good", False),
         ("airbase", "airbase.good", True),
         ("airbase", "airbase.revoked", False),
         ("bill", "bill.password", True),
@@ -295,7 +299,14 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert sg_revoked.detail.startswith("SendGrid refused the API key: The provided")
     assert "mlc secrets set sendgrid.revoked" in sg_revoked.action
     assert stats_only.detail == "key valid; missing scopes: mail.send"
-    good_monday, expired, no_board, good_airbase, refused, good_bill, old_password = others
+    good_monday, expired, no_board, daily_low, *others = others
+    good_airbase, refused, good_bill, old_password = others
+    # monday counts the token's calls of the day: me, board, platform_api so far.
+    assert good_monday.detail.endswith("; 9997 of 10000 calls left today")
+    assert good_monday.headroom["calls_left_today"] == 9997
+    assert "complexity_left_this_minute" in good_monday.headroom
+    assert daily_low.detail.endswith("; 9993 of 10000 calls left today")
+    assert daily_low.action.startswith("fewer than 9999 left")
     assert good_bill.detail.startswith(f"{DEMO_USERNAME} signed in to {DEMO_ORGANIZATION_ID}")
     assert old_password.detail.startswith(f"BILL refused the sign-in to {DEMO_ORGANIZATION_ID}")
     assert "mlc secrets set bill.old-password" in old_password.action
@@ -337,8 +348,8 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(results) + 1 == 23
-    assert lines[-1] == "7 OK, 15 failed"
+    assert len(lines) == len(results) + 1 == 24
+    assert lines[-1] == "7 OK, 16 failed"
     assert lines[5].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())

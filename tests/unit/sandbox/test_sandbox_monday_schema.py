@@ -22,7 +22,7 @@ from graphql import (
 from sandbox.monday.schema import VALUE_TYPES, sandbox_schema
 
 BUILT_IN = {"String", "Int", "Float", "Boolean", "ID"}
-MONDAY_SCALARS = {"JSON", "Date", "CompareValue"}
+MONDAY_SCALARS = {"JSON", "Date", "CompareValue", "ISO8601DateTime"}
 
 MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
     "Account": {"id": ("ID!", {}), "name": ("String!", {}), "slug": ("String!", {})},
@@ -59,6 +59,11 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "query": ("Int!", {}),
         "reset_in_x_seconds": ("Int!", {}),
     },
+    "DailyAnalytics": {
+        "by_day": ("[PlatformApiDailyAnalyticsByDay!]!", {}),
+        "last_updated": ("ISO8601DateTime", {}),
+    },
+    "DailyLimit": {"base": ("Int", {}), "total": ("Int", {})},
     "DateValue": {
         "column": ("Column!", {}),
         "id": ("ID!", {}),
@@ -181,6 +186,11 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         "type": ("ColumnType!", {}),
         "value": ("JSON", {}),
     },
+    "PlatformApi": {
+        "daily_analytics": ("DailyAnalytics", {}),
+        "daily_limit": ("DailyLimit", {}),
+    },
+    "PlatformApiDailyAnalyticsByDay": {"day": ("String!", {}), "usage": ("Int!", {})},
     "Query": {
         "account": ("Account", {}),
         "boards": (
@@ -218,6 +228,7 @@ MONDAY_SIGNATURES: dict[str, dict[str, tuple[str, dict[str, str]]]] = {
         ),
         "me": ("User", {}),
         "next_items_page": ("ItemsResponse!", {"cursor": "String!", "limit": "Int!"}),
+        "platform_api": ("PlatformApi", {}),
     },
     "StatusValue": {
         "column": ("Column!", {}),
@@ -399,6 +410,7 @@ def test_the_root_operations_are_the_ones_the_connector_uses() -> None:
         "items_page_by_column_values",
         "me",
         "next_items_page",
+        "platform_api",
     }
     assert set(MONDAY_SIGNATURES["Mutation"]) == {
         "change_multiple_column_values",
