@@ -19,9 +19,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from chassis.errors import ConnectorError
-from chassis.kafka.record import Held
+from chassis.kafka.record import Held, HoldKind
 
 __all__ = ["CredentialHolds", "Replaced"]
 
@@ -38,6 +39,8 @@ class _Hold:
     released: asyncio.Event
     watcher: asyncio.Task[None] | None
     reason: str
+    kind: HoldKind = HoldKind.CREDENTIAL_HELD
+    until: datetime | None = None
 
 
 class CredentialHolds:
@@ -51,15 +54,22 @@ class CredentialHolds:
     def held(self, holder: str) -> Held | None:
         """The `Held` to raise while `holder` is held; None when it is not."""
         hold = self._holds.get(holder)
-        return None if hold is None else self._held(holder, hold.released, hold.reason)
+        return None if hold is None else self._held_by(holder, hold)
 
     def hold(
-        self, holder: str, *, replaced: Replaced | None, reason: str = "credential refused"
+        self,
+        holder: str,
+        *,
+        replaced: Replaced | None,
+        reason: str = "credential refused",
+        kind: HoldKind = HoldKind.CREDENTIAL_HELD,
+        until: datetime | None = None,
     ) -> Held:
         """Holds `holder` (once: a second call joins the first hold) and returns the `Held`.
 
         With `replaced`, a watcher ends the hold once it says the credential was replaced;
-        without (a credential from the environment), only a restart ends it.
+        without (a credential from the environment), only a restart ends it. `kind` and
+        `until` (when the hold is known to end) say what `mlc status` shows of it.
         """
         hold = self._holds.get(holder)
         if hold is None:
@@ -67,8 +77,8 @@ class CredentialHolds:
             watcher = None
             if replaced is not None:
                 watcher = asyncio.create_task(self._watch(holder, released, replaced))
-            hold = self._holds[holder] = _Hold(released, watcher, reason)
-        return self._held(holder, hold.released, hold.reason)
+            hold = self._holds[holder] = _Hold(released, watcher, reason, kind, until)
+        return self._held_by(holder, hold)
 
     @staticmethod
     def released_at_once(holder: str) -> Held:
@@ -81,6 +91,13 @@ class CredentialHolds:
     @staticmethod
     def _held(holder: str, released: asyncio.Event, reason: str) -> Held:
         return Held(f"{holder}: {reason}", released=released.wait)
+
+    @staticmethod
+    def _held_by(holder: str, hold: _Hold) -> Held:
+        return Held(
+            f"{holder}: {hold.reason}", released=hold.released.wait, kind=hold.kind,
+            until=hold.until,
+        )  # fmt: skip
 
     async def _watch(self, holder: str, released: asyncio.Event, replaced: Replaced) -> None:
         while True:

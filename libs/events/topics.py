@@ -9,6 +9,7 @@ processor can rebuild the latest version of each as a table.
 import re
 
 from chassis.audit import AUDIT_TOPIC
+from chassis.kafka.held_keys import HOLDS_TOPIC
 from chassis.topics import TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
@@ -70,6 +71,7 @@ ALL = (
     STATE_SLACK_LEDGER,
     STATE_VISMA_WRITER_LEDGER,
     AUDIT_TOPIC,
+    HOLDS_TOPIC,
     CREDENTIALS_TOPIC,
     SLACK_EVENTS,
     APPROVAL_SIGNALS,

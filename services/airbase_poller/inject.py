@@ -23,6 +23,7 @@ from airbase_poller.schedule import TenantSchedule
 from airbase_poller.source import AirbaseSource
 from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.held_keys import HOLDS_TOPIC
 from chassis.kafka.outputs import serde_for
 from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
@@ -119,7 +120,7 @@ def build(
     ensure_topics(
         AdminClient(kafka.client_config(SERVICE)),
         [payments, memory_topic, webhooks, AUDIT_TOPIC, dead_letter_topic(group),
-         redrive_topic(group)],
+         redrive_topic(group), HOLDS_TOPIC],
         replication_factor=kafka.replication_factor,
     )  # fmt: skip
     serde = serde_for(RegistrySettings())

@@ -1,14 +1,16 @@
-"""What `mlc status` measures: per consumer group its lag, its rate and its dead letters.
+"""What `mlc status` measures: per consumer group its lag, its rate, its dead letters and
+the keys it holds.
 
 Everything comes from the broker, so it works on any running deployment without asking a
 service: a group's committed offsets against each partition's high watermark (the lag), two
 such samples an interval apart (the rate: records committed per second), and the retained
 records of the group's DLQ (`dlq.<group>.v1`, written by `chassis.kafka.dlq`, one partition,
-never transactional, so its watermark span is its record count).
-
-The keys a runner holds (rate-limited, credential-held, budget-held) live only in that
-process (the `mlc_records_held` gauge on its metrics endpoint), nothing durable records them
-on the broker, so they are reported as not exposed rather than guessed.
+never transactional, so its watermark span is its record count), and the keys its runners
+hold (rate-limited, credential-held, daily-limit, ...) as they publish them on the
+compacted `state.holds.v1` (`chassis.kafka.held_keys`). A hold counts only while the member
+that wrote it is still in the group: a process killed while holding keys (SIGKILL) leaves
+its records behind, and they stop showing once the broker has dropped that member (at once
+when a static member restarts under its instance id, else after the session timeout).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicP
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
 from chassis.errors import PermanentError, RetryableError
+from chassis.kafka.held_keys import HeldKey, live_holds
 from chassis.topics import dead_letter_topic
 
 # OffsetSpec's factories carry no annotations; made once here for mypy's strict mode.
@@ -60,8 +63,8 @@ class GroupStatus:
     dead_letters: int
     rate: float | None = None
     """Records committed per second between the two samples; None when not sampled."""
-    held: None = field(default=None)
-    """Held keys are not exposed on the broker (see the module's docstring)."""
+    held: tuple[HeldKey, ...] = field(default=())
+    """The keys the group's live members hold now, oldest first."""
 
     @property
     def service(self) -> str:
@@ -84,7 +87,8 @@ class GroupStatus:
             "lag": self.lag,
             "rate_per_s": self.rate,
             "dead_letters": self.dead_letters,
-            "held_keys": "not exposed",
+            "held_keys": len(self.held),
+            "held": [h.model_dump(mode="json", exclude={"group"}) for h in self.held],
             "partitions": [
                 {"topic": p.topic, "partition": p.partition, "committed": p.committed,
                  "end": p.end, "lag": p.lag}
@@ -154,6 +158,24 @@ class GroupStatusReader:
             for tp, f in futures.items()
         }
 
+    def members(self, groups: Iterable[str]) -> dict[str, set[str]]:
+        """The member ids each group has now (one describe request for them all)."""
+        wanted = list(groups)
+        if not wanted:
+            return {}
+        futures = self._admin.describe_consumer_groups(wanted, request_timeout=self._timeout)
+        return {
+            group: {m.member_id for m in self._result(f, f"describing {group}").members}
+            for group, f in futures.items()
+        }
+
+    def has_topic(self, name: str) -> bool:
+        try:
+            topics = self._admin.list_topics(name, timeout=self._timeout).topics
+        except KafkaException as exc:
+            raise BrokerUnreachableError(f"describing {name}: {exc.args[0]}") from exc
+        return name in topics and topics[name].error is None
+
     def dead_letters(self, groups: Iterable[str]) -> dict[str, int]:
         """Retained records of each group's DLQ; 0 for a group that has none."""
         try:
@@ -190,6 +212,16 @@ def _sample(
     }
 
 
+def held_by_live_members(
+    reader: GroupStatusReader, holds: Iterable[HeldKey], groups: Iterable[str]
+) -> dict[str, list[HeldKey]]:
+    """Each group's holds whose writer is still a member; only groups with holds on the
+    topic are described."""
+    selected = set(groups)
+    holding = [h for h in holds if h.group in selected]
+    return live_holds(holding, reader.members({h.group for h in holding}))
+
+
 def read_status(
     reader: GroupStatusReader,
     query: StatusQuery,
@@ -197,9 +229,12 @@ def read_status(
     interval: float,
     wait: Callable[[float], None],
     clock: Callable[[], float],
+    held_keys: Callable[[], list[HeldKey]] = list,
 ) -> list[GroupStatus]:
     """One status per selected group; with `interval` > 0 a second sample of the committed
-    offsets `interval` seconds later (by `wait`) gives each group's rate."""
+    offsets `interval` seconds later (by `wait`) gives each group's rate. `held_keys` reads
+    every hold published (`chassis.kafka.held_keys.read_held_keys`), read after the samples
+    so a hold is never older than the lag beside it."""
     states = reader.group_states()
     groups = select_groups(states, query)
     first = _sample(reader, groups, query.prefix)
@@ -218,6 +253,7 @@ def read_status(
             rates[group] = done / elapsed
     ends = reader.offsets({k for g in groups for k in last[g]}, LATEST)
     dead = reader.dead_letters(groups)
+    held = held_by_live_members(reader, held_keys(), groups)
     return [
         GroupStatus(
             group=group,
@@ -228,6 +264,7 @@ def read_status(
             ),
             dead_letters=dead[group],
             rate=rates.get(group),
+            held=tuple(held.get(group, ())),
         )
         for group in groups
     ]

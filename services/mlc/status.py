@@ -1,8 +1,9 @@
 """`mlc status`: lag and health of every consumer group at a glance, for the operator at 9 a.m.
 
 Prints one line per group (the service it runs, its state, lag, rate, dead letters, held
-keys) from what the broker knows (see `mlc.group_status`), or the same as JSON. Errors are
-one line on stderr: exit 2 for an unknown group, 1 for a broker that does not answer.
+keys) from what the broker knows (see `mlc.group_status`), under it the first few held keys
+(kind, since, until, reason), or all of it as JSON. Errors are one line on stderr: exit 2
+for an unknown group, 1 for a broker that does not answer.
 """
 
 from __future__ import annotations
@@ -11,10 +12,13 @@ import argparse
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from typing import TextIO
 
 from confluent_kafka.admin import AdminClient
 
+from chassis.kafka.held_keys import HOLDS_TOPIC, HeldKey, read_held_keys
+from chassis.kafka.state import StateLoadError
 from chassis.settings import KafkaSettings
 from mlc.group_status import (
     BrokerUnreachableError,
@@ -27,6 +31,8 @@ from mlc.group_status import (
 
 CLIENT = "mlc-status"
 DEFAULT_INTERVAL = 2.0
+HELD_SHOWN = 3
+"""Held keys listed under a group's line; --json lists them all."""
 
 EXAMPLES = """\
 examples:
@@ -37,8 +43,12 @@ examples:
 lag: committed offsets behind each partition's end (summed over the group's partitions);
 rate: records committed per second between two samples --interval apart (0: no rate);
 dlq: records retained in the group's dead-letter topic dlq.<group>.v1;
-held: keys held by a runner (rate-limited, credential-held, budget-held) are only in the
-service's own metrics (mlc_records_held), not on the broker: shown as "not exposed".
+held: keys the group's running members hold (rate-limited, unavailable, credential-held,
+daily-limit, budget-held) for 2 s or more, from state.holds.v1; the first 3 are listed
+under the group's line (key, kind, since, until when known, reason), --json lists all:
+
+  slack-sink  mlc-slack-sink  STABLE   12   0.0   0  1
+    held C0123ABC  credential-held since 2026-12-03 08:58:01Z: acme: invalid_auth
 """
 
 
@@ -76,11 +86,34 @@ def render_table(statuses: list[GroupStatus]) -> str:
         rate = "-" if s.rate is None else f"{s.rate:.1f}"
         lines.append(
             f"{s.service:{service}} {s.group:{group}} {s.state:12} {s.lag:8} {rate:>8} "
-            f"{s.dead_letters:6}  not exposed"
+            f"{s.dead_letters:6}  {len(s.held)}"
         )
+        lines.extend(f"  held {describe_hold(h)}" for h in s.held[:HELD_SHOWN])
+        if len(s.held) > HELD_SHOWN:
+            lines.append(f"  ... and {len(s.held) - HELD_SHOWN} more held keys (--json lists all)")
     if len(statuses) == 0:
         lines.append("(no consumer group matches)")
     return "\n".join(lines)
+
+
+def describe_hold(hold: HeldKey) -> str:
+    """`KEY  KIND since TIME [until TIME]: REASON`, times in UTC to the second."""
+    until = "" if hold.until is None else f" until {_moment(hold.until)}"
+    return f"{hold.key}  {hold.kind.value} since {_moment(hold.since)}{until}: {hold.reason}"
+
+
+def _moment(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _held_keys(settings: KafkaSettings, reader: GroupStatusReader) -> list[HeldKey]:
+    """Every hold on `state.holds.v1`; none if no service has created the topic yet."""
+    if not reader.has_topic(HOLDS_TOPIC.name):
+        return []
+    try:
+        return read_held_keys(settings, client=CLIENT)
+    except StateLoadError as exc:
+        raise BrokerUnreachableError(f"reading {HOLDS_TOPIC.name}: {exc}") from exc
 
 
 def run_status(
@@ -93,8 +126,9 @@ def run_status(
     )
     try:
         statuses = read_status(
-            reader, query, interval=args.interval, wait=time.sleep, clock=time.monotonic
-        )
+            reader, query, interval=args.interval, wait=time.sleep, clock=time.monotonic,
+            held_keys=lambda: _held_keys(settings, reader),
+        )  # fmt: skip
     except UnknownGroupError as exc:
         print(f"mlc status: {exc}", file=sys.stderr)
         return 2

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge
 
 from chassis.credential_hold import CredentialHolds
-from chassis.kafka.record import Held
+from chassis.kafka.record import Held, HoldKind
 from monday_client import MondayDailyLimitReached
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,11 @@ class DailyLimits:
                 },
             )
         return self._holds.hold(
-            tenant, replaced=lambda: self._over(tenant, reset_at, probe), reason=REASON
+            tenant,
+            replaced=lambda: self._over(tenant, reset_at, probe),
+            reason=REASON,
+            kind=HoldKind.DAILY_LIMIT,
+            until=datetime.now(UTC) + timedelta(seconds=wait),
         )
 
     async def _over(self, tenant: str, reset_at: float, probe: Probe) -> bool:

@@ -18,6 +18,7 @@ from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.errors import PermanentError
 from chassis.http import RetryPolicy
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.held_keys import HOLDS_TOPIC
 from chassis.kafka.producer import EventProducer, TransactionalProducer
 from chassis.kafka.record import Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
@@ -132,7 +133,7 @@ def build(
     ensure_topics(
         AdminClient(settings.client_config(SERVICE)),
         [*entity_topics.values(), cursor_topic, notification_topic, AUDIT_TOPIC,
-         dead_letter_topic(group), redrive_topic(group), rejects_topic],
+         dead_letter_topic(group), redrive_topic(group), rejects_topic, HOLDS_TOPIC],
         replication_factor=settings.replication_factor,
     )  # fmt: skip
     cursors = load_cursors(settings, serde, cursor_topic.name)

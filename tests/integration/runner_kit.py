@@ -15,6 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.held_keys import HOLDS_TOPIC
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import Batching, Record
 from chassis.kafka.runner import ConsumerRunner, RunnerConfig
@@ -161,7 +162,11 @@ def make_bench(kafka_bootstrap: str, unique: str) -> Bench:
 def create_topics(bench: Bench, partitions: int) -> None:
     ensure_topics(
         AdminClient({"bootstrap.servers": bench.bootstrap}),
-        [TopicSpec(bench.topic, partitions=partitions), dead_letter_topic(bench.group)],
+        [
+            TopicSpec(bench.topic, partitions=partitions),
+            dead_letter_topic(bench.group),
+            HOLDS_TOPIC,
+        ],
     )
 
 

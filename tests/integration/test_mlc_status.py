@@ -115,7 +115,8 @@ def test_cli_json_by_prefix_shows_only_the_runs_groups(
     [shown] = json.loads(capsys.readouterr().out)
     assert (shown["group"], shown["lag"], shown["dead_letters"]) == (world.group, 4, 2)
     assert shown["rate_per_s"] is None
-    assert shown["held_keys"] == "not exposed"
+    assert shown["held_keys"] == 0
+    assert shown["held"] == []
 
 
 def test_cli_table_names_a_group_with_no_dead_letters(
@@ -127,7 +128,7 @@ def test_cli_table_names_a_group_with_no_dead_letters(
 
     header, line = capsys.readouterr().out.splitlines()
     assert header.split()[:3] == ["SERVICE", "GROUP", "STATE"]
-    assert line.split()[1:] == [world.other_group, "EMPTY", "1", "-", "0", "not", "exposed"]
+    assert line.split()[1:] == [world.other_group, "EMPTY", "1", "-", "0", "0"]
 
 
 def test_unknown_group_is_one_line(world: World, capsys: pytest.CaptureFixture[str]) -> None:

@@ -181,6 +181,8 @@ def redriven_origin(headers: Sequence[tuple[str, bytes]]) -> Origin | None:
 class DeadLetters:
     def __init__(self, producer: EventProducer, group: str) -> None:
         self._producer = producer
+        self.producer = producer
+        """Also writes the group's held keys (`chassis.kafka.held_keys`): one producer a runner."""
         self._group = group
         self.topic = dead_letter_topic(group).name
 

@@ -16,6 +16,7 @@ from confluent_kafka.admin import AdminClient
 
 from chassis.audit import AUDIT_TOPIC, AuditTrail
 from chassis.kafka.dlq import DeadLetters
+from chassis.kafka.held_keys import HOLDS_TOPIC
 from chassis.kafka.producer import EventProducer
 from chassis.registry import SchemaRegistryIds
 from chassis.serde import AvroSerde, SchemaCatalog
@@ -38,11 +39,12 @@ def service_outputs(
     settings: KafkaSettings, *, service: str, group_id: str, topics: Iterable[TopicSpec]
 ) -> ServiceOutputs:
     """Creates `topics`, the audit topic, `group_id`'s DLQ and its redrive topic (its runner
-    reads it), then the producer, audit trail and dead letters that write to them."""
+    reads it) and the held keys' topic, then the producer, audit trail and dead letters that
+    write to them."""
     serde = serde_for(RegistrySettings())
     ensure_topics(
         AdminClient(settings.client_config(service)),
-        [*topics, AUDIT_TOPIC, dead_letter_topic(group_id), redrive_topic(group_id)],
+        [*topics, AUDIT_TOPIC, dead_letter_topic(group_id), redrive_topic(group_id), HOLDS_TOPIC],
         replication_factor=settings.replication_factor,
     )
     producer = EventProducer(settings, service)

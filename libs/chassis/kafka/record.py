@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from chassis.errors import ConnectorError, RetryableError
@@ -89,16 +91,42 @@ class Record:
         return self.retry_deadline is not None and now >= self.retry_deadline
 
 
+class HoldKind(StrEnum):
+    """Why a key waits, as `mlc status` shows it (see `chassis.kafka.held_keys`)."""
+
+    RATE_LIMITED = "rate-limited"
+    """The system said when to call again (a 429 or a budget with Retry-After), or the key's
+    own token bucket makes it wait long."""
+    UNAVAILABLE = "unavailable"
+    """The system is down and did not say for how long (backoff)."""
+    CREDENTIAL_HELD = "credential-held"
+    """The system refused the credential: held until it is replaced in the vault."""
+    DAILY_LIMIT = "daily-limit"
+    """A call budget of the day is spent (monday's daily limit): held until it resets."""
+    BUDGET_HELD = "budget-held"
+    """Another call budget is spent: held until it is refilled."""
+
+
 class Held(ConnectorError):
     """Raised by a handler that cannot go on until something outside changes (a revoked
     credential is replaced): the records are kept, neither retried on a timer nor
     dead-lettered, and not committed past. The runner waits for `released()` and then calls
     the handler again; on shutdown or a revoke it lets go and the records are redelivered.
+    `kind` and `until` (when the hold ends, if known) are what `mlc status` shows of it.
     """
 
-    def __init__(self, message: str, *, released: Callable[[], Awaitable[object]]) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        released: Callable[[], Awaitable[object]],
+        kind: HoldKind = HoldKind.CREDENTIAL_HELD,
+        until: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.released = released
+        self.kind = kind
+        self.until = until
 
 
 BatchHandler = Callable[[list[Record]], Awaitable[None]]

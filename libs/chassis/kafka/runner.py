@@ -23,6 +23,10 @@ Handler outcomes:
   again; its key waits, other keys go on, and the in-flight bound stops fetching if held
   records pile up (see `chassis.kafka.held`).
 
+A key that waits (held, an unavailable system, a long turn in its token bucket) for a few
+seconds is published as held on `state.holds.v1` and released when its record settles
+(`chassis.kafka.held_keys`), so `mlc status` shows it; that costs no round trip per record.
+
 A record is handled only while this consumer owns its partition: every call and every
 `record.paced()` checks it, and a revoke (or `stop()`) ends every wait at once, so a
 record whose partition moved is let go unfinished and handled by the new owner only.
@@ -42,6 +46,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -66,8 +71,9 @@ from chassis.kafka.dlq import (
 )
 from chassis.kafka.handling import handling
 from chassis.kafka.held import Held, wait_for_release
+from chassis.kafka.held_keys import VISIBLE_AFTER_SECONDS, HeldKeys
 from chassis.kafka.producer import Delivery, ProduceError, step_outputs
-from chassis.kafka.record import PartitionRevoked, Record
+from chassis.kafka.record import HoldKind, PartitionRevoked, Record
 from chassis.kafka.tracker import PartitionTracker
 from chassis.logcontext import correlated, correlation_from_headers
 from chassis.ratelimit import LatencySpread, ServerCount, TokenBucket
@@ -120,6 +126,8 @@ class RunnerConfig:
     instance_id: str | None = None
     confirm_timeout: float = 130.0
     """How long a step's writes may take to be confirmed before the step is retried."""
+    hold_visible_after: float = VISIBLE_AFTER_SECONDS
+    """Seconds a key must have waited before it is published as held (`state.holds.v1`)."""
 
 
 class ConsumerRunner:
@@ -137,7 +145,10 @@ class ConsumerRunner:
         on_assigned: Callable[[list[tuple[str, int]]], object] | None = None,
         on_revoked: Callable[[list[tuple[str, int]]], object] | None = None,
         batching: Batching | None = None,
+        held_keys: HeldKeys | None = None,
     ) -> None:
+        """`held_keys` publishes the keys this runner holds; by default through the dead
+        letters' producer to `state.holds.v1` (which `service_outputs` creates)."""
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
         self._batching = batching
@@ -153,6 +164,12 @@ class ConsumerRunner:
         self._borrowed: set[tuple[str, int]] = set()
         """Input partitions not ours whose state was loaded for redriven records of theirs
         (`_borrow_state`); let go with the redrive partition."""
+        self._held_keys = held_keys or HeldKeys(
+            dead_letters.producer,
+            group=config.group_id,
+            instance=config.instance_id,
+            visible_after=config.hold_visible_after,
+        )
         self._kafka_thread = ThreadPoolExecutor(1, thread_name_prefix=f"kafka-{config.group_id}")
         self._trackers: dict[tuple[str, int], PartitionTracker] = {}
         self._queues: dict[str, deque[Record]] = {}
@@ -286,11 +303,13 @@ class ConsumerRunner:
                 else:
                     batch = [record]
                     outcome = await self._handle(ordering, record)
+                self._held_keys.settled(ordering)
                 if outcome is _Outcome.LET_GO and self._stopping.is_set():
                     break
                 for _ in batch:
                     queue.popleft()
         finally:
+            self._held_keys.settled(ordering)
             del self._workers[ordering]
             if not queue:
                 self._queues.pop(ordering, None)
@@ -354,7 +373,7 @@ class ConsumerRunner:
             await self._handler(record)
 
         with correlated(correlation_from_headers(record.headers)), handling([record]):
-            return await self._until_settled([record], self._bucket(ordering), call)
+            return await self._until_settled(ordering, [record], self._bucket(ordering), call)
 
     async def _borrow_state(self, record: Record) -> None:
         """A redriven record's state (a sink's ledger entries) is its original partition's.
@@ -376,21 +395,25 @@ class ConsumerRunner:
         assert self._batching is not None
         handler = self._batching.handler
         with correlated(correlation_from_headers(batch[0].headers)), handling(batch):
-            return await self._until_settled(batch, self._bucket(ordering), lambda: handler(batch))
+            return await self._until_settled(
+                ordering, batch, self._bucket(ordering), lambda: handler(batch)
+            )
 
     async def _until_settled(
         self,
+        ordering: str,
         records: list[Record],
         bucket: TokenBucket | None,
         call: Callable[[], Awaitable[None]],
     ) -> _Outcome:
         while True:
-            outcome = await self._attempt(records, bucket, call)
+            outcome = await self._attempt(ordering, records, bucket, call)
             if outcome is not _Outcome.AGAIN:
                 return outcome
 
     async def _attempt(
         self,
+        ordering: str,
         records: list[Record],
         bucket: TokenBucket | None,
         call: Callable[[], Awaitable[None]],
@@ -404,7 +427,7 @@ class ConsumerRunner:
             record.attempts += 1
             if record.retry_deadline is None:
                 record.retry_deadline = started + self._config.retry_budget
-            record.paced = _side_effect_slot(record, bucket)
+            record.paced = _side_effect_slot(record, bucket, self._pacing_watch(ordering, record))
         try:
             with step_outputs() as outputs:
                 for record in records:
@@ -416,7 +439,7 @@ class ConsumerRunner:
                         record.calling = False
             await self._confirmed(outputs)
         except Exception as exc:  # noqa: BLE001 - decided: each kind has its outcome in _after_failure
-            return await self._after_failure(records, bucket, exc)
+            return await self._after_failure(ordering, records, bucket, exc)
         finally:
             HANDLE_SECONDS.labels(group).observe(time.monotonic() - started)
         PROCESSED.labels(group, "ok").inc(len(records))
@@ -426,12 +449,12 @@ class ConsumerRunner:
         return _Outcome.FINISHED
 
     async def _after_failure(
-        self, records: list[Record], bucket: TokenBucket | None, exc: Exception
+        self, ordering: str, records: list[Record], bucket: TokenBucket | None, exc: Exception
     ) -> _Outcome:
         if isinstance(exc, PartitionRevoked):
             return self._let_go(records)
         if isinstance(exc, Held):
-            return await self._hold(records, exc)
+            return await self._hold(ordering, records, exc)
         if isinstance(exc, PoisonRecord):
             return await self._dead_letter(records, FailureClass.POISON, str(exc))
         if isinstance(exc, PermanentError):
@@ -442,7 +465,7 @@ class ConsumerRunner:
             if bucket is not None and exc.retry_after:
                 bucket.penalize(exc.retry_after)
             if isinstance(exc, SystemUnavailable):
-                return await self._outage(records, exc)
+                return await self._outage(ordering, records, exc)
             return await self._may_retry(records, exc, exc.retry_after)
         # A bug or an unforeseen failure: retried like a retryable error, then dead-lettered.
         log.error("handler failed", exc_info=exc, extra={"record": records[0].position})
@@ -479,21 +502,31 @@ class ConsumerRunner:
             return tracker.owned
         return False
 
-    async def _hold(self, records: list[Record], held: Held) -> _Outcome:
+    async def _hold(self, ordering: str, records: list[Record], held: Held) -> _Outcome:
         """Waits for the release; lets go (unfinished) when stopping or the partition is lost."""
         started = time.monotonic()
-        released = await wait_for_release(
-            records,
-            held,
-            group=self._config.group_id,
-            let_go=lambda: self._stopping.is_set() or not records[0].owned,
-        )
+        first = records[0]
+        self._held_keys.waiting(
+            ordering, kind=held.kind, reason=str(held), until=held.until,
+            partition=(first.topic, first.partition),
+        )  # fmt: skip
+        try:
+            released = await wait_for_release(
+                records,
+                held,
+                group=self._config.group_id,
+                let_go=lambda: self._stopping.is_set() or not records[0].owned,
+            )
+        finally:
+            self._held_keys.wait_over(ordering)
         if not released:
             return self._let_go(records)
         _extend_budget(records, time.monotonic() - started)
         return _Outcome.AGAIN
 
-    async def _outage(self, records: list[Record], exc: SystemUnavailable) -> _Outcome:
+    async def _outage(
+        self, ordering: str, records: list[Record], exc: SystemUnavailable
+    ) -> _Outcome:
         """The external system is down or throttling: wait as it says, at no cost to the
         records, and call again; let go if the partition is lost meanwhile."""
         first = records[0]
@@ -516,10 +549,32 @@ class ConsumerRunner:
                     )
         OUTAGE_WAITS.labels(self._config.group_id).inc()
         started = time.monotonic()
-        if not await self._wait(records, wait):
+        self._held_keys.waiting(
+            ordering,
+            kind=HoldKind.UNAVAILABLE if exc.retry_after is None else HoldKind.RATE_LIMITED,
+            reason=reason,
+            until=datetime.now(UTC) + timedelta(seconds=wait),
+            partition=(first.topic, first.partition),
+        )
+        try:
+            waited = await self._wait(records, wait)
+        finally:
+            self._held_keys.wait_over(ordering)
+        if not waited:
             return self._let_go(records)
         _extend_budget(records, time.monotonic() - started)
         return _Outcome.AGAIN
+
+    def _pacing_watch(self, ordering: str, record: Record) -> _PacingWatch:
+        """Tells `held_keys` when the key waits for its token bucket, so a long turn shows."""
+
+        def waiting() -> None:
+            self._held_keys.waiting(
+                ordering, kind=HoldKind.RATE_LIMITED, reason="waiting for its turn (pace)",
+                partition=(record.topic, record.partition),
+            )  # fmt: skip
+
+        return waiting, lambda: self._held_keys.wait_over(ordering)
 
     def _backoff(self, failures: int) -> float:
         backoff = min(self._config.backoff_max, self._config.backoff_base * 2**failures)
@@ -618,6 +673,9 @@ class ConsumerRunner:
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
             self._borrowed.discard((tp.topic, tp.partition))  # ours now: loaded above
+        member = consumer.memberid()
+        if member and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._held_keys.joined_as, member)
         self.assigned = True
         log.info("partitions assigned", extra={"partitions": [_name(tp) for tp in partitions]})
 
@@ -636,6 +694,7 @@ class ConsumerRunner:
             except TimeoutError:
                 waiting.cancel()
                 log.warning("revoked partitions still busy; unfinished records will be redelivered")
+            self._release_held_keys(revoked)
         self._commit()
         for key in revoked:
             self._trackers.pop(key, None)
@@ -648,6 +707,27 @@ class ConsumerRunner:
             # (the next owner writes them; they are read again if the partitions come back).
             self._on_revoked(inputs)
         log.info("partitions revoked", extra={"partitions": [_name(tp) for tp in partitions]})
+
+    def _release_held_keys(self, revoked: set[tuple[str, int]]) -> None:
+        """Tombstones the held keys of revoked partitions and waits (on the Kafka thread, so
+        before the partitions go) for Kafka to confirm them: the next owner's holds of those
+        keys are written after, never overwritten by these tombstones."""
+        assert self._loop is not None
+
+        async def release() -> None:
+            deliveries = self._held_keys.release_partitions(revoked)
+            if deliveries:
+                await asyncio.wait(
+                    [asyncio.wrap_future(d) for d in deliveries],
+                    timeout=self._config.shutdown_timeout,
+                )
+
+        releasing = asyncio.run_coroutine_threadsafe(release(), self._loop)
+        try:
+            releasing.result(timeout=self._config.shutdown_timeout + 1.0)
+        except TimeoutError:
+            releasing.cancel()
+            log.warning("tombstones of held keys not confirmed before the revoke")
 
     async def _wait_for(self, revoked: set[tuple[str, int]]) -> None:
         """Until no handler call of a revoked partition runs (waits end by themselves)."""
@@ -666,8 +746,12 @@ def _extend_budget(records: list[Record], seconds: float) -> None:
             record.retry_deadline += seconds
 
 
+_PacingWatch = tuple[Callable[[], None], Callable[[], None]]
+"""Called when a key starts waiting for its token bucket, and when the wait is over."""
+
+
 def _side_effect_slot(
-    record: Record, bucket: TokenBucket | None
+    record: Record, bucket: TokenBucket | None, watch: _PacingWatch
 ) -> Callable[[], AbstractAsyncContextManager[ServerCount]]:
     """`record.paced`: waits for the key's pacing slot unless the partition is lost first,
     and refuses (`PartitionRevoked`) to let a side effect start on a partition not ours."""
@@ -677,7 +761,12 @@ def _side_effect_slot(
         async with AsyncExitStack() as stack:
             count = ServerCount()
             if bucket is not None:
-                count = await _unless_lost(record, stack.enter_async_context(bucket.slot()))
+                started, over = watch
+                started()
+                try:
+                    count = await _unless_lost(record, stack.enter_async_context(bucket.slot()))
+                finally:
+                    over()
             if not record.owned:
                 raise PartitionRevoked(f"{record.position}: partition no longer ours")
             yield count

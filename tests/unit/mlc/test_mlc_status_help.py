@@ -21,7 +21,8 @@ def test_status_help_shows_its_options_and_an_example(
         "usage: mlc status [-h] [--group GROUP] [--prefix PREFIX] [--interval INTERVAL]"
     )
     assert "mlc status --group mlc-slack-sink --json" in out
-    assert 'not on the broker: shown as "not exposed"' in out
+    assert "held: keys the group's running members hold" in out
+    assert "held C0123ABC credential-held since 2026-12-03 08:58:01Z" in out
 
 
 def test_mlc_help_lists_status(capsys: pytest.CaptureFixture[str]) -> None:
