@@ -51,8 +51,9 @@ def dead_letter_topic(group: str) -> TopicSpec:
 def redrive_topic(group: str) -> TopicSpec:
     """The records `mlc dlq redrive` puts back for `group`: only that group's runner reads it,
     so a redrive reaches exactly the group that failed and no consumer filters anything.
-    One partition, like the DLQ it is fed from; a week is long enough to be read."""
-    return TopicSpec(f"redrive.{group}.v1", partitions=1, retention_ms=7 * DAY_MS)
+    One partition, and kept as long as the DLQ it is fed from: a redriven record is marked
+    redriven, so it must outlast a group that is stopped for a while."""
+    return TopicSpec(f"redrive.{group}.v1", partitions=1, retention_ms=90 * DAY_MS)
 
 
 DLQ_REDRIVEN = TopicSpec("state.dlq-redriven.v1", partitions=1, compacted=True)

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from audit_index.index_file import AuditIndexFile
@@ -315,3 +316,31 @@ def test_a_redriven_record_of_a_partition_not_ours_has_its_state_loaded_first(
     assert ("assigned", [(bench.topic, 0)]) in events  # the redrive partition: no state
     revoked = [sorted(e[1]) for e in events if e[0] == "revoked"]
     assert sorted([(bench.topic, 0), source]) in revoked
+
+
+def test_since_starts_at_the_first_dead_letter_written_at_or_after_the_time(
+    bench: Bench, unique: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    group = f"it-dlq-since-{unique}"
+    ensure_topics(AdminClient({"bootstrap.servers": bench.bootstrap}), [dead_letter_topic(group)])
+    now = datetime.now(UTC)
+    producer = Producer({"bootstrap.servers": bench.bootstrap})
+    for i, age in enumerate((timedelta(hours=5), timedelta(hours=3), timedelta(hours=1))):
+        headers = dead_letter_headers(
+            [], group=group, origin=Origin(bench.topic, 0, i), key=f"k{i}", attempts=1,
+            failure=FailureClass.PERMANENT, reason=f"reason {i}",
+        )  # fmt: skip
+        producer.produce(
+            dead_letter_topic(group).name, key=f"k{i}", value=b"x", headers=headers,
+            timestamp=int((now - age).timestamp() * 1000),
+        )  # fmt: skip
+    assert producer.flush(WAIT) == 0
+
+    def listed(*since: str) -> list[str]:
+        assert mlc(["dlq", "list", "--group", group, "--json", *since]) == 0
+        return [row["key"] for row in json.loads(capsys.readouterr().out)]
+
+    assert listed() == ["k0", "k1", "k2"]
+    assert listed("--since", "4h") == ["k1", "k2"]
+    assert listed("--since", (now - timedelta(hours=2)).isoformat()) == ["k2"]
+    assert listed("--since", "30m") == []
