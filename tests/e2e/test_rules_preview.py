@@ -77,6 +77,15 @@ def test_raising_a_threshold_previews_exactly_the_messages_no_longer_sent(
     calls = _sandbox_calls(stack)
     preview_start = datetime.now(UTC)
 
+    unchanged = _preview(rules, stack, since)
+    assert unchanged["differences"] == [], "the running rules preview as what they sent"
+    assert {(t["kind"], t["target"]): t["sent"] for t in unchanged["targets"]} == {
+        ("slack", "#ap-large"): _count(expected.commands.values(), "ap-large"),
+        ("slack", "#ap-approvals"): _count(expected.commands.values(), "ap-approvals"),
+        ("SMS", AP_MANAGER): sms_count // 2,
+        ("SMS", SUPERVISOR): sms_count // 2,
+    }
+
     sms_preview = _preview(
         _raised(rules, "large-invoices-sms", tmp_path / "sms.yaml"), stack, since
     )
@@ -112,6 +121,10 @@ def test_raising_a_threshold_previews_exactly_the_messages_no_longer_sent(
         f"history of {len(invoices)} invoices in {history_ready - started:.1f} s; "
         f"two previews and the checks in {took:.1f} s"
     )
+
+
+def _count(channels: Any, channel: str) -> int:
+    return sum(1 for name in channels if name == channel)
 
 
 def _demo_rules(path: Path) -> Path:
