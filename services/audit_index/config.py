@@ -11,7 +11,9 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PATH_VARIABLE = "MLC_AUDIT_INDEX_PATH"
+from audit_index.index_file import PATH_VARIABLE
+
+__all__ = ["PATH_VARIABLE", "AuditIndexSettings"]
 
 
 class AuditIndexSettings(BaseSettings):

@@ -24,12 +24,17 @@ from audit_index.lineage_ids import IdKind
 from chassis.errors import PermanentError, RetryableError
 
 __all__ = [
+    "PATH_VARIABLE",
     "AuditIndexFile",
     "IndexSize",
     "IndexUnavailable",
     "IndexWriteFailed",
     "IndexedRecord",
 ]
+
+PATH_VARIABLE = "MLC_AUDIT_INDEX_PATH"
+"""Where the indexer writes the file and `mlc audit` reads it (here, not with the indexer's
+settings, so the command does not load pydantic-settings for one name)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -88,7 +93,7 @@ class AuditIndexFile:
         """Opens (creating it and its tables if needed) the file the indexer writes."""
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            # The indexer's group commit writes from a worker thread, one batch at a time.
+            # The indexer writes from its one writer thread, one batch at a time.
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             # FULL: a committed batch survives a power loss, since its offsets are committed

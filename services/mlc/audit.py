@@ -17,14 +17,18 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audit_index.config import PATH_VARIABLE
-from audit_index.index_file import AuditIndexFile, IndexUnavailable
+from audit_index.index_file import PATH_VARIABLE, AuditIndexFile, IndexUnavailable
 from audit_index.lineage_ids import searchable_ids
-from chassis.audit import AUDIT_TOPIC
 from chassis.serde import AvroSerde, SchemaCatalog
-from chassis.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from chassis.settings import KafkaSettings
+
+# Answering from the index imports no more than it needs (no pydantic-settings, no Kafka
+# client): the command runs in a new process for each question, and it must answer within a
+# second on a loaded machine. The scan of the topic imports the rest when it runs.
 
 _ID_FIELDS = ("entity_id", "event_id", "command_id", "external_id")
 EXIT_NOT_FOUND = 1
@@ -69,7 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def read_audit(settings: KafkaSettings) -> list[dict[str, Any]]:
     """Every record of the audit topic: the slow way, for when no index is configured."""
-    from chassis.kafka.state import iter_to_end  # confluent_kafka: only when scanning
+    from chassis.audit import AUDIT_TOPIC
+    from chassis.kafka.state import iter_to_end
 
     serde = AvroSerde(SchemaCatalog.load())
     return [
@@ -114,6 +119,9 @@ def print_audit(args: argparse.Namespace) -> int:
             print(f"mlc audit: {exc} (--index or {PATH_VARIABLE})", file=sys.stderr)
             return EXIT_NO_INDEX
     else:
+        from chassis.audit import AUDIT_TOPIC
+        from chassis.settings import KafkaSettings
+
         print(
             f"mlc audit: no audit index configured (--index or {PATH_VARIABLE}); "
             f"reading all of {AUDIT_TOPIC.name}",

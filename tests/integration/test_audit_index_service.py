@@ -91,8 +91,7 @@ def test_the_indexer_writes_each_record_once_and_commits_after_the_file(
 
     path = tmp_path / "audit-index.sqlite3"
     settings = AuditIndexSettings(
-        path=path, group_id=f"test-audit-index-{unique}", topic_prefix=prefix,
-        batch_wait_seconds=0.05,
+        path=path, group_id=f"test-audit-index-{unique}", topic_prefix=prefix
     )  # fmt: skip
     _index_until_caught_up(kafka, settings, topic)
 

@@ -5,9 +5,7 @@ delivered, and `mlc audit` prints the chain as a timeline or as JSON from it."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,6 @@ from tests.unit.audit_index.lineage_trail import (
     trail,
 )
 
-from audit_index.group_commit import GroupCommit
 from audit_index.index_file import (
     AuditIndexFile,
     IndexedRecord,
@@ -210,34 +207,3 @@ def test_mlc_audit_errors_are_one_line(
     assert out == ""
     assert err.count("\n") == 1
     assert err.startswith(f"mlc audit: no audit index at {tmp_path / 'gone.sqlite3'}")
-
-
-def test_a_group_commit_writes_many_calls_in_few_transactions() -> None:
-    written: list[int] = []
-
-    def write(batch: Sequence[IndexedRecord]) -> int:
-        written.append(len(batch))
-        return len(batch)
-
-    async def main() -> None:
-        commits = GroupCommit(write, max_records=100, max_wait=0.05)
-        await asyncio.gather(*(commits.add(r) for r in indexed(trail()) * 20))
-
-    asyncio.run(main())
-    assert sum(written) == 17 * 20
-    assert written[:3] == [100, 100, 100]
-    assert len(written) == 4
-
-
-def test_every_call_of_a_failed_batch_raises_and_none_returns_early() -> None:
-    def write(batch: Sequence[IndexedRecord]) -> int:
-        raise IndexWriteFailed("disk full")
-
-    async def main() -> list[object]:
-        commits = GroupCommit(write, max_records=5, max_wait=0.05)
-        return await asyncio.gather(
-            *(commits.add(r) for r in indexed(trail())[:7]), return_exceptions=True
-        )
-
-    outcomes = asyncio.run(main())
-    assert [type(o) for o in outcomes] == [IndexWriteFailed] * 7
