@@ -41,6 +41,9 @@ from chassis.vault import CredentialVault
 
 ADAPTERS: dict[str, str] = {
     "slack-sink": "mlc.replay_slack",
+    "monday-sink": "mlc.replay_monday",
+    "airbase-sink": "mlc.replay_airbase",
+    "visma-writer": "mlc.replay_visma_writer",
 }
 """Sink service name (as `mlc run` names it) -> the module of its replay adapter."""
 

@@ -66,10 +66,8 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    service = ServiceSettings()
-    configure_logging(SERVICE, service.log_level)
+def options_from(args: argparse.Namespace, service: ServiceSettings) -> WriterOptions:
+    """The writer's options from its command line (also how `mlc replay` sees the writer)."""
     options = WriterOptions(
         group_id=args.group_id,
         hold_seconds=args.hold_seconds,
@@ -90,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         options.airbase_topic = replace(options.airbase_topic, name=args.airbase_topic)
     if args.ledger_horizon_days:
         options.ledger_horizon = timedelta(days=args.ledger_horizon_days)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    service = ServiceSettings()
+    configure_logging(SERVICE, service.log_level)
+    options = options_from(args, service)
     try:
         if args.hold_seconds <= 0 or args.max_conflicts < 0:
             raise ConfigError("--hold-seconds must be > 0 and --max-conflicts >= 0")
