@@ -44,6 +44,7 @@ ADAPTERS: dict[str, str] = {
     "monday-sink": "mlc.replay_monday",
     "airbase-sink": "mlc.replay_airbase",
     "visma-writer": "mlc.replay_visma_writer",
+    "twilio-sink": "mlc.replay_twilio",
 }
 """Sink service name (as `mlc run` names it) -> the module of its replay adapter."""
 

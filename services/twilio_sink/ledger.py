@@ -113,6 +113,26 @@ class Ledger:
         await self._ledgers[channel].write(entry)
         return entry
 
+    async def found(
+        self,
+        channel: TwilioChannel,
+        command: TwilioCommand,
+        *,
+        external_id: str,
+        message_status: str | None,
+    ) -> TwilioDelivery:
+        """The command's message was found in the provider by someone else than the sink (a
+        replay whose ledger entry was gone): DONE with its SID, no attempt of the sink's."""
+        now = self._clock()
+        entry = TwilioDelivery(
+            command_id=command.command_id, channel=channel, status=TwilioDeliveryStatus.DONE,
+            to=recipient(command), at=now, external_id=external_id,
+            message_status=message_status, tenant_id=command.tenant_id,
+            entity_type=command.entity_type, entity_id=command.entity_id, rule=command.rule,
+        )  # fmt: skip
+        await self._ledgers[channel].write(entry)
+        return entry
+
     async def not_sent(self, entry: TwilioDelivery) -> None:
         """The provider refused the call: that attempt sent nothing. An earlier attempt
         that may have sent still counts, so the next call is still preceded by a lookup

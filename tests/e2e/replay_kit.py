@@ -14,6 +14,7 @@ from confluent_kafka.admin import AdminClient
 
 from chassis.audit import AUDIT_TOPIC
 from chassis.kafka.producer import EventProducer
+from chassis.kafka.state import read_range
 from chassis.serde import AvroSerde, SchemaCatalog
 from chassis.settings import KafkaSettings
 from mlc.processes import python_module
@@ -80,11 +81,11 @@ def wait_caught_up(
     """Until the group has committed every record of `topics` (the sink handled them all)."""
     deadline = time.monotonic() + timeout
     while True:
-        behind = {
-            t: {p: end for p, end in end_offsets(kafka, t).items()
-                if committed(kafka, group, t).get(p, -1) < end}
-            for t in topics
-        }  # fmt: skip
+        behind = {}
+        for topic in topics:
+            done = committed(kafka, group, topic)
+            behind[topic] = {p: e for p, e in end_offsets(kafka, topic).items()
+                             if done.get(p, 0) < e}  # fmt: skip
         if not any(behind.values()):
             return
         assert time.monotonic() < deadline, f"{group} still behind on {behind}"
@@ -135,3 +136,16 @@ def audit_since(kafka: str, starts: dict[int, int]) -> list[dict[str, Any]]:
 def stop(stack: FlowStack, name: str, kafka: str, group: str) -> None:
     stack.children[name].stop()
     wait_group_empty(kafka, group)
+
+
+def partitions_of(kafka: str, topics: list[str]) -> dict[str, int]:
+    """Command id -> partition of its command record (its ledger entry's partition)."""
+    found = {}
+    for topic in topics:
+        ends = end_offsets(kafka, topic)
+        for message in read_range(
+            KafkaSettings(bootstrap_servers=kafka), topic, client="e2e-partitions",
+            starts=dict.fromkeys(ends, 0), stops=ends,
+        ):  # fmt: skip
+            found[SERDE.decode(message.value())[1]["command_id"]] = message.partition() or 0
+    return found

@@ -23,8 +23,10 @@ from tests.e2e.replay_kit import (
     audit_since,
     committed,
     end_offsets,
+    partitions_of,
     replay,
     stop,
+    tombstone,
     wait_caught_up,
 )
 from tests.e2e.test_slack_sink import command, produce
@@ -125,3 +127,48 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     print(
         f"delivered 500 in {delivered - began:.1f} s; whole test {time.monotonic() - began:.1f} s"
     )
+
+
+def test_twenty_deleted_ledger_entries_are_found_in_slack_by_metadata_and_not_posted_again(
+    make_stack: Callable[..., FlowStack], kafka_bootstrap: str
+) -> None:
+    stack = make_stack(invoices=0)
+    stack.start_sandbox()
+    admin = httpx.Client(base_url=f"{stack.base_url}/slack/_sandbox", timeout=30)
+    channels = CHANNELS[:20]
+    for name in channels:
+        admin.post("/channels", json={"name": name}).raise_for_status()
+    group, topic = f"run-{stack.run_id}-sink", stack.topics.commands
+    since = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    commands = [command(c, n) for n in range(PER_CHANNEL) for c in channels]
+    produce(kafka_bootstrap, topic, commands)
+    stack.start("slack-sink")
+    wait_for_posts(stack, {c.command_id for c in commands}, timeout=90)
+    wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
+    stop(stack, "slack-sink", kafka_bootstrap, group)
+    # 20 of the 100: one per channel, at each position in its channel.
+    deleted = [commands[(i % PER_CHANNEL) * len(channels) + i] for i in range(20)]
+    partitions = partitions_of(kafka_bootstrap, [topic])
+    tombstone(kafka_bootstrap, stack.topics.ledger,
+              [(c.command_id, partitions[c.command_id]) for c in deleted])  # fmt: skip
+    calls = _calls(stack)
+
+    dry = replay(stack, "slack-sink", "--from", since, "--group", group, "--mode", "dry-run")
+    assert dry.code == 0, dry.err
+    assert ": 80 skip, 20 look up" in dry.out
+    assert _calls(stack) == calls
+
+    resend = replay(stack, "slack-sink", "--from", since, "--group", group)
+    assert resend.code == 0, resend.err
+    found = [line for line in resend.lines if "-> found as" in line]
+    assert sorted(line.split()[1] for line in found) == sorted(c.command_id for c in deleted)
+    looked = _calls(stack) - calls
+    # Reads only: one history page per command (channel ids known from the ledger).
+    assert looked == Counter({"conversations.history": 20})
+    stack.start("slack-sink")
+    wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
+    posted = settle(stack, 2.0)
+    assert _calls(stack)["chat.postMessage"] == 100
+    assert Counter(command_ids(posted)) == Counter(c.command_id for c in commands)
+    print("of the 20 deleted entries: 20 found in Slack by metadata (20 history reads), "
+          "recorded done; 0 posted again")  # fmt: skip

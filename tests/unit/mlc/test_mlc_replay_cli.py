@@ -29,7 +29,7 @@ def test_replay_help_shows_an_example_and_the_stopped_group_rule(
         (
             ["replay", "fax-sink", "--from", "2h"],
             "mlc replay: unknown sink 'fax-sink' (replay knows: airbase-sink, monday-sink, "
-            "slack-sink",
+            "slack-sink, twilio-sink, visma-writer)",
         ),
         (
             ["replay", "slack-sink", "--from", "2999-01-01T00:00:00Z"],
