@@ -78,7 +78,7 @@ async def probe_visma(
         except VismaCredentialsRefused as exc:
             return Outcome(
                 False,
-                f"Visma Connect refused client {entry.client_id} for {tenant}: {exc}",
+                f"client {entry.client_id} for {tenant}: {exc}",
                 "check the client id and the Company tenant id; a new secret: "
                 f"mlc secrets set {entry.credential}",
             )

@@ -82,6 +82,11 @@ def _add_switches(router: APIRouter, state: AirbaseState) -> None:
             "throttled": state.budget.refused,
             "webhooks": dict(state.webhooks.stats),
             "faults_fired": state.faults.fired_by_status,
+            "writes": sum(
+                sum(counter.values())
+                for records in state.tenants.values()
+                for counter in (*records.creates.values(), *records.updates.values())
+            ),
         }
 
 

@@ -145,6 +145,7 @@ def build_events_router(state: BillState) -> APIRouter:
                 now=state.clock.now(),
             )
             response.status_code = 201 if created else 200
+            state.writes += int(created)
             view = subscription.view()
             if created:
                 view["securityKey"] = subscription.security_key
@@ -164,14 +165,17 @@ def build_events_router(state: BillState) -> APIRouter:
     async def replace_subscription(subscription_id: str, request: Request) -> dict[str, Any]:
         async with authenticated(state, request) as session:
             body: SubscriptionBody = await json_body(request, SubscriptionBody)
-            return state.subscriptions.replace(
+            replaced = state.subscriptions.replace(
                 session.organization_id, subscription_id, body, state.clock.now()
-            ).view()
+            )
+            state.writes += 1
+            return replaced.view()
 
     @router.delete("/subscriptions/{subscription_id}", status_code=204)
     async def delete_subscription(subscription_id: str, request: Request) -> Response:
         async with authenticated(state, request) as session:
             state.subscriptions.delete(session.organization_id, subscription_id)
+            state.writes += 1
             return Response(status_code=204)
 
     # BILL's reference spells the path security-key, its changelog security_key: both served.
@@ -182,6 +186,7 @@ def build_events_router(state: BillState) -> APIRouter:
             key = state.subscriptions.rotate(
                 session.organization_id, subscription_id, state.clock.now()
             )
+            state.writes += 1
             return {"securityKey": key}
 
     return router

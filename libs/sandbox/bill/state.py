@@ -42,6 +42,9 @@ class BillState:
         self.gate = ConcurrencyGate(limit=config.concurrent_requests, status=config.limit_status)
         self.records = BillRecords(clock, [o.id for o in config.organizations])
         self.subscriptions = Subscriptions()
+        self.writes = 0
+        """API calls that changed something in BILL (subscriptions, their keys): a test that
+        must change nothing reads it before and after."""
         self.webhooks = BillWebhooks(
             config.webhooks, clock, self.subscriptions, client=webhook_client, seed=seed
         )
@@ -80,4 +83,5 @@ class BillState:
             "most_in_flight": most_in_flight,
             "webhooks": dict(self.webhooks.stats),
             "key_rotations": self.subscriptions.rotations,
+            "writes": self.writes,
         }

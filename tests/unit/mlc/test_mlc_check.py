@@ -279,7 +279,7 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     )
     assert good_visma.headroom == {"requests_left_this_hour": 499.0}
     assert rotated.detail.startswith(
-        f"Visma Connect refused client {DEMO_CLIENT_ID} for tenant-se-1: "
+        f"client {DEMO_CLIENT_ID} for tenant-se-1: Visma Connect refused the token request (400)"
     )
     assert "invalid_client" in rotated.detail
     assert "mlc secrets set visma.rotated" in rotated.action
