@@ -88,7 +88,7 @@ def redrive(settings: KafkaSettings, request: RedriveRequest, *, serde: AvroSerd
     reader = DlqReader(settings)
     try:
         reader.check_group(request.group)
-        check_request(request)
+        check_request(request, processor_group=processor_group())
         ensure_topics(
             AdminClient(settings.client_config(CLIENT)),
             [DLQ_REDRIVEN, redrive_topic(request.group)],
@@ -119,6 +119,13 @@ def redrive(settings: KafkaSettings, request: RedriveRequest, *, serde: AvroSerd
             producer.close()
     finally:
         reader.close()
+
+
+def processor_group() -> str:
+    """The processor's group as this environment configures it (MLC_PROCESSOR_APP_ID)."""
+    from processor.config import ProcessorSettings
+
+    return ProcessorSettings().app_id
 
 
 def _chosen(reader: DlqReader, request: RedriveRequest) -> list[DeadLetter]:

@@ -119,3 +119,14 @@ def test_an_edit_that_does_not_validate_is_refused(
     fixed.write_text(json.dumps(_command() | change))  # JSON is YAML too
     with pytest.raises(DlqQueryError, match=expected):
         edited_value(serde, PostSlackMessage.SCHEMA, fixed)
+
+
+def test_the_processor_is_known_by_the_app_id_this_environment_gives_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlc.dlq_redrive import processor_group
+
+    monkeypatch.setenv("MLC_PROCESSOR_APP_ID", "run-7-processor")
+    with pytest.raises(DlqQueryError, match="the faust processor"):
+        check_request(RedriveRequest(group="run-7-processor"), processor_group=processor_group())
+    check_request(RedriveRequest(group="run-7-sink"), processor_group=processor_group())
