@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
@@ -33,6 +35,7 @@ from mlc.replay_group import ReplayBroker
 from mlc.replay_run import Mode, ReplayRequest, ReplayRun
 
 SERDE = AvroSerde(SchemaCatalog.load())
+KAFKA_SH = Path(__file__).resolve().parents[2] / "deploy/kafka/kafka.sh"
 WAIT_SECONDS = 60.0
 
 
@@ -148,6 +151,18 @@ def consumed_to_end(kafka: KafkaSettings, group: str, topic: str) -> bool:
         return True
     finally:
         consumer.close()
+
+
+def reset_with_kafka_tool(kafka: KafkaSettings, group: str, topic: str, since: datetime) -> None:
+    """Kafka's own way: `kafka-consumer-groups --reset-offsets --to-datetime ... --execute`
+    (the README's "Replay a sink"), through `deploy/kafka/kafka.sh tool`."""
+    result = subprocess.run(
+        [str(KAFKA_SH), "tool", "kafka-consumer-groups", "--bootstrap-server",
+         kafka.bootstrap_servers, "--group", group, "--topic", topic, "--reset-offsets",
+         "--to-datetime", since.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "--execute"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def replay(

@@ -5,7 +5,8 @@ own) upserts 6 Visma suppliers as Airbase vendors; then 2 of its ledger entries 
 A dry run plans 4 skips and 2 lookups; a resend-missing replay finds the 2 vendors by their
 ERP reference, records them done and resets the group; the sink started again reads all 6
 commands and writes nothing. Every request that reaches the sandbox is counted by method:
-after the first run, only reads (GET).
+after the first run, only reads (GET), also after a reset with Kafka's own
+`kafka-consumer-groups --reset-offsets --to-datetime` and another run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from tests.integration.sink_replay_rig import (
     done_ids,
     ledger,
     replay,
+    reset_with_kafka_tool,
     run_until,
     tombstone,
     writes,
@@ -132,6 +134,12 @@ def test_replay_after_a_delivered_run_writes_nothing_and_finds_the_deleted_entri
 
     group, topic = args.group_id, args.commands_topic
     assert not consumed_to_end(kafka, group, topic)  # reset to the window's start
+    asyncio.run(run_until(sink(), "the run after", lambda: consumed_to_end(kafka, group, topic)))
+    assert sum(writes(calls).values()) == RECORDS
+
+    # The same after a reset with Kafka's own tool: the ledger skips every command.
+    reset_with_kafka_tool(kafka, group, topic, since)
+    assert not consumed_to_end(kafka, group, topic)
     asyncio.run(run_until(sink(), "the run after", lambda: consumed_to_end(kafka, group, topic)))
     assert sum(writes(calls).values()) == RECORDS
     assert len(vendors) == RECORDS

@@ -5,7 +5,8 @@ records on a sandbox board; then 2 of its ledger entries are deleted (tombstones
 horizon or compaction does). A dry run plans 4 skips and 2 lookups and calls nothing; a
 resend-missing replay finds the 2 items by the board's Visma ID column, records them done
 and resets the group; the sink started again reads all 6 commands and writes nothing: the
-sandbox's counts of created and updated items do not move after the first run.
+sandbox's counts of created and updated items do not move after the first run. Nor after a
+reset with Kafka's own `kafka-consumer-groups --reset-offsets --to-datetime` and another run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from tests.integration.sink_replay_rig import (
     done_ids,
     ledger,
     replay,
+    reset_with_kafka_tool,
     run_until,
     tombstone,
 )
@@ -179,6 +181,12 @@ def test_replay_after_a_delivered_run_writes_nothing_and_finds_the_deleted_entri
     run.run_again()
     assert board.writes() == (RECORDS, 0)
     assert len(board.item_of()) == RECORDS
+
+    # The same after a reset with Kafka's own tool: the ledger skips every command.
+    reset_with_kafka_tool(run.kafka, board.args.group_id, board.args.commands_topic, run.since)
+    assert not run.consumed()
+    run.run_again()
+    assert board.writes() == (RECORDS, 0)
 
 
 def test_a_forgotten_digest_stops_the_replay_and_force_repeats_exactly_it(

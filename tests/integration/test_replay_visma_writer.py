@@ -6,7 +6,8 @@ of the test's own) creates 4 suppliers for BILL vendors and releases 2 supplier 
 2 lookups; a resend-missing replay finds the supplier by its corporate id and the release in
 effect on the invoice, records both done and resets the group; the writer started again reads
 all 6 commands and writes nothing to Visma: every request that reaches the sandbox is counted,
-and after the first run there are only reads (GET, and token requests).
+and after the first run there are only reads (GET, and token requests), also after a reset
+with Kafka's own `kafka-consumer-groups --reset-offsets --to-datetime` and another run.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from tests.integration.sink_replay_rig import (
     done_ids,
     ledger,
     replay,
+    reset_with_kafka_tool,
     run_until,
     tombstone,
     writes,
@@ -159,5 +161,11 @@ def test_replay_after_a_delivered_run_writes_nothing_and_finds_the_deleted_entri
 
     group, topic = args.group_id, args.commands_topic
     assert not consumed_to_end(kafka, group, topic)  # reset to the window's start
+    asyncio.run(run_until(writer(), "the run after", lambda: consumed_to_end(kafka, group, topic)))
+    assert writes(calls, reads=(TOKEN_PATH,)) == written
+
+    # The same after a reset with Kafka's own tool: the ledger skips every command.
+    reset_with_kafka_tool(kafka, group, topic, since)
+    assert not consumed_to_end(kafka, group, topic)
     asyncio.run(run_until(writer(), "the run after", lambda: consumed_to_end(kafka, group, topic)))
     assert writes(calls, reads=(TOKEN_PATH,)) == written
