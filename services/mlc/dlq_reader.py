@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import OFFSET_END, Consumer, KafkaException, Message, TopicPartition
@@ -24,12 +24,11 @@ from chassis.kafka.dlq import DeadLetterHeaders
 from chassis.kafka.state import StateLoadError, iter_to_end, watermarks
 from chassis.settings import KafkaSettings
 from chassis.topics import DLQ_REDRIVEN, dead_letter_topic
+from mlc import replay_times
 
 CLIENT = "mlc-dlq"
 READ_SECONDS = 60.0
 _DLQ_NAME = re.compile(r"^dlq\.(?P<group>.+)\.v1$")
-_RELATIVE = re.compile(r"^(?P<n>\d+)(?P<unit>[smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 class DlqQueryError(PermanentError):
@@ -83,19 +82,12 @@ class DeadLetter:
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """An ISO time (`2026-12-03T06:00`, UTC unless it says) or an age (`30m`, `12h`, `7d`)."""
-    now = now or datetime.now(UTC)
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        return now - timedelta(**{_UNITS[relative["unit"]]: int(relative["n"])})
+    """An ISO time (`2026-12-03T06:00`, UTC unless it says) or an age (`30m`, `12h`, `7d`),
+    read as `mlc replay` reads its times."""
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise DlqQueryError(
-            f"bad time {text!r}: give an ISO time (2026-12-03T06:00, UTC unless it has an "
-            "offset) or an age (30m, 12h, 7d)"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+        return replay_times.parse_time(text, now=now or datetime.now(UTC), option="--since")
+    except replay_times.ReplayUsageError as exc:
+        raise DlqQueryError(str(exc)) from None
 
 
 def _group_of(topic: str) -> str | None:

@@ -37,9 +37,10 @@ def test_every_dlq_command_has_help_with_an_example(
         (["dlq", "show", "slack-sink:0"], "malformed dead-letter id 'slack-sink:0'"),
         (["dlq", "show", "slack-sink:x:3"], "malformed dead-letter id"),
         (["dlq", "list", "--class", "flaky"], "unknown class 'flaky': one of permanent, "),
-        (["dlq", "list", "--since", "yesterday"], "bad time 'yesterday'"),
+        (["dlq", "list", "--since", "yesterday"], "--since 'yesterday' is not a time"),
+        (["dlq", "list", "--since", "2099-01-01"], "--since 2099-01-01 is in the future"),
         (["dlq", "redrive", "--group", "g", "--class", "nope"], "unknown class 'nope'"),
-        (["dlq", "redrive", "--group", "g", "--since", "3 days"], "bad time '3 days'"),
+        (["dlq", "redrive", "--group", "g", "--since", "3 days"], "--since '3 days' is not a time"),
         (["dlq", "redrive", "--group", "g", "--id", "g:0:1:x"], "malformed dead-letter id"),
     ],
 )
