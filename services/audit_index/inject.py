@@ -9,9 +9,14 @@ trail must not grow it.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from confluent_kafka.admin import AdminClient
+
 from audit_index.config import AuditIndexSettings
+from audit_index.fresh_start import start_new_index_from_the_beginning
 from audit_index.index_file import AuditIndexFile
 from audit_index.indexer import AuditIndexer
 from chassis.audit import AUDIT_TOPIC
@@ -30,6 +35,16 @@ class AuditIndexApp(ConsumerService):
     index: AuditIndexFile
     indexer: AuditIndexer
     producer: EventProducer
+    start_over: Callable[[], bool]
+    """Moves the group to the start of the trail if the index file is new (`fresh_start`)."""
+
+    async def run(self) -> None:
+        try:
+            if self.index.size().records == 0:
+                await asyncio.to_thread(self.start_over)
+            await self.consume()
+        finally:
+            await self.aclose()
 
     async def aclose(self) -> None:
         self.producer.close()
@@ -58,4 +73,10 @@ def build(
         ordering_key=lambda record: f"{record.topic}[{record.partition}]",
         batching=indexer.batching,
     )
-    return AuditIndexApp(runner=runner, index=index, indexer=indexer, producer=outputs.producer)
+    admin = AdminClient(kafka.client_config(SERVICE))
+    return AuditIndexApp(
+        runner=runner, index=index, indexer=indexer, producer=outputs.producer,
+        start_over=lambda: start_new_index_from_the_beginning(
+            admin, group=settings.group_id, topic=topic.name, partitions=topic.partitions
+        ),
+    )  # fmt: skip

@@ -20,8 +20,8 @@ def parser() -> argparse.ArgumentParser:
         "keys an operator types (a Visma invoice number, a BILL or monday id). `mlc audit ID` "
         "answers from it in milliseconds. Offsets are committed only after the batch's SQLite "
         "transaction; a redelivered record changes nothing. Rebuild: stop it, delete the "
-        "file, reset the group's offsets to the earliest. Settings: MLC_AUDIT_INDEX_* (PATH, "
-        "GROUP_ID, TOPIC_PREFIX, BATCH_RECORDS).",
+        "file and start it: a new file moves the group back to the start of audit.v1. "
+        "Settings: MLC_AUDIT_INDEX_* (PATH, GROUP_ID, TOPIC_PREFIX, BATCH_RECORDS).",
     )
     p.add_argument("--path", type=Path, help="the index file (MLC_AUDIT_INDEX_PATH)")
     p.add_argument("--group-id", help="consumer group (default mlc-audit-index)")

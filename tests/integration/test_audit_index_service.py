@@ -1,7 +1,8 @@
 """The audit indexer on the real broker: it reads a fresh audit topic into its SQLite file,
 commits each partition's offset to the end only once the records are in the file, sends a
-record that is no audit event to its DLQ, and a second pass over the same records (a
-redelivery, a rebuild by resetting offsets) adds nothing."""
+record that is no audit event to its DLQ, a second pass over the same records (a
+redelivery, a rebuild by resetting offsets) adds nothing, and a lost file is rebuilt from
+the start of the topic by the same group."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from audit_index.config import AuditIndexSettings
+from audit_index.fresh_start import GroupStillRunning, start_new_index_from_the_beginning
 from audit_index.index_file import AuditIndexFile
 from audit_index.inject import build
 from chassis.audit import AUDIT_TOPIC
@@ -60,7 +62,10 @@ def _index_until_caught_up(kafka: KafkaSettings, settings: AuditIndexSettings, t
         running = asyncio.ensure_future(app.run())
         deadline = time.monotonic() + WAIT
         try:
-            while await asyncio.to_thread(_committed, bootstrap, topic, settings.group_id) != ends:
+            # Assigned: past the fresh start (which may move the group back) and consuming.
+            while not app.runner.assigned or ends != await asyncio.to_thread(
+                _committed, bootstrap, topic, settings.group_id
+            ):
                 assert not running.done(), running
                 assert time.monotonic() < deadline, "the indexer did not catch up"
                 await asyncio.sleep(0.2)
@@ -112,3 +117,39 @@ def test_the_indexer_writes_each_record_once_and_commits_after_the_file(
     index = AuditIndexFile.for_reading(path)
     assert (index.size().records, index.size().ids) == (len(records), ids_before)
     index.close()
+
+    # A lost file (a new volume, a rebuild): the same group starts over from the beginning.
+    for lost in tmp_path.glob("audit-index.sqlite3*"):
+        lost.unlink()
+    _index_until_caught_up(kafka, settings, topic)
+    index = AuditIndexFile.for_reading(path)
+    assert (index.size().records, index.size().ids) == (len(records), ids_before)
+    index.close()
+
+
+def test_a_new_index_does_not_move_a_group_that_still_has_members(
+    kafka_bootstrap: str, unique: str
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topic = f"test.lineage.{unique}.{AUDIT_TOPIC.name}"
+    ensure_topics(AdminClient(kafka.client_config("t")), [replace(AUDIT_TOPIC, name=topic)])
+    group = f"test-audit-index-busy-{unique}"
+    member = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
+    admin = AdminClient(kafka.client_config("t"))
+    try:
+        member.subscribe([topic])
+        deadline = time.monotonic() + WAIT
+        while not member.assignment():
+            assert time.monotonic() < deadline, "the member got no partition"
+            member.poll(0.2)
+        member.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+        with pytest.raises(GroupStillRunning, match=group):
+            start_new_index_from_the_beginning(
+                admin, group=group, topic=topic, partitions=AUDIT_TOPIC.partitions
+            )
+    finally:
+        member.close()
+    # Once the member is gone, the group is moved back (its committed offset 0 stays 0).
+    assert start_new_index_from_the_beginning(
+        admin, group=group, topic=topic, partitions=AUDIT_TOPIC.partitions
+    )
