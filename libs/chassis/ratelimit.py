@@ -16,6 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from chassis.key_waits import HoldKind, waiting_in_handler
+
 __all__ = [
     "BudgetSnapshot",
     "Clock",
@@ -238,7 +240,9 @@ class HourlyBudget:
                     return
                 wait = self._window_end - now
                 logger.warning("call budget spent", extra={"wait_seconds": round(wait, 3)})
-                await self._sleep(wait)
+                reason = f"call budget spent ({self._limit} per {self._window:g} s)"
+                with waiting_in_handler(HoldKind.BUDGET_HELD, reason, seconds=wait):
+                    await self._sleep(wait)
 
     def observe(
         self,

@@ -24,6 +24,7 @@ from chassis.credential_hold import CredentialHolds
 from chassis.kafka.held_keys import HOLDS_TOPIC, HeldKeys, read_held_keys, record_key
 from chassis.kafka.producer import EventProducer
 from chassis.kafka.record import HoldKind, Record
+from chassis.ratelimit import HourlyBudget
 from mlc.cli import main
 from slack_client.errors import SlackRateLimited
 from tests.integration.runner_kit import Bench, create_topics, eventually, make_bench, running
@@ -152,6 +153,42 @@ def test_a_key_waiting_out_thirty_429s_is_written_once_and_released_once(bench: 
     held, released = writes_for(bench, "chan-b")
     assert held is not None
     assert held["kind"] == "rate-limited"
+    assert released is None
+
+
+def test_a_spent_call_budget_inside_the_handler_shows_the_key_budget_held(bench: Bench) -> None:
+    """The handler's client spends an hourly budget of one call: the second record's call
+    waits for the next window inside the handler, and the runner publishes its key as
+    budget-held until the record is done."""
+    create_topics(bench, partitions=1)
+    bench.produce([("company-1", bench.command("company-1", n), 0, []) for n in range(2)])
+    now = [0.0]
+    next_window = asyncio.Event()
+
+    async def wait_for_the_window(seconds: float) -> None:
+        await next_window.wait()
+        now[0] += seconds
+
+    budget = HourlyBudget(1, 3600.0, clock=lambda: now[0], sleep=wait_for_the_window)
+
+    async def handler(record: Record) -> None:
+        await budget.acquire()
+
+    def written() -> list[dict[str, Any] | None]:
+        return writes_for(bench, "company-1")
+
+    async def scenario() -> None:
+        async with running(bench.runner(handler, hold_visible_after=0.2)) as task:
+            await eventually(lambda: len(written()) == 1, task, "the key published as held")
+            next_window.set()
+            await eventually(lambda: bench.committed_is(2), task, "both records handled")
+            await eventually(lambda: written()[-1:] == [None], task, "the tombstone")
+
+    asyncio.run(scenario())
+    held, released = written()
+    assert held is not None
+    assert (held["kind"], held["reason"]) == ("budget-held", "call budget spent (1 per 3600 s)")
+    assert held["until"] is not None
     assert released is None
 
 

@@ -10,12 +10,13 @@ never block a record: each write is sent and its confirmation by Kafka handled o
 
 What counts as held: a key whose records have been waiting for `visible_after` seconds
 (default `VISIBLE_AFTER_SECONDS`) in one episode, an episode being everything from the first
-wait of a record (a `Held`, an unavailable system, its token bucket) until that record is
-done or let go. A key waiting its turn in a token bucket for less than that is paced, not
-held: the Slack sink paces each channel at one message a second, so a busy channel waits
-about a second before every message, all day, and would otherwise flap held/released with
-two writes per message. Two seconds is above every pace a sink sets and far below any wait
-an operator cares about (a 429's Retry-After, a refused credential, a spent daily limit).
+wait of a record (a `Held`, an unavailable system, its token bucket, a spent call budget
+inside the handler: `chassis.key_waits`) until that record is done or let go. A key
+waiting its turn in a token bucket for less than that is paced, not held: the Slack sink
+paces each channel at one message a second, so a busy channel waits about a second before
+every message, all day, and would otherwise flap held/released with two writes a message.
+Two seconds is above every pace a sink sets and far below any wait an operator cares about
+(a 429's Retry-After, a refused credential, a spent daily limit).
 
 A hold outlives a process killed without a goodbye (SIGKILL): its record stays. Each record
 names the group member that wrote it, and `mlc status` shows only the holds of members the

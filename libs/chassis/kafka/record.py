@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from chassis.errors import ConnectorError, RetryableError
 from chassis.kafka.tracker import PartitionTracker
+from chassis.key_waits import HoldKind
 from chassis.ratelimit import ServerCount
+
+__all__ = ["Batching", "Held", "HoldKind", "PartitionRevoked", "Record"]
 
 
 @asynccontextmanager
@@ -89,22 +91,6 @@ class Record:
     def out_of_time(self, now: float) -> bool:
         """Whether the record's retry budget is spent: one more failure dead-letters it."""
         return self.retry_deadline is not None and now >= self.retry_deadline
-
-
-class HoldKind(StrEnum):
-    """Why a key waits, as `mlc status` shows it (see `chassis.kafka.held_keys`)."""
-
-    RATE_LIMITED = "rate-limited"
-    """The system said when to call again (a 429 or a budget with Retry-After), or the key's
-    own token bucket makes it wait long."""
-    UNAVAILABLE = "unavailable"
-    """The system is down and did not say for how long (backoff)."""
-    CREDENTIAL_HELD = "credential-held"
-    """The system refused the credential: held until it is replaced in the vault."""
-    DAILY_LIMIT = "daily-limit"
-    """A call budget of the day is spent (monday's daily limit): held until it resets."""
-    BUDGET_HELD = "budget-held"
-    """Another call budget is spent: held until it is refilled."""
 
 
 class Held(ConnectorError):

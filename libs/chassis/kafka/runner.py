@@ -75,6 +75,7 @@ from chassis.kafka.held_keys import VISIBLE_AFTER_SECONDS, HeldKeys
 from chassis.kafka.producer import Delivery, ProduceError, step_outputs
 from chassis.kafka.record import HoldKind, PartitionRevoked, Record
 from chassis.kafka.tracker import PartitionTracker
+from chassis.key_waits import KeyWaitReporter, reporting_key_waits
 from chassis.logcontext import correlated, correlation_from_headers
 from chassis.ratelimit import LatencySpread, ServerCount, TokenBucket
 from chassis.serde import AvroSerde, SerdeError
@@ -433,7 +434,8 @@ class ConsumerRunner:
                 for record in records:
                     record.calling = True
                 try:
-                    await call()
+                    with reporting_key_waits(self._handler_waits(ordering, records[0])):
+                        await call()
                 finally:
                     for record in records:
                         record.calling = False
@@ -564,6 +566,10 @@ class ConsumerRunner:
             return self._let_go(records)
         _extend_budget(records, time.monotonic() - started)
         return _Outcome.AGAIN
+
+    def _handler_waits(self, ordering: str, record: Record) -> KeyWaitReporter:
+        """Where a wait inside the handler (a spent call budget) reports that the key waits."""
+        return _HandlerWaits(self._held_keys, ordering, (record.topic, record.partition))
 
     def _pacing_watch(self, ordering: str, record: Record) -> _PacingWatch:
         """Tells `held_keys` when the key waits for its token bucket, so a long turn shows."""
@@ -737,6 +743,23 @@ class ConsumerRunner:
             for q in self._queues.values()
         ):
             await asyncio.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class _HandlerWaits:
+    """A `KeyWaitReporter` for one handler call: the key's waits go to `held_keys`."""
+
+    held_keys: HeldKeys
+    key: str
+    partition: tuple[str, int]
+
+    def started(self, kind: HoldKind, reason: str, until: datetime | None) -> None:
+        self.held_keys.waiting(
+            self.key, kind=kind, reason=reason, until=until, partition=self.partition
+        )
+
+    def over(self) -> None:
+        self.held_keys.wait_over(self.key)
 
 
 def _extend_budget(records: list[Record], seconds: float) -> None:

@@ -15,6 +15,8 @@ from chassis.credential_hold import CredentialHolds
 from chassis.kafka.held_keys import HeldKey, HeldKeys, live_holds, record_key
 from chassis.kafka.producer import ProduceError
 from chassis.kafka.record import HoldKind
+from chassis.key_waits import reporting_key_waits
+from chassis.ratelimit import HourlyBudget
 
 pytestmark = pytest.mark.unit
 
@@ -246,3 +248,42 @@ def test_mlc_status_shows_only_the_holds_of_live_members() -> None:
     ]  # fmt: skip
     shown = live_holds(holds, {"g1": {"m1", "m2"}, "g2": set()})
     assert {g: [h.key for h in hs] for g, hs in shown.items()} == {"g1": ["a", "b"]}
+
+
+class Reporter:
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, HoldKind | None, str, datetime | None]] = []
+
+    def started(self, kind: HoldKind, reason: str, until: datetime | None) -> None:
+        self.seen.append(("started", kind, reason, until))
+
+    def over(self) -> None:
+        self.seen.append(("over", None, "", None))
+
+
+def test_a_spent_hourly_budget_reports_its_wait_to_the_runner_and_nothing_outside_one() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    async def scenario() -> None:
+        budget = HourlyBudget(1, 3600.0, clock=lambda: now[0], sleep=sleep)
+        reporter = Reporter()
+        await budget.acquire()  # the hour's one call: no wait
+        now[0] += 600.0
+        before = datetime.now(UTC)
+        with reporting_key_waits(reporter):
+            await budget.acquire()  # waits the 3000 s left of the hour
+        (_, kind, reason, until), over = reporter.seen
+        assert (kind, reason) == (HoldKind.BUDGET_HELD, "call budget spent (1 per 3600 s)")
+        assert until is not None
+        assert timedelta(seconds=2999) < until - before < timedelta(seconds=3001)
+        assert over[0] == "over"
+        await budget.acquire()  # outside a runner: the wait is reported to no one
+        assert len(reporter.seen) == 2
+        assert slept == [3000.0, 3600.0]
+
+    asyncio.run(scenario())
