@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
@@ -46,6 +48,24 @@ def replay(
         capture_output=True, text=True, env=env, timeout=timeout, input=stdin, check=False,
     )  # fmt: skip
     return Replayed(done.returncode, done.stdout, done.stderr)
+
+
+KAFKA_SH = Path(__file__).resolve().parents[2] / "deploy/kafka/kafka.sh"
+
+
+def kafka_tool_reset(kafka: str, group: str, topics: list[str], *, to: datetime) -> str:
+    """Kafka's own `kafka-consumer-groups --reset-offsets --to-datetime` on a stopped group,
+    through the project's wrapper (the documented replay path); returns what it printed."""
+    topic_args = [arg for topic in topics for arg in ("--topic", topic)]
+    done = subprocess.run(
+        [str(KAFKA_SH), "tool", "kafka-consumer-groups", "--bootstrap-server", kafka,
+         "--group", group, *topic_args, "--reset-offsets",
+         "--to-datetime", to.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "--execute"],
+        env=os.environ | {"KAFKA_BOOTSTRAP_SERVERS": kafka},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def end_offsets(kafka: str, topic: str) -> dict[int, int]:

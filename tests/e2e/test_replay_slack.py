@@ -23,6 +23,7 @@ from tests.e2e.replay_kit import (
     audit_since,
     committed,
     end_offsets,
+    kafka_tool_reset,
     partitions_of,
     replay,
     stop,
@@ -57,12 +58,6 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     stack.start("slack-sink")
     wait_for_posts(stack, {c.command_id for c in commands}, timeout=90)
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
-    running = replay(stack, "slack-sink", "--from", since, "--group", group)
-    assert running.code == 2
-    assert running.err.strip() == (
-        f"mlc replay: group {group} has 1 running members: stop slack-sink first "
-        "(kubectl scale deployment/slack-sink --replicas=0)"
-    )
     stop(stack, "slack-sink", kafka_bootstrap, group)
     delivered = time.monotonic()
     calls = _calls(stack)
@@ -79,13 +74,6 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     assert ": 500 skip" in dry.out
     assert _calls(stack) == calls
     assert committed(kafka_bootstrap, group, topic) == offsets
-    unknown = replay(stack, "slack-sink", "--from", since, "--group", f"{group}-typo")
-    assert unknown.code == 2
-    assert unknown.err.startswith(f"mlc replay: unknown consumer group {group}-typo")
-    too_old = replay(stack, "slack-sink", "--from", "60d", "--group", group, "--mode", "dry-run")
-    assert too_old.code == 2
-    assert "is before the retention of " + topic in too_old.err
-    assert len(too_old.err.strip().splitlines()) == 1
 
     # resend-missing: offsets back to the start; the restarted sink skips all 500.
     resend = replay(stack, "slack-sink", "--from", since, "--group", group)
@@ -97,6 +85,16 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     posted = settle(stack, 2.0)
     assert _calls(stack) == calls  # no post, no update, no history read
     assert Counter(command_ids(posted)) == Counter(c.command_id for c in commands)
+    stop(stack, "slack-sink", kafka_bootstrap, group)
+
+    # Kafka's own tool, the documented path: the ledger alone prevents every repeat.
+    printed = kafka_tool_reset(kafka_bootstrap, group, [topic], to=datetime.fromisoformat(since))
+    assert topic in printed
+    assert sum(committed(kafka_bootstrap, group, topic).values()) == 0
+    stack.start("slack-sink")
+    wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
+    settle(stack, 2.0)
+    assert _calls(stack) == calls
     stop(stack, "slack-sink", kafka_bootstrap, group)
 
     # force on 3 commands: exactly those 3 posted again, each audited with the operator.
@@ -145,7 +143,21 @@ def test_twenty_deleted_ledger_entries_are_found_in_slack_by_metadata_and_not_po
     stack.start("slack-sink")
     wait_for_posts(stack, {c.command_id for c in commands}, timeout=90)
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
+    running = replay(stack, "slack-sink", "--from", since, "--group", group)
+    assert running.code == 2
+    assert running.err.strip() == (
+        f"mlc replay: group {group} has 1 running members: stop slack-sink first "
+        "(kubectl scale deployment/slack-sink --replicas=0)"
+    )
     stop(stack, "slack-sink", kafka_bootstrap, group)
+    unknown = replay(stack, "slack-sink", "--from", since, "--group", f"{group}-typo")
+    assert unknown.code == 2
+    assert unknown.err.startswith(f"mlc replay: unknown consumer group {group}-typo")
+    too_old = replay(stack, "slack-sink", "--from", "60d", "--group", group, "--mode", "dry-run")
+    assert too_old.code == 2
+    assert "is before the retention of " + topic in too_old.err
+    assert len(too_old.err.strip().splitlines()) == 1
+
     # 20 of the 100: one per channel, at each position in its channel.
     deleted = [commands[(i % PER_CHANNEL) * len(channels) + i] for i in range(20)]
     partitions = partitions_of(kafka_bootstrap, [topic])
