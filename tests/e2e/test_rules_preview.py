@@ -119,7 +119,7 @@ def test_raising_a_threshold_previews_exactly_the_messages_no_longer_sent(
     took = time.monotonic() - history_ready
     print(
         f"history of {len(invoices)} invoices in {history_ready - started:.1f} s; "
-        f"two previews and the checks in {took:.1f} s"
+        f"three previews and the checks in {took:.1f} s"
     )
 
 
