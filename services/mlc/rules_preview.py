@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -26,13 +25,12 @@ from chassis.kafka.state import StateLoadError
 from chassis.settings import RegistrySettings
 from mlc.preview_compare import Message, Preview, compare
 from mlc.preview_history import History, read_history
+from mlc.replay_times import ReplayUsageError, parse_time
 from processor.config import ProcessorSettings
 from processor.rules import RuleSet, RulesFileError, load_rules
 
 PROG = "mlc rules preview"
 DEFAULT_SINCE = "7d"
-_DURATION = re.compile(r"^([1-9][0-9]*)([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 EXAMPLES = """\
 examples:
@@ -125,25 +123,12 @@ def preview_of(history: History, rules: RuleSet, *, tenant: str | None, since: d
 
 
 def parse_since(text: str, *, now: datetime) -> datetime:
-    """`7d`, `12h`, `30m`, `90s`, `2w` back from `now`, or an ISO date or time (UTC unless
-    it says otherwise); never in the future."""
-    found = _DURATION.match(text.strip())
-    if found is not None:
-        return now - timedelta(**{_UNITS[found[2]]: int(found[1])})
+    """`7d`, `12h`, `30m`, `90s`, `2w` back from `now`, or an ISO time (UTC unless it says
+    otherwise); never in the future. Read as `mlc replay` and `mlc dlq` read their times."""
     try:
-        since = datetime.fromisoformat(text.strip())
-    except ValueError:
-        try:
-            since = datetime.combine(date.fromisoformat(text.strip()), datetime.min.time())
-        except ValueError:
-            raise PreviewInputError(
-                f"bad --since {text!r}: give a duration back from now (30m, 12h, 7d, 2w) or "
-                "an ISO time (2026-11-30T08:00Z)"
-            ) from None
-    since = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-    if since > now:
-        raise PreviewInputError(f"bad --since {text!r}: {_when(since)} is in the future")
-    return since
+        return parse_time(text, now=now, option="--since")
+    except ReplayUsageError as exc:
+        raise PreviewInputError(str(exc)) from None
 
 
 def _settings(prefix: str | None) -> ProcessorSettings:

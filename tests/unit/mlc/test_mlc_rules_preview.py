@@ -194,9 +194,9 @@ def test_since_is_a_duration_back_or_a_time(text: str, expected: datetime) -> No
     assert parse_since(text, now=NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["7", "7x", "-3d", "0d", "yesterday", "2026-13-01", "2026-12-04"])
+@pytest.mark.parametrize("text", ["7", "7x", "-3d", "yesterday", "2026-13-01", "2026-12-04"])
 def test_a_bad_or_future_since_is_refused(text: str) -> None:
-    with pytest.raises(PreviewInputError, match="bad --since"):
+    with pytest.raises(PreviewInputError, match=r"^--since .*(is not a time|is in the future)"):
         parse_since(text, now=NOW)
 
 
@@ -254,7 +254,7 @@ def test_a_bad_since_is_one_line_before_kafka_is_read(
 
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("mlc rules preview: bad --since 'last week'")
+    assert err.startswith("mlc rules preview: --since 'last week' is not a time")
 
 
 def test_help_has_a_worked_example(capsys: pytest.CaptureFixture[str]) -> None:
