@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,7 +26,7 @@ from chassis.audit import AuditTrail
 from chassis.errors import PermanentError, SystemUnavailable
 from chassis.kafka.handling import handling
 from chassis.kafka.producer import Delivery
-from chassis.kafka.record import Held, Record
+from chassis.kafka.record import Held, Origin, Record
 from chassis.serde import AvroSerde, SchemaCatalog
 from events.commands import SendEmail, SendSms
 from events.twilio_deliveries import TwilioChannel, TwilioDelivery, TwilioDeliveryStatus
@@ -577,3 +578,23 @@ async def test_a_refused_auth_token_holds_sms_until_the_vault_has_a_new_one() ->
     assert [m["body"] for m in twilio.messages] == [sms(1).body, sms(2).body]
     assert twilio.lists == []  # refused calls sent nothing: no lookup needed
     await refused.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_redriven_email_is_an_email_of_its_original_topic_and_sent_once() -> None:
+    """`mlc dlq redrive` hands it over from `redrive.<group>.v1`: the channel comes from the
+    topic it was first written to, and its ledger still keeps it from going out twice."""
+    twilio = Twilio()
+    sink = Sink(twilio)
+    command = email(1)
+    redriven = replace(
+        record(command, offset=0), topic="redrive.twilio-sink.v1",
+        origin=Origin(EMAIL_TOPIC, 0, 17),
+    )  # fmt: skip
+
+    await sink(redriven)
+    await sink(redriven)
+
+    assert len(twilio.emails) == 1
+    assert twilio.creates == 0
+    assert sink.stages("mail-1") == ["sent", "skipped"]
