@@ -34,6 +34,7 @@ from mlc.replay_run import Mode
 from sandbox import create_app
 from sandbox.airbase.config import demo_token
 from sandbox.airbase.payments import OtherEntry, PaymentLine
+from sandbox.airbase.state import AirbaseState
 from sandbox.config import SandboxConfig
 from tests.integration.sink_replay_rig import (
     SERDE,
@@ -145,53 +146,99 @@ def test_replay_after_a_delivered_run_writes_nothing_and_finds_the_deleted_entri
     assert len(vendors) == RECORDS
 
 
+class Lookups:
+    """The airbase-sink's adapter alone, over the in-process sandbox: `find` and nothing else."""
+
+    def __init__(self, kafka: KafkaSettings, unique: str, tmp_path: Path) -> None:
+        self.vault = Vault(kafka, unique)
+        self.vault.put(CREDENTIAL, demo_token(TENANT))
+        self.app = create_app(SandboxConfig())
+        self.airbase: AirbaseState = self.app.state.sandbox.airbase
+        self.calls: Counter[str] = Counter()
+        self.kafka, self.unique = kafka, unique
+        tenants = tmp_path / "tenants.yaml"
+        tenants.write_text(yaml.safe_dump({"tenants": [{
+            "tenant_id": TENANT, "company_id": TENANT, "api_base": "http://sandbox/airbase",
+            "credential": CREDENTIAL,
+        }]}))  # fmt: skip
+        self.args = parser().parse_args(["--tenants", str(tenants)])
+
+    def find(self, commands: list[SyncToAirbase | MarkAirbaseEntrySynced]) -> list[str | None]:
+        producer = EventProducer(self.kafka, "replay-test")
+        context = ReplayContext(settings=self.kafka, serde=SERDE, producer=producer,
+                                vault=self.vault.open, sink_args=self.args)  # fmt: skip
+
+        async def look() -> list[str | None]:
+            adapter = AirbaseReplay(context, transport=CountingTransport(self.app, self.calls))
+            try:
+                return [await adapter.find(as_replayed(c)) for c in commands]
+            finally:
+                await adapter.aclose()
+
+        try:
+            return asyncio.run(look())
+        finally:
+            producer.close()
+
+
+def as_replayed(command: SyncToAirbase | MarkAirbaseEntrySynced) -> ReplayCommand:
+    record = Record("sink.airbase.v1", 0, 0, command.key, b"", [])
+    record.schema, record.value = command.SCHEMA, command.to_record()
+    return ReplayCommand(record, command, command.command_id, command.entity_id, None)
+
+
 def test_a_mark_is_found_when_its_entry_reads_synced_with_its_payment_number(
     kafka_bootstrap: str, unique: str, tmp_path: Path
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
-    vault = Vault(kafka, unique)
-    vault.put(CREDENTIAL, demo_token(TENANT))
-    app = create_app(SandboxConfig())
-    airbase = app.state.sandbox.airbase
+    rig = Lookups(KafkaSettings(bootstrap_servers=kafka_bootstrap), unique, tmp_path)
     line = PaymentLine(amount=Decimal("125.00"))
-    synced = airbase.add_entry(OtherEntry(tenant=TENANT, type="bill_payment", lines=[line]))
-    airbase.mark(TENANT, synced["airbase_id"], {"status": "synced", "erp_reference_id": "PAY-1"})
-    waiting = airbase.add_entry(OtherEntry(tenant=TENANT, type="bill_payment", lines=[line]))
-    tenants = tmp_path / "tenants.yaml"
-    tenants.write_text(yaml.safe_dump({"tenants": [{
-        "tenant_id": TENANT, "company_id": TENANT, "api_base": "http://sandbox/airbase",
-        "credential": CREDENTIAL,
-    }]}))  # fmt: skip
-    calls: Counter[str] = Counter()
-    producer = EventProducer(kafka, "replay-test")
-    context = ReplayContext(settings=kafka, serde=SERDE, producer=producer, vault=vault.open,
-                            sink_args=parser().parse_args(["--tenants", str(tenants)]))  # fmt: skip
+    synced = rig.airbase.add_entry(OtherEntry(tenant=TENANT, type="bill_payment", lines=[line]))
+    rig.airbase.mark(
+        TENANT, synced["airbase_id"], {"status": "synced", "erp_reference_id": "PAY-1"}
+    )
+    waiting = rig.airbase.add_entry(OtherEntry(tenant=TENANT, type="bill_payment", lines=[line]))
 
-    def mark(entry: str, number: str) -> ReplayCommand:
-        command = MarkAirbaseEntrySynced(
+    def mark(entry: str, number: str) -> MarkAirbaseEntrySynced:
+        return MarkAirbaseEntrySynced(
             command_id=f"{unique}-{entry}-{number}", tenant_id=TENANT, rule="r",
             source_event_id="ev", entity_type="supplierPayment", entity_id=f"{TENANT}/x/{entry}",
             created_at=datetime.now(UTC), entry_id=entry, visma_payment_number=number,
             company_id=TENANT,
         )  # fmt: skip
-        record = Record("sink.airbase.v1", 0, 0, command.key, b"", [])
-        record.schema, record.value = command.SCHEMA, command.to_record()
-        return ReplayCommand(record, command, command.command_id, command.entity_id, None)
 
-    async def look() -> list[str | None]:
-        adapter = AirbaseReplay(context, transport=CountingTransport(app, calls))
-        try:
-            return [
-                await adapter.find(mark(synced["airbase_id"], "PAY-1")),
-                await adapter.find(mark(synced["airbase_id"], "PAY-2")),
-                await adapter.find(mark(waiting["airbase_id"], "PAY-1")),
-                await adapter.find(mark("no-such-entry", "PAY-1")),
-            ]
-        finally:
-            await adapter.aclose()
+    found = rig.find([
+        mark(synced["airbase_id"], "PAY-1"), mark(synced["airbase_id"], "PAY-2"),
+        mark(waiting["airbase_id"], "PAY-1"), mark("no-such-entry", "PAY-1"),
+    ])  # fmt: skip
+    assert found == [synced["airbase_id"], None, None, None]
+    assert writes(rig.calls) == Counter()
 
-    try:
-        assert asyncio.run(look()) == [synced["airbase_id"], None, None, None]
-    finally:
-        producer.close()
-    assert writes(calls) == Counter()
+
+def test_a_receipt_is_found_only_when_airbase_shows_its_orders_received(
+    kafka_bootstrap: str, unique: str, tmp_path: Path
+) -> None:
+    """A receipt creates nothing: it marks its orders received, so an order that is there
+    but still open says the receipt was not applied."""
+    rig = Lookups(KafkaSettings(bootstrap_servers=kafka_bootstrap), unique, tmp_path)
+    rig.airbase.create(TENANT, "vendors", {"erp_reference_id": "V1", "name": "Vendor"})
+    orders = {}
+    for number in ("PO-1", "PO-2", "PO-3"):
+        orders[number] = rig.airbase.create(TENANT, "purchase_orders", {
+            "erp_reference_id": number, "vendor": {"erp_reference_id": "V1"},
+            "currency": {"iso_code": "SEK"}, "total_amount": "10.00",
+        })["airbase_id"]  # fmt: skip
+    for number in ("PO-1", "PO-2"):
+        rig.airbase.update(TENANT, "purchase_orders", orders[number], {"status": "received"})
+
+    def receipt(n: int, *order_numbers: str) -> SyncToAirbase:
+        payload = {"receipt_number": f"R{n}", "status": "Released",
+                   "lines": [{"po_order_number": o} for o in order_numbers]}  # fmt: skip
+        return SyncToAirbase(
+            command_id=f"{unique}-receipt-{n}", tenant_id=TENANT, rule="r", source_event_id="ev",
+            entity_type="purchaseReceipt", entity_id=f"{TENANT}/{TENANT}/purchaseReceipt/R{n}",
+            created_at=datetime.now(UTC), note="", payload_json=json.dumps(payload),
+        )  # fmt: skip
+
+    found = rig.find([receipt(1, "PO-1", "PO-2"), receipt(2, "PO-2", "PO-3"), receipt(3, "PO-9")])
+    assert found == [f"{orders['PO-1']},{orders['PO-2']}", None, None]
+    assert writes(rig.calls) == Counter()
