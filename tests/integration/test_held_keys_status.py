@@ -210,9 +210,7 @@ def test_a_hold_and_release_pair_adds_no_round_trip_to_kafka(bench: Bench) -> No
             pairs.append(time.perf_counter() - started)
             unconfirmed += keys.writes != 2 * (i + 1)
             started = time.perf_counter()
-            await asyncio.to_thread(
-                producer.send_confirmed, HOLDS_TOPIC.name, key=f"probe-{bench.group}", value=b"x"
-            )
+            await asyncio.to_thread(producer.send_confirmed, bench.topic, key="probe", value=b"x")
             round_trips.append(time.perf_counter() - started)
 
     asyncio.run(scenario())
@@ -270,3 +268,6 @@ def test_the_holds_of_a_killed_runner_stop_showing_once_its_member_is_gone(
     still = [h for h in read_held_keys(bench.settings, client="it-holds") if
              h.group == bench.group]  # fmt: skip
     assert still == [dead]  # the dead member's record is there; mlc status leaves it out
+    tidy = EventProducer(bench.settings, f"{bench.group}-tidy")  # the shared broker's topic
+    tidy.send(HOLDS_TOPIC.name, key=record_key(bench.group, "chan-c"), value=None)
+    tidy.close()
