@@ -144,18 +144,13 @@ class DlqReader:
                 f"unknown dead letter {wanted}: {topic} has {partitions} partition(s)"
             )
         low, high = watermarks(self._consumer, TopicPartition(topic, wanted.partition))
-        found = None
+        read = []
         if low <= wanted.offset < high:
-            found = next(
-                self._read(topic, {wanted.partition: (wanted.offset, wanted.offset + 1)}), None
-            )
-        if found is None or found.id != wanted:
-            raise DlqQueryError(
-                f"unknown dead letter {wanted}: {topic}[{wanted.partition}] holds offsets "
-                f"{low}..{high - 1}"
-                if high > low
-                else f"unknown dead letter {wanted}: {topic} is empty"
-            )
+            read = list(self._read(topic, {wanted.partition: (wanted.offset, wanted.offset + 1)}))
+        found = next((letter for letter in read if letter.id == wanted), None)
+        if found is None:
+            held = f"holds offsets {low}..{high - 1}" if high > low else "is empty"
+            raise DlqQueryError(f"unknown dead letter {wanted}: {topic}[{wanted.partition}] {held}")
         return found
 
     def window(self, group: str, *, since: datetime | None) -> Iterator[DeadLetter]:
