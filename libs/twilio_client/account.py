@@ -3,7 +3,9 @@
 `mlc check` asks these to prove a credential without sending anything: `fetch` is
 `GET /2010-04-01/Accounts/{Sid}.json` (status `active`, `suspended` or `closed`; type `Trial`
 or `Full`), `owned_number` lists `IncomingPhoneNumbers.json` filtered by `PhoneNumber` and
-says whether the account owns the From number and whether it can send SMS.
+says whether the account owns the From number and whether it can send SMS,
+`messaging_service` reads a Messaging Service and its sender pool from the Messaging API
+(`/v1/Services/{Sid}` and its `PhoneNumbers`, on messaging.twilio.com).
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from twilio_client.messages import parse_twilio, twilio_request
 from twilio_client.models import TwilioCredentials
 
-__all__ = ["AccountInfo", "OwnedNumber", "TwilioAccount"]
+__all__ = [
+    "MESSAGING_BASE_URL",
+    "AccountInfo",
+    "MessagingService",
+    "OwnedNumber",
+    "TwilioAccount",
+]
+
+MESSAGING_BASE_URL = "https://messaging.twilio.com"
 
 
 class AccountInfo(BaseModel):
@@ -44,6 +54,28 @@ class OwnedNumber(BaseModel):
     sid: str
     phone_number: str
     capabilities: Capabilities = Field(default_factory=Capabilities)
+
+
+class MessagingService(BaseModel):
+    """A Messaging Service and the numbers in its sender pool (messaging.twilio.com/v1)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    sid: str
+    friendly_name: str | None = None
+    senders: tuple[str, ...] = ()
+
+
+class _ServiceNumber(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    phone_number: str
+
+
+class _ServiceNumbers(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    phone_numbers: list[_ServiceNumber]
 
 
 class _NumberPage(BaseModel):
@@ -77,3 +109,17 @@ class TwilioAccount:
         return next(
             (n for n in page.incoming_phone_numbers if n.phone_number == phone_number), None
         )
+
+    async def messaging_service(
+        self, sid: str, *, base_url: str = MESSAGING_BASE_URL
+    ) -> MessagingService:
+        """The Messaging Service `sid` with its sender numbers (a 20404 when the account has
+        no such service)."""
+        url = f"{base_url.rstrip('/')}/v1/Services/{sid}"
+        service = await twilio_request(self._http, "GET", url, auth=self._auth)
+        numbers = await twilio_request(
+            self._http, "GET", f"{url}/PhoneNumbers", auth=self._auth, params={"PageSize": 50}
+        )
+        pool = parse_twilio(_ServiceNumbers, numbers).phone_numbers
+        found = parse_twilio(MessagingService, service)
+        return found.model_copy(update={"senders": tuple(n.phone_number for n in pool)})

@@ -69,6 +69,9 @@ class TwilioCheck(_Entry):
     api_key_sid: str | None = Field(default=None, pattern=r"^SK[0-9a-fA-F]{32}$")
     from_number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{1,14}$")
     """The sink's From number: the account must own it, able to send SMS."""
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    """The sink's Messaging Service: it must exist in the account with a sender."""
+    messaging_api_base: str = "https://messaging.twilio.com"
 
 
 class SendGridCheck(_Entry):

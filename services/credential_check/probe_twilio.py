@@ -2,7 +2,9 @@
 
 Twilio: the Account resource (`GET /Accounts/{Sid}.json`: the credential works and the
 account is `active`), then, when the sink sends from a number, that the account owns it and
-it can send SMS (`IncomingPhoneNumbers.json?PhoneNumber=`). SendGrid: `GET /v3/scopes`, and
+it can send SMS (`IncomingPhoneNumbers.json?PhoneNumber=`), and when it sends through a
+Messaging Service, that the service exists with a sender (messaging.twilio.com
+`/v1/Services/{Sid}` and its `PhoneNumbers`). SendGrid: `GET /v3/scopes`, and
 whether the key may `mail.send`. Reads only: no message, no email.
 """
 
@@ -14,7 +16,7 @@ from pydantic import SecretStr
 from credential_check.config import SendGridCheck, TwilioCheck
 from credential_check.result import Outcome
 from twilio_client.account import TwilioAccount
-from twilio_client.errors import TwilioAuthError
+from twilio_client.errors import TwilioAuthError, TwilioRequestError
 from twilio_client.mail import sendgrid_scopes
 from twilio_client.models import TwilioCredentials
 
@@ -28,7 +30,6 @@ async def probe_twilio(entry: TwilioCheck, secret: SecretStr, http: httpx.AsyncC
     account = TwilioAccount(http, credentials=credentials)
     try:
         info = await account.fetch()
-        owned = await account.owned_number(entry.from_number) if entry.from_number else None
     except TwilioAuthError as exc:
         return Outcome(
             False,
@@ -40,8 +41,18 @@ async def probe_twilio(entry: TwilioCheck, secret: SecretStr, http: httpx.AsyncC
         seen += f" ({info.type})"
     if info.status != "active":
         return Outcome(False, seen, "the account cannot send: reactivate it in the Twilio Console")
+    for sender in (_from_number, _messaging_service):
+        verdict = await sender(entry, account, seen)
+        if not verdict.ok:
+            return verdict
+        seen = verdict.detail
+    return Outcome(True, seen)
+
+
+async def _from_number(entry: TwilioCheck, account: TwilioAccount, seen: str) -> Outcome:
     if entry.from_number is None:
         return Outcome(True, seen)
+    owned = await account.owned_number(entry.from_number)
     if owned is None:
         return Outcome(
             False,
@@ -55,6 +66,29 @@ async def probe_twilio(entry: TwilioCheck, secret: SecretStr, http: httpx.AsyncC
             "use an SMS-capable number as the sink's From",
         )
     return Outcome(True, f"{seen}; From {entry.from_number} owned, SMS-capable")
+
+
+async def _messaging_service(entry: TwilioCheck, account: TwilioAccount, seen: str) -> Outcome:
+    sid = entry.messaging_service_sid
+    if sid is None:
+        return Outcome(True, seen)
+    try:
+        service = await account.messaging_service(sid, base_url=entry.messaging_api_base)
+    except TwilioRequestError as exc:
+        if exc.status != 404:
+            raise
+        return Outcome(
+            False,
+            f"{seen}; no Messaging Service {sid} in the account",
+            "fix the sink's Messaging Service SID, or create the service in this account",
+        )
+    if not service.senders:
+        return Outcome(
+            False,
+            f"{seen}; Messaging Service {sid} has no sender number",
+            "add a number to the service's sender pool in the Twilio Console",
+        )
+    return Outcome(True, f"{seen}; Messaging Service {sid} with {len(service.senders)} sender(s)")
 
 
 async def probe_sendgrid(

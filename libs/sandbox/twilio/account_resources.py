@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from sandbox.twilio.accounts import Account
 from sandbox.twilio.messages import API_VERSION, rfc2822
 
-__all__ = ["account_resource", "numbers_page"]
+__all__ = ["account_resource", "number_sid", "numbers_page"]
 
 
 def account_resource(account: Account, *, created: float) -> dict[str, object]:
@@ -39,8 +39,13 @@ def account_resource(account: Account, *, created: float) -> dict[str, object]:
     }
 
 
+def number_sid(account: Account, phone_number: str) -> str:
+    """The number's ``PN...`` SID, the same wherever the sandbox shows it."""
+    return "PN" + hashlib.sha256(f"{account.sid}{phone_number}".encode()).hexdigest()[:32]
+
+
 def _number(account: Account, phone_number: str, *, created: float) -> dict[str, object]:
-    sid = "PN" + hashlib.sha256(f"{account.sid}{phone_number}".encode()).hexdigest()[:32]
+    sid = number_sid(account, phone_number)
     sms = phone_number in account.numbers
     return {
         "sid": sid,

@@ -4,7 +4,8 @@
 ``Body``, ``StatusCallback``) answers 201 with the Message; ``GET .../Messages.json`` is the
 filtered, paged list; ``GET .../Messages/{Sid}.json`` one message or 20404. The account's
 own resources are read-only: ``GET /Accounts/{Sid}.json`` and ``GET
-.../IncomingPhoneNumbers.json`` (``account_resources``). Every failure,
+.../IncomingPhoneNumbers.json`` (``account_resources``); Messaging Services too, as
+messaging.twilio.com/v1 serves them (``messaging_services``). Every failure,
 unknown paths included, is Twilio's ``{code, message, more_info, status}`` body, never a
 framework's ``{"detail": ...}``.
 """
@@ -21,6 +22,11 @@ from sandbox.faults import relative_path
 from sandbox.twilio.account_resources import account_resource, numbers_page
 from sandbox.twilio.errors import TwilioApiError
 from sandbox.twilio.listing import BadListQuery, ListQuery, render_page
+from sandbox.twilio.messaging_services import (
+    caller_account,
+    service_numbers_page,
+    service_resource,
+)
 from sandbox.twilio.state import SendRequest, TwilioState
 
 ROOT = "/2010-04-01/Accounts/{account_sid}"
@@ -122,6 +128,20 @@ def build_api_router(state: TwilioState) -> APIRouter:
             )
             return JSONResponse(page)
 
+    def messaging(
+        render: Callable[..., dict[str, object]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A Messaging API read: no account SID in its URL, the caller's credentials name it."""
+
+        async def read(request: Request) -> Response:
+            header = request.headers.get("authorization")
+            account = caller_account(state.accounts, header)
+            async with state.call(account.sid, header):
+                sid = request.path_params["sid"]
+                return JSONResponse(render(account, sid, created=state.started_at))
+
+        return read
+
     async def unknown(request: Request) -> Response:
         raise _not_found(request)
 
@@ -131,6 +151,14 @@ def build_api_router(state: TwilioState) -> APIRouter:
     router.add_api_route(f"{ROOT}.json", _answering(fetch_account), methods=["GET"])
     router.add_api_route(
         f"{ROOT}/IncomingPhoneNumbers.json", _answering(list_numbers), methods=["GET"]
+    )
+    router.add_api_route(
+        "/v1/Services/{sid}", _answering(messaging(service_resource)), methods=["GET"]
+    )
+    router.add_api_route(
+        "/v1/Services/{sid}/PhoneNumbers",
+        _answering(messaging(service_numbers_page)),
+        methods=["GET"],
     )
     router.add_api_route(
         "/{path:path}", _answering(unknown), methods=["GET", "POST", "PUT", "DELETE", "PATCH"]

@@ -46,6 +46,7 @@ from sandbox.twilio.config import (
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
     DEMO_FROM,
+    DEMO_MESSAGING_SERVICE_SID,
     DEMO_SENDGRID_KEY,
 )
 
@@ -146,6 +147,16 @@ CONFIG = CheckConfig(
             api_base="http://sandbox/twilio",
             account_sid=DEMO_ACCOUNT_SID,
             from_number="+46700000999",
+        ),
+        *(
+            TwilioCheck(
+                credential="twilio.good",
+                api_base="http://sandbox/twilio",
+                account_sid=DEMO_ACCOUNT_SID,
+                messaging_service_sid=service,
+                messaging_api_base="http://sandbox/twilio",
+            )
+            for service in (DEMO_MESSAGING_SERVICE_SID, "MG" + "ab" * 16)
         ),
     ],
     monday=[
@@ -259,6 +270,8 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
         ("twilio", "twilio.missing", False),
         ("twilio", "twilio.good", False),
         ("twilio", "twilio.good", False),
+        ("twilio", "twilio.good", True),
+        ("twilio", "twilio.good", False),
         ("sendgrid", "sendgrid.good", True),
         ("sendgrid", "sendgrid.revoked", False),
         ("sendgrid", "sendgrid.stats-only", False),
@@ -289,7 +302,11 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
     assert low_budget.action.startswith("fewer than 499 left")
     assert low_budget.headroom == {"requests_left_this_hour": 498.0}
     good_slack, revoked, outside, good_twilio, changed, missing, *others = results_rest
-    no_sms, not_owned, good_sendgrid, sg_revoked, stats_only, *others = others
+    no_sms, not_owned, pool, no_pool, good_sendgrid, sg_revoked, stats_only, *others = others
+    assert pool.detail.endswith(
+        f"; Messaging Service {DEMO_MESSAGING_SERVICE_SID} with 1 sender(s)"
+    )
+    assert no_pool.detail.endswith(f"; no Messaging Service MG{'ab' * 16} in the account")
     assert good_twilio.detail == (
         f"account {DEMO_ACCOUNT_SID} active (Full); From {DEMO_FROM} owned, SMS-capable"
     )
@@ -348,8 +365,8 @@ def test_good_and_broken_credentials_get_their_lines_and_nothing_changes(
 
     assert report(results) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(results) + 1 == 24
-    assert lines[-1] == "7 OK, 16 failed"
+    assert len(lines) == len(results) + 1 == 26
+    assert lines[-1] == "8 OK, 17 failed"
     assert lines[5].split()[:3] == ["slack", "slack.revoked", "FAIL"]
     # The lines never show a secret.
     assert not any(s.get_secret_value() in "\n".join(lines) for s in VAULT.values())

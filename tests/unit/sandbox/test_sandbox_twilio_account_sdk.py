@@ -1,7 +1,8 @@
 """The Twilio sandbox's account reads as Twilio's official `twilio.rest.Client` sees them.
 
-`mlc check` fetches the Account resource and lists the account's IncomingPhoneNumbers by
-`PhoneNumber`; the SDK, pointed at the sandbox, parses both (the fields of the spec's
+`mlc check` fetches the Account resource, lists the account's IncomingPhoneNumbers by
+`PhoneNumber` and reads a Messaging Service with its sender pool; the SDK, pointed at the
+sandbox, parses them (the fields of the spec's
 `api.v2010.account` and `api.v2010.account.incoming_phone_number` schemas), pages the
 number list, and sees a wrong Auth Token as error 20003. Reading changes nothing.
 """
@@ -17,7 +18,13 @@ from sandbox_kit import frozen_config
 from twilio.base.exceptions import TwilioRestException
 from twilio_kit import ServedSandbox, served
 
-from sandbox.twilio.config import DEMO_ACCOUNT_SID, DEMO_API_KEY_SECRET, DEMO_API_KEY_SID, DEMO_FROM
+from sandbox.twilio.config import (
+    DEMO_ACCOUNT_SID,
+    DEMO_API_KEY_SECRET,
+    DEMO_API_KEY_SID,
+    DEMO_FROM,
+    DEMO_MESSAGING_SERVICE_SID,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -87,3 +94,22 @@ def test_a_wrong_auth_token_is_20003_and_nothing_was_sent(sandbox: ServedSandbox
 
     assert (refused.value.status, refused.value.code) == (401, 20003)
     assert sandbox.admin.get("/stats").json()["created"] == 0
+
+
+def test_a_messaging_service_and_its_senders_as_the_messaging_api_answers(
+    sandbox: ServedSandbox,
+) -> None:
+    client = sandbox.client(DEMO_API_KEY_SID, DEMO_API_KEY_SECRET)
+    client.messaging.base_url = f"{sandbox.url}/twilio"  # the domain override
+    service = client.messaging.v1.services(DEMO_MESSAGING_SERVICE_SID)
+
+    fetched = service.fetch()
+    senders = service.phone_numbers.list()
+
+    assert (fetched.sid, fetched.account_sid) == (DEMO_MESSAGING_SERVICE_SID, DEMO_ACCOUNT_SID)
+    assert fetched.date_created is not None
+    assert [(n.phone_number, n.capabilities) for n in senders] == [(DEMO_FROM, ["SMS", "MMS"])]
+    assert senders[0].service_sid == DEMO_MESSAGING_SERVICE_SID
+    with pytest.raises(TwilioRestException) as unknown:
+        client.messaging.v1.services("MG" + "0" * 32).fetch()
+    assert (unknown.value.status, unknown.value.code) == (404, 20404)
