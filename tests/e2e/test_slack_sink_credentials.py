@@ -8,10 +8,12 @@ in the vault (what `mlc secrets set` does) releases them without a restart.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ from pydantic import SecretStr
 
 from chassis.settings import KafkaSettings
 from chassis.vault import CredentialVault, KafkaCredentialLog, KeyRing, MasterKey
+from mlc.cli import main as mlc_main
 from mlc.processes import Child, python_module
 from mlc.stack import SANDBOX_SECRETS, FlowStack, command_ids
 from tests.e2e.conftest import settle, wait_for_posts
@@ -77,9 +80,24 @@ def dlq_size(kafka: str, topic: str) -> int:
         consumer.close()
 
 
+def held_keys(group: str, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]] | None:
+    """The held keys `mlc status --json` shows for the group; None before the group exists."""
+    if mlc_main(["status", "--group", group, "--interval", "0", "--json"]) != 0:
+        capsys.readouterr()
+        return None
+    [shown] = json.loads(capsys.readouterr().out)
+    held: list[dict[str, Any]] = shown["held"]
+    return held
+
+
 def test_a_revoked_token_holds_every_command_until_the_credential_is_replaced(
-    make_stack: Callable[..., FlowStack], kafka_bootstrap: str, unique: str
+    make_stack: Callable[..., FlowStack],
+    kafka_bootstrap: str,
+    unique: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     stack = make_stack(invoices=0)
     stack.start_sandbox()
     admin = f"{stack.base_url}/slack/_sandbox"
@@ -113,6 +131,15 @@ def test_a_revoked_token_holds_every_command_until_the_credential_is_replaced(
         lambda: (metric(sink, "mlc_records_held", f'group="run-{stack.run_id}-sink"') or 0) >= 2,
         stack, "both channels held", timeout=60,
     )  # fmt: skip
+    # `mlc status` shows both channels' keys as credential-held (chassis.kafka.held_keys).
+    group = f"run-{stack.run_id}-sink"
+    wait_until(
+        lambda: len(held_keys(group, capsys) or []) == 2, stack, "mlc status shows 2 held keys",
+        timeout=60,
+    )  # fmt: skip
+    shown = held_keys(group, capsys) or []
+    assert {h["kind"] for h in shown} == {"credential-held"}
+    assert {h["reason"] for h in shown} == {"default: credential refused"}
     logged = sink.log_path.read_text(errors="replace")
     assert "ALERT: Slack rejected the workspace credential" in logged
     assert "token_revoked" in logged
@@ -131,4 +158,5 @@ def test_a_revoked_token_holds_every_command_until_the_credential_is_replaced(
         assert texts == [c.text for c in before + held if c.channel == channel]
     assert metric(sink, "mlc_slack_credential_invalid", 'workspace="default"') == 0.0
     assert dlq_size(kafka_bootstrap, f"dlq.run-{stack.run_id}-sink.v1") == 0
+    wait_until(lambda: held_keys(group, capsys) == [], stack, "no held keys", timeout=30)
     assert NEW_TOKEN not in sink.log_path.read_text(errors="replace")
