@@ -62,25 +62,19 @@ from prometheus_client import Counter, Gauge, Histogram
 from chassis.audit import AuditTrail, Stage
 from chassis.errors import NotArrivedYet, PermanentError, RetryableError, SystemUnavailable
 from chassis.kafka.batching import Batching, take_batch
-from chassis.kafka.dlq import (
-    DeadLetters,
-    FailureClass,
-    PoisonRecord,
-    failure_class,
-    redriven_origin,
-)
+from chassis.kafka.dlq import DeadLetters, FailureClass, PoisonRecord, failure_class
 from chassis.kafka.handling import handling
 from chassis.kafka.held import Held, wait_for_release
 from chassis.kafka.held_keys import VISIBLE_AFTER_SECONDS, HeldKeys
 from chassis.kafka.producer import Delivery, ProduceError, step_outputs
 from chassis.kafka.record import HoldKind, PartitionRevoked, Record
+from chassis.kafka.redriven import RedriveIntake
 from chassis.kafka.tracker import PartitionTracker
 from chassis.key_waits import KeyWaitReporter, reporting_key_waits
 from chassis.logcontext import correlated, correlation_from_headers
 from chassis.ratelimit import LatencySpread, ServerCount, TokenBucket
 from chassis.serde import AvroSerde, SerdeError
 from chassis.settings import KafkaSettings
-from chassis.topics import redrive_subscription, redrive_topic
 
 log = logging.getLogger(__name__)
 
@@ -161,10 +155,7 @@ class ConsumerRunner:
         self._entity_of = entity_of
         self._ordering_key = ordering_key
         self._consumer = Consumer(_consumer_config(settings, config))
-        self._redrive_topic = redrive_topic(config.group_id).name
-        self._borrowed: set[tuple[str, int]] = set()
-        """Input partitions not ours whose state was loaded for redriven records of theirs
-        (`_borrow_state`); let go with the redrive partition."""
+        self._redriven = RedriveIntake(config.group_id, config.topics)
         self._held_keys = held_keys or HeldKeys(
             dead_letters.producer,
             group=config.group_id,
@@ -204,7 +195,7 @@ class ConsumerRunner:
         self._loop = asyncio.get_running_loop()
         await self._on_kafka(
             lambda: self._consumer.subscribe(
-                [*self._config.topics, redrive_subscription(self._config.group_id)],
+                [*self._config.topics, self._redriven.subscription],
                 on_assign=self._assigned,
                 on_revoke=self._revoked,
                 on_lost=self._revoked,
@@ -267,8 +258,7 @@ class ConsumerRunner:
             tracker=tracker,
             timestamp_ms=_timestamp_ms(message),
         )
-        if topic == self._redrive_topic:
-            record.origin = redriven_origin(record.headers)
+        self._redriven.take(record)
         tracker.started(record.offset)
         IN_FLIGHT.labels(self._config.group_id).inc()
         ordering = self._ordering_key(record)
@@ -381,15 +371,12 @@ class ConsumerRunner:
         If another replica owns that partition, this one loads it (`on_assigned`, on the
         Kafka thread like every assignment) before the call, so a command that was done is
         seen as done here too; it is let go with the redrive partition."""
-        origin = record.origin
-        if origin is None or self._on_assigned is None or origin.topic not in self._config.topics:
-            return
-        source = (origin.topic, origin.partition)
-        if source in self._trackers or source in self._borrowed:
-            return
+        source = self._redriven.to_borrow(record, self._trackers)
         on_assigned = self._on_assigned
+        if source is None or on_assigned is None:
+            return
         await self._on_kafka(lambda: on_assigned([source]))
-        self._borrowed.add(source)
+        self._redriven.borrowed(source)
         log.info("loaded the state of a partition for redriven records", extra={"source": source})
 
     async def _handle_batch(self, ordering: str, batch: list[Record]) -> _Outcome:
@@ -670,7 +657,7 @@ class ConsumerRunner:
             tracker.mark_committed(tp.offset)
 
     def _assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        inputs = [(tp.topic, tp.partition) for tp in partitions if tp.topic != self._redrive_topic]
+        inputs = self._redriven.stateful((tp.topic, tp.partition) for tp in partitions)
         if inputs and self._on_assigned is not None:
             # Before any record of the new partitions: e.g. a sink reads their ledger entries,
             # which the previous owner of these partitions wrote. The redrive topic has no
@@ -678,7 +665,7 @@ class ConsumerRunner:
             self._on_assigned(inputs)
         for tp in partitions:
             self._trackers[(tp.topic, tp.partition)] = PartitionTracker()
-            self._borrowed.discard((tp.topic, tp.partition))  # ours now: loaded above
+        self._redriven.owned_now(inputs)  # loaded above
         member = consumer.memberid()
         if member and self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._held_keys.joined_as, member)
@@ -704,10 +691,7 @@ class ConsumerRunner:
         self._commit()
         for key in revoked:
             self._trackers.pop(key, None)
-        inputs = sorted(key for key in revoked if key[0] != self._redrive_topic)
-        if any(topic == self._redrive_topic for topic, _ in revoked):
-            inputs = sorted({*inputs, *self._borrowed})
-            self._borrowed.clear()
+        inputs = self._redriven.let_go(revoked)
         if inputs and self._on_revoked is not None:
             # After the last commit: e.g. a sink forgets these partitions' ledger entries
             # (the next owner writes them; they are read again if the partitions come back).
