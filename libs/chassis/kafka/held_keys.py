@@ -266,10 +266,14 @@ class HeldKeys:
         except ProduceError as exc:  # not queued: sent again later, like a refused write
             delivery = Future()
             delivery.set_exception(exc)
-        delivery.add_done_callback(
-            lambda done: loop.call_soon_threadsafe(self._confirmed, key, done)
-        )
+        delivery.add_done_callback(lambda done: self._report(loop, key, done))
         return delivery
+
+    def _report(self, loop: asyncio.AbstractEventLoop, key: str, delivery: Future[None]) -> None:
+        """On the producer's report thread: back to the loop, unless it has ended (a write
+        confirmed while the service closes its producer after the runner stopped)."""
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(self._confirmed, key, delivery)
 
     def _confirmed(self, key: str, delivery: Future[None]) -> None:
         error = delivery.exception()
