@@ -1,6 +1,6 @@
 """The indexer's handler: audit records read from `audit.v1` into the index, many at a time.
 
-It translates and delegates: each record's searchable ids (`lineage_ids`) and its bytes go
+It translates and delegates: each record's searchable ids (`lineage_ids`) and its JSON go
 to the index file in one SQLite transaction per call. The runner hands it every record its
 partition's queue holds (its `Batching`, up to `batch_records`), so a backlog of a million
 records is written in a thousand transactions, not a million; a record that arrives alone
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from audit_index.index_file import AuditIndexFile, IndexedRecord
+from audit_index.index_file import AuditIndexFile, IndexedRecord, audit_document
 from audit_index.lineage_ids import searchable_ids
 from chassis.audit import AUDIT_SCHEMA
 from chassis.errors import PermanentError
@@ -48,7 +48,7 @@ class AuditIndexer:
         entries = [
             IndexedRecord(
                 audit_id=record.value["audit_id"],
-                value=record.raw,
+                document=audit_document(record.value),
                 ids=frozenset(searchable_ids(record.value)),
             )
             for record in records

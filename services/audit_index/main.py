@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from audit_index.config import AuditIndexSettings
+from audit_index.index_file import AuditIndexFile, IndexUnavailable
 from audit_index.inject import SERVICE, AuditIndexApp, build
-from chassis.entrypoint import service_logging, with_options
+from chassis.entrypoint import EXIT_BAD_CONFIGURATION, service_logging, with_options
 from chassis.service import run_service
 from chassis.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -36,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         AuditIndexSettings(), path=args.path, group_id=args.group_id,
         topic_prefix=args.topic_prefix,
     )  # fmt: skip
+    try:
+        AuditIndexFile.for_writing(settings.path).close()
+    except IndexUnavailable as exc:
+        log.error("unusable audit index", extra={"error": str(exc)})
+        return EXIT_BAD_CONFIGURATION
 
     def build_service() -> AuditIndexApp:
         return build(KafkaSettings(), settings, instance_id=service.group_instance_id)

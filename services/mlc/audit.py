@@ -21,13 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from audit_index.index_file import PATH_VARIABLE, AuditIndexFile, IndexUnavailable
 from audit_index.lineage_ids import searchable_ids
-from chassis.serde import AvroSerde, SchemaCatalog
 
 if TYPE_CHECKING:
     from chassis.settings import KafkaSettings
 
 # Answering from the index imports no more than it needs (no pydantic-settings, no Kafka
-# client): the command runs in a new process for each question, and it must answer within a
+# client, no Avro): the command runs in a new process for each question, and it must answer within a
 # second on a loaded machine. The scan of the topic imports the rest when it runs.
 
 _ID_FIELDS = ("entity_id", "event_id", "command_id", "external_id")
@@ -75,6 +74,7 @@ def read_audit(settings: KafkaSettings) -> list[dict[str, Any]]:
     """Every record of the audit topic: the slow way, for when no index is configured."""
     from chassis.audit import AUDIT_TOPIC
     from chassis.kafka.state import iter_to_end
+    from chassis.serde import AvroSerde, SchemaCatalog
 
     serde = AvroSerde(SchemaCatalog.load())
     return [
@@ -102,10 +102,9 @@ def chain_for(events: list[dict[str, Any]], wanted: str) -> list[dict[str, Any]]
 
 def indexed_chain(path: Path, wanted: str) -> list[dict[str, Any]]:
     """`wanted`'s chain from the index file at `path` (`IndexUnavailable` if there is none)."""
-    serde = AvroSerde(SchemaCatalog.load())
     index = AuditIndexFile.for_reading(path)
     try:
-        return index.chain(wanted, decode=lambda value: serde.decode(value)[1])
+        return index.chain(wanted)
     finally:
         index.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,10 @@ from audit_index.index_file import (
     IndexedRecord,
     IndexUnavailable,
     IndexWriteFailed,
+    audit_document,
 )
 from audit_index.lineage_ids import searchable_ids
+from audit_index.main import main
 from chassis.serde import AvroSerde, SchemaCatalog
 from mlc.audit import chain_for, print_audit
 
@@ -40,9 +43,11 @@ SERDE = AvroSerde(SchemaCatalog.load())
 
 
 def indexed(records: list[dict[str, Any]]) -> list[IndexedRecord]:
+    """The records as the indexer gets them: decoded from their Avro bytes."""
+    decoded = [SERDE.decode(value)[1] for value in encoded(SERDE, records)]
     return [
-        IndexedRecord(r["audit_id"], value, frozenset(searchable_ids(r)))
-        for r, value in zip(records, encoded(SERDE, records), strict=True)
+        IndexedRecord(r["audit_id"], audit_document(r), frozenset(searchable_ids(r)))
+        for r in decoded
     ]
 
 
@@ -62,7 +67,7 @@ def chain_ids(chain: list[dict[str, Any]]) -> list[str]:
 def from_index(path: Path, wanted: str) -> list[dict[str, Any]]:
     index = AuditIndexFile.for_reading(path)
     try:
-        return index.chain(wanted, decode=lambda value: SERDE.decode(value)[1])
+        return index.chain(wanted)
     finally:
         index.close()
 
@@ -207,3 +212,21 @@ def test_mlc_audit_errors_are_one_line(
     assert out == ""
     assert err.count("\n") == 1
     assert err.startswith(f"mlc audit: no audit index at {tmp_path / 'gone.sqlite3'}")
+
+
+def test_an_index_of_another_format_is_refused_not_misread(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    older = tmp_path / "older.sqlite3"
+    db = sqlite3.connect(older)
+    db.executescript(
+        "CREATE TABLE records (rec INTEGER PRIMARY KEY, audit_id TEXT, value BLOB);"
+        "CREATE TABLE ids (token TEXT, kind INTEGER, rec INTEGER);"
+    )
+    db.close()
+    for opening in (AuditIndexFile.for_reading, AuditIndexFile.for_writing):
+        with pytest.raises(IndexUnavailable, match="format 0, this version reads format 1"):
+            opening(older)
+    assert run_audit(SLACK_TS, older) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert main(["--path", str(older)]) == 2
