@@ -64,7 +64,8 @@ The records go to redrive.<group>.v1, which only that group's runner reads, and 
 marked redriven (state.dlq-redriven.v1) in the same transaction: a second redrive of the
 same dead letter does nothing and says when and by whom it was redriven. --edit FILE (JSON
 or YAML, one --id) replaces the value; it is encoded with the record's schema and refused
-if it does not validate. Without --id, --class or --since: every dead letter of the group.
+if it does not validate (a dead letter that cannot be decoded: name the value's schema with
+--schema). Without --id, --class or --since: every dead letter of the group.
 """
 
 _CLASSES = ", ".join(c.value for c in FailureClass if c is not FailureClass.UNKNOWN)
@@ -104,6 +105,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     again.add_argument(
         "--edit", type=Path, metavar="FILE", help="a corrected value (JSON/YAML) for one --id"
     )
+    again.add_argument(
+        "--schema", metavar="NAME",
+        help="with --edit, for a dead letter that cannot be decoded: the value's schema",
+    )  # fmt: skip
     again.set_defaults(func=run_redrive)
 
 
@@ -294,6 +299,7 @@ def run_redrive(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             failure=_failure(args.failure),
             since=parse_time(args.since) if args.since else None,
             edit=args.edit,
+            schema=args.schema,
             by=operator(),
         )
         report = redrive(KafkaSettings(), request, serde=AvroSerde(SchemaCatalog.load()))

@@ -50,6 +50,8 @@ class RedriveRequest:
     failure: FailureClass | None = None
     since: datetime | None = None
     edit: Path | None = None
+    schema: str | None = None
+    """With `edit`: the schema to encode it with, for a dead letter that cannot be decoded."""
     by: str = ""
 
 
@@ -81,6 +83,8 @@ def check_request(request: RedriveRequest, *, processor_group: str | None = None
             raise DlqQueryError(f"dead letter {wanted} is not of group {request.group!r}")
     if request.edit is not None and len(request.ids) != 1:
         raise DlqQueryError("--edit takes exactly one --id: the value is that record's")
+    if request.schema is not None and request.edit is None:
+        raise DlqQueryError("--schema names the schema of an --edit value: give --edit FILE")
 
 
 def redrive(settings: KafkaSettings, request: RedriveRequest, *, serde: AvroSerde) -> RedriveReport:
@@ -141,15 +145,28 @@ def _chosen(reader: DlqReader, request: RedriveRequest) -> list[DeadLetter]:
 
 
 def _value(letter: DeadLetter, request: RedriveRequest, serde: AvroSerde) -> bytes:
+    """The value to redrive: the dead letter's own, or the --edit file's in the record's
+    schema (or --schema's, when the dead letter cannot be decoded)."""
     if request.edit is None:
         return letter.value
     try:
         schema, _ = serde.decode(letter.value)
     except SerdeError as exc:
+        if request.schema is None:
+            raise DlqQueryError(
+                f"dead letter {letter.id} cannot be decoded ({exc}): name the schema of the "
+                "corrected value with --schema (e.g. io.mlconnector.sink.PostSlackMessage)"
+            ) from exc
+        schema = request.schema
+    if request.schema is not None and request.schema != schema:
         raise DlqQueryError(
-            f"dead letter {letter.id} cannot be decoded ({exc}), so its schema is unknown: "
-            "--edit needs a record whose schema the catalogue knows"
-        ) from exc
+            f"dead letter {letter.id} is a {schema}, not a {request.schema}: a redrive keeps "
+            "the record's schema"
+        )
+    try:
+        serde.catalog.latest(schema)
+    except SerdeError as exc:
+        raise DlqQueryError(f"--schema {schema}: the schema catalogue has no such schema") from exc
     return edited_value(serde, schema, request.edit)
 
 

@@ -344,3 +344,37 @@ def test_since_starts_at_the_first_dead_letter_written_at_or_after_the_time(
     assert listed("--since", "4h") == ["k1", "k2"]
     assert listed("--since", (now - timedelta(hours=2)).isoformat()) == ["k2"]
     assert listed("--since", "30m") == []
+
+
+def test_a_poison_dead_letter_is_redriven_only_with_an_edit_and_its_schema(
+    bench: Bench, unique: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    group = f"it-dlq-poison-{unique}"
+    ensure_topics(
+        AdminClient({"bootstrap.servers": bench.bootstrap}),
+        [dead_letter_topic(group), redrive_topic(group)],
+    )
+    record = Record(topic=bench.topic, partition=0, offset=4, key="C1", raw=b"not avro", headers=[])
+    producer = EventProducer(bench.settings, f"dlq-{group}")
+    DeadLetters(producer, group).send(record, failure=FailureClass.POISON, reason="undecodable")
+    producer.close()
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(bench.serde.decode(bench.command("C1", 1))[1], default=str))
+    argv = ["dlq", "redrive", "--group", group, "--id", f"{group}:0:0", "--edit", str(fixed)]
+
+    assert mlc(argv) == 2
+    assert "cannot be decoded" in capsys.readouterr().err
+    assert mlc([*argv, "--schema", "io.mlconnector.sink.Nothing"]) == 2
+    assert "no such schema" in capsys.readouterr().err
+    assert _end(bench, redrive_topic(group).name) == 0
+
+    assert mlc([*argv, "--schema", PostSlackMessage.SCHEMA]) == 0
+    assert "1 redriven" in capsys.readouterr().out
+    consumer = Consumer({"bootstrap.servers": bench.bootstrap, "group.id": f"{group}-check"})
+    try:
+        consumer.assign([TopicPartition(redrive_topic(group).name, 0, 0)])
+        message = consumer.poll(WAIT)
+    finally:
+        consumer.close()
+    assert message is not None
+    assert bench.serde.decode(message.value())[1]["command_id"] == "C1-1"

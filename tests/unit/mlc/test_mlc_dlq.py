@@ -131,3 +131,8 @@ def test_the_processor_is_known_by_the_app_id_this_environment_gives_it(
     with pytest.raises(DlqQueryError, match="the faust processor"):
         check_request(RedriveRequest(group="run-7-processor"), processor_group=processor_group())
     check_request(RedriveRequest(group="run-7-sink"), processor_group=processor_group())
+
+
+def test_a_schema_is_only_for_an_edit() -> None:
+    with pytest.raises(DlqQueryError, match="--schema names the schema of an --edit value"):
+        check_request(RedriveRequest(group="a", schema=PostSlackMessage.SCHEMA))
