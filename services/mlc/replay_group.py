@@ -55,9 +55,11 @@ class PartitionWindow:
         return max(self.consumed, self.start)
 
     @property
-    def reset_to(self) -> int:
-        """Never past a record the group has not consumed yet."""
-        return self.start if self.consumed < 0 else min(self.start, self.consumed)
+    def reset_to(self) -> int | None:
+        """Never past a record the group has not consumed yet; None for a partition the
+        group has never committed (it starts there as its `auto.offset.reset` says, so
+        setting an offset could only skip records it never read)."""
+        return None if self.consumed < 0 else min(self.start, self.consumed)
 
 
 class ReplayBroker:
@@ -146,10 +148,16 @@ class ReplayBroker:
             for t, p in wanted
         ]  # fmt: skip
 
-    def reset(self, group: str, windows: Iterable[PartitionWindow]) -> None:
+    def reset(self, group: str, windows: Iterable[PartitionWindow]) -> int:
         """Commits each partition's `reset_to` for the group (Kafka refuses it while the
-        group has members)."""
-        partitions = [TopicPartition(w.topic, w.partition, w.reset_to) for w in windows]
+        group has members); returns how many partitions were reset."""
+        partitions = [
+            TopicPartition(w.topic, w.partition, w.reset_to)
+            for w in windows
+            if w.reset_to is not None
+        ]
+        if not partitions:
+            return 0
         future = self._admin.alter_consumer_group_offsets(
             [ConsumerGroupTopicPartitions(group, partitions)], request_timeout=self._timeout
         )[group]
@@ -160,6 +168,7 @@ class ReplayBroker:
                 f"Kafka refused the reset of {group} on {failed[0].topic} partition "
                 f"{failed[0].partition}: {failed[0].error}"
             )
+        return len(partitions)
 
     def _at(
         self, wanted: list[tuple[str, int]], when: datetime, high: dict[tuple[str, int], int]

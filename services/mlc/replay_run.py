@@ -103,9 +103,9 @@ class ReplayRun:
         if forced:
             self._force(forced, request.operator)
         self.broker.check_group(group, sink=sink, stopped=True)
-        self.broker.reset(group, windows)
+        reset = self.broker.reset(group, windows)
         self._say(
-            f"reset {group} to the window's start on {len(windows)} partition(s); "
+            f"reset {group} to the window's start on {reset} partition(s); "
             f"{found} of {len(lookups)} looked up found and recorded done, "
             f"{len(lookups) - found} not found (the sink sends them), {len(forced)} forced"
         )

@@ -18,7 +18,7 @@ import pytest
 
 from chassis.audit import AUDIT_TOPIC
 from mlc.stack import FlowStack, command_ids
-from tests.e2e.conftest import settle, wait_for_posts
+from tests.e2e.conftest import wait_for_posts
 from tests.e2e.replay_kit import (
     audit_since,
     committed,
@@ -82,7 +82,7 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     assert sum(committed(kafka_bootstrap, group, topic).values()) == 0
     stack.start("slack-sink")
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
-    posted = settle(stack, 2.0)
+    posted = stack.posted()  # every record committed: handled, nothing more to come
     assert _calls(stack) == calls  # no post, no update, no history read
     assert Counter(command_ids(posted)) == Counter(c.command_id for c in commands)
     stop(stack, "slack-sink", kafka_bootstrap, group)
@@ -93,7 +93,6 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
     assert sum(committed(kafka_bootstrap, group, topic).values()) == 0
     stack.start("slack-sink")
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
-    settle(stack, 2.0)
     assert _calls(stack) == calls
     stop(stack, "slack-sink", kafka_bootstrap, group)
 
@@ -112,7 +111,7 @@ def test_replay_of_500_delivered_slack_commands_repeats_nothing_and_forces_exact
         stack.check_alive()
         time.sleep(0.5)
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
-    posted = settle(stack, 2.0)
+    posted = stack.posted()  # every record committed: handled, nothing more to come
     assert _calls(stack)["chat.postMessage"] == 503
     twice = {i for i, n in Counter(command_ids(posted)).items() if n == 2}
     assert twice == {c.command_id for c in forced}
@@ -179,7 +178,7 @@ def test_twenty_deleted_ledger_entries_are_found_in_slack_by_metadata_and_not_po
     assert looked == Counter({"conversations.history": 20})
     stack.start("slack-sink")
     wait_caught_up(stack, kafka_bootstrap, group, [topic], timeout=60)
-    posted = settle(stack, 2.0)
+    posted = stack.posted()  # every record committed: handled, nothing more to come
     assert _calls(stack)["chat.postMessage"] == 100
     assert Counter(command_ids(posted)) == Counter(c.command_id for c in commands)
     print("of the 20 deleted entries: 20 found in Slack by metadata (20 history reads), "
