@@ -10,7 +10,7 @@ import re
 
 from chassis.audit import AUDIT_TOPIC
 from chassis.kafka.held_keys import HOLDS_TOPIC
-from chassis.topics import TopicSpec
+from chassis.topics import DLQ_REDRIVEN, TopicSpec
 from chassis.vault import CREDENTIALS_TOPIC
 from events.airbase import AIRBASE_PAYMENTS, AIRBASE_WEBHOOKS
 from events.airbase_deliveries import STATE_AIRBASE_LEDGER
@@ -72,6 +72,7 @@ ALL = (
     STATE_VISMA_WRITER_LEDGER,
     AUDIT_TOPIC,
     HOLDS_TOPIC,
+    DLQ_REDRIVEN,
     CREDENTIALS_TOPIC,
     SLACK_EVENTS,
     APPROVAL_SIGNALS,
