@@ -28,6 +28,8 @@ from mlc import replay_times
 
 CLIENT = "mlc-dlq"
 READ_SECONDS = 60.0
+SHOWN_GROUPS = 8
+"""Groups an unknown-group error names (a shared cluster may hold hundreds)."""
 _DLQ_NAME = re.compile(r"^dlq\.(?P<group>.+)\.v1$")
 
 
@@ -129,9 +131,12 @@ class DlqReader:
         """The partitions of `group`'s DLQ; DlqQueryError if the broker has no such DLQ."""
         known = self.groups()
         if group not in known:
+            names = sorted(known)
+            shown = ", ".join(names[:SHOWN_GROUPS]) or "none"
+            more = f" and {len(names) - SHOWN_GROUPS} more" if len(names) > SHOWN_GROUPS else ""
             raise DlqQueryError(
                 f"unknown group {group!r}: no dead-letter topic {dead_letter_topic(group).name} "
-                f"(groups with one: {', '.join(sorted(known)) or 'none'})"
+                f"(groups with one: {shown}{more}; `mlc dlq list` lists them)"
             )
         return known[group]
 
