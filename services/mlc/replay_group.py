@@ -71,25 +71,23 @@ class ReplayBroker:
         self._reader = GroupStatusReader(admin, timeout=timeout)
 
     def check_group(self, group: str, *, sink: str, stopped: bool) -> str:
-        """The group's state; an unknown group raises; live members raise when `stopped`."""
-        states = self._reader.group_states()
-        if group not in states:
+        """The group's state; an unknown group raises; live members raise when `stopped`.
+
+        One group is described, not every group listed: a shared broker holds hundreds."""
+        future = self._admin.describe_consumer_groups([group], request_timeout=self._timeout)
+        description = self._result(future[group], f"describing group {group}")
+        state = description.state.name
+        if state in ("DEAD", "UNKNOWN"):
             raise UnknownGroupError(
                 f"unknown consumer group {group} (give the sink's options, or --group, as it runs)"
             )
-        if stopped:
-            members = self.members(group)
-            if members:
-                raise GroupRunningError(
-                    f"group {group} has {members} running members: stop {sink} first "
-                    f"(kubectl scale deployment/{sink} --replicas=0)"
-                )
-        return states[group]
-
-    def members(self, group: str) -> int:
-        future = self._admin.describe_consumer_groups([group], request_timeout=self._timeout)
-        description = self._result(future[group], f"describing group {group}")
-        return len(description.members)
+        members = len(description.members)
+        if stopped and members:
+            raise GroupRunningError(
+                f"group {group} has {members} running members: stop {sink} first "
+                f"(kubectl scale deployment/{sink} --replicas=0)"
+            )
+        return str(state)
 
     def partitions(self, topic: str) -> list[int]:
         try:

@@ -17,6 +17,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from chassis.topics import DAY_MS, TopicSpec, ensure_topics
+from mlc.group_status import UnknownGroupError
 from mlc.replay_group import ReplayBroker
 from mlc.replay_times import ReplayUsageError
 
@@ -117,7 +118,9 @@ def test_the_reset_goes_back_to_the_start_never_forward_and_skips_uncommitted(
     windows = rig.broker.windows(
         rig.group, [rig.topic], since=rig.at(4), until=None, offsets={}, now=rig.now
     )
-    assert rig.broker.check_group(rig.group, sink="slack-sink", stopped=True)
+    assert rig.broker.check_group(rig.group, sink="slack-sink", stopped=True) == "EMPTY"
+    with pytest.raises(UnknownGroupError, match=f"unknown consumer group {rig.group}-typo"):
+        rig.broker.check_group(f"{rig.group}-typo", sink="slack-sink", stopped=True)
     assert rig.broker.reset(rig.group, windows) == 2
     # Partition 0 back to its first record at 4 h; partition 1 had consumed only up to 3
     # (before its record at 4 h): not moved forward; partition 2 never committed: left alone.
