@@ -10,7 +10,7 @@ PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadgroup
 help:
 	@echo "make demo    every flow built so far (Visma <-> Slack, Visma -> Twilio, Visma <-> Monday) on a local Kafka and the sandbox"
 	@echo "make test    lint, type checks, import contracts and every test (starts Kafka)"
-	@echo "make bench   processor vs bare loop (ratio), slack-sink pace and backlog, ingress rate and p99"
+	@echo "make bench   processor vs bare loop (ratio), slack-sink pace and backlog, ingress rate and p99, mlc audit on 1,000,000 audit records"
 	@echo "make kafka-start / kafka-stop   the local KRaft broker"
 
 bootstrap:
@@ -46,6 +46,7 @@ bench: kafka-start
 	$(UV) python -m benchmarks.throughput $(BENCH_ARGS) || status=1; \
 	$(UV) python -m benchmarks.slack_sink || status=1; \
 	$(UV) python -m benchmarks.ingress || status=1; \
+	$(UV) python -m benchmarks.audit_lineage || status=1; \
 	exit $$status
 
 clean:
