@@ -22,12 +22,14 @@ EXAMPLE = """\
 example:
   mlc run credential-check --config /etc/mlc/check.yaml --every-minutes 5
 
-The file is the one `mlc check --config` reads (deploy/check.example.yaml). Gauges, per
-system and credential: mlc_credential_check_ok (1/0), mlc_credential_check_latency_seconds,
-mlc_credential_check_headroom{measure=requests_left_this_hour|complexity_left_this_minute|
-calls_left_today};
-and mlc_credential_check_last_cycle_timestamp_seconds. Alert rules:
-deploy/prometheus/credential-check.rules.yaml.
+The file is the one `mlc check --config` reads (deploy/check.example.yaml); the vault as
+for `mlc secrets` (MLC_MASTER_KEY or MLC_MASTER_KEY_FILE, the Kafka settings). Gauges per
+system and credential on MLC_HEALTH_PORT's /metrics:
+  mlc_credential_check_ok (1/0), mlc_credential_check_latency_seconds,
+  mlc_credential_check_headroom{measure=requests_left_this_hour|
+    complexity_left_this_minute|calls_left_today},
+  mlc_credential_check_last_cycle_timestamp_seconds, mlc_credential_check_cycles_total.
+Alert rules: deploy/prometheus/credential-check.rules.yaml.
 """
 
 

@@ -27,8 +27,9 @@ EXAMPLE = """example:
   mlc check --config deploy/check.example.yaml
   mlc check --config deploy/check.example.yaml --system slack --credential slack.acme-bot
 
-The secrets come from the vault (MLC_VAULT_MASTER_KEY and Kafka settings as for
-`mlc secrets`); the file names them. Exit status: 0 all OK, 1 a check failed, 2 an error.
+The secrets come from the vault (MLC_MASTER_KEY or MLC_MASTER_KEY_FILE and the Kafka
+settings, as for `mlc secrets`); the file names them.
+Exit status: 0 all OK, 1 a check failed, 2 an error.
 """
 
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from chassis.errors import PermanentError
-from chassis.vault import CredentialNotFound
+from chassis.vault import CredentialNotFound, VaultSettings
 from credential_check.config import (
     AirbaseCheck,
     BillCheck,
@@ -433,3 +433,20 @@ def test_a_token_without_a_configured_scope_fails_and_says_which() -> None:
     assert "reinstall" in missing.action
     assert enough.ok
     assert enough.detail == "team Acme, bot mlc-bot; scopes channels:read,users:read"
+
+
+def test_the_help_names_the_variables_the_vault_reads(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--help"])
+    named = set(re.findall(r"\bMLC_[A-Z_]+\b", capsys.readouterr().out))
+    monkeypatch.setenv("MLC_MASTER_KEY", "named-in-the-help")
+    monkeypatch.setenv("MLC_MASTER_KEY_FILE", "/named/in/the/help")
+
+    settings = VaultSettings()
+
+    assert named == {"MLC_MASTER_KEY", "MLC_MASTER_KEY_FILE"}
+    assert settings.master_key is not None
+    assert settings.master_key.get_secret_value() == "named-in-the-help"
+    assert str(settings.master_key_file) == "/named/in/the/help"
