@@ -15,10 +15,21 @@ from chassis.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 
+EXAMPLE = """\
+example:
+  $ export MLC_AUDIT_INDEX_PATH=/var/lib/mlc/audit-index.sqlite3
+  $ mlc run audit-index
+  {"ts": "...", "level": "info", "service": "audit-index", "msg": "started", "index": "..."}
+  $ mlc audit 1772352930.000100        # in another shell with the same MLC_AUDIT_INDEX_PATH
+  $ mlc status --group mlc-audit-index # how far the index is behind audit.v1 (LAG)
+"""
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="mlc run audit-index",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EXAMPLE,
         description="Read the audit trail (audit.v1) into an embedded SQLite index: every "
         "entity key, event id, command id and external id of each record, and the parts of "
         "keys an operator types (a Visma invoice number, a BILL or monday id). `mlc audit ID` "
