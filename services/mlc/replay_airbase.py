@@ -33,13 +33,12 @@ from chassis.vault import vault_from_environment
 from events.airbase_deliveries import STATE_AIRBASE_LEDGER
 from events.command_topics import SINK_AIRBASE
 from events.commands import MarkAirbaseEntrySynced, SyncToAirbase
-from events.deliveries import DeliveryStatus, SinkDelivery
 from mlc.replay_contract import (
     CommandLedgerTopic,
-    EntryState,
     LedgerState,
     ReplayCommand,
     ReplayContext,
+    delivery_state,
     prefixed,
 )
 
@@ -93,16 +92,10 @@ class AirbaseReplay:
             command = SyncToAirbase.from_record(record.value)
         else:
             raise ValueError(f"the airbase-sink has no handler for {record.schema!r}")
-        return ReplayCommand(
-            record=record, command=command, command_id=command.command_id,
-            entity_id=command.entity_id, event_id=command.source_event_id,
-        )  # fmt: skip
+        return ReplayCommand.of(record, command)
 
     def ledger_state(self, topic: CommandLedgerTopic, fields: dict[str, Any]) -> LedgerState:
-        entry = SinkDelivery.from_record(fields)
-        if entry.status is DeliveryStatus.DONE:
-            return LedgerState(EntryState.DONE, entry.external_id)
-        return LedgerState(EntryState.PENDING)
+        return delivery_state(fields)
 
     def searchable(self, command: ReplayCommand) -> str | None:
         tenant = self._tenants.get(command.command.tenant_id)

@@ -38,6 +38,7 @@ from chassis.kafka.record import Record
 from chassis.serde import AvroSerde
 from chassis.settings import KafkaSettings
 from chassis.vault import CredentialVault
+from events.deliveries import DeliveryStatus, SinkDelivery
 
 ADAPTERS: dict[str, str] = {
     "slack-sink": "mlc.replay_slack",
@@ -71,6 +72,15 @@ class LedgerState:
     detail: str = ""
 
 
+def delivery_state(fields: dict[str, Any]) -> LedgerState:
+    """What a `SinkDelivery` ledger entry means (the shared entry of the Airbase sink and the
+    Visma writer): done with its external id, else an attempt that may have happened."""
+    entry = SinkDelivery.from_record(fields)
+    if entry.status is DeliveryStatus.DONE:
+        return LedgerState(EntryState.DONE, entry.external_id)
+    return LedgerState(EntryState.PENDING)
+
+
 @dataclass(frozen=True)
 class CommandLedgerTopic:
     """A command topic of the sink and the ledger topic of its entries."""
@@ -93,6 +103,18 @@ class ReplayCommand:
     @property
     def position(self) -> str:
         return self.record.position
+
+    @classmethod
+    def of(cls, record: Record, command: Any, *, entity_id: str | None = None) -> ReplayCommand:
+        """A decoded command with the ids every command model carries (`command_id`,
+        `entity_id`, `source_event_id`); `entity_id` for a sink whose commands may lack one."""
+        return cls(
+            record=record,
+            command=command,
+            command_id=command.command_id,
+            entity_id=entity_id or command.entity_id,
+            event_id=command.source_event_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,7 @@ class MondayReplay:
 
     def decode(self, record: Record) -> ReplayCommand:
         command = CreateMondayItem.from_record(record.value)
-        return ReplayCommand(
-            record=record, command=command, command_id=command.command_id,
-            entity_id=command.entity_id, event_id=command.source_event_id,
-        )  # fmt: skip
+        return ReplayCommand.of(record, command)
 
     def ledger_state(self, topic: CommandLedgerTopic, fields: dict[str, Any]) -> LedgerState:
         entry = MondayDelivery.from_record(fields)

@@ -78,10 +78,7 @@ class TwilioReplay:
             command = SendSms.from_record(record.value)
         else:
             command = SendEmail.from_record(record.value)
-        return ReplayCommand(
-            record=record, command=command, command_id=command.command_id,
-            entity_id=command.entity_id or command.key, event_id=command.source_event_id,
-        )  # fmt: skip
+        return ReplayCommand.of(record, command, entity_id=command.entity_id or command.key)
 
     def ledger_state(self, topic: CommandLedgerTopic, fields: dict[str, Any]) -> LedgerState:
         entry = TwilioDelivery.from_record(fields)

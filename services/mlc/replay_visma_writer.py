@@ -42,10 +42,10 @@ from events.visma_writes import (
 )
 from mlc.replay_contract import (
     CommandLedgerTopic,
-    EntryState,
     LedgerState,
     ReplayCommand,
     ReplayContext,
+    delivery_state,
     prefixed,
 )
 from visma_writer.config import load_config
@@ -113,16 +113,10 @@ class VismaWriterReplay:
         if model is None:
             raise ValueError(f"the Visma writer has no handler for {record.schema!r}")
         command = model.from_record(record.value)
-        return ReplayCommand(
-            record=record, command=command, command_id=command.command_id,
-            entity_id=command.entity_id, event_id=command.source_event_id,
-        )  # fmt: skip
+        return ReplayCommand.of(record, command)
 
     def ledger_state(self, topic: CommandLedgerTopic, fields: dict[str, Any]) -> LedgerState:
-        entry = SinkDelivery.from_record(fields)
-        if entry.status is DeliveryStatus.DONE:
-            return LedgerState(EntryState.DONE, entry.external_id)
-        return LedgerState(EntryState.PENDING)
+        return delivery_state(fields)
 
     def searchable(self, command: ReplayCommand) -> str | None:
         cmd = command.command
