@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 SERVICES: dict[str, str] = {
     "visma-poller": "visma_poller.main",
@@ -255,10 +256,19 @@ LAZY_ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
 """Sub-commands whose arguments live in their own module: added only when chosen."""
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse's own errors (a missing argument, an unknown choice) in one line, as every
+    `mlc` command's own errors are: what is wrong and where the example is. Sub-commands'
+    parsers are of the same class (argparse's subparsers take their parent's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def parser(command: str | None = None) -> argparse.ArgumentParser:
     """Every sub-command with its help line; `command`'s own arguments too (its module is
     imported for them), the others' only when they are chosen."""
-    p = argparse.ArgumentParser(
+    p = OneLineErrorParser(
         prog="mlc",
         description="ml-connector: keeps Visma.net ERP in step with Slack and the tools around it.",
     )
