@@ -3,9 +3,11 @@
 The sandbox's own counters measure the side effects: messages Twilio created, emails
 SendGrid accepted. 500 delivered commands (400 SMS, 100 emails): a dry run lists 500 skips
 and creates nothing; resend-missing then a restarted sink creates nothing; force on 3 ids
-sends exactly those 3 again, audited with the operator. 20 deleted ledger entries (16 SMS,
-4 emails): the replay stops on the emails and changes nothing; forced for the emails, it
-finds the 16 SMS in Twilio's message list (none sent again) and sends the 4 emails again.
+sends exactly those 3 again, audited with the operator; a reset with Kafka's own
+kafka-consumer-groups then a restarted sink creates nothing more. 20 deleted ledger entries
+(16 SMS, 4 emails): the replay stops on the emails and changes nothing; forced for the
+emails, it finds the 16 SMS in Twilio's message list (none sent again) and sends the 4
+emails again.
 """
 
 from __future__ import annotations
@@ -110,6 +112,14 @@ def test_replay_of_500_delivered_alerts_repeats_nothing_and_forces_exactly_three
         if e["stage"] == "retried" and "forced by olle.replay" in (e["detail"] or "")
     ]  # fmt: skip
     assert sorted(e["command_id"] for e in audited) == sorted(c.command_id for c in forced)
+    stop(stack, "twilio-sink", kafka_bootstrap, group)
+
+    # Kafka's own tool, the documented path, over the same 500: the ledger alone repeats none.
+    kafka_tool_reset(kafka_bootstrap, group, topics, to=datetime.fromisoformat(since))
+    assert sum(committed(kafka_bootstrap, group, topics[0]).values()) == 0
+    stack.start("twilio-sink")
+    wait_caught_up(stack, kafka_bootstrap, group, topics, timeout=60)
+    assert (_created(stack), len(sent_emails(stack))) == (402, 101)
     print(f"delivered 500 in {delivered - began:.1f} s; test {time.monotonic() - began:.1f} s")
 
 
